@@ -1,0 +1,72 @@
+# bb — plain GNU make + pkg-config.
+#   make            build every program into build/bin
+#   make check      install what is missing, build, run every test (SAN=1: ASan+UBSan)
+#   make demo       install what is missing, build, run the examples end to end
+#   make bench      throughput and memory of each program against jq
+#   make install    PREFIX=/usr/local DESTDIR=
+
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+VERSION := 0.1.0
+
+BUILD   := build$(if $(SAN),-san)
+PKGS    := libcrypto inih
+CC      ?= cc
+override CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -g \
+	-DBB_VERSION='"$(VERSION)"' -Ilib $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(CFLAGS)
+override LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -ljq -lm $(LDLIBS)
+ifdef SAN
+override CFLAGS += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+override LDFLAGS += -fsanitize=address,undefined
+endif
+
+PROGS   := bb-validate bb-severity
+LIB_SRC := $(wildcard lib/*.c)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+BINS    := $(PROGS:%=$(BUILD)/bin/%)
+UNIT    := $(BUILD)/tests/unit
+MANS    := $(wildcard man/*.[157])
+
+all: $(BINS)
+
+$(BUILD)/%.o: %.c $(wildcard lib/*.h) $(wildcard cmd/*/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/libbb.a: $(LIB_OBJ)
+	$(AR) rcs $@ $^
+
+.SECONDEXPANSION:
+$(BUILD)/bin/%: $$(addprefix $(BUILD)/,$$(subst .c,.o,$$(wildcard cmd/$$*/*.c))) $(BUILD)/libbb.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(UNIT): $(BUILD)/tests/unit/unit.o $(BUILD)/libbb.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+deps:
+	@scripts/install-deps -q
+
+check: deps
+	@$(MAKE) --no-print-directory all $(UNIT)
+	@BB_BIN=$(CURDIR)/$(BUILD)/bin BB_UNIT=$(CURDIR)/$(UNIT) scripts/run-tests
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@PATH=$(CURDIR)/$(BUILD)/bin:$$PATH scripts/demo
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@PATH=$(CURDIR)/$(BUILD)/bin:$$PATH scripts/bench
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
+	install -m 755 $(BINS) $(DESTDIR)$(BINDIR)
+	for m in $(MANS); do install -m 644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}; done
+
+clean:
+	rm -rf build build-san
+
+.SECONDARY:
+.PHONY: all deps check demo bench install clean

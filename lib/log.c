@@ -1,0 +1,130 @@
+/* log.c: structured logs on stderr. Values are quoted only when logfmt needs it,
+ * so a line stays greppable; JSON mode escapes every value. */
+#include "log.h"
+#include "timeutil.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct log_conf {
+	const char *prog;
+	int json;
+	enum bb_level min;
+};
+
+/* Set once by main() through bb_log_init, read-only afterwards. */
+static struct log_conf logc = { "bb", 0, BB_INFO };
+
+static const char *level_names[] = { "debug", "info", "warn", "error" };
+
+void bb_log_init(const char *prog)
+{
+	const char *fmt = getenv("BB_LOG_FORMAT");
+	const char *lvl = getenv("BB_LOG_LEVEL");
+
+	logc.prog = prog;
+	logc.json = fmt && strcmp(fmt, "json") == 0;
+	for (int i = 0; lvl && i < 4; i++)
+		if (strcmp(lvl, level_names[i]) == 0)
+			logc.min = (enum bb_level)i;
+}
+
+const char *bb_prog(void)
+{
+	return logc.prog;
+}
+
+static void put_logfmt_value(FILE *f, const char *v)
+{
+	if (*v && !strpbrk(v, " \t\n\r\"=\\")) {
+		fputs(v, f);
+		return;
+	}
+	fputc('"', f);
+	for (; *v; v++) {
+		if (*v == '"' || *v == '\\')
+			fputc('\\', f);
+		if (*v == '\n')
+			fputs("\\n", f);
+		else if (*v != '\r')
+			fputc(*v, f);
+	}
+	fputc('"', f);
+}
+
+static void put_json_string(FILE *f, const char *v)
+{
+	fputc('"', f);
+	for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(f, "\\%c", *p);
+		else if (*p < 0x20)
+			fprintf(f, "\\u%04x", *p);
+		else
+			fputc(*p, f);
+	}
+	fputc('"', f);
+}
+
+static void put_field(FILE *f, const char *k, const char *v, int first)
+{
+	if (logc.json) {
+		fprintf(f, "%s\"%s\":", first ? "" : ",", k);
+		put_json_string(f, v);
+	} else {
+		fprintf(f, "%s%s=", first ? "" : " ", k);
+		put_logfmt_value(f, v);
+	}
+}
+
+void bb_log(enum bb_level level, const char *trace_id, const char *msg, ...)
+{
+	char ts[40];
+	va_list ap;
+
+	if (level < logc.min)
+		return;
+	bb_time_format(bb_clock_ms(), ts, sizeof ts);
+	flockfile(stderr);
+	if (logc.json)
+		fputc('{', stderr);
+	put_field(stderr, "ts", ts, 1);
+	put_field(stderr, "level", level_names[level], 0);
+	put_field(stderr, "prog", logc.prog, 0);
+	if (trace_id && *trace_id)
+		put_field(stderr, "trace_id", trace_id, 0);
+	put_field(stderr, "msg", msg, 0);
+	va_start(ap, msg);
+	for (const char *k; (k = va_arg(ap, const char *));) {
+		const char *v = va_arg(ap, const char *);
+		put_field(stderr, k, v ? v : "", 0);
+	}
+	va_end(ap);
+	fputs(logc.json ? "}\n" : "\n", stderr);
+	funlockfile(stderr);
+}
+
+int bb_fatal(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: fatal: ", logc.prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return code;
+}
+
+void bb_say(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", logc.prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}

@@ -1,0 +1,65 @@
+/* money.c: the only place a floating-point amount becomes an integer. */
+#include "money.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+int bb_currency_exponent(const char *code)
+{
+	return strcmp(code, "JPY") == 0 ? 0 : 2;
+}
+
+int bb_decimal_round(const char *s, int places, int64_t *out)
+{
+	char dig[64];
+	int nd = 0, point = -1, neg = 0, exp10 = 0;
+
+	if (*s == '-' || *s == '+')
+		neg = *s++ == '-';
+	for (; *s && *s != 'e' && *s != 'E'; s++) {
+		if (*s == '.' && point < 0)
+			point = nd;
+		else if (*s >= '0' && *s <= '9' && nd < (int)sizeof dig)
+			dig[nd++] = *s;
+		else
+			return -1;
+	}
+	if (nd == 0)
+		return -1;
+	if (*s && sscanf(s + 1, "%d", &exp10) != 1)
+		return -1;
+	if (point < 0)
+		point = nd;
+	/* value = 0.dig × 10^(point+exp10); keep point+exp10+places integer digits */
+	int keep = point + exp10 + places;
+	if (keep > 18)
+		return -1;
+	int64_t v = 0;
+	for (int i = 0; i < keep; i++)
+		v = v * 10 + (i < nd ? dig[i] - '0' : 0);
+	if (keep >= 0 && keep < nd && dig[keep] >= '5')
+		v++;
+	*out = neg ? -v : v;
+	return 0;
+}
+
+int bb_money_from_double(double v, int exponent, int64_t *out)
+{
+	char buf[48];
+
+	if (!isfinite(v) || fabs(v) >= 1e15)
+		return -1;
+	snprintf(buf, sizeof buf, "%.15g", v);
+	return bb_decimal_round(buf, exponent, out);
+}
+
+void bb_money_format(int64_t v, int exponent, char *buf, size_t size)
+{
+	int64_t a = v < 0 ? -v : v;
+	if (exponent == 0)
+		snprintf(buf, size, "%lld", (long long)v);
+	else
+		snprintf(buf, size, "%s%lld.%02lld", v < 0 ? "-" : "", (long long)(a / 100),
+			 (long long)(a % 100));
+}

@@ -1,0 +1,83 @@
+/* parse.c: strict numbers. Money and thresholds are integers scaled by a power
+ * of ten so that no floating point ever decides a comparison. */
+#include "parse.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int bb_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	if (!s || !*s || strchr(" \t\n+", *s))
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int bb_parse_fixed(const char *s, size_t n, int places, int64_t *out)
+{
+	int64_t v = 0;
+	size_t i = 0;
+	int frac = -1;
+
+	if (n == 0 || n > 18)
+		return -1;
+	for (; i < n; i++) {
+		if (s[i] == '.' && frac < 0 && i > 0) {
+			frac = 0;
+			continue;
+		}
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		if (frac >= 0 && ++frac > places)
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	if (frac == 0) /* "4." */
+		return -1;
+	for (int k = frac < 0 ? 0 : frac; k < places; k++)
+		v *= 10;
+	*out = v;
+	return 0;
+}
+
+void bb_format_fixed(int64_t v, int places, char *buf, size_t size)
+{
+	int64_t scale = 1;
+	for (int i = 0; i < places; i++)
+		scale *= 10;
+	int64_t a = v < 0 ? -v : v;
+	int64_t whole = a / scale, frac = a % scale;
+	int len = snprintf(buf, size, "%s%lld", v < 0 ? "-" : "", (long long)whole);
+	if (frac == 0 || len < 0 || (size_t)len >= size)
+		return;
+	char f[24];
+	if (places < 1 || places > 18)
+		return;
+	snprintf(f, sizeof f, "%0*lld", places, (long long)frac % 1000000000000000000LL);
+	for (int i = places - 1; i > 0 && f[i] == '0'; i--)
+		f[i] = '\0';
+	snprintf(buf + len, size - (size_t)len, ".%s", f);
+}
+
+int64_t bb_div_round(int64_t num, int64_t den)
+{
+	if (den < 0) {
+		num = -num;
+		den = -den;
+	}
+	int64_t q = num / den, r = num % den;
+	if (r < 0)
+		r = -r;
+	if (2 * r >= den)
+		q += num < 0 ? -1 : 1;
+	return q;
+}

@@ -1,0 +1,21 @@
+/* parse.h: strict parsing of numbers from the command line, config and tables:
+ * trailing junk, empty strings and out-of-range values are errors. */
+#ifndef BB_PARSE_H
+#define BB_PARSE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+int bb_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
+
+/* A non-negative decimal with at most `places` fraction digits, scaled by
+ * 10^places: ("4.2", 2) -> 420, ("12.5", 2) -> 1250, ("4.205", 2) -> error. */
+int bb_parse_fixed(const char *s, size_t n, int places, int64_t *out);
+
+/* Write v / 10^places as a JSON number without trailing zeros: 6250 -> "62.5". */
+void bb_format_fixed(int64_t v, int places, char *buf, size_t size);
+
+/* Integer division rounded half away from zero. */
+int64_t bb_div_round(int64_t num, int64_t den);
+
+#endif

@@ -1,0 +1,380 @@
+/* record.c: line reading with a bounded buffer, the member index, and the
+ * writer that appends members to the original bytes. */
+#include "record.h"
+#include "exitcode.h"
+#include "log.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+void bb_signals_install(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_stop; /* no SA_RESTART: a blocked read() returns EINTR */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+int bb_stopping(void)
+{
+	return stop_requested;
+}
+
+/* ---- the member index ---- */
+
+static const char *skip_ws(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+		p++;
+	return p;
+}
+
+/* p at the opening quote; returns the closing quote or NULL. */
+static const char *skip_string(const char *p, const char *end)
+{
+	const char *open = p;
+
+	for (p++; p < end; p++) {
+		p = memchr(p, '"', (size_t)(end - p));
+		if (!p)
+			return NULL;
+		const char *b = p;
+		while (b - 1 > open && b[-1] == '\\')
+			b--;
+		if ((p - b) % 2 == 0)
+			return p;
+	}
+	return NULL;
+}
+
+/* Returns one past the value's end or NULL. Nested values are only balanced
+ * here; libjq checks them when a program asks for the member. */
+static const char *skip_value(const char *p, const char *end)
+{
+	int depth = 0;
+
+	if (p >= end)
+		return NULL;
+	if (*p != '{' && *p != '[' && *p != '"') {
+		while (p < end && !strchr(",}] \t\r\n", *p))
+			p++;
+		return p;
+	}
+	for (; p < end; p++) {
+		if (*p == '"') {
+			if (!(p = skip_string(p, end)))
+				return NULL;
+		} else if (*p == '{' || *p == '[') {
+			depth++;
+		} else if (*p == '}' || *p == ']') {
+			depth--;
+		}
+		if (depth == 0)
+			return p + 1;
+	}
+	return NULL;
+}
+
+static int add_member(struct bb_record *r, const char *k, size_t kl, const char *v, size_t vl)
+{
+	if (r->nm == r->cap) {
+		size_t cap = r->cap ? 2 * r->cap : 16;
+		struct bb_member *m = realloc(r->m, cap * sizeof *m);
+		if (!m)
+			return -1;
+		r->m = m;
+		r->cap = cap;
+	}
+	r->m[r->nm++] = (struct bb_member){ k, kl, v, vl };
+	return 0;
+}
+
+int bb_record_index(struct bb_record *r)
+{
+	const char *end = r->line + r->len, *p = skip_ws(r->line, end);
+
+	r->nm = 0;
+	r->is_object = 0;
+	if (r->too_large || p >= end || *p != '{')
+		return -1;
+	p = skip_ws(p + 1, end);
+	if (p < end && *p == '}')
+		goto close;
+	for (;;) {
+		const char *k, *ke, *v, *ve;
+		if (p >= end || *p != '"' || !(ke = skip_string(p, end)))
+			return -1;
+		k = p + 1;
+		p = skip_ws(ke + 1, end);
+		if (p >= end || *p != ':')
+			return -1;
+		v = skip_ws(p + 1, end);
+		if (!(ve = skip_value(v, end)) || ve == v)
+			return -1;
+		if (add_member(r, k, (size_t)(ke - k), v, (size_t)(ve - v)))
+			return -1;
+		p = skip_ws(ve, end);
+		if (p < end && *p == ',') {
+			p = skip_ws(p + 1, end);
+			continue;
+		}
+		if (p < end && *p == '}')
+			break;
+		return -1;
+	}
+close:
+	if (skip_ws(p + 1, end) != end)
+		return -1;
+	r->is_object = 1;
+	return 0;
+}
+
+const struct bb_member *bb_record_member(const struct bb_record *r, const char *key)
+{
+	size_t kl = strlen(key);
+
+	/* the last occurrence wins, as in every JSON parser bb's users have */
+	for (size_t i = r->nm; i-- > 0;)
+		if (r->m[i].keylen == kl && memcmp(r->m[i].key, key, kl) == 0)
+			return &r->m[i];
+	return NULL;
+}
+
+jv bb_record_get(const struct bb_record *r, const char *key)
+{
+	const struct bb_member *m = bb_record_member(r, key);
+
+	if (!m)
+		return jv_invalid();
+	jv v = jv_parse_sized(m->val, (int)m->vallen);
+	if (!jv_is_valid(v)) {
+		jv_free(v);
+		return jv_invalid();
+	}
+	return v;
+}
+
+/* ---- output ---- */
+
+void bb_emit_set(struct bb_emit *em, const char *key, jv v)
+{
+	for (int i = 0; i < em->n; i++)
+		if (strcmp(em->add[i].key, key) == 0) {
+			jv_free(em->add[i].val);
+			em->add[i].val = v;
+			return;
+		}
+	if (em->n == BB_EMIT_MAX) { /* a programming error: fail loudly in tests */
+		jv_free(v);
+		abort();
+	}
+	em->add[em->n].key = key;
+	em->add[em->n].val = v;
+	em->n++;
+}
+
+void bb_jv_write(jv v, FILE *out)
+{
+	jv s = jv_dump_string(jv_copy(v), 0);
+	fwrite(jv_string_value(s), 1, (size_t)jv_string_length_bytes(jv_copy(s)), out);
+	jv_free(s);
+}
+
+static int emitted(const struct bb_emit *em, const struct bb_member *m)
+{
+	for (int i = 0; i < em->n; i++)
+		if (strlen(em->add[i].key) == m->keylen &&
+		    memcmp(em->add[i].key, m->key, m->keylen) == 0)
+			return 1;
+	return 0;
+}
+
+void bb_record_write(const struct bb_record *r, const struct bb_emit *em, FILE *out)
+{
+	int any = 0, replaced = 0;
+
+	for (size_t i = 0; !em->fresh && i < r->nm && !replaced; i++)
+		replaced = emitted(em, &r->m[i]);
+	if (!em->fresh && r->is_object && !replaced) {
+		/* common case: the original bytes up to the closing brace */
+		const char *close = r->line + r->len;
+		while (*--close != '}')
+			;
+		fwrite(r->line, 1, (size_t)(close - r->line), out);
+		any = r->nm > 0;
+	} else {
+		fputc('{', out);
+		for (size_t i = 0; !em->fresh && i < r->nm; i++) {
+			const struct bb_member *m = &r->m[i];
+			if (emitted(em, m))
+				continue;
+			if (any++)
+				fputc(',', out);
+			fwrite(m->key - 1, 1, (size_t)(m->val + m->vallen - (m->key - 1)), out);
+		}
+	}
+	for (int i = 0; i < em->n; i++) {
+		fputs(any++ ? ",\"" : "\"", out);
+		fputs(em->add[i].key, out);
+		fputs("\":", out);
+		bb_jv_write(em->add[i].val, out);
+	}
+	fputs("}\n", out);
+}
+
+/* ---- the loop ---- */
+
+struct reader {
+	char *buf;
+	size_t cap, start, len; /* unconsumed bytes are buf[start..len) */
+	size_t lineno;
+	int eof;
+};
+
+static int run_one(struct bb_record *r, FILE *out, bb_record_fn fn, void *ctx)
+{
+	struct bb_emit em;
+	int rc;
+
+	memset(&em, 0, sizeof em);
+	r->too_large = r->total_len > BB_LINE_MAX;
+	bb_record_index(r);
+	rc = fn(r, &em, ctx);
+	if (!em.suppress)
+		bb_record_write(r, &em, out);
+	for (int i = 0; i < em.n; i++)
+		jv_free(em.add[i].val);
+	return rc;
+}
+
+static int blank(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strchr(" \t\r", p[i]))
+			return 0;
+	return 1;
+}
+
+/* A line longer than the hard limit: hand over its first bytes, drop the rest. */
+static int overflow(struct reader *rd, struct bb_record *r, FILE *out, bb_record_fn fn, void *ctx,
+		    int fd)
+{
+	size_t total = rd->len;
+	char *nl = NULL;
+	int rc;
+
+	r->line = rd->buf;
+	r->len = rd->len;
+	r->lineno = ++rd->lineno;
+	for (;;) {
+		ssize_t got = read(fd, rd->buf + BB_LINE_MAX, rd->cap - BB_LINE_MAX);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			break;
+		nl = memchr(rd->buf + BB_LINE_MAX, '\n', (size_t)got);
+		if (nl) {
+			size_t tail = (size_t)got - (size_t)(nl + 1 - (rd->buf + BB_LINE_MAX));
+			total += (size_t)(nl - (rd->buf + BB_LINE_MAX));
+			r->len = BB_LINE_MAX;
+			r->total_len = total;
+			rc = run_one(r, out, fn, ctx);
+			memmove(rd->buf, nl + 1, tail);
+			rd->start = 0;
+			rd->len = tail;
+			return rc;
+		}
+		total += (size_t)got;
+	}
+	r->len = BB_LINE_MAX;
+	r->total_len = total;
+	rd->start = rd->len = 0;
+	rd->eof = 1;
+	return run_one(r, out, fn, ctx);
+}
+
+static int fill(struct reader *rd, int fd)
+{
+	if (rd->start > 0) {
+		memmove(rd->buf, rd->buf + rd->start, rd->len - rd->start);
+		rd->len -= rd->start;
+		rd->start = 0;
+	}
+	if (rd->len == rd->cap) {
+		size_t cap = rd->cap * 2 > BB_LINE_HARD_MAX ? BB_LINE_HARD_MAX : rd->cap * 2;
+		char *b = cap > rd->cap ? realloc(rd->buf, cap) : NULL;
+		if (!b)
+			return 1; /* full: the caller treats the line as overflowing */
+		rd->buf = b;
+		rd->cap = cap;
+	}
+	ssize_t got = read(fd, rd->buf + rd->len, rd->cap - rd->len);
+	if (got < 0)
+		return errno == EINTR ? 0 : -1;
+	if (got == 0)
+		rd->eof = 1;
+	rd->len += (size_t)got;
+	return 0;
+}
+
+int bb_records_each(int fd, FILE *out, bb_record_fn fn, void *ctx)
+{
+	struct reader rd = { malloc(65536), 65536, 0, 0, 0, 0 };
+	struct bb_record r;
+	int rc = 0;
+
+	memset(&r, 0, sizeof r);
+	if (!rd.buf)
+		return BB_EX_SOFTWARE;
+	while (rc == 0) {
+		char *p = rd.buf + rd.start;
+		char *nl = memchr(p, '\n', rd.len - rd.start);
+		if (nl || (rd.eof && rd.len > rd.start)) {
+			size_t n = nl ? (size_t)(nl - p) : rd.len - rd.start;
+			rd.start += n + (nl != NULL);
+			rd.lineno++;
+			if (blank(p, n))
+				continue;
+			r.line = p;
+			r.len = r.total_len = n;
+			r.lineno = rd.lineno;
+			rc = run_one(&r, out, fn, ctx);
+			continue;
+		}
+		/* no complete line waiting: whatever is finished goes out now */
+		if (fflush(out) != 0 || ferror(out))
+			break;
+		if (rd.eof || stop_requested)
+			break;
+		int f = fill(&rd, fd);
+		if (f < 0) {
+			rc = bb_fatal(BB_EX_IOERR, "unable to read standard input: %s", strerror(errno));
+			break;
+		}
+		if (f > 0)
+			rc = overflow(&rd, &r, out, fn, ctx, fd);
+	}
+	if (fflush(out) != 0 || ferror(out)) {
+		if (rc == 0)
+			rc = bb_fatal(BB_EX_IOERR, "unable to write standard output: %s",
+				      strerror(errno));
+	}
+	free(rd.buf);
+	free(r.m);
+	return rc;
+}

@@ -1,0 +1,76 @@
+/* record.h: the NDJSON record loop every filter runs on.
+ *
+ * Records stay bytes. The loop locates the top-level members of each line
+ * without parsing their values, hands the program the members it asks for
+ * (parsed with libjq), and writes the original bytes with the program's new
+ * members appended; a member the program sets that the line already has is
+ * replaced, never duplicated. */
+#ifndef BB_RECORD_H
+#define BB_RECORD_H
+
+#include <jq.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#define BB_LINE_MAX ((size_t)1 << 20)       /* longest record: longer is too_large */
+#define BB_LINE_HARD_MAX ((size_t)16 << 20) /* longest line held in memory at all */
+#define BB_EMIT_MAX 16
+
+struct bb_member {
+	const char *key; /* raw key bytes between the quotes */
+	size_t keylen;
+	const char *val; /* the value's JSON text */
+	size_t vallen;
+};
+
+struct bb_record {
+	const char *line; /* the line, without its newline */
+	size_t len;       /* bytes held: at most BB_LINE_HARD_MAX */
+	size_t total_len; /* the line's real length */
+	size_t lineno;    /* 1-based input line number */
+	int too_large;    /* total_len > BB_LINE_MAX */
+	int is_object;    /* the line is one JSON object and members[] indexes it */
+	struct bb_member *m;
+	size_t nm, cap;
+};
+
+struct bb_emit {
+	int fresh;    /* write only the members set here, not the line's own */
+	int suppress; /* the program wrote its own output for this record */
+	int n;
+	struct {
+		const char *key;
+		jv val;
+	} add[BB_EMIT_MAX];
+};
+
+/* Returns 0 to go on, or an exit status to stop after this record is written. */
+typedef int (*bb_record_fn)(struct bb_record *rec, struct bb_emit *em, void *ctx);
+
+/* Read records from fd until end of input or SIGTERM/SIGINT, write each to out.
+ * Returns 0, the callback's stop status, or BB_EX_IOERR. */
+int bb_records_each(int fd, FILE *out, bb_record_fn fn, void *ctx);
+
+/* Index a line's top-level members. 0 when it is one JSON object. */
+int bb_record_index(struct bb_record *rec);
+
+const struct bb_member *bb_record_member(const struct bb_record *rec, const char *key);
+
+/* The member parsed, or jv_invalid() when absent or not valid JSON. */
+jv bb_record_get(const struct bb_record *rec, const char *key);
+
+/* Add or replace a member of the output record; takes ownership of v. */
+void bb_emit_set(struct bb_emit *em, const char *key, jv v);
+
+/* Write the record with the emitted members to out (what the loop does after
+ * each callback; exposed for programs that write records elsewhere too). */
+void bb_record_write(const struct bb_record *rec, const struct bb_emit *em, FILE *out);
+
+/* Write v as compact JSON. */
+void bb_jv_write(jv v, FILE *out);
+
+/* SIGTERM and SIGINT make the loop stop reading; SIGPIPE becomes EPIPE. */
+void bb_signals_install(void);
+int bb_stopping(void);
+
+#endif

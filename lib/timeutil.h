@@ -1,0 +1,24 @@
+/* timeutil.h: RFC 3339 times as milliseconds since the epoch, and durations. */
+#ifndef BB_TIMEUTIL_H
+#define BB_TIMEUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Parse an RFC 3339 date-time (fraction optional, Z or +hh:mm). 0 ok, -1 not one. */
+int bb_time_parse(const char *s, size_t n, int64_t *ms);
+
+/* Format as UTC with milliseconds: 2024-01-15T10:30:00.000Z. */
+void bb_time_format(int64_t ms, char *buf, size_t size);
+
+/* The wall clock. */
+int64_t bb_clock_ms(void);
+
+/* "Now" for values that end up in records: BB_NOW (RFC 3339) pins it, so a
+ * replay or a test can reproduce its output byte for byte. */
+int64_t bb_now_ms(void);
+
+/* Parse "250ms", "30s", "5m", "24h", "7d" or a bare number of seconds. */
+int bb_duration_parse(const char *s, int64_t *ms);
+
+#endif
