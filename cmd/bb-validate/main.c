@@ -103,8 +103,13 @@ static void judge(struct ctx *c, const char *body, size_t n, jv sqs, int64_t rec
 	jv doc = jv_parse_sized(body, (int)n);
 	if (!jv_is_valid(doc)) {
 		jv msg = jv_invalid_get_msg(doc);
-		set_error(v, "malformed_json", "%s",
-			  jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "not JSON");
+		char why[200];
+		/* libjq quotes the whole input after the reason: the reason is enough */
+		snprintf(why, sizeof why, "%s", jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "not JSON");
+		why[strcspn(why, "(")] = '\0';
+		for (size_t k = strlen(why); k > 0 && why[k - 1] == ' '; k--)
+			why[k - 1] = '\0';
+		set_error(v, "malformed_json", "%s", why);
 		jv_free(msg);
 		return;
 	}
