@@ -25,7 +25,7 @@ PROGS   := bb-validate bb-severity
 LIB_SRC := $(wildcard lib/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 BINS    := $(PROGS:%=$(BUILD)/bin/%)
-UNIT    := $(BUILD)/tests/unit
+UNIT    := $(BUILD)/tests/unit-tests
 MANS    := $(wildcard man/*.[157])
 
 all: $(BINS)

@@ -106,12 +106,15 @@ static void text_line(FILE *out, const struct bb_record *rec, jv status, jv n, j
 	if (!jv_is_valid(a)) {
 		jv err = bb_record_get(rec, "error");
 		jv msg = jv_get_kind(err) == JV_KIND_OBJECT ? jv_object_get(jv_copy(err), jv_string("message")) : jv_null();
+		jv type = jv_get_kind(err) == JV_KIND_OBJECT ? jv_object_get(jv_copy(err), jv_string("type")) : jv_null();
 		char st[16];
 		snprintf(st, sizeof st, "%s", jv_get_kind(status) == JV_KIND_STRING ? jv_string_value(status) : "unknown");
 		for (char *p = st; *p; p++)
 			*p = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
-		fprintf(out, "%-8s line %zu %s %s\n", st, rec->lineno, as,
+		fprintf(out, "%-8s %s line %zu %s: %s\n", st, as, rec->lineno,
+			jv_get_kind(type) == JV_KIND_STRING ? jv_string_value(type) : "-",
 			jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "");
+		jv_free(type);
 		jv_free(msg);
 		jv_free(err);
 		jv_free(asin);
