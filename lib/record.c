@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -169,6 +170,104 @@ jv bb_record_get(const struct bb_record *r, const char *key)
 	return v;
 }
 
+static int hex4(const char *p, unsigned *out)
+{
+	unsigned v = 0;
+	for (int i = 0; i < 4; i++) {
+		char c = p[i];
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= (unsigned)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v |= (unsigned)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			v |= (unsigned)(c - 'A' + 10);
+		else
+			return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static char *put_utf8(char *o, unsigned cp)
+{
+	if (cp < 0x80) {
+		*o++ = (char)cp;
+	} else if (cp < 0x800) {
+		*o++ = (char)(0xc0 | cp >> 6);
+		*o++ = (char)(0x80 | (cp & 0x3f));
+	} else if (cp < 0x10000) {
+		*o++ = (char)(0xe0 | cp >> 12);
+		*o++ = (char)(0x80 | (cp >> 6 & 0x3f));
+		*o++ = (char)(0x80 | (cp & 0x3f));
+	} else {
+		*o++ = (char)(0xf0 | cp >> 18);
+		*o++ = (char)(0x80 | (cp >> 12 & 0x3f));
+		*o++ = (char)(0x80 | (cp >> 6 & 0x3f));
+		*o++ = (char)(0x80 | (cp & 0x3f));
+	}
+	return o;
+}
+
+/* One escape at p (after the backslash); returns the next input or NULL. */
+static const char *unescape_one(const char *p, const char *end, char **o)
+{
+	static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+	const char *k = p < end ? memchr(from, *p, sizeof from - 1) : NULL;
+	unsigned cp, lo;
+
+	if (k) {
+		*(*o)++ = to[k - from];
+		return p + 1;
+	}
+	if (p + 5 > end || *p != 'u' || hex4(p + 1, &cp))
+		return NULL;
+	p += 5;
+	if (cp >= 0xd800 && cp < 0xdc00) { /* a surrogate pair makes one code point */
+		if (p + 6 > end || p[0] != '\\' || p[1] != 'u' || hex4(p + 2, &lo) || lo < 0xdc00 || lo > 0xdfff)
+			return NULL;
+		cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+		p += 6;
+	} else if (cp >= 0xdc00 && cp < 0xe000) {
+		return NULL;
+	}
+	*o = put_utf8(*o, cp);
+	return p;
+}
+
+char *bb_record_string(const struct bb_record *r, const char *key, size_t *len)
+{
+	const struct bb_member *m = bb_record_member(r, key);
+	const char *p, *end;
+	char *out, *o;
+
+	if (!m || m->vallen < 2 || m->val[0] != '"')
+		return NULL;
+	p = m->val + 1;
+	end = m->val + m->vallen - 1;
+	if (!(out = o = malloc((size_t)(end - p) + 1)))
+		return NULL;
+	while (p < end) {
+		const char *bs = memchr(p, '\\', (size_t)(end - p));
+		size_t run = (size_t)((bs ? bs : end) - p);
+		for (size_t i = 0; i < run; i++)
+			if ((unsigned char)p[i] < 0x20) { /* raw control characters are not JSON */
+				free(out);
+				return NULL;
+			}
+		memcpy(o, p, run);
+		o += run;
+		p += run;
+		if (bs && !(p = unescape_one(bs + 1, end, &o))) {
+			free(out);
+			return NULL;
+		}
+	}
+	*o = '\0';
+	*len = (size_t)(o - out);
+	return out;
+}
+
 /* ---- output ---- */
 
 void bb_emit_set(struct bb_emit *em, const char *key, jv v)
@@ -190,9 +289,7 @@ void bb_emit_set(struct bb_emit *em, const char *key, jv v)
 
 void bb_jv_write(jv v, FILE *out)
 {
-	jv s = jv_dump_string(jv_copy(v), 0);
-	fwrite(jv_string_value(s), 1, (size_t)jv_string_length_bytes(jv_copy(s)), out);
-	jv_free(s);
+	jv_dumpf(jv_copy(v), out, 0);
 }
 
 static int emitted(const struct bb_emit *em, const struct bb_member *m)
@@ -341,6 +438,8 @@ int bb_records_each(int fd, FILE *out, bb_record_fn fn, void *ctx)
 	memset(&r, 0, sizeof r);
 	if (!rd.buf)
 		return BB_EX_SOFTWARE;
+	/* one thread: stdio's per-call locking is pure cost (libjq writes token by token) */
+	__fsetlocking(out, FSETLOCKING_BYCALLER);
 	while (rc == 0) {
 		char *p = rd.buf + rd.start;
 		char *nl = memchr(p, '\n', rd.len - rd.start);

@@ -59,6 +59,11 @@ const struct bb_member *bb_record_member(const struct bb_record *rec, const char
 /* The member parsed, or jv_invalid() when absent or not valid JSON. */
 jv bb_record_get(const struct bb_record *rec, const char *key);
 
+/* A string member decoded to its bytes (malloc'd, NUL-terminated, *len set),
+ * or NULL when absent, not a string, or badly escaped. Faster than
+ * bb_record_get for the large `body` member: no JSON value is built. */
+char *bb_record_string(const struct bb_record *rec, const char *key, size_t *len);
+
 /* Add or replace a member of the output record; takes ownership of v. */
 void bb_emit_set(struct bb_emit *em, const char *key, jv v);
 

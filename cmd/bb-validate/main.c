@@ -160,9 +160,10 @@ static int on_record(struct bb_record *rec, struct bb_emit *em, void *arg)
 {
 	struct ctx *c = arg;
 	char trace[37], hash[65], now[40];
-	jv tmp_trace, tmp_body = jv_invalid(), sqs = jv_invalid();
+	jv tmp_trace, sqs = jv_invalid();
 	const char *body, *given = NULL;
-	size_t n;
+	char *decoded = NULL;
+	size_t n = 0;
 	int64_t received = bb_now_ms();
 	struct verdict v = { 0 };
 
@@ -183,9 +184,8 @@ static int on_record(struct bb_record *rec, struct bb_emit *em, void *arg)
 		bb_uuid7(trace);
 	jv_free(tmp_trace);
 
-	body = rec->is_object ? member_string(rec, "body", &tmp_body) : NULL;
-	if (body) { /* an envelope */
-		n = strlen(body);
+	body = decoded = rec->is_object ? bb_record_string(rec, "body", &n) : NULL;
+	if (body || (rec->is_object && bb_record_member(rec, "body"))) { /* an envelope */
 		sqs = bb_record_get(rec, "sqs");
 		int64_t r = -1;
 		jv ra = bb_record_get(rec, "received_at");
@@ -203,9 +203,14 @@ static int on_record(struct bb_record *rec, struct bb_emit *em, void *arg)
 		bb_emit_set(em, "received_at", jv_string(now));
 	}
 	bb_emit_set(em, "trace_id", jv_string(trace));
-	judge(c, body, n, sqs, received, &v);
-
-	bb_sha256_hex(body, n, hash);
+	if (body) {
+		judge(c, body, n, sqs, received, &v);
+		bb_sha256_hex(body, n, hash);
+	} else {
+		set_error(&v, "schema", "%s", "body: expected a string holding the notification");
+		snprintf(v.err.path, sizeof v.err.path, "body");
+		bb_sha256_hex(rec->line, rec->len, hash);
+	}
 	jv mid = jv_get_kind(sqs) == JV_KIND_OBJECT ? jv_object_get(jv_copy(sqs), jv_string("message_id")) : jv_invalid();
 	if (jv_get_kind(mid) != JV_KIND_STRING && jv_is_valid(v.notification)) {
 		jv_free(mid);
@@ -222,7 +227,7 @@ static int on_record(struct bb_record *rec, struct bb_emit *em, void *arg)
 	bb_emit_set(em, "status", jv_string(v.status));
 	if (strcmp(v.status, "ok") != 0)
 		bb_emit_set(em, "error", error_object(&v.err));
-	jv_free(tmp_body);
+	free(decoded);
 	jv_free(sqs);
 
 	if (strcmp(v.status, "skipped") == 0) {

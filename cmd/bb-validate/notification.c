@@ -23,10 +23,16 @@ static const char *const amazon_marketplaces[] = {
 	"A39IBJ37TRP1C6", "A19VAU5U5O7RUS", "AE08WJ6YKNBMC",                    /* AU SG ZA */
 };
 
+/* The path to the field being checked is kept as a stack of keys and
+ * indexes and only spelt out when something is wrong: formatting it for every
+ * field would cost more than the checks themselves. */
 struct walk {
 	const struct vconf *conf;
 	struct verr *err;
-	char path[256];
+	struct {
+		const char *key; /* NULL: an array index */
+		int index;
+	} path[24];
 	size_t plen;
 	char currency[4]; /* the first CurrencyCode seen; all others must agree */
 };
@@ -48,25 +54,37 @@ static const char *kind_name(jv_kind k)
 static size_t push(struct walk *w, const char *key)
 {
 	size_t saved = w->plen;
-	int n = snprintf(w->path + w->plen, sizeof w->path - w->plen, "%s%s", w->plen ? "." : "", key);
-	if (n > 0 && w->plen + (size_t)n < sizeof w->path)
-		w->plen += (size_t)n;
+	if (w->plen < sizeof w->path / sizeof w->path[0])
+		w->path[w->plen++].key = key;
 	return saved;
 }
 
 static size_t push_index(struct walk *w, int i)
 {
 	size_t saved = w->plen;
-	int n = snprintf(w->path + w->plen, sizeof w->path - w->plen, "[%d]", i);
-	if (n > 0 && w->plen + (size_t)n < sizeof w->path)
-		w->plen += (size_t)n;
+	if (w->plen < sizeof w->path / sizeof w->path[0]) {
+		w->path[w->plen].key = NULL;
+		w->path[w->plen++].index = i;
+	}
 	return saved;
 }
 
 static void pop(struct walk *w, size_t saved)
 {
 	w->plen = saved;
-	w->path[saved] = '\0';
+}
+
+static void spell_path(const struct walk *w, char *buf, size_t size)
+{
+	size_t n = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < w->plen && n < size; i++) {
+		int k = w->path[i].key ? snprintf(buf + n, size - n, "%s%s", i ? "." : "", w->path[i].key)
+				       : snprintf(buf + n, size - n, "[%d]", w->path[i].index);
+		if (k < 0)
+			break;
+		n += (size_t)k;
+	}
 }
 
 static int fail(struct walk *w, const char *type, const char *fmt, ...)
@@ -81,10 +99,31 @@ static int fail(struct walk *w, const char *type, const char *fmt, ...)
 	vsnprintf(what, sizeof what, fmt, ap);
 	va_end(ap);
 	w->err->type = type;
-	snprintf(w->err->path, sizeof w->err->path, "%s", w->path);
-	snprintf(w->err->message, sizeof w->err->message, "%s: %s", w->plen ? w->path : "(notification)",
+	spell_path(w, w->err->path, sizeof w->err->path);
+	snprintf(w->err->message, sizeof w->err->message, "%s: %s", w->plen ? w->err->path : "(notification)",
 		 what);
 	return -1;
+}
+
+/* Object keys as jv strings, made once: jv_string() validates UTF-8 and
+ * hashes on every call, and the walk asks for the same few dozen keys for
+ * every offer of every notification. Keyed by the literal's address. */
+static jv jkey(const char *k)
+{
+	static struct {
+		const char *lit;
+		jv v;
+	} memo[96];
+	static int n;
+
+	for (int i = 0; i < n; i++)
+		if (memo[i].lit == k)
+			return jv_copy(memo[i].v);
+	if (n == (int)(sizeof memo / sizeof memo[0]))
+		return jv_string(k);
+	memo[n].lit = k;
+	memo[n].v = jv_string(k);
+	return jv_copy(memo[n++].v);
 }
 
 static int is_bool(jv_kind k)
@@ -97,7 +136,7 @@ static int is_bool(jv_kind k)
  * JV_KIND_TRUE stands for "a boolean". */
 static int field(struct walk *w, jv obj, const char *key, jv_kind want, int required, jv *out)
 {
-	jv v = jv_object_get(jv_copy(obj), jv_string(key));
+	jv v = jv_object_get(jv_copy(obj), jkey(key));
 	jv_kind k = jv_get_kind(v);
 	size_t saved = push(w, key);
 	int rc = 1;
@@ -217,7 +256,7 @@ static jv opt(jv obj, const char *key)
 {
 	if (jv_get_kind(obj) != JV_KIND_OBJECT)
 		return jv_null();
-	jv v = jv_object_get(jv_copy(obj), jv_string(key));
+	jv v = jv_object_get(jv_copy(obj), jkey(key));
 	if (!jv_is_valid(v)) {
 		jv_free(v);
 		return jv_null();
