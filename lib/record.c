@@ -326,6 +326,8 @@ void bb_record_write(const struct bb_record *r, const struct bb_emit *em, FILE *
 		}
 	}
 	for (int i = 0; i < em->n; i++) {
+		if (!jv_is_valid(em->add[i].val))
+			continue;
 		fputs(any++ ? ",\"" : "\"", out);
 		fputs(em->add[i].key, out);
 		fputs("\":", out);

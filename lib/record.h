@@ -64,7 +64,8 @@ jv bb_record_get(const struct bb_record *rec, const char *key);
  * bb_record_get for the large `body` member: no JSON value is built. */
 char *bb_record_string(const struct bb_record *rec, const char *key, size_t *len);
 
-/* Add or replace a member of the output record; takes ownership of v. */
+/* Add or replace a member of the output record; takes ownership of v.
+ * An invalid v (jv_invalid()) removes the member: for a stage's own keys only. */
 void bb_emit_set(struct bb_emit *em, const char *key, jv v);
 
 /* Write the record with the emitted members to out (what the loop does after

@@ -2,6 +2,7 @@
 # builds notifications from a compact description, so each test states only
 # what it is about.
 
+bats_require_minimum_version 1.5.0
 load /usr/lib/bats/bats-support/load.bash
 load /usr/lib/bats/bats-assert/load.bash
 

@@ -33,7 +33,29 @@ struct verdict {
 	const char *status;   /* ok, rejected or skipped */
 	struct verr err;
 	jv notification;
+	jv notification_id; /* NotificationMetadata.NotificationId, trimmed, even when rejected */
 };
+
+/* The NotificationId of any parsed body, so a rejected record keeps its identity. */
+static jv notification_id_of(jv doc)
+{
+	jv meta = jv_get_kind(doc) == JV_KIND_OBJECT ? jv_object_get(jv_copy(doc), jv_string("NotificationMetadata")) : jv_invalid();
+	jv id = jv_get_kind(meta) == JV_KIND_OBJECT ? jv_object_get(jv_copy(meta), jv_string("NotificationId")) : jv_invalid();
+	jv_free(meta);
+	if (jv_get_kind(id) != JV_KIND_STRING) {
+		jv_free(id);
+		return jv_invalid();
+	}
+	const char *p = jv_string_value(id);
+	size_t n = strlen(p);
+	while (n && strchr(" \t\r\n", p[n - 1]))
+		n--;
+	while (n && strchr(" \t\r\n", *p))
+		p++, n--;
+	jv r = n ? jv_string_sized(p, (int)n) : jv_invalid();
+	jv_free(id);
+	return r;
+}
 
 static jv error_object(const struct verr *e)
 {
@@ -113,6 +135,7 @@ static void judge(struct ctx *c, const char *body, size_t n, jv sqs, int64_t rec
 		jv_free(msg);
 		return;
 	}
+	v->notification_id = notification_id_of(doc);
 	switch (bb_validate_notification(doc, &c->vconf, &t, &v->notification, &v->err)) {
 	case V_OK:
 		break;
@@ -168,6 +191,7 @@ static int on_record(struct bb_record *rec, struct bb_emit *em, void *arg)
 	struct verdict v = { 0 };
 
 	v.notification = jv_invalid();
+	v.notification_id = jv_invalid();
 	if (rec->too_large) {
 		bb_uuid7(trace);
 		return too_large(c, rec, em, trace);
@@ -179,8 +203,9 @@ static int on_record(struct bb_record *rec, struct bb_emit *em, void *arg)
 	given = rec->is_object ? member_string(rec, "trace_id", &tmp_trace) : NULL;
 	if (!rec->is_object)
 		tmp_trace = jv_invalid();
+	int has_trace = given != NULL;
 	snprintf(trace, sizeof trace, "%s", given ? given : "");
-	if (!given)
+	if (!has_trace)
 		bb_uuid7(trace);
 	jv_free(tmp_trace);
 
@@ -202,7 +227,8 @@ static int on_record(struct bb_record *rec, struct bb_emit *em, void *arg)
 		bb_time_format(received, now, sizeof now);
 		bb_emit_set(em, "received_at", jv_string(now));
 	}
-	bb_emit_set(em, "trace_id", jv_string(trace));
+	if (!has_trace)
+		bb_emit_set(em, "trace_id", jv_string(trace));
 	if (body) {
 		judge(c, body, n, sqs, received, &v);
 		bb_sha256_hex(body, n, hash);
@@ -212,9 +238,9 @@ static int on_record(struct bb_record *rec, struct bb_emit *em, void *arg)
 		bb_sha256_hex(rec->line, rec->len, hash);
 	}
 	jv mid = jv_get_kind(sqs) == JV_KIND_OBJECT ? jv_object_get(jv_copy(sqs), jv_string("message_id")) : jv_invalid();
-	if (jv_get_kind(mid) != JV_KIND_STRING && jv_is_valid(v.notification)) {
+	if (jv_get_kind(mid) != JV_KIND_STRING) {
 		jv_free(mid);
-		mid = jv_object_get(jv_copy(v.notification), jv_string("notification_id"));
+		mid = jv_copy(v.notification_id);
 	}
 	if (jv_get_kind(mid) != JV_KIND_STRING || jv_string_length_bytes(jv_copy(mid)) == 0) {
 		jv_free(mid);
@@ -227,8 +253,11 @@ static int on_record(struct bb_record *rec, struct bb_emit *em, void *arg)
 	bb_emit_set(em, "status", jv_string(v.status));
 	if (strcmp(v.status, "ok") != 0)
 		bb_emit_set(em, "error", error_object(&v.err));
+	else if (bb_record_member(rec, "error"))
+		bb_emit_set(em, "error", jv_invalid()); /* an earlier verdict of ours, now void */
 	free(decoded);
 	jv_free(sqs);
+	jv_free(v.notification_id);
 
 	if (strcmp(v.status, "skipped") == 0) {
 		c->skipped++;
