@@ -63,7 +63,7 @@ static int bad(char *err, size_t errlen, const char *path, size_t line, const ch
 	return -1;
 }
 
-static int header(char **cells, int n, int *pos, const char *path, char *err, size_t errlen)
+static int header(char **cells, int n, int *pos, const char *path, size_t line, char *err, size_t errlen)
 {
 	for (int c = 0; c < C_COUNT; c++)
 		pos[c] = -1;
@@ -72,14 +72,14 @@ static int header(char **cells, int n, int *pos, const char *path, char *err, si
 		while (c < C_COUNT && strcmp(cells[i], col_names[c]) != 0)
 			c++;
 		if (c == C_COUNT)
-			return bad(err, errlen, path, 1, "unknown column '%.40s'", cells[i]);
+			return bad(err, errlen, path, line, "unknown column '%.40s'", cells[i]);
 		if (pos[c] >= 0)
-			return bad(err, errlen, path, 1, "column '%s' given twice", col_names[c]);
+			return bad(err, errlen, path, line, "column '%s' given twice", col_names[c]);
 		pos[c] = i;
 	}
 	for (int c = 0; c < C_DAILY_SALES; c++)
 		if (pos[c] < 0)
-			return bad(err, errlen, path, 1, "missing column '%s'", col_names[c]);
+			return bad(err, errlen, path, line, "missing column '%s'", col_names[c]);
 	return 0;
 }
 
@@ -177,8 +177,8 @@ static int read_rows(struct costs *c, FILE *f, const char *path, char *err, size
 		if (n < 0)
 			return bad(err, errlen, path, line, "more than %d cells", MAX_CELLS);
 		if (ncols == 0) {
-			if (header(cells, n, pos, path, err, errlen) != 0)
-				return bad(err, errlen, path, line, "%s", strchr(err, ' ') + 1);
+			if (header(cells, n, pos, path, line, err, errlen) != 0)
+				return -1;
 			ncols = n;
 		} else if (n != ncols) {
 			return bad(err, errlen, path, line, "%d cells where the header names %d", n, ncols);
