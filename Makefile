@@ -11,7 +11,7 @@ MANDIR  ?= $(PREFIX)/share/man
 VERSION := 0.1.0
 
 BUILD   := build$(if $(SAN),-san)
-PKGS    := libcrypto inih
+PKGS    := libcrypto inih sqlite3 libpq
 CC      ?= cc
 override CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -g \
 	-DBB_VERSION='"$(VERSION)"' -Ilib $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(CFLAGS)
@@ -23,7 +23,8 @@ endif
 
 PROGS   := bb-validate bb-severity
 LIB_SRC := $(wildcard lib/*.c)
-LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/sql.o
+SQL     := $(wildcard lib/sql/*/*.sql)
 BINS    := $(PROGS:%=$(BUILD)/bin/%)
 UNIT    := $(BUILD)/tests/unit-tests
 MANS    := $(wildcard man/*.[157])
@@ -32,6 +33,13 @@ all: $(BINS)
 
 $(BUILD)/%.o: %.c $(wildcard lib/*.h) $(wildcard cmd/*/*.h)
 	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/gen/sql.c: $(SQL) scripts/embed-sql
+	@mkdir -p $(dir $@)
+	scripts/embed-sql lib/sql >$@
+
+$(BUILD)/gen/sql.o: $(BUILD)/gen/sql.c lib/sql.h
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/libbb.a: $(LIB_OBJ)

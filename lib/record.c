@@ -5,6 +5,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio_ext.h>
 #include <stdlib.h>
@@ -268,6 +269,19 @@ char *bb_record_string(const struct bb_record *r, const char *key, size_t *len)
 	return out;
 }
 
+int bb_record_sub(const struct bb_record *r, const char *key, struct bb_record *sub)
+{
+	const struct bb_member *m = bb_record_member(r, key);
+
+	memset(sub, 0, sizeof *sub);
+	if (!m)
+		return -1;
+	sub->line = m->val;
+	sub->len = sub->total_len = m->vallen;
+	sub->lineno = r->lineno;
+	return bb_record_index(sub);
+}
+
 /* ---- output ---- */
 
 void bb_emit_set(struct bb_emit *em, const char *key, jv v)
@@ -433,6 +447,24 @@ static int fill(struct reader *rd, int fd)
 
 int bb_records_each(int fd, FILE *out, bb_record_fn fn, void *ctx)
 {
+	struct bb_loop loop = { fn, NULL, ctx };
+	return bb_records_run(fd, out, &loop);
+}
+
+/* Wait for input or the idle deadline: 1 input (or EOF/error) is ready, 0 timed out. */
+static int wait_input(int fd, int wait_ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	if (wait_ms < 0)
+		return 1;
+	int n = poll(&p, 1, wait_ms);
+	return n != 0; /* EINTR counts as ready: the read sees it and the stop flag */
+}
+
+int bb_records_run(int fd, FILE *out, const struct bb_loop *loop)
+{
+	bb_record_fn fn = loop->on_record;
+	void *ctx = loop->ctx;
 	struct reader rd = { malloc(65536), 65536, 0, 0, 0, 0 };
 	struct bb_record r;
 	int rc = 0;
@@ -462,6 +494,15 @@ int bb_records_each(int fd, FILE *out, bb_record_fn fn, void *ctx)
 			break;
 		if (rd.eof || stop_requested)
 			break;
+		if (loop->on_idle) {
+			int wait_ms = -1;
+			if ((rc = loop->on_idle(ctx, &wait_ms)) != 0)
+				break;
+			if (fflush(out) != 0 || ferror(out))
+				break;
+			if (!wait_input(fd, wait_ms))
+				continue; /* the deadline passed: idle again */
+		}
 		int f = fill(&rd, fd);
 		if (f < 0) {
 			rc = bb_fatal(BB_EX_IOERR, "unable to read standard input: %s", strerror(errno));

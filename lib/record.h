@@ -51,6 +51,17 @@ typedef int (*bb_record_fn)(struct bb_record *rec, struct bb_emit *em, void *ctx
  * Returns 0, the callback's stop status, or BB_EX_IOERR. */
 int bb_records_each(int fd, FILE *out, bb_record_fn fn, void *ctx);
 
+/* The same loop for programs that act on time as well as input (bb-store
+ * commits every N records or T ms). on_idle runs whenever the input has no
+ * complete line waiting, and again when the wait it asked for (*wait_ms; -1:
+ * none) has passed with no input. Returns 0 or a stop status. */
+struct bb_loop {
+	bb_record_fn on_record;
+	int (*on_idle)(void *ctx, int *wait_ms);
+	void *ctx;
+};
+int bb_records_run(int fd, FILE *out, const struct bb_loop *loop);
+
 /* Index a line's top-level members. 0 when it is one JSON object. */
 int bb_record_index(struct bb_record *rec);
 
@@ -63,6 +74,10 @@ jv bb_record_get(const struct bb_record *rec, const char *key);
  * or NULL when absent, not a string, or badly escaped. Faster than
  * bb_record_get for the large `body` member: no JSON value is built. */
 char *bb_record_string(const struct bb_record *rec, const char *key, size_t *len);
+
+/* Index an object member as a record of its own, to read a few of its
+ * members without parsing it all. 0 when it is an object; free sub->m after. */
+int bb_record_sub(const struct bb_record *rec, const char *key, struct bb_record *sub);
 
 /* Add or replace a member of the output record; takes ownership of v.
  * An invalid v (jv_invalid()) removes the member: for a stage's own keys only. */

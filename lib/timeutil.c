@@ -50,12 +50,24 @@ static int days_in_month(int y, int m)
 	return m == 2 && leap ? 29 : dm[m - 1];
 }
 
+static int parse(const char *s, size_t n, int loose, int64_t *ms);
+
 int bb_time_parse(const char *s, size_t n, int64_t *ms)
+{
+	return parse(s, n, 0, ms);
+}
+
+int bb_time_parse_loose(const char *s, size_t n, int64_t *ms)
+{
+	return parse(s, n, 1, ms);
+}
+
+static int parse(const char *s, size_t n, int loose, int64_t *ms)
 {
 	int Y, M, D, h, mi, sec, frac = 0, off = 0;
 	size_t i = 19;
 
-	if (n < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') ||
+	if (n < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't' && !(loose && s[10] == ' ')) ||
 	    s[13] != ':' || s[16] != ':')
 		return -1;
 	if (digits(s, 4, &Y) || digits(s + 5, 2, &M) || digits(s + 8, 2, &D) ||
@@ -72,9 +84,11 @@ int bb_time_parse(const char *s, size_t n, int64_t *ms)
 	}
 	if (i + 1 == n && (s[i] == 'Z' || s[i] == 'z')) {
 		off = 0;
-	} else if (i + 6 == n && (s[i] == '+' || s[i] == '-') && s[i + 3] == ':') {
-		int oh, om;
-		if (digits(s + i + 1, 2, &oh) || digits(s + i + 4, 2, &om) || oh > 23 || om > 59)
+	} else if ((s[i] == '+' || s[i] == '-') &&
+		   ((i + 6 == n && s[i + 3] == ':') || (loose && (i + 3 == n || i + 5 == n)))) {
+		int oh, om = 0;
+		const char *mm = i + 6 == n ? s + i + 4 : s + i + 3;
+		if (digits(s + i + 1, 2, &oh) || (i + 3 != n && digits(mm, 2, &om)) || oh > 23 || om > 59)
 			return -1;
 		off = (oh * 60 + om) * (s[i] == '-' ? -1 : 1);
 	} else {

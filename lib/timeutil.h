@@ -8,6 +8,9 @@
 /* Parse an RFC 3339 date-time (fraction optional, Z or +hh:mm). 0 ok, -1 not one. */
 int bb_time_parse(const char *s, size_t n, int64_t *ms);
 
+/* Also what databases print: a space for the T, offsets as +00 or +0000. */
+int bb_time_parse_loose(const char *s, size_t n, int64_t *ms);
+
 /* Format as UTC with milliseconds: 2024-01-15T10:30:00.000Z. */
 void bb_time_format(int64_t ms, char *buf, size_t size);
 

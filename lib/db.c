@@ -1,0 +1,373 @@
+/* db.c: the two backends behind db.h. SQLite statements are prepared once
+ * and cached by their SQL text's address (the SQL is always a literal);
+ * PostgreSQL statements go out with PQexecParams. */
+#include "db.h"
+#include "sql.h"
+#include "timeutil.h"
+
+#include <libpq-fe.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CACHE 64
+
+struct bb_db {
+	char *url, *name;
+	sqlite3 *lite;
+	PGconn *pg;
+	struct {
+		const char *sql;
+		sqlite3_stmt *stmt;
+	} cache[CACHE];
+	int ncache;
+	char err[512];
+};
+
+struct bb_rows {
+	int nrows, ncols;
+	char **v; /* nrows × ncols, NULL for SQL NULL */
+};
+
+static int fail(struct bb_db *db, int rc, const char *what, const char *detail)
+{
+	snprintf(db->err, sizeof db->err, "%s: %s", what, detail ? detail : "unknown error");
+	db->err[strcspn(db->err, "\n")] = '\0';
+	return rc;
+}
+
+const char *bb_db_errmsg(const struct bb_db *db)
+{
+	return db->err;
+}
+
+const char *bb_db_name(const struct bb_db *db)
+{
+	return db->name;
+}
+
+int bb_db_is_pg(const struct bb_db *db)
+{
+	return db->pg != NULL;
+}
+
+/* "postgres://user:secret@host/db" -> "postgres://user:***@host/db" */
+static char *masked(const char *url)
+{
+	char *m = strdup(url), *at = strchr(m, '@'), *scheme = strstr(m, "://");
+	char *colon = scheme && at ? memchr(scheme + 3, ':', (size_t)(at - scheme - 3)) : NULL;
+	if (colon) {
+		memmove(colon + 4, at, strlen(at) + 1);
+		memcpy(colon, ":***", 4);
+	}
+	char *pw = strstr(m, "password=");
+	if (pw)
+		for (pw += 9; *pw && *pw != ' '; pw++)
+			*pw = '*';
+	return m;
+}
+
+/* ---- SQLite ---- */
+
+static int lite_rc(struct bb_db *db, int rc, const char *what)
+{
+	int busy = rc == SQLITE_BUSY || rc == SQLITE_LOCKED;
+	return fail(db, busy ? BB_DB_RETRY : BB_DB_ERR, what, sqlite3_errmsg(db->lite));
+}
+
+static sqlite3_stmt *lite_prepare(struct bb_db *db, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+
+	for (int i = 0; i < db->ncache; i++)
+		if (db->cache[i].sql == sql)
+			return db->cache[i].stmt;
+	if (sqlite3_prepare_v2(db->lite, sql, -1, &st, NULL) != SQLITE_OK)
+		return NULL;
+	if (db->ncache < CACHE) {
+		db->cache[db->ncache].sql = sql;
+		db->cache[db->ncache++].stmt = st;
+	}
+	return st;
+}
+
+static void lite_release(struct bb_db *db, sqlite3_stmt *st)
+{
+	for (int i = 0; i < db->ncache; i++)
+		if (db->cache[i].stmt == st) {
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			return;
+		}
+	sqlite3_finalize(st);
+}
+
+static int rows_add(struct bb_rows *r, sqlite3_stmt *st)
+{
+	int nc = sqlite3_column_count(st);
+	char **v = realloc(r->v, (size_t)(r->nrows + 1) * (size_t)nc * sizeof *v);
+
+	if (!v)
+		return -1;
+	r->v = v;
+	r->ncols = nc;
+	for (int c = 0; c < nc; c++) {
+		const unsigned char *t = sqlite3_column_text(st, c);
+		v[r->nrows * nc + c] = t ? strdup((const char *)t) : NULL;
+	}
+	r->nrows++;
+	return 0;
+}
+
+static int lite_exec(struct bb_db *db, const char *sql, int n, const char *const *params,
+		     struct bb_rows **rows)
+{
+	sqlite3_stmt *st = lite_prepare(db, sql);
+	char name[16];
+	int rc;
+
+	if (!st)
+		return lite_rc(db, sqlite3_errcode(db->lite), "prepare");
+	for (int i = 0; i < n; i++) {
+		snprintf(name, sizeof name, "$%d", i + 1);
+		int idx = sqlite3_bind_parameter_index(st, name);
+		if (idx > 0)
+			sqlite3_bind_text(st, idx, params[i], -1, SQLITE_TRANSIENT);
+	}
+	if (rows)
+		*rows = calloc(1, sizeof **rows);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (rows && rows_add(*rows, st) != 0)
+			break;
+	int ok = rc == SQLITE_DONE || rc == SQLITE_ROW;
+	int result = ok ? BB_DB_OK : lite_rc(db, sqlite3_extended_errcode(db->lite) & 0xff, "execute");
+	lite_release(db, st);
+	if (!ok && rows) {
+		bb_db_rows_free(*rows);
+		*rows = NULL;
+	}
+	return result;
+}
+
+static int lite_open(struct bb_db *db, const char *path)
+{
+	if (sqlite3_open_v2(path, &db->lite, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK)
+		return fail(db, BB_DB_ERR, "unable to open database", sqlite3_errmsg(db->lite));
+	sqlite3_busy_timeout(db->lite, 10000);
+	/* WAL lets readers (bb-serve, bb-status) and several writers share the file */
+	if (sqlite3_exec(db->lite, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+			 "PRAGMA foreign_keys=ON;", NULL, NULL, NULL) != SQLITE_OK)
+		return lite_rc(db, sqlite3_errcode(db->lite), "unable to set WAL mode");
+	return BB_DB_OK;
+}
+
+/* ---- PostgreSQL ---- */
+
+static int pg_gone(struct bb_db *db)
+{
+	return PQstatus(db->pg) != CONNECTION_OK;
+}
+
+static int pg_result(struct bb_db *db, PGresult *res, struct bb_rows **rows)
+{
+	ExecStatusType st = PQresultStatus(res);
+
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		/* 40001 serialization, 40P01 deadlock, 57P0x shutdown, 08xxx connection */
+		int retry = pg_gone(db) || !state || strncmp(state, "40", 2) == 0 ||
+			    strncmp(state, "57P", 3) == 0 || strncmp(state, "08", 2) == 0;
+		int rc = fail(db, retry ? BB_DB_RETRY : BB_DB_ERR, "execute", PQerrorMessage(db->pg));
+		PQclear(res);
+		return rc;
+	}
+	if (rows) {
+		struct bb_rows *r = calloc(1, sizeof *r);
+		r->nrows = PQntuples(res);
+		r->ncols = PQnfields(res);
+		r->v = calloc((size_t)r->nrows * (size_t)r->ncols + 1, sizeof *r->v);
+		for (int i = 0; i < r->nrows; i++)
+			for (int c = 0; c < r->ncols; c++)
+				r->v[i * r->ncols + c] = PQgetisnull(res, i, c) ? NULL : strdup(PQgetvalue(res, i, c));
+		*rows = r;
+	}
+	PQclear(res);
+	return BB_DB_OK;
+}
+
+static int pg_exec(struct bb_db *db, const char *sql, int n, const char *const *params,
+		   struct bb_rows **rows)
+{
+	PGresult *res = PQexecParams(db->pg, sql, n, NULL, params, NULL, NULL, 0);
+	if (!res)
+		return fail(db, BB_DB_RETRY, "execute", PQerrorMessage(db->pg));
+	return pg_result(db, res, rows);
+}
+
+static int pg_open(struct bb_db *db)
+{
+	db->pg = PQconnectdb(db->url);
+	if (pg_gone(db))
+		return fail(db, BB_DB_RETRY, "unable to connect", PQerrorMessage(db->pg));
+	PQsetNoticeProcessor(db->pg, NULL, NULL);
+	return pg_exec(db, "SET client_min_messages = warning", 0, NULL, NULL);
+}
+
+/* ---- the interface ---- */
+
+int bb_db_exec(struct bb_db *db, const char *sql, int n, const char *const *params,
+	       struct bb_rows **rows)
+{
+	if (rows)
+		*rows = NULL;
+	return db->pg ? pg_exec(db, sql, n, params, rows) : lite_exec(db, sql, n, params, rows);
+}
+
+int bb_db_nrows(const struct bb_rows *r)
+{
+	return r ? r->nrows : 0;
+}
+
+const char *bb_db_value(const struct bb_rows *r, int row, int col)
+{
+	if (!r || row >= r->nrows || col >= r->ncols)
+		return NULL;
+	return r->v[row * r->ncols + col];
+}
+
+void bb_db_rows_free(struct bb_rows *r)
+{
+	if (!r)
+		return;
+	for (int i = 0; i < r->nrows * r->ncols; i++)
+		free(r->v[i]);
+	free(r->v);
+	free(r);
+}
+
+int bb_db_begin(struct bb_db *db)
+{
+	/* IMMEDIATE: take SQLite's write lock now, not halfway through the batch */
+	return bb_db_exec(db, db->pg ? "BEGIN" : "BEGIN IMMEDIATE", 0, NULL, NULL);
+}
+
+int bb_db_commit(struct bb_db *db)
+{
+	return bb_db_exec(db, "COMMIT", 0, NULL, NULL);
+}
+
+void bb_db_rollback(struct bb_db *db)
+{
+	char keep[sizeof db->err];
+	memcpy(keep, db->err, sizeof keep);
+	bb_db_exec(db, "ROLLBACK", 0, NULL, NULL);
+	memcpy(db->err, keep, sizeof keep); /* the first error is the one worth telling */
+}
+
+static void close_handles(struct bb_db *db)
+{
+	for (int i = 0; i < db->ncache; i++)
+		sqlite3_finalize(db->cache[i].stmt);
+	db->ncache = 0;
+	if (db->lite)
+		sqlite3_close(db->lite);
+	if (db->pg)
+		PQfinish(db->pg);
+	db->lite = NULL;
+	db->pg = NULL;
+}
+
+int bb_db_reconnect(struct bb_db *db)
+{
+	int pg = strncmp(db->url, "sqlite:", 7) != 0;
+	close_handles(db);
+	return pg ? pg_open(db) : lite_open(db, db->url + 7);
+}
+
+int bb_db_open(const char *url, struct bb_db **out, char *err, size_t errlen)
+{
+	struct bb_db *db = calloc(1, sizeof *db);
+	int rc;
+
+	*out = db;
+	if (!db)
+		return BB_DB_ERR;
+	db->url = strdup(url);
+	db->name = masked(url);
+	rc = bb_db_reconnect(db);
+	if (rc == BB_DB_OK && bb_db_migrate(db, err, errlen) < 0)
+		return BB_DB_ERR;
+	if (rc != BB_DB_OK)
+		snprintf(err, errlen, "%s", db->err);
+	return rc;
+}
+
+void bb_db_close(struct bb_db *db)
+{
+	if (!db)
+		return;
+	close_handles(db);
+	free(db->url);
+	free(db->name);
+	free(db);
+}
+
+/* ---- migrations ---- */
+
+static int apply(struct bb_db *db, const struct bb_migration *m, char *err, size_t errlen)
+{
+	char version[16], now[40];
+	const char *p[2] = { version, now };
+	int rc;
+
+	snprintf(version, sizeof version, "%d", m->version);
+	bb_time_format(bb_clock_ms(), now, sizeof now);
+	if (db->pg) {
+		PGresult *res = PQexec(db->pg, m->sql);
+		rc = pg_result(db, res, NULL);
+	} else {
+		char *msg = NULL;
+		rc = sqlite3_exec(db->lite, m->sql, NULL, NULL, &msg) == SQLITE_OK ? BB_DB_OK : BB_DB_ERR;
+		if (rc != BB_DB_OK)
+			fail(db, rc, "execute", msg);
+		sqlite3_free(msg);
+	}
+	if (rc == BB_DB_OK)
+		rc = bb_db_exec(db, "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)", 2, p, NULL);
+	if (rc != BB_DB_OK)
+		snprintf(err, errlen, "migration %s: %s", m->name, db->err);
+	return rc;
+}
+
+int bb_db_migrate(struct bb_db *db, char *err, size_t errlen)
+{
+	const struct bb_migration *m = db->pg ? bb_migrations_postgres : bb_migrations_sqlite;
+	struct bb_rows *rows = NULL;
+	int applied = 0, rc;
+
+	err[0] = '\0';
+	rc = bb_db_begin(db);
+	/* one migrator at a time across processes and hosts */
+	if (rc == BB_DB_OK && db->pg)
+		rc = bb_db_exec(db, "SELECT pg_advisory_xact_lock(4242001)", 0, NULL, NULL);
+	if (rc == BB_DB_OK)
+		rc = bb_db_exec(db, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+				"applied_at TEXT NOT NULL)", 0, NULL, NULL);
+	if (rc == BB_DB_OK)
+		rc = bb_db_exec(db, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", 0, NULL, &rows);
+	int have = rc == BB_DB_OK ? atoi(bb_db_value(rows, 0, 0) ? bb_db_value(rows, 0, 0) : "0") : 0;
+	bb_db_rows_free(rows);
+	for (; rc == BB_DB_OK && m->version; m++)
+		if (m->version > have && (rc = apply(db, m, err, errlen)) == BB_DB_OK)
+			applied++;
+	if (rc == BB_DB_OK)
+		rc = bb_db_commit(db);
+	if (rc != BB_DB_OK) {
+		if (!*err)
+			snprintf(err, errlen, "migrate: %s", db->err);
+		bb_db_rollback(db);
+		return rc;
+	}
+	return applied;
+}

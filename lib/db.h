@@ -1,0 +1,44 @@
+/* db.h: one small interface over SQLite (the embedded default) and
+ * PostgreSQL, chosen by the DB URL: "sqlite:PATH" or "postgres://…" / a
+ * libpq conninfo string. SQL text names parameters $1…$n in both dialects;
+ * every value travels as a bound text parameter, never inside the SQL. */
+#ifndef BB_DB_H
+#define BB_DB_H
+
+#include <stddef.h>
+
+struct bb_db;
+struct bb_rows;
+
+enum {
+	BB_DB_OK = 0,
+	BB_DB_ERR = -1,   /* the statement failed: a bug or bad data */
+	BB_DB_RETRY = -2, /* the database is busy or gone: reconnect and retry the batch */
+};
+
+/* Open (and migrate) the database. err gets a message on failure; the
+ * return is BB_DB_RETRY when the server could not be reached. */
+int bb_db_open(const char *url, struct bb_db **out, char *err, size_t errlen);
+void bb_db_close(struct bb_db *db);
+int bb_db_reconnect(struct bb_db *db);
+int bb_db_is_pg(const struct bb_db *db);
+const char *bb_db_errmsg(const struct bb_db *db);
+/* The URL with any password masked, for messages. */
+const char *bb_db_name(const struct bb_db *db);
+
+int bb_db_begin(struct bb_db *db);
+int bb_db_commit(struct bb_db *db);
+void bb_db_rollback(struct bb_db *db);
+
+/* Run sql with n text parameters (NULL entries are SQL NULL). Rows, when
+ * wanted, come back as text. */
+int bb_db_exec(struct bb_db *db, const char *sql, int n, const char *const *params,
+	       struct bb_rows **rows);
+int bb_db_nrows(const struct bb_rows *r);
+const char *bb_db_value(const struct bb_rows *r, int row, int col); /* NULL for SQL NULL */
+void bb_db_rows_free(struct bb_rows *r);
+
+/* Apply pending migrations; called by bb_db_open. Returns how many ran, or an error. */
+int bb_db_migrate(struct bb_db *db, char *err, size_t errlen);
+
+#endif
