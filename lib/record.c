@@ -112,7 +112,7 @@ int bb_record_index(struct bb_record *r)
 
 	r->nm = 0;
 	r->is_object = 0;
-	if (r->too_large || p >= end || *p != '{')
+	if (p >= end || *p != '{')
 		return -1;
 	p = skip_ws(p + 1, end);
 	if (p < end && *p == '}')
@@ -269,6 +269,33 @@ char *bb_record_string(const struct bb_record *r, const char *key, size_t *len)
 	return out;
 }
 
+int bb_json_array_each(const char *val, size_t len,
+		       int (*fn)(const char *elem, size_t n, void *ctx), void *ctx)
+{
+	const char *end = val + len, *p = skip_ws(val, end);
+
+	if (p >= end || *p != '[')
+		return -1;
+	p = skip_ws(p + 1, end);
+	if (p < end && *p == ']')
+		return 0;
+	while (p < end) {
+		const char *e = skip_value(p, end);
+		if (!e || e == p)
+			return -1;
+		int rc = fn(p, (size_t)(e - p), ctx);
+		if (rc)
+			return rc;
+		p = skip_ws(e, end);
+		if (p < end && *p == ']')
+			return 0;
+		if (p >= end || *p != ',')
+			return -1;
+		p = skip_ws(p + 1, end);
+	}
+	return -1;
+}
+
 int bb_record_sub(const struct bb_record *r, const char *key, struct bb_record *sub)
 {
 	const struct bb_member *m = bb_record_member(r, key);
@@ -321,6 +348,12 @@ void bb_record_write(const struct bb_record *r, const struct bb_emit *em, FILE *
 
 	for (size_t i = 0; !em->fresh && i < r->nm && !replaced; i++)
 		replaced = emitted(em, &r->m[i]);
+	if (!r->is_object && !em->fresh && em->n == 0) {
+		/* not a record this program can read: it goes on as it came */
+		fwrite(r->line, 1, r->len, out);
+		fputc('\n', out);
+		return;
+	}
 	if (!em->fresh && r->is_object && !replaced) {
 		/* common case: the original bytes up to the closing brace */
 		const char *close = r->line + r->len;

@@ -79,6 +79,11 @@ char *bb_record_string(const struct bb_record *rec, const char *key, size_t *len
  * members without parsing it all. 0 when it is an object; free sub->m after. */
 int bb_record_sub(const struct bb_record *rec, const char *key, struct bb_record *sub);
 
+/* Call fn with the JSON text of each element of a JSON array text, in order;
+ * stops at fn's first non-zero return and returns it. -1 when not an array. */
+int bb_json_array_each(const char *val, size_t len,
+		       int (*fn)(const char *elem, size_t n, void *ctx), void *ctx);
+
 /* Add or replace a member of the output record; takes ownership of v.
  * An invalid v (jv_invalid()) removes the member: for a stage's own keys only. */
 void bb_emit_set(struct bb_emit *em, const char *key, jv v);

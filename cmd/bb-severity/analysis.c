@@ -3,6 +3,7 @@
  * displayed numbers and the optional rank curve. */
 #include "severity.h"
 #include "parse.h"
+#include "record.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -358,14 +359,6 @@ static int64_t num(jv obj, const char *key)
 	return r;
 }
 
-static int is_true(jv obj, const char *key)
-{
-	jv v = get(obj, key);
-	int r = jv_get_kind(v) == JV_KIND_TRUE;
-	jv_free(v);
-	return r;
-}
-
 static int ours(const struct analysis_conf *conf, const char *seller, const char *notif_seller)
 {
 	if (conf->nsellers == 0)
@@ -376,31 +369,65 @@ static int ours(const struct analysis_conf *conf, const char *seller, const char
 	return 0;
 }
 
-/* Read the offers; jv strings stay alive in `list` while f is used. */
-static int read_offers(struct facts *f, jv list, const char *notif_seller)
+/* Offers are read from the record's bytes: the notification is bb-validate's
+ * own output, and building a JSON value of every offer costs more than the
+ * whole analysis. Seller ids are kept until the analysis is done. */
+struct offer_reader {
+	struct facts *f;
+	const char *notif_seller;
+	int cap;
+};
+
+static int raw_true(const struct bb_record *o, const char *key)
 {
-	f->n = jv_get_kind(list) == JV_KIND_ARRAY ? jv_array_length(jv_copy(list)) : 0;
-	f->o = calloc((size_t)f->n + 1, sizeof *f->o);
-	if (!f->o)
-		return -1;
-	for (int i = 0; i < f->n; i++) {
-		jv o = jv_array_get(jv_copy(list), i);
-		jv s = get(o, "seller_id");
-		int64_t landed = num(o, "landed");
-		if (jv_get_kind(s) != JV_KIND_STRING || landed == NONE) {
-			jv_free(s);
-			jv_free(o);
+	const struct bb_member *m = bb_record_member(o, key);
+	return m && m->vallen == 4 && memcmp(m->val, "true", 4) == 0;
+}
+
+static int read_offer(const char *text, size_t n, void *arg)
+{
+	struct offer_reader *rd = arg;
+	struct facts *f = rd->f;
+	struct bb_record o = { .line = text, .len = n, .total_len = n };
+	const struct bb_member *landed;
+	size_t len;
+	int rc = -1;
+
+	if (f->n == rd->cap) {
+		int cap = rd->cap ? 2 * rd->cap : 32;
+		struct offer *more = realloc(f->o, (size_t)cap * sizeof *more);
+		if (!more)
 			return -1;
-		}
-		f->o[i].seller = jv_string_value(s); /* owned by list */
-		jv_free(s);
-		f->o[i].landed = landed;
-		f->o[i].prime = is_true(o, "prime");
-		f->o[i].winner = is_true(o, "buy_box_winner");
-		f->o[i].ours = ours(f->conf, f->o[i].seller, notif_seller);
-		jv_free(o);
+		f->o = more;
+		rd->cap = cap;
 	}
-	return 0;
+	if (bb_record_index(&o) == 0 && (landed = bb_record_member(&o, "landed"))) {
+		struct offer *of = &f->o[f->n];
+		char num[32], *end;
+		snprintf(num, sizeof num, "%.*s", (int)(landed->vallen < 31 ? landed->vallen : 31), landed->val);
+		double v = strtod(num, &end);
+		of->seller = bb_record_string(&o, "seller_id", &len);
+		if (of->seller && end != num && !*end) {
+			of->landed = (int64_t)v;
+			of->prime = raw_true(&o, "prime");
+			of->winner = raw_true(&o, "buy_box_winner");
+			of->ours = ours(f->conf, of->seller, rd->notif_seller);
+			f->n++;
+			rc = 0;
+		} else {
+			free((char *)of->seller);
+		}
+	}
+	free(o.m);
+	return rc;
+}
+
+static int read_offers(struct facts *f, const struct bb_record *n, const char *notif_seller)
+{
+	const struct bb_member *list = bb_record_member(n, "offers");
+	struct offer_reader rd = { f, notif_seller, 0 };
+
+	return list ? bb_json_array_each(list->val, list->vallen, read_offer, &rd) : -1;
 }
 
 static void market(struct facts *f)
@@ -484,30 +511,23 @@ static jv result(const struct facts *f, const struct verdict *v)
 	return a;
 }
 
-static const char *string_of(jv obj, const char *key, jv *hold)
-{
-	*hold = get(obj, key);
-	return jv_get_kind(*hold) == JV_KIND_STRING ? jv_string_value(*hold) : NULL;
-}
-
-jv analyse(jv n, const struct analysis_conf *conf, int *currency_mismatch)
+jv analyse(const struct bb_record *n, const struct analysis_conf *conf, int *currency_mismatch)
 {
 	struct facts f = { .conf = conf };
-	jv hs, ha, hm, hc, list = get(n, "offers"), summary = get(n, "summary");
-	const char *seller = string_of(n, "seller_id", &hs), *asin = string_of(n, "asin", &ha);
-	const char *mkt = string_of(n, "marketplace", &hm), *cur = string_of(n, "currency", &hc);
-	jv out;
+	size_t len;
+	char *seller = bb_record_string(n, "seller_id", &len), *asin = bb_record_string(n, "asin", &len);
+	char *mkt = bb_record_string(n, "marketplace", &len), *cur = bb_record_string(n, "currency", &len);
+	char *cond = bb_record_string(n, "condition", &len);
+	jv summary = bb_record_get(n, "summary"), out;
 
 	*currency_mismatch = 0;
-	if (!asin || !mkt || jv_get_kind(list) != JV_KIND_ARRAY || read_offers(&f, list, seller) != 0) {
+	if (!asin || !mkt || read_offers(&f, n, seller) != 0) {
 		out = jv_invalid_with_msg(jv_string("notification lacks asin, marketplace or offers with seller_id and landed"));
 		goto done;
 	}
 	market(&f);
-	jv cond = get(n, "condition");
 	/* without a trigger condition the summary's counts cannot be matched to it */
-	f.total_offers = jv_get_kind(cond) == JV_KIND_STRING ? num(summary, "total_offers") : NONE;
-	jv_free(cond);
+	f.total_offers = cond ? num(summary, "total_offers") : NONE;
 	if (f.total_offers == NONE)
 		f.total_offers = f.n;
 	f.buy_box_price = num(summary, "buy_box_landed");
@@ -523,12 +543,10 @@ jv analyse(jv n, const struct analysis_conf *conf, int *currency_mismatch)
 	decide(&f, &v);
 	out = result(&f, &v);
 done:
+	for (int i = 0; i < f.n; i++)
+		free((char *)f.o[i].seller);
 	free(f.o);
-	jv_free(hs);
-	jv_free(ha);
-	jv_free(hm);
-	jv_free(hc);
-	jv_free(list);
+	free(seller), free(asin), free(mkt), free(cur), free(cond);
 	jv_free(summary);
 	return out;
 }

@@ -1,5 +1,6 @@
 /* bb-severity: how threatened is each product? Adds `analysis` to every ok
  * record (SEVERITY.md); passes every other record through unchanged. */
+#include "cli.h"
 #include "conf.h"
 #include "exitcode.h"
 #include "log.h"
@@ -98,13 +99,14 @@ static int configure(struct ctx *c, struct bb_conf *conf, char **sellers_copy)
 	return 0;
 }
 
-static void text_line(FILE *out, const struct bb_record *rec, jv status, jv n, jv a)
+/* status and err are the record's as it leaves (err may be invalid: read the record's). */
+static void text_line(FILE *out, const struct bb_record *rec, jv status, jv n, jv a, jv own_err)
 {
 	jv asin = jv_get_kind(n) == JV_KIND_OBJECT ? jv_object_get(jv_copy(n), jv_string("asin")) : jv_null();
 	const char *as = jv_get_kind(asin) == JV_KIND_STRING ? jv_string_value(asin) : "-";
 
 	if (!jv_is_valid(a)) {
-		jv err = bb_record_get(rec, "error");
+		jv err = jv_is_valid(own_err) ? jv_copy(own_err) : bb_record_get(rec, "error");
 		jv msg = jv_get_kind(err) == JV_KIND_OBJECT ? jv_object_get(jv_copy(err), jv_string("message")) : jv_null();
 		jv type = jv_get_kind(err) == JV_KIND_OBJECT ? jv_object_get(jv_copy(err), jv_string("type")) : jv_null();
 		char st[16];
@@ -150,15 +152,19 @@ static void text_line(FILE *out, const struct bb_record *rec, jv status, jv n, j
 static int on_record(struct bb_record *rec, struct bb_emit *em, void *arg)
 {
 	struct ctx *c = arg;
-	jv status = bb_record_get(rec, "status"), n = jv_invalid(), a = jv_invalid();
+	jv status = bb_record_get(rec, "status"), n = jv_invalid(), a = jv_invalid(), own_err = jv_invalid();
 	int ok = jv_get_kind(status) == JV_KIND_STRING && strcmp(jv_string_value(status), "ok") == 0;
 
 	if (!ok) {
 		c->passed++;
 	} else {
 		int mismatch;
-		n = bb_record_get(rec, "notification");
-		a = analyse(n, &c->conf, &mismatch);
+		struct bb_record sub;
+		bb_record_sub(rec, "notification", &sub);
+		a = analyse(&sub, &c->conf, &mismatch);
+		free(sub.m);
+		if (c->text)
+			n = bb_record_get(rec, "notification");
 		if (mismatch && !c->warned_currency++)
 			bb_log(BB_WARN, NULL, "cost row currency differs from the notification's: treated as no cost data", NULL);
 		if (jv_is_valid(a)) {
@@ -171,6 +177,13 @@ static int on_record(struct bb_record *rec, struct bb_emit *em, void *arg)
 			e = jv_object_set(e, jv_string("message"), msg);
 			e = jv_object_set(e, jv_string("stage"), jv_string("severity"));
 			e = jv_object_set(e, jv_string("path"), jv_string("notification"));
+			char line[24];
+			snprintf(line, sizeof line, "%zu", rec->lineno);
+			bb_log(BB_WARN, NULL, "rejected: the notification lacks what the analysis needs",
+			       "line", line, "error_type", "schema", NULL);
+			jv_free(status);
+			status = jv_string("rejected");
+			own_err = jv_copy(e);
 			bb_emit_set(em, "status", jv_string("rejected"));
 			bb_emit_set(em, "error", e);
 			a = jv_invalid();
@@ -179,8 +192,9 @@ static int on_record(struct bb_record *rec, struct bb_emit *em, void *arg)
 	}
 	if (c->text) {
 		em->suppress = 1;
-		text_line(stdout, rec, status, n, a);
+		text_line(stdout, rec, status, n, a, own_err);
 	}
+	jv_free(own_err);
 	jv_free(status);
 	jv_free(n);
 	jv_free(a);
@@ -205,6 +219,8 @@ int main(int argc, char **argv)
 	int opt, rc, ncli = 0;
 
 	bb_log_init("bb-severity");
+	if (bb_cli_early(argc, argv, USAGE, "bb-severity " BB_VERSION))
+		return 0;
 	if (bb_conf_load(&conf, err, sizeof err) != 0)
 		return bb_fatal(BB_EX_CONFIG, "%s", err);
 	if ((rc = configure(&c, conf, &sellers_copy)) != 0)

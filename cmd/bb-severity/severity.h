@@ -47,9 +47,13 @@ struct analysis_conf {
 	double rank_a, rank_b;
 };
 
-/* Analyse a normalised notification. Returns the analysis object, or an
- * invalid jv with a message when the notification lacks what it needs.
- * *currency_mismatch is set when a cost row exists in another currency. */
-jv analyse(jv notification, const struct analysis_conf *conf, int *currency_mismatch);
+struct bb_record;
+
+/* Analyse a normalised notification (the record's `notification` member,
+ * indexed). Returns the analysis object, or an invalid jv with a message when
+ * the notification lacks what it needs. *currency_mismatch is set when a cost
+ * row exists in another currency. */
+jv analyse(const struct bb_record *notification, const struct analysis_conf *conf,
+	   int *currency_mismatch);
 
 #endif

@@ -1,5 +1,6 @@
 /* bb-validate: check each SP-API notification, normalise it, or say exactly
  * what is wrong with it and where, and pass every record on either way. */
+#include "cli.h"
 #include "conf.h"
 #include "exitcode.h"
 #include "ids.h"
@@ -165,7 +166,8 @@ static int too_large(struct ctx *c, struct bb_record *rec, struct bb_emit *em, c
 
 	snprintf(size, sizeof size, "%zu", rec->total_len);
 	set_error(&v, "too_large", "line of %s bytes is over the 1048576-byte limit", size);
-	em->fresh = 1;
+	/* an envelope keeps its sqs member, so the message can still be settled */
+	em->fresh = !rec->is_object;
 	bb_emit_set(em, "trace_id", jv_string(trace));
 	bb_emit_set(em, "status", jv_string("rejected"));
 	bb_emit_set(em, "error", error_object(&v.err));
@@ -326,6 +328,8 @@ int main(int argc, char **argv)
 	int opt, rc;
 
 	bb_log_init("bb-validate");
+	if (bb_cli_early(argc, argv, USAGE, "bb-validate " BB_VERSION))
+		return 0;
 	if (bb_conf_load(&conf, err, sizeof err) != 0)
 		return bb_fatal(BB_EX_CONFIG, "%s", err);
 	if ((rc = configure(&c, conf, &mkt_copy)) != 0)
