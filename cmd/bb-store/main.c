@@ -1,0 +1,366 @@
+/* bb-store: make each record's outcome durable — one transaction per batch —
+ * and only then pass the record on, with `stored` added. */
+#include "cli.h"
+#include "conf.h"
+#include "db.h"
+#include "exitcode.h"
+#include "log.h"
+#include "parse.h"
+#include "record.h"
+#include "store.h"
+#include "timeutil.h"
+
+#include <getopt.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define USAGE "usage: bb-store [--db URL] [--batch N] [--max-delay MS] [--retry-for DURATION]\n" \
+	      "                [--worker-id ID] [--migrate]\n"
+
+#define HEARTBEAT_MS 10000
+
+struct pending {
+	char *line;
+	size_t len;
+};
+
+struct ctx {
+	struct bb_db *db;
+	struct store_conf conf;
+	FILE *out;
+	struct pending *batch;
+	int n, cap;
+	int64_t batch_max, max_delay, retry_for;
+	int64_t batch_started, last_heartbeat, started;
+	char host[256];
+	size_t processed, failed, duplicates;
+	int fatal;
+};
+
+static void sleep_ms(int64_t ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+	nanosleep(&ts, NULL);
+}
+
+static int64_t jitter(int64_t ms)
+{
+	unsigned char r[2] = { 0, 0 };
+	RAND_bytes(r, 2);
+	return ms / 2 + (int64_t)((r[0] << 8 | r[1]) % (ms / 2 + 1));
+}
+
+static int heartbeat(struct ctx *c, const char *now)
+{
+	char pid[24], processed[24], failed[24], started[40];
+	snprintf(pid, sizeof pid, "%d", (int)getpid());
+	snprintf(processed, sizeof processed, "%zu", c->processed);
+	snprintf(failed, sizeof failed, "%zu", c->failed);
+	bb_time_format(c->started, started, sizeof started);
+	const char *p[8] = { c->conf.worker_id, "store", c->host, pid, started, now, processed, failed };
+	int rc = bb_db_exec(c->db, "INSERT INTO worker_heartbeats (worker_id, stage, host, pid, started_at, "
+			    "last_heartbeat, processed, failed) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
+			    "ON CONFLICT (worker_id) DO UPDATE SET host = excluded.host, pid = excluded.pid, "
+			    "last_heartbeat = excluded.last_heartbeat, processed = excluded.processed, "
+			    "failed = excluded.failed", 8, p, NULL);
+	if (rc == BB_DB_OK)
+		c->last_heartbeat = bb_clock_ms();
+	return rc;
+}
+
+static jv stored_member(const struct outcome *o, const char *now)
+{
+	jv s = jv_object();
+	s = jv_object_set(s, jv_string("notification_id"),
+			  o->notification_id[0] ? jv_string(o->notification_id) : jv_null());
+	s = jv_object_set(s, jv_string("event_id"), o->event_id >= 0 ? jv_number((double)o->event_id) : jv_null());
+	s = jv_object_set(s, jv_string("at"), jv_string(now));
+	return s;
+}
+
+static void emit(struct ctx *c, const struct pending *p, struct outcome *o, const char *now)
+{
+	struct bb_record rec = { .line = p->line, .len = p->len, .total_len = p->len };
+	struct bb_emit em;
+	size_t n;
+
+	memset(&em, 0, sizeof em);
+	bb_record_index(&rec);
+	char *before = rec.is_object ? bb_record_string(&rec, "status", &n) : NULL;
+	if (!before || strcmp(before, o->status) != 0)
+		bb_emit_set(&em, "status", jv_string(o->status));
+	if (jv_is_valid(o->alert))
+		bb_emit_set(&em, "alert", o->alert);
+	o->alert = jv_invalid();
+	bb_emit_set(&em, "stored", stored_member(o, now));
+	bb_record_write(&rec, &em, c->out);
+	for (int i = 0; i < em.n; i++)
+		jv_free(em.add[i].val);
+	free(before);
+	free(rec.m);
+}
+
+/* One attempt at the whole batch in one transaction. */
+static int write_batch(struct ctx *c, struct outcome *out, const char *now)
+{
+	char **keys = calloc((size_t)c->n + 1, sizeof *keys);
+	int nkeys = 0, rc = keys ? bb_db_begin(c->db) : BB_DB_ERR;
+
+	for (int i = 0; rc == BB_DB_OK && i < c->n; i++)
+		if ((keys[nkeys] = store_lock_key(c->batch[i].line, c->batch[i].len)))
+			nkeys++;
+	if (rc == BB_DB_OK)
+		rc = store_lock(c->db, keys, nkeys);
+	for (int i = 0; rc == BB_DB_OK && i < c->n; i++)
+		rc = store_record(c->db, &c->conf, c->batch[i].line, c->batch[i].len, now, &out[i]);
+	if (rc == BB_DB_OK)
+		rc = heartbeat(c, now);
+	if (rc == BB_DB_OK)
+		rc = bb_db_commit(c->db);
+	if (rc != BB_DB_OK)
+		bb_db_rollback(c->db);
+	for (int i = 0; keys && i < nkeys; i++)
+		free(keys[i]);
+	free(keys);
+	return rc;
+}
+
+/* Wait out an unreachable database, with jittered exponential backoff, for
+ * at most --retry-for from the first failure. */
+static int recover(struct ctx *c, int64_t first_failure, int attempt)
+{
+	int64_t backoff = 100;
+	for (int i = 0; i < attempt && backoff < 5000; i++)
+		backoff *= 2;
+	if (backoff > 5000)
+		backoff = 5000;
+	if (bb_clock_ms() - first_failure > c->retry_for)
+		return -1;
+	sleep_ms(jitter(backoff));
+	return bb_db_reconnect(c->db) == BB_DB_OK ? 1 : 0;
+}
+
+static int commit(struct ctx *c)
+{
+	struct outcome *out;
+	char now[40];
+	int64_t first_failure = -1;
+	int rc, attempt = 0;
+
+	if (c->n == 0)
+		return 0;
+	if (!(out = calloc((size_t)c->n, sizeof *out)))
+		return bb_fatal(BB_EX_SOFTWARE, "out of memory");
+	for (;;) {
+		bb_time_format(bb_now_ms(), now, sizeof now);
+		rc = write_batch(c, out, now);
+		if (rc == BB_DB_OK)
+			break;
+		for (int i = 0; i < c->n; i++)
+			jv_free(out[i].alert);
+		if (rc != BB_DB_RETRY) {
+			free(out);
+			return bb_fatal(BB_EX_SOFTWARE, "unable to write batch to '%s': %s", bb_db_name(c->db),
+					bb_db_errmsg(c->db));
+		}
+		if (first_failure < 0) {
+			first_failure = bb_clock_ms();
+			bb_log(BB_WARN, NULL, "database unavailable: retrying", "db", bb_db_name(c->db),
+			       "error", bb_db_errmsg(c->db), NULL);
+		}
+		int r;
+		while ((r = recover(c, first_failure, attempt++)) == 0)
+			;
+		if (r < 0) {
+			free(out);
+			return bb_fatal(BB_EX_TEMPFAIL, "unable to write batch to '%s': %s (gave up after retrying)",
+					bb_db_name(c->db), bb_db_errmsg(c->db));
+		}
+	}
+	if (first_failure >= 0)
+		bb_log(BB_INFO, NULL, "database available again", "db", bb_db_name(c->db), NULL);
+	for (int i = 0; i < c->n; i++) {
+		c->processed++;
+		if (strcmp(out[i].status, "rejected") == 0 || strcmp(out[i].status, "failed") == 0)
+			c->failed++;
+		if (strcmp(out[i].status, "duplicate") == 0)
+			c->duplicates++;
+		emit(c, &c->batch[i], &out[i], now);
+		free(c->batch[i].line);
+	}
+	free(out);
+	c->n = 0;
+	return fflush(c->out) == 0 ? 0 : bb_fatal(BB_EX_IOERR, "unable to write standard output");
+}
+
+static int on_record(struct bb_record *rec, struct bb_emit *em, void *arg)
+{
+	struct ctx *c = arg;
+
+	em->suppress = 1; /* written after the commit */
+	if (c->n == c->cap) {
+		int cap = c->cap ? 2 * c->cap : 64;
+		struct pending *b = realloc(c->batch, (size_t)cap * sizeof *b);
+		if (!b)
+			return bb_fatal(BB_EX_SOFTWARE, "out of memory");
+		c->batch = b;
+		c->cap = cap;
+	}
+	if (c->n == 0)
+		c->batch_started = bb_clock_ms();
+	if (!(c->batch[c->n].line = malloc(rec->len + 1)))
+		return bb_fatal(BB_EX_SOFTWARE, "out of memory");
+	memcpy(c->batch[c->n].line, rec->line, rec->len);
+	c->batch[c->n].line[rec->len] = '\0';
+	c->batch[c->n++].len = rec->len;
+	return c->n >= c->batch_max ? commit(c) : 0;
+}
+
+static int on_idle(void *arg, int *wait_ms)
+{
+	struct ctx *c = arg;
+	int64_t now = bb_clock_ms();
+	int64_t next_beat = c->last_heartbeat + HEARTBEAT_MS - now;
+
+	if (c->n > 0 && now - c->batch_started >= c->max_delay) {
+		int rc = commit(c);
+		if (rc)
+			return rc;
+	} else if (c->n == 0 && next_beat <= 0) {
+		char ts[40];
+		bb_time_format(bb_now_ms(), ts, sizeof ts);
+		if (heartbeat(c, ts) != BB_DB_OK)
+			bb_log(BB_WARN, NULL, "heartbeat failed", "error", bb_db_errmsg(c->db), NULL);
+		c->last_heartbeat = now; /* try again in one period, not in a loop */
+	}
+	next_beat = c->last_heartbeat + HEARTBEAT_MS - now;
+	*wait_ms = (int)(next_beat > 0 ? next_beat : 1);
+	if (c->n > 0) {
+		int64_t left = c->batch_started + c->max_delay - now;
+		if (left < *wait_ms)
+			*wait_ms = (int)(left > 0 ? left : 0);
+	}
+	return 0;
+}
+
+struct options {
+	const char *url, *worker_id;
+	int migrate;
+};
+
+static int parse_options(int argc, char **argv, struct ctx *c, struct options *o)
+{
+	static const struct option opts[] = {
+		{ "db", required_argument, NULL, 'd' },
+		{ "batch", required_argument, NULL, 'b' },
+		{ "max-delay", required_argument, NULL, 'm' },
+		{ "retry-for", required_argument, NULL, 'r' },
+		{ "worker-id", required_argument, NULL, 'w' },
+		{ "migrate", no_argument, NULL, 'M' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'd': o->url = optarg; break;
+		case 'w': o->worker_id = optarg; break;
+		case 'M': o->migrate = 1; break;
+		case 'b':
+			if (bb_parse_i64(optarg, 1, 100000, &c->batch_max) == 0)
+				break;
+			bb_say("--batch '%s': expected a whole number from 1 to 100000", optarg);
+			return BB_EX_USAGE;
+		case 'm':
+			if (bb_parse_i64(optarg, 0, 3600000, &c->max_delay) == 0)
+				break;
+			bb_say("--max-delay '%s': expected milliseconds from 0 to 3600000", optarg);
+			return BB_EX_USAGE;
+		case 'r':
+			if (bb_duration_parse(optarg, &c->retry_for) == 0)
+				break;
+			bb_say("--retry-for '%s': expected a duration such as 30s, 5m or 1h", optarg);
+			return BB_EX_USAGE;
+		default: fputs(USAGE, stderr); return BB_EX_USAGE;
+		}
+	}
+	if (optind < argc) {
+		bb_say("unexpected argument '%s'", argv[optind]);
+		fputs(USAGE, stderr);
+		return BB_EX_USAGE;
+	}
+	return 0;
+}
+
+static int sellers(struct ctx *c, struct bb_conf *conf, char **copy)
+{
+	const char *v = bb_conf_get(conf, "analysis", "seller_ids");
+	if (!v || !(*copy = strdup(v)))
+		return 0;
+	for (char *t = strtok(*copy, ", "); t; t = strtok(NULL, ", ")) {
+		const char **s = realloc(c->conf.sellers, (size_t)(c->conf.nsellers + 1) * sizeof *s);
+		if (!s)
+			return -1;
+		c->conf.sellers = s;
+		s[c->conf.nsellers++] = t;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct ctx c = { .batch_max = 500, .max_delay = 100, .retry_for = 300000, .out = stdout };
+	struct options o = { 0 };
+	struct bb_conf *conf = NULL;
+	char err[600], wid[300], *sellers_copy = NULL;
+	int rc;
+
+	bb_log_init("bb-store");
+	if (bb_cli_early(argc, argv, USAGE, "bb-store " BB_VERSION))
+		return 0;
+	if (bb_conf_load(&conf, err, sizeof err) != 0)
+		return bb_fatal(BB_EX_CONFIG, "%s", err);
+	o.url = bb_conf_get(conf, "db", "url");
+	if ((rc = parse_options(argc, argv, &c, &o)) != 0 || (rc = sellers(&c, conf, &sellers_copy)) != 0)
+		goto out;
+	if (!o.url)
+		o.url = "sqlite:bb.db";
+	gethostname(c.host, sizeof c.host - 1);
+	snprintf(wid, sizeof wid, "%s:%d", c.host, (int)getpid());
+	c.conf.worker_id = o.worker_id ? o.worker_id : wid;
+	c.started = bb_clock_ms();
+	rc = bb_db_open(o.url, &c.db, err, sizeof err);
+	if (rc < 0) {
+		rc = bb_fatal(rc == BB_DB_RETRY ? BB_EX_TEMPFAIL : BB_EX_UNAVAILABLE,
+			      "unable to open database '%s': %s", bb_db_name(c.db), err);
+		goto out;
+	}
+	if (o.migrate) {
+		bb_log(BB_INFO, NULL, "schema up to date", "db", bb_db_name(c.db), NULL);
+		rc = 0;
+		goto out;
+	}
+	bb_signals_install();
+	struct bb_loop loop = { on_record, on_idle, &c };
+	rc = bb_records_run(STDIN_FILENO, stdout, &loop);
+	if (rc == 0)
+		rc = commit(&c); /* what is in hand at the end of input or on SIGTERM */
+	char p[24], f[24], d[24];
+	snprintf(p, sizeof p, "%zu", c.processed);
+	snprintf(f, sizeof f, "%zu", c.failed);
+	snprintf(d, sizeof d, "%zu", c.duplicates);
+	bb_log(BB_INFO, NULL, "summary", "processed", p, "failed", f, "duplicates", d, NULL);
+out:
+	for (int i = 0; i < c.n; i++)
+		free(c.batch[i].line);
+	free(c.batch);
+	free(c.conf.sellers);
+	free(sellers_copy);
+	bb_db_close(c.db);
+	bb_conf_free(conf);
+	return rc;
+}

@@ -1,0 +1,34 @@
+/* store.h: what bb-store writes for one record, inside the batch's transaction. */
+#ifndef BB_STORE_H
+#define BB_STORE_H
+
+#include "db.h"
+
+#include <jq.h>
+#include <stdint.h>
+
+struct store_conf {
+	const char *worker_id;
+	const char **sellers; /* our seller ids; none: the notification's SellerId */
+	int nsellers;
+};
+
+/* The outcome of writing one record, for the output record. */
+struct outcome {
+	const char *status;     /* the record's status after the write */
+	char notification_id[40];
+	int64_t event_id;       /* the last event appended, -1 none */
+	jv alert;               /* the alert member corrected, or jv_invalid() to leave it */
+};
+
+/* Write one record (a line of the input). now is the batch's time. */
+int store_record(struct bb_db *db, const struct store_conf *conf, const char *line, size_t len,
+		 const char *now, struct outcome *out);
+
+/* Take the per-ASIN locks of a batch, in sorted order (PostgreSQL only). */
+int store_lock(struct bb_db *db, char **keys, int n);
+
+/* The marketplace:asin key of an ok record, or NULL. Caller frees. */
+char *store_lock_key(const char *line, size_t len);
+
+#endif
