@@ -60,6 +60,23 @@ static const char *text(struct pool *p, jv obj, const char *key)
 	return r;
 }
 
+/* The same from a record's bytes: strings decoded, numbers as written. */
+static const char *rtext(struct pool *p, const struct bb_record *obj, const char *key)
+{
+	const struct bb_member *m = obj->is_object ? bb_record_member(obj, key) : NULL;
+	size_t n;
+
+	if (!m || (m->vallen == 4 && memcmp(m->val, "null", 4) == 0))
+		return NULL;
+	if (m->val[0] == '"')
+		return keep(p, bb_record_string(obj, key, &n));
+	if (m->vallen == 4 && memcmp(m->val, "true", 4) == 0)
+		return "1";
+	if (m->vallen == 5 && memcmp(m->val, "false", 5) == 0)
+		return "0";
+	return keep(p, strndup(m->val, m->vallen));
+}
+
 static int is_ours(const struct store_conf *c, const char *seller, const char *notif_seller)
 {
 	if (!seller)
@@ -94,33 +111,48 @@ static int add_event(struct bb_db *db, const char *kind, const char *asin, const
 
 struct rec {
 	struct pool pool;
-	jv n, a, alert;
+	struct bb_record n, a; /* the notification and analysis members, indexed */
 	const char *asin, *mkt, *event_time, *severity;
 };
 
+struct offer_ctx {
+	struct bb_db *db;
+	const struct store_conf *c;
+	struct rec *r;
+	const char *nid, *seller;
+	int ord, rc;
+};
+
+static int offer_row(const char *text_, size_t len, void *arg)
+{
+	struct offer_ctx *x = arg;
+	struct bb_record o = { .line = text_, .len = len, .total_len = len };
+	struct pool p = { .n = 0 };
+	char ord[16];
+
+	bb_record_index(&o);
+	snprintf(ord, sizeof ord, "%d", x->ord++);
+	const char *s = rtext(&p, &o, "seller_id");
+	const char *v[11] = { x->nid, ord, x->r->asin, x->r->mkt, x->r->event_time, s, rtext(&p, &o, "landed"),
+			      rtext(&p, &o, "prime"), rtext(&p, &o, "fba"), rtext(&p, &o, "buy_box_winner"),
+			      is_ours(x->c, s, x->seller) ? "1" : "0" };
+	x->rc = !s || !v[6] ? BB_DB_ERR :
+		bb_db_exec(x->db, "INSERT INTO offer_snapshots (notification_id, ord, asin, marketplace, event_time, "
+			   "seller_id, landed, prime, fba, buy_box_winner, ours) "
+			   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)", 11, v, NULL);
+	pool_free(&p);
+	free(o.m);
+	return x->rc != BB_DB_OK;
+}
+
 static int offers(struct bb_db *db, const struct store_conf *c, struct rec *r, const char *nid)
 {
-	jv list = jv_object_get(jv_copy(r->n), jv_string("offers"));
-	const char *seller = text(&r->pool, r->n, "seller_id");
-	int n = jv_get_kind(list) == JV_KIND_ARRAY ? jv_array_length(jv_copy(list)) : 0, rc = BB_DB_OK;
+	const struct bb_member *list = bb_record_member(&r->n, "offers");
+	struct offer_ctx x = { db, c, r, nid, rtext(&r->pool, &r->n, "seller_id"), 0, BB_DB_OK };
 
-	for (int i = 0; i < n && rc == BB_DB_OK; i++) {
-		struct pool p = { .n = 0 };
-		jv o = jv_array_get(jv_copy(list), i);
-		char ord[16];
-		snprintf(ord, sizeof ord, "%d", i);
-		const char *s = text(&p, o, "seller_id");
-		const char *v[11] = { nid, ord, r->asin, r->mkt, r->event_time, s, text(&p, o, "landed"),
-				      text(&p, o, "prime"), text(&p, o, "fba"), text(&p, o, "buy_box_winner"),
-				      is_ours(c, s, seller) ? "1" : "0" };
-		rc = bb_db_exec(db, "INSERT INTO offer_snapshots (notification_id, ord, asin, marketplace, event_time, "
-				"seller_id, landed, prime, fba, buy_box_winner, ours) "
-				"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)", 11, v, NULL);
-		pool_free(&p);
-		jv_free(o);
-	}
-	jv_free(list);
-	return rc;
+	if (!list || bb_json_array_each(list->val, list->vallen, offer_row, &x) < 0)
+		return x.rc != BB_DB_OK ? x.rc : BB_DB_ERR;
+	return x.rc;
 }
 
 static int history_and_state(struct bb_db *db, struct rec *r, const char *nid, const char *raw_analysis,
@@ -129,18 +161,18 @@ static int history_and_state(struct bb_db *db, struct rec *r, const char *nid, c
 	struct pool *p = &r->pool;
 	char hid[37];
 	bb_uuid7(hid);
-	const char *h[15] = { hid, nid, r->asin, r->mkt, r->event_time, r->severity, text(p, r->a, "priority"),
-			      text(p, r->a, "our_price"), text(p, r->a, "market_low"), text(p, r->a, "buy_box_price"),
-			      text(p, r->a, "buy_box_winner"), text(p, r->a, "position"), text(p, r->a, "total_offers"),
-			      text(p, r->a, "gap_pct"), now };
+	const char *h[15] = { hid, nid, r->asin, r->mkt, r->event_time, r->severity, rtext(p, &r->a, "priority"),
+			      rtext(p, &r->a, "our_price"), rtext(p, &r->a, "market_low"), rtext(p, &r->a, "buy_box_price"),
+			      rtext(p, &r->a, "buy_box_winner"), rtext(p, &r->a, "position"), rtext(p, &r->a, "total_offers"),
+			      rtext(p, &r->a, "gap_pct"), now };
 	int rc = bb_db_exec(db, "INSERT INTO competitive_history (id, notification_id, asin, marketplace, event_time, "
 			    "severity, priority, our_price, market_low, buy_box_price, buy_box_winner, position, "
 			    "total_offers, gap_pct, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
 			    "$12, $13, $14, $15)", 15, h, NULL);
 	if (rc != BB_DB_OK)
 		return rc;
-	const char *s[18] = { r->asin, r->mkt, nid, r->event_time, r->severity, h[6], text(p, r->a, "rule"),
-			      text(p, r->n, "currency"), h[7], h[8], text(p, r->a, "market_low_seller"), h[9],
+	const char *s[18] = { r->asin, r->mkt, nid, r->event_time, r->severity, h[6], rtext(p, &r->a, "rule"),
+			      rtext(p, &r->n, "currency"), h[7], h[8], rtext(p, &r->a, "market_low_seller"), h[9],
 			      h[10] ? h[10] : "0", h[11], h[12], h[13], raw_analysis, now };
 	struct bb_rows *rows;
 	/* out-of-order deliveries never roll the state back */
@@ -165,7 +197,7 @@ static int history_and_state(struct bb_db *db, struct rec *r, const char *nid, c
 		e = jv_object_set(e, jv_string("notification_id"), jv_string(nid));
 		e = jv_object_set(e, jv_string("event_time"), jv_string(r->event_time));
 		e = jv_object_set(e, jv_string("severity"), jv_string(r->severity));
-		e = jv_object_set(e, jv_string("analysis"), jv_copy(r->a));
+		e = jv_object_set(e, jv_string("rule"), jv_string(s[6] ? s[6] : ""));
 		rc = add_event(db, "state", r->asin, r->mkt, e, now, event_id);
 	}
 	return rc;
@@ -291,8 +323,8 @@ static int notification_row(struct bb_db *db, const struct store_conf *c, struct
 	char *body = bb_record_string(rec, "body", &n), *trace = bb_record_string(rec, "trace_id", &n);
 	char *received = bb_record_string(rec, "received_at", &n);
 	struct bb_rows *rows;
-	const char *v[15] = { nid, mid, dh, text(p, r->n, "notification_id"), r->asin, r->mkt, body, r->severity,
-			      text(p, r->a, "priority"), "stored", trace, r->event_time, received, now, c->worker_id };
+	const char *v[15] = { nid, mid, dh, rtext(p, &r->n, "notification_id"), r->asin, r->mkt, body, r->severity,
+			      rtext(p, &r->a, "priority"), "stored", trace, r->event_time, received, now, c->worker_id };
 	int rc = !mid || !dh || !body ? BB_DB_ERR :
 		 bb_db_exec(db, "INSERT INTO worker_notifications (id, message_id, dedupe_hash, notification_id, "
 			    "asin, marketplace, body, severity, priority, status, trace_id, event_time, received_at, "
@@ -305,27 +337,21 @@ static int notification_row(struct bb_db *db, const struct store_conf *c, struct
 	return rc;
 }
 
-static const char *string_in(struct pool *p, jv obj, const char *key)
-{
-	jv v = jv_get_kind(obj) == JV_KIND_OBJECT ? jv_object_get(jv_copy(obj), jv_string(key)) : jv_invalid();
-	const char *r = jv_get_kind(v) == JV_KIND_STRING ? keep(p, strdup(jv_string_value(v))) : NULL;
-	jv_free(v);
-	return r;
-}
-
 static int stored_ok(struct bb_db *db, const struct store_conf *c, struct bb_record *rec, const char *now,
 		     struct outcome *out)
 {
-	struct rec r = { .n = bb_record_get(rec, "notification"), .a = bb_record_get(rec, "analysis") };
+	struct rec r = { .pool.n = 0 };
 	const struct bb_member *raw = bb_record_member(rec, "analysis");
 	char *analysis = raw ? strndup(raw->val, raw->vallen) : NULL;
 	int64_t ev = -1;
 	int inserted = 0, rc = BB_DB_ERR;
 
-	r.asin = string_in(&r.pool, r.n, "asin");
-	r.mkt = string_in(&r.pool, r.n, "marketplace");
-	r.event_time = string_in(&r.pool, r.n, "event_time");
-	r.severity = string_in(&r.pool, r.a, "severity");
+	bb_record_sub(rec, "notification", &r.n);
+	bb_record_sub(rec, "analysis", &r.a);
+	r.asin = rtext(&r.pool, &r.n, "asin");
+	r.mkt = rtext(&r.pool, &r.n, "marketplace");
+	r.event_time = rtext(&r.pool, &r.n, "event_time");
+	r.severity = rtext(&r.pool, &r.a, "severity");
 	if (!r.asin || !r.mkt || !r.event_time || !r.severity || !analysis ||
 	    bb_time_parse(r.event_time, strlen(r.event_time), &ev) != 0) {
 		snprintf(out->notification_id, sizeof out->notification_id, "%s", "");
@@ -359,8 +385,8 @@ static int stored_ok(struct bb_db *db, const struct store_conf *c, struct bb_rec
 done:
 	free(analysis);
 	pool_free(&r.pool);
-	jv_free(r.n);
-	jv_free(r.a);
+	free(r.n.m);
+	free(r.a.m);
 	return rc;
 }
 
