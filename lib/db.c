@@ -196,10 +196,34 @@ static int pg_result(struct bb_db *db, PGresult *res, struct bb_rows **rows)
 	return BB_DB_OK;
 }
 
+/* Statements are prepared once per connection (the SQL is always a literal,
+ * so its address names it): planning bb-store's statements costs more than
+ * running them. Returns the name, or NULL to send the text unprepared. */
+static const char *pg_prepared(struct bb_db *db, const char *sql, int n)
+{
+	static char names[CACHE][8];
+	for (int i = 0; i < db->ncache; i++)
+		if (db->cache[i].sql == sql)
+			return names[i];
+	if (db->ncache == CACHE)
+		return NULL;
+	snprintf(names[db->ncache], sizeof names[0], "s%d", db->ncache);
+	PGresult *r = PQprepare(db->pg, names[db->ncache], sql, n, NULL);
+	int ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
+	PQclear(r);
+	if (!ok)
+		return NULL; /* unprepared, the statement reports its own error */
+	db->cache[db->ncache].sql = sql;
+	db->cache[db->ncache].stmt = NULL;
+	return names[db->ncache++];
+}
+
 static int pg_exec(struct bb_db *db, const char *sql, int n, const char *const *params,
 		   struct bb_rows **rows)
 {
-	PGresult *res = PQexecParams(db->pg, sql, n, NULL, params, NULL, NULL, 0);
+	const char *name = n > 0 ? pg_prepared(db, sql, n) : NULL;
+	PGresult *res = name ? PQexecPrepared(db->pg, name, n, params, NULL, NULL, 0) :
+			       PQexecParams(db->pg, sql, n, NULL, params, NULL, NULL, 0);
 	if (!res)
 		return fail(db, BB_DB_RETRY, "execute", PQerrorMessage(db->pg));
 	return pg_result(db, res, rows);
@@ -222,6 +246,67 @@ int bb_db_exec(struct bb_db *db, const char *sql, int n, const char *const *para
 	if (rows)
 		*rows = NULL;
 	return db->pg ? pg_exec(db, sql, n, params, rows) : lite_exec(db, sql, n, params, rows);
+}
+
+static int pg_pipeline(struct bb_db *db, int n, const struct bb_stmt *st, struct bb_rows **res)
+{
+	int rc = BB_DB_OK;
+
+	const char **names = calloc((size_t)n, sizeof *names);
+	for (int i = 0; names && i < n; i++)
+		names[i] = st[i].n > 0 ? pg_prepared(db, st[i].sql, st[i].n) : NULL;
+	if (!names || !PQenterPipelineMode(db->pg)) {
+		free(names);
+		return fail(db, BB_DB_RETRY, "pipeline", PQerrorMessage(db->pg));
+	}
+	for (int i = 0; i < n; i++)
+		if (!(names[i] ? PQsendQueryPrepared(db->pg, names[i], st[i].n, st[i].params, NULL, NULL, 0) :
+				 PQsendQueryParams(db->pg, st[i].sql, st[i].n, NULL, st[i].params, NULL, NULL, 0))) {
+			rc = fail(db, BB_DB_RETRY, "pipeline", PQerrorMessage(db->pg));
+			break;
+		}
+	if (rc == BB_DB_OK && !PQpipelineSync(db->pg))
+		rc = fail(db, BB_DB_RETRY, "pipeline", PQerrorMessage(db->pg));
+	for (int i = 0; rc == BB_DB_OK && i < n; i++) {
+		PGresult *r = PQgetResult(db->pg);
+		if (!r) {
+			rc = fail(db, BB_DB_RETRY, "pipeline", PQerrorMessage(db->pg));
+			break;
+		}
+		int one = pg_result(db, r, res ? &res[i] : NULL); /* frees r */
+		PGresult *end = PQgetResult(db->pg);                 /* NULL after each query */
+		if (end)
+			PQclear(end);
+		rc = one;
+	}
+	/* drain to the sync point: after a failure the rest report
+	 * PGRES_PIPELINE_ABORTED, each followed by a NULL */
+	for (int k = 0; !pg_gone(db) && k < 2 * n + 4; k++) {
+		PGresult *r = PQgetResult(db->pg);
+		if (!r)
+			continue;
+		int sync = PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+		PQclear(r);
+		if (sync)
+			break;
+	}
+	if (!pg_gone(db))
+		PQexitPipelineMode(db->pg);
+	free(names);
+	return rc;
+}
+
+int bb_db_pipeline(struct bb_db *db, int n, const struct bb_stmt *st, struct bb_rows **res)
+{
+	int rc = BB_DB_OK;
+
+	for (int i = 0; res && i < n; i++)
+		res[i] = NULL;
+	if (db->pg)
+		return n ? pg_pipeline(db, n, st, res) : BB_DB_OK;
+	for (int i = 0; rc == BB_DB_OK && i < n; i++)
+		rc = lite_exec(db, st[i].sql, st[i].n, st[i].params, res ? &res[i] : NULL);
+	return rc;
 }
 
 int bb_db_nrows(const struct bb_rows *r)
@@ -268,7 +353,8 @@ void bb_db_rollback(struct bb_db *db)
 static void close_handles(struct bb_db *db)
 {
 	for (int i = 0; i < db->ncache; i++)
-		sqlite3_finalize(db->cache[i].stmt);
+		if (db->cache[i].stmt)
+			sqlite3_finalize(db->cache[i].stmt);
 	db->ncache = 0;
 	if (db->lite)
 		sqlite3_close(db->lite);

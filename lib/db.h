@@ -34,6 +34,16 @@ void bb_db_rollback(struct bb_db *db);
  * wanted, come back as text. */
 int bb_db_exec(struct bb_db *db, const char *sql, int n, const char *const *params,
 	       struct bb_rows **rows);
+/* Several statements in one round trip (libpq pipeline mode on PostgreSQL;
+ * one after another on SQLite). results[i] gets statement i's rows; the
+ * first failure is returned and the statements after it are not applied. */
+struct bb_stmt {
+	const char *sql;
+	int n;
+	const char *const *params;
+};
+int bb_db_pipeline(struct bb_db *db, int n, const struct bb_stmt *stmts, struct bb_rows **results);
+
 int bb_db_nrows(const struct bb_rows *r);
 const char *bb_db_value(const struct bb_rows *r, int row, int col); /* NULL for SQL NULL */
 void bb_db_rows_free(struct bb_rows *r);

@@ -115,7 +115,16 @@ static int write_batch(struct ctx *c, struct outcome *out, const char *now)
 			nkeys++;
 	if (rc == BB_DB_OK)
 		rc = store_lock(c->db, keys, nkeys);
-	for (int i = 0; rc == BB_DB_OK && i < c->n; i++)
+	if (rc == BB_DB_OK && bb_db_is_pg(c->db)) {
+		char **lines = calloc((size_t)c->n, sizeof *lines);
+		size_t *lens = calloc((size_t)c->n, sizeof *lens);
+		for (int i = 0; lines && lens && i < c->n; i++)
+			lines[i] = c->batch[i].line, lens[i] = c->batch[i].len;
+		rc = lines && lens ? store_batch_pg(c->db, &c->conf, lines, lens, c->n, now, out) : BB_DB_ERR;
+		free(lines);
+		free(lens);
+	}
+	for (int i = 0; rc == BB_DB_OK && !bb_db_is_pg(c->db) && i < c->n; i++)
 		rc = store_record(c->db, &c->conf, c->batch[i].line, c->batch[i].len, now, &out[i]);
 	if (rc == BB_DB_OK)
 		rc = heartbeat(c, now);

@@ -25,6 +25,14 @@ struct outcome {
 int store_record(struct bb_db *db, const struct store_conf *conf, const char *line, size_t len,
 		 const char *now, struct outcome *out);
 
+/* PostgreSQL: the whole batch in two pipelined round trips (pg.c). lines[i]
+ * of len[i] bytes; out[i] gets each outcome. */
+int store_batch_pg(struct bb_db *db, const struct store_conf *c, char **lines, const size_t *len, int n,
+		   const char *now, struct outcome *out);
+
+/* Shared with pg.c. */
+int store_failure(struct bb_db *db, const char *line, size_t len, const char *status, const char *now);
+
 /* Take the per-ASIN locks of a batch, in sorted order (PostgreSQL only). */
 int store_lock(struct bb_db *db, char **keys, int n);
 

@@ -77,6 +77,9 @@ static const char *rtext(struct pool *p, const struct bb_record *obj, const char
 	return keep(p, strndup(m->val, m->vallen));
 }
 
+static int failure(struct bb_db *db, struct bb_record *rec, const char *status, const char *line,
+		   size_t len, const char *now);
+
 static int is_ours(const struct store_conf *c, const char *seller, const char *notif_seller)
 {
 	if (!seller)
@@ -279,6 +282,15 @@ static int alert(struct bb_db *db, struct rec *r, const char *nid, const char *n
 	return rc;
 }
 
+int store_failure(struct bb_db *db, const char *line, size_t len, const char *status, const char *now)
+{
+	struct bb_record rec = { .line = line, .len = len, .total_len = len };
+	bb_record_index(&rec);
+	int rc = failure(db, &rec, status, line, len, now);
+	free(rec.m);
+	return rc;
+}
+
 static int failure(struct bb_db *db, struct bb_record *rec, const char *status, const char *line,
 		   size_t len, const char *now)
 {
@@ -445,16 +457,21 @@ static int by_string(const void *a, const void *b)
 
 int store_lock(struct bb_db *db, char **keys, int n)
 {
-	int rc = BB_DB_OK;
+	struct bb_stmt *st;
+	int ns = 0, rc;
 
-	if (!bb_db_is_pg(db))
+	if (!bb_db_is_pg(db) || n == 0)
 		return BB_DB_OK; /* SQLite: BEGIN IMMEDIATE already made this the only writer */
 	qsort(keys, (size_t)n, sizeof *keys, by_string);
-	for (int i = 0; i < n && rc == BB_DB_OK; i++) {
-		if (i > 0 && strcmp(keys[i], keys[i - 1]) == 0)
-			continue;
-		const char *k = keys[i];
-		rc = bb_db_exec(db, "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", 1, &k, NULL);
-	}
+	if (!(st = calloc((size_t)n, sizeof *st)))
+		return BB_DB_ERR;
+	/* in sorted order, so two writers never wait on each other in a cycle;
+	 * pipelined, so a batch of 500 ASINs costs one round trip */
+	for (int i = 0; i < n; i++)
+		if (i == 0 || strcmp(keys[i], keys[i - 1]) != 0)
+			st[ns++] = (struct bb_stmt){ "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", 1,
+						     (const char *const *)&keys[i] };
+	rc = bb_db_pipeline(db, ns, st, NULL);
+	free(st);
 	return rc;
 }

@@ -6,7 +6,7 @@ CREATE TABLE worker_notifications (
 	notification_id TEXT,
 	asin            TEXT NOT NULL,
 	marketplace     TEXT NOT NULL,
-	body            JSONB NOT NULL,
+	body            JSONB COMPRESSION lz4 NOT NULL,
 	severity        TEXT,
 	priority        INTEGER,
 	status          TEXT NOT NULL,
@@ -35,7 +35,7 @@ CREATE TABLE current_state (
 	position          INTEGER,
 	total_offers      INTEGER,
 	gap_pct           NUMERIC(12,2),
-	analysis          JSONB NOT NULL,
+	analysis          JSONB COMPRESSION lz4 NOT NULL,
 	updated_at TIMESTAMPTZ NOT NULL,
 	PRIMARY KEY (asin, marketplace)
 );
