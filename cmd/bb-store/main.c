@@ -19,9 +19,10 @@
 #include <unistd.h>
 
 #define USAGE "usage: bb-store [--db URL] [--batch N] [--max-delay MS] [--retry-for DURATION]\n" \
-	      "                [--worker-id ID] [--migrate]\n"
+	      "                [--keep DURATION] [--worker-id ID] [--migrate]\n"
 
 #define HEARTBEAT_MS 10000
+#define PRUNE_EVERY_MS 3600000
 
 struct pending {
 	char *line;
@@ -34,7 +35,7 @@ struct ctx {
 	FILE *out;
 	struct pending *batch;
 	int n, cap;
-	int64_t batch_max, max_delay, retry_for;
+	int64_t batch_max, max_delay, retry_for, keep, last_prune;
 	int64_t batch_started, last_heartbeat, started;
 	char host[256];
 	size_t processed, failed, duplicates;
@@ -229,10 +230,39 @@ static int on_record(struct bb_record *rec, struct bb_emit *em, void *arg)
 	return c->n >= c->batch_max ? commit(c) : 0;
 }
 
+/* History and offer snapshots are kept for --keep after they were stored;
+ * pruning runs when the stream is idle, at most once an hour. */
+static void prune(struct ctx *c)
+{
+	char cutoff[40];
+	const char *p[1] = { cutoff };
+	int rc;
+
+	c->last_prune = bb_clock_ms();
+	if (c->keep <= 0)
+		return;
+	bb_time_format(bb_now_ms() - c->keep, cutoff, sizeof cutoff);
+	rc = bb_db_begin(c->db);
+	if (rc == BB_DB_OK)
+		rc = bb_db_exec(c->db, "DELETE FROM offer_snapshots WHERE notification_id IN (SELECT notification_id "
+				"FROM competitive_history WHERE created_at < $1)", 1, p, NULL);
+	if (rc == BB_DB_OK)
+		rc = bb_db_exec(c->db, "DELETE FROM competitive_history WHERE created_at < $1", 1, p, NULL);
+	if (rc == BB_DB_OK)
+		rc = bb_db_commit(c->db);
+	if (rc != BB_DB_OK) {
+		bb_db_rollback(c->db);
+		bb_log(BB_WARN, NULL, "pruning history failed", "error", bb_db_errmsg(c->db), NULL);
+	}
+}
+
 static int on_idle(void *arg, int *wait_ms)
 {
 	struct ctx *c = arg;
 	int64_t now = bb_clock_ms();
+
+	if (c->n == 0 && now - c->last_prune >= PRUNE_EVERY_MS)
+		prune(c);
 	int64_t next_beat = c->last_heartbeat + HEARTBEAT_MS - now;
 
 	if (c->n > 0 && now - c->batch_started >= c->max_delay) {
@@ -269,6 +299,7 @@ static int parse_options(int argc, char **argv, struct ctx *c, struct options *o
 		{ "max-delay", required_argument, NULL, 'm' },
 		{ "retry-for", required_argument, NULL, 'r' },
 		{ "worker-id", required_argument, NULL, 'w' },
+		{ "keep", required_argument, NULL, 'k' },
 		{ "migrate", no_argument, NULL, 'M' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -288,6 +319,11 @@ static int parse_options(int argc, char **argv, struct ctx *c, struct options *o
 			if (bb_parse_i64(optarg, 0, 3600000, &c->max_delay) == 0)
 				break;
 			bb_say("--max-delay '%s': expected milliseconds from 0 to 3600000", optarg);
+			return BB_EX_USAGE;
+		case 'k':
+			if (bb_duration_parse(optarg, &c->keep) == 0)
+				break;
+			bb_say("--keep '%s': expected a duration such as 30d, or 0 to keep everything", optarg);
 			return BB_EX_USAGE;
 		case 'r':
 			if (bb_duration_parse(optarg, &c->retry_for) == 0)
@@ -322,7 +358,8 @@ static int sellers(struct ctx *c, struct bb_conf *conf, char **copy)
 
 int main(int argc, char **argv)
 {
-	struct ctx c = { .batch_max = 500, .max_delay = 100, .retry_for = 300000, .out = stdout };
+	struct ctx c = { .batch_max = 500, .max_delay = 100, .retry_for = 300000, .out = stdout,
+			 .keep = 30LL * 86400000, .last_prune = INT64_MIN / 2 };
 	struct options o = { 0 };
 	struct bb_conf *conf = NULL;
 	char err[600], wid[300], *sellers_copy = NULL;
