@@ -155,9 +155,17 @@ static int lite_open(struct bb_db *db, const char *path)
 	if (sqlite3_open_v2(path, &db->lite, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK)
 		return fail(db, BB_DB_ERR, "unable to open database", sqlite3_errmsg(db->lite));
 	sqlite3_busy_timeout(db->lite, 10000);
-	/* WAL lets readers (bb-serve, bb-status) and several writers share the file */
-	if (sqlite3_exec(db->lite, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-			 "PRAGMA foreign_keys=ON;", NULL, NULL, NULL) != SQLITE_OK)
+	/* WAL lets readers (bb-serve, bb-status) and several writers share the
+	 * file. Switching a new file to WAL takes a lock the busy timeout does
+	 * not wait for, so two programs starting at once retry it. */
+	int rc = SQLITE_BUSY;
+	for (int i = 0; i < 100 && (rc == SQLITE_BUSY || rc == SQLITE_LOCKED); i++) {
+		rc = sqlite3_exec(db->lite, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+				  "PRAGMA foreign_keys=ON;", NULL, NULL, NULL);
+		if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+			sqlite3_sleep(50);
+	}
+	if (rc != SQLITE_OK)
 		return lite_rc(db, sqlite3_errcode(db->lite), "unable to set WAL mode");
 	return BB_DB_OK;
 }
@@ -371,6 +379,24 @@ int bb_db_reconnect(struct bb_db *db)
 	return pg ? pg_open(db) : lite_open(db, db->url + 7);
 }
 
+int bb_db_url_check(const char *url, char *err, size_t errlen)
+{
+	char *msg = NULL;
+	PQconninfoOption *o;
+
+	if (strncmp(url, "sqlite:", 7) == 0)
+		return url[7] ? 0 : (snprintf(err, errlen, "sqlite: needs a path"), -1);
+	if (!(o = PQconninfoParse(url, &msg))) {
+		snprintf(err, errlen, "neither sqlite:PATH nor a PostgreSQL URL or conninfo: %s",
+			 msg ? msg : "out of memory");
+		err[strcspn(err, "\n")] = '\0';
+		PQfreemem(msg);
+		return -1;
+	}
+	PQconninfoFree(o);
+	return 0;
+}
+
 int bb_db_open(const char *url, struct bb_db **out, char *err, size_t errlen)
 {
 	struct bb_db *db = calloc(1, sizeof *db);
@@ -381,6 +407,8 @@ int bb_db_open(const char *url, struct bb_db **out, char *err, size_t errlen)
 		return BB_DB_ERR;
 	db->url = strdup(url);
 	db->name = masked(url);
+	if (bb_db_url_check(url, err, errlen) != 0)
+		return BB_DB_BADURL;
 	rc = bb_db_reconnect(db);
 	if (rc == BB_DB_OK && bb_db_migrate(db, err, errlen) < 0)
 		return BB_DB_ERR;

@@ -253,7 +253,7 @@ int main(int argc, char **argv)
 	if (!url)
 		url = "sqlite:bb.db";
 	if ((rc = bb_db_open(url, &c.db, err, sizeof err)) < 0) {
-		rc = bb_fatal(rc == BB_DB_RETRY ? BB_EX_TEMPFAIL : BB_EX_UNAVAILABLE,
+		rc = bb_fatal(rc == BB_DB_BADURL ? BB_EX_CONFIG : rc == BB_DB_RETRY ? BB_EX_TEMPFAIL : BB_EX_UNAVAILABLE,
 			      "unable to open database '%s': %s", bb_db_name(c.db), err);
 		bb_db_close(c.db);
 		bb_conf_free(conf);

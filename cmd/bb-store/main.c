@@ -59,7 +59,7 @@ static int heartbeat(struct ctx *c, const char *now)
 {
 	char pid[24], processed[24], failed[24], started[40];
 	snprintf(pid, sizeof pid, "%d", (int)getpid());
-	snprintf(processed, sizeof processed, "%zu", c->processed);
+	snprintf(processed, sizeof processed, "%zu", c->processed + (size_t)c->n);
 	snprintf(failed, sizeof failed, "%zu", c->failed);
 	bb_time_format(c->started, started, sizeof started);
 	const char *p[8] = { c->conf.worker_id, "store", c->host, pid, started, now, processed, failed };
@@ -90,12 +90,25 @@ static void emit(struct ctx *c, const struct pending *p, struct outcome *o, cons
 	size_t n;
 
 	memset(&em, 0, sizeof em);
-	bb_record_index(&rec);
-	char *before = rec.is_object ? bb_record_string(&rec, "status", &n) : NULL;
+	if (bb_record_index(&rec) != 0) { /* not a record: it goes on as it came (its bytes are in worker_failures) */
+		fwrite(p->line, 1, p->len, c->out);
+		fputc('\n', c->out);
+		free(rec.m);
+		return;
+	}
+	char *before = bb_record_string(&rec, "status", &n);
 	if (!before || strcmp(before, o->status) != 0)
 		bb_emit_set(&em, "status", jv_string(o->status));
 	if (jv_is_valid(o->alert))
 		bb_emit_set(&em, "alert", o->alert);
+	if (o->error) {
+		jv e = jv_object();
+		e = jv_object_set(e, jv_string("type"), jv_string("schema"));
+		e = jv_object_set(e, jv_string("message"), jv_string(o->error));
+		e = jv_object_set(e, jv_string("stage"), jv_string("store"));
+		e = jv_object_set(e, jv_string("path"), jv_null());
+		bb_emit_set(&em, "error", e);
+	}
 	o->alert = jv_invalid();
 	bb_emit_set(&em, "stored", stored_member(o, now));
 	bb_record_write(&rec, &em, c->out);
@@ -378,10 +391,10 @@ int main(int argc, char **argv)
 	gethostname(c.host, sizeof c.host - 1);
 	snprintf(wid, sizeof wid, "%s:%d", c.host, (int)getpid());
 	c.conf.worker_id = o.worker_id ? o.worker_id : wid;
-	c.started = bb_clock_ms();
+	c.started = bb_now_ms();
 	rc = bb_db_open(o.url, &c.db, err, sizeof err);
 	if (rc < 0) {
-		rc = bb_fatal(rc == BB_DB_RETRY ? BB_EX_TEMPFAIL : BB_EX_UNAVAILABLE,
+		rc = bb_fatal(rc == BB_DB_BADURL ? BB_EX_CONFIG : rc == BB_DB_RETRY ? BB_EX_TEMPFAIL : BB_EX_UNAVAILABLE,
 			      "unable to open database '%s': %s", bb_db_name(c.db), err);
 		goto out;
 	}

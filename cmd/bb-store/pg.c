@@ -331,22 +331,32 @@ int store_batch_pg(struct bb_db *db, const struct store_conf *c, char **lines, c
 		size_t l;
 		bb_record_index(&rec);
 		char *status = rec.is_object ? bb_record_string(&rec, "status", &l) : NULL;
+		int object = rec.is_object;
 		free(rec.m);
 		out[i].event_id = -1;
 		out[i].alert = jv_invalid();
+		out[i].error = object ? NULL : "not a JSON object";
 		out[i].notification_id[0] = '\0';
 		out[i].status = status && strcmp(status, "ok") == 0 ? "ok" :
 				status && strcmp(status, "duplicate") == 0 ? "duplicate" :
 				status && strcmp(status, "skipped") == 0 ? "skipped" :
 				status && strcmp(status, "failed") == 0 ? "failed" : "rejected";
 		free(status);
-		if (strcmp(out[i].status, "ok") == 0 && prepare(&it[i], c, lines[i], len[i], now, &out[i]) != 0) {
-			out[i].status = "rejected"; /* ok but unusable: recorded as a failure */
-			out[i].notification_id[0] = '\0';
+		if (strcmp(out[i].status, "ok") == 0) {
+			struct bb_record r2 = { .line = lines[i], .len = len[i], .total_len = len[i] };
+			bb_record_index(&r2);
+			out[i].error = store_unusable(&r2);
+			free(r2.m);
+			if (!out[i].error && prepare(&it[i], c, lines[i], len[i], now, &out[i]) != 0)
+				out[i].error = "the notification's event_time is not an RFC 3339 time";
+			if (out[i].error) {
+				out[i].status = "rejected"; /* ok but unusable: recorded as a failure */
+				out[i].notification_id[0] = '\0';
+			}
 		}
 		if (strcmp(out[i].status, "ok") != 0) {
 			if (strcmp(out[i].status, "rejected") == 0 || strcmp(out[i].status, "failed") == 0)
-				rc = store_failure(db, lines[i], len[i], out[i].status, now);
+				rc = store_failure(db, lines[i], len[i], out[i].status, now, out[i].error);
 			continue;
 		}
 		it[i].ok = 1;
@@ -402,14 +412,8 @@ int store_batch_pg(struct bb_db *db, const struct store_conf *c, char **lines, c
 		/* the record's alert, its action corrected to what was written */
 		struct bb_record rec = { .line = lines[i], .len = len[i], .total_len = len[i] };
 		bb_record_index(&rec);
-		jv a = bb_record_get(&rec, "alert");
+		out[i].alert = store_alert_member(&rec, out[i].alert, it[i].ev);
 		free(rec.m);
-		jv action = out[i].alert;
-		out[i].alert = jv_get_kind(a) == JV_KIND_OBJECT ? jv_object_set(a, jv_string("action"), action) : jv_invalid();
-		if (jv_get_kind(a) != JV_KIND_OBJECT) {
-			jv_free(a);
-			jv_free(action);
-		}
 	}
 	free(owner);
 	free(of);

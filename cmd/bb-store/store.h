@@ -3,6 +3,7 @@
 #define BB_STORE_H
 
 #include "db.h"
+#include "record.h"
 
 #include <jq.h>
 #include <stdint.h>
@@ -19,7 +20,15 @@ struct outcome {
 	char notification_id[40];
 	int64_t event_id;       /* the last event appended, -1 none */
 	jv alert;               /* the alert member corrected, or jv_invalid() to leave it */
+	const char *error;      /* why bb-store itself rejected the record, or NULL */
 };
+
+/* What an ok record must carry for bb-store to store it; NULL when it does. */
+const char *store_unusable(const struct bb_record *rec);
+
+/* The record's alert member with the action that was written, and a
+ * scheduled delivery only for a new alert. Takes ownership of action. */
+jv store_alert_member(const struct bb_record *rec, jv action, int64_t event_ms);
 
 /* Write one record (a line of the input). now is the batch's time. */
 int store_record(struct bb_db *db, const struct store_conf *conf, const char *line, size_t len,
@@ -31,7 +40,8 @@ int store_batch_pg(struct bb_db *db, const struct store_conf *c, char **lines, c
 		   const char *now, struct outcome *out);
 
 /* Shared with pg.c. */
-int store_failure(struct bb_db *db, const char *line, size_t len, const char *status, const char *now);
+int store_failure(struct bb_db *db, const char *line, size_t len, const char *status, const char *now,
+		  const char *own_error);
 
 /* Take the per-ASIN locks of a batch, in sorted order (PostgreSQL only). */
 int store_lock(struct bb_db *db, char **keys, int n);

@@ -78,7 +78,53 @@ static const char *rtext(struct pool *p, const struct bb_record *obj, const char
 }
 
 static int failure(struct bb_db *db, struct bb_record *rec, const char *status, const char *line,
-		   size_t len, const char *now);
+		   size_t len, const char *now, const char *own_error);
+
+const char *store_unusable(const struct bb_record *rec)
+{
+	static const char *const top[] = { "message_id", "dedupe_hash", "body" };
+	static const char *const notif[] = { "asin", "marketplace", "event_time", "offers" };
+	static const char *const analysis[] = { "severity", "priority", "rule" };
+	struct bb_record n = { 0 }, a = { 0 };
+	const char *why = NULL;
+
+	for (int i = 0; i < 3 && !why; i++)
+		if (!bb_record_member(rec, top[i]))
+			why = "an ok record needs message_id, dedupe_hash and body";
+	if (!why && bb_record_sub(rec, "notification", &n) != 0)
+		why = "an ok record needs its notification";
+	for (int i = 0; i < 4 && !why; i++)
+		if (!bb_record_member(&n, notif[i]))
+			why = "the notification lacks asin, marketplace, event_time or offers";
+	if (!why && bb_record_sub(rec, "analysis", &a) != 0)
+		why = "an ok record needs its analysis";
+	for (int i = 0; i < 3 && !why; i++)
+		if (!bb_record_member(&a, analysis[i]))
+			why = "the analysis lacks severity, priority or rule";
+	free(n.m);
+	free(a.m);
+	return why;
+}
+
+jv store_alert_member(const struct bb_record *rec, jv action, int64_t event_ms)
+{
+	jv a = bb_record_get(rec, "alert");
+	char when[40];
+
+	if (jv_get_kind(a) != JV_KIND_OBJECT) {
+		jv_free(a);
+		jv_free(action);
+		return jv_invalid();
+	}
+	int fresh = strcmp(jv_string_value(action), "new") == 0;
+	jv queue = jv_object_get(jv_copy(a), jv_string("queue_type"));
+	int64_t at = fresh && jv_get_kind(queue) == JV_KIND_STRING ? bb_alert_delivery(jv_string_value(queue), event_ms) : -1;
+	jv_free(queue);
+	if (at >= 0)
+		bb_time_format(at, when, sizeof when);
+	a = jv_object_set(a, jv_string("action"), action);
+	return jv_object_set(a, jv_string("scheduled_delivery"), at >= 0 ? jv_string(when) : jv_null());
+}
 
 static int is_ours(const struct store_conf *c, const char *seller, const char *notif_seller)
 {
@@ -139,7 +185,7 @@ static int offer_row(const char *text_, size_t len, void *arg)
 	const char *v[11] = { x->nid, ord, x->r->asin, x->r->mkt, x->r->event_time, s, rtext(&p, &o, "landed"),
 			      rtext(&p, &o, "prime"), rtext(&p, &o, "fba"), rtext(&p, &o, "buy_box_winner"),
 			      is_ours(x->c, s, x->seller) ? "1" : "0" };
-	x->rc = !s || !v[6] ? BB_DB_ERR :
+	x->rc = !s || !v[6] ? BB_DB_OK : /* bb-validate never lets one through; never fail a batch on it */
 		bb_db_exec(x->db, "INSERT INTO offer_snapshots (notification_id, ord, asin, marketplace, event_time, "
 			   "seller_id, landed, prime, fba, buy_box_winner, ours) "
 			   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)", 11, v, NULL);
@@ -282,17 +328,18 @@ static int alert(struct bb_db *db, struct rec *r, const char *nid, const char *n
 	return rc;
 }
 
-int store_failure(struct bb_db *db, const char *line, size_t len, const char *status, const char *now)
+int store_failure(struct bb_db *db, const char *line, size_t len, const char *status, const char *now,
+		  const char *own_error)
 {
 	struct bb_record rec = { .line = line, .len = len, .total_len = len };
 	bb_record_index(&rec);
-	int rc = failure(db, &rec, status, line, len, now);
+	int rc = failure(db, &rec, status, line, len, now, own_error);
 	free(rec.m);
 	return rc;
 }
 
 static int failure(struct bb_db *db, struct bb_record *rec, const char *status, const char *line,
-		   size_t len, const char *now)
+		   size_t len, const char *now, const char *own_error)
 {
 	struct pool p = { .n = 0 };
 	jv err = bb_record_get(rec, "error");
@@ -308,6 +355,8 @@ static int failure(struct bb_db *db, struct bb_record *rec, const char *status, 
 	bb_uuid7(id);
 	const char *v[11] = { id, mid, dh, trace, status, text(&p, err, "type"), text(&p, err, "message"),
 			      text(&p, err, "stage"), text(&p, err, "path"), body ? body : line, now };
+	if (own_error) /* bb-store's own verdict, not one the record arrived with */
+		v[5] = "schema", v[6] = own_error, v[7] = "store", v[8] = NULL;
 	if (!v[5])
 		v[5] = status;
 	/* body is kept byte-exact; a line without one is kept whole */
@@ -319,7 +368,8 @@ static int failure(struct bb_db *db, struct bb_record *rec, const char *status, 
 			    "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $11) ON CONFLICT (message_id) DO UPDATE "
 			    "SET failure_count = worker_failures.failure_count + 1, last_failed = excluded.last_failed, "
 			    "status = excluded.status, error_type = excluded.error_type, error_message = "
-			    "excluded.error_message, stage = excluded.stage, path = excluded.path", 11, v, NULL);
+			    "excluded.error_message, stage = excluded.stage, path = excluded.path, raw_message = "
+			    "excluded.raw_message", 11, v, NULL);
 	free(whole), free(mid), free(body), free(dh), free(trace);
 	pool_free(&p);
 	jv_free(err);
@@ -354,6 +404,10 @@ static int stored_ok(struct bb_db *db, const struct store_conf *c, struct bb_rec
 {
 	struct rec r = { .pool.n = 0 };
 	const struct bb_member *raw = bb_record_member(rec, "analysis");
+	if ((out->error = store_unusable(rec))) {
+		out->status = "unusable"; /* the caller records it as a failure */
+		return BB_DB_OK;
+	}
 	char *analysis = raw ? strndup(raw->val, raw->vallen) : NULL;
 	int64_t ev = -1;
 	int inserted = 0, rc = BB_DB_ERR;
@@ -368,6 +422,7 @@ static int stored_ok(struct bb_db *db, const struct store_conf *c, struct bb_rec
 	    bb_time_parse(r.event_time, strlen(r.event_time), &ev) != 0) {
 		snprintf(out->notification_id, sizeof out->notification_id, "%s", "");
 		out->status = "unusable"; /* the caller records it as a failure */
+		out->error = "the notification's event_time is not an RFC 3339 time";
 		rc = BB_DB_OK;
 		goto done;
 	}
@@ -385,15 +440,8 @@ static int stored_ok(struct bb_db *db, const struct store_conf *c, struct bb_rec
 	jv action = jv_invalid();
 	if (rc == BB_DB_OK)
 		rc = alert(db, &r, out->notification_id, now, ev, &out->event_id, &action);
-	if (jv_is_valid(action)) {
-		jv al = bb_record_get(rec, "alert");
-		if (jv_get_kind(al) == JV_KIND_OBJECT)
-			out->alert = jv_object_set(al, jv_string("action"), action);
-		else {
-			jv_free(al);
-			jv_free(action);
-		}
-	}
+	if (jv_is_valid(action))
+		out->alert = store_alert_member(rec, action, ev);
 done:
 	free(analysis);
 	pool_free(&r.pool);
@@ -412,6 +460,7 @@ int store_record(struct bb_db *db, const struct store_conf *c, const char *line,
 
 	out->event_id = -1;
 	out->alert = jv_invalid();
+	out->error = NULL;
 	out->notification_id[0] = '\0';
 	bb_record_index(&rec);
 	status = rec.is_object ? bb_record_string(&rec, "status", &n) : NULL;
@@ -423,10 +472,10 @@ int store_record(struct bb_db *db, const struct store_conf *c, const char *line,
 		rc = stored_ok(db, c, &rec, now, out);
 		if (rc == BB_DB_OK && strcmp(out->status, "unusable") == 0) {
 			out->status = "rejected";
-			rc = failure(db, &rec, "rejected", line, len, now);
+			rc = failure(db, &rec, "rejected", line, len, now, out->error);
 		}
 	} else if (strcmp(out->status, "rejected") == 0 || strcmp(out->status, "failed") == 0) {
-		rc = failure(db, &rec, out->status, line, len, now);
+		rc = failure(db, &rec, out->status, line, len, now, rec.is_object ? NULL : "not a JSON object");
 	}
 	free(status);
 	free(rec.m);
