@@ -55,12 +55,13 @@ static int64_t jitter(int64_t ms)
 	return ms / 2 + (int64_t)((r[0] << 8 | r[1]) % (ms / 2 + 1));
 }
 
-static int heartbeat(struct ctx *c, const char *now)
+/* batch_failed: the failures of the batch being committed with this row */
+static int heartbeat(struct ctx *c, const char *now, size_t batch_failed)
 {
 	char pid[24], processed[24], failed[24], started[40];
 	snprintf(pid, sizeof pid, "%d", (int)getpid());
 	snprintf(processed, sizeof processed, "%zu", c->processed + (size_t)c->n);
-	snprintf(failed, sizeof failed, "%zu", c->failed);
+	snprintf(failed, sizeof failed, "%zu", c->failed + batch_failed);
 	bb_time_format(c->started, started, sizeof started);
 	const char *p[8] = { c->conf.worker_id, "store", c->host, pid, started, now, processed, failed };
 	int rc = bb_db_exec(c->db, "INSERT INTO worker_heartbeats (worker_id, stage, host, pid, started_at, "
@@ -140,8 +141,11 @@ static int write_batch(struct ctx *c, struct outcome *out, const char *now)
 	}
 	for (int i = 0; rc == BB_DB_OK && !bb_db_is_pg(c->db) && i < c->n; i++)
 		rc = store_record(c->db, &c->conf, c->batch[i].line, c->batch[i].len, now, &out[i]);
+	size_t failed = 0;
+	for (int i = 0; rc == BB_DB_OK && i < c->n; i++)
+		failed += strcmp(out[i].status, "rejected") == 0 || strcmp(out[i].status, "failed") == 0;
 	if (rc == BB_DB_OK)
-		rc = heartbeat(c, now);
+		rc = heartbeat(c, now, failed);
 	if (rc == BB_DB_OK)
 		rc = bb_db_commit(c->db);
 	if (rc != BB_DB_OK)
@@ -285,7 +289,7 @@ static int on_idle(void *arg, int *wait_ms)
 	} else if (c->n == 0 && next_beat <= 0) {
 		char ts[40];
 		bb_time_format(bb_now_ms(), ts, sizeof ts);
-		if (heartbeat(c, ts) != BB_DB_OK)
+		if (heartbeat(c, ts, 0) != BB_DB_OK)
 			bb_log(BB_WARN, NULL, "heartbeat failed", "error", bb_db_errmsg(c->db), NULL);
 		c->last_heartbeat = now; /* try again in one period, not in a loop */
 	}

@@ -1,0 +1,549 @@
+#!/usr/bin/env bats
+# bb-store: each record's outcome made durable exactly once, one transaction
+# per batch, and only then passed on (DESIGN.md "Database", "Principles").
+# Every storage test runs the same scenario against SQLite and PostgreSQL
+# (a throwaway cluster, started for this suite by scripts/pg-local).
+
+load helper
+load store-helper
+
+BATS_NO_PARALLELIZE_WITHIN_FILE=true
+NOW=2026-01-01T00:00:00.000Z # BB_NOW as bb formats it
+
+setup_file() {
+	pg_start 55433
+}
+
+teardown_file() {
+	pg_stop
+}
+
+setup() {
+	IN="$BATS_TEST_TMPDIR/in"
+	OUT="$BATS_TEST_TMPDIR/out"
+}
+
+teardown() {
+	store_teardown
+}
+
+# n_times N WORD: WORD N times, space-separated.
+n_times() {
+	yes "$2" | head -n "$1" | paste -sd' ' -
+}
+
+# nid_of MESSAGE-ID < RECORDS: stored.notification_id of that record.
+nid_of() {
+	jq -r --arg m "$1" 'select(.message_id == $m) | .stored.notification_id'
+}
+
+# ---------------------------------------------------------------------------
+# Exactly once
+
+@test "replaying the same input stores nothing new and every record of the replay comes out duplicate" {
+	gen 40 5 >"$IN"
+	for db in sqlite pg; do
+		on $db
+		url=$(migrated_db $db)
+		store "$url" <"$IN" >"$OUT.1"
+		expect "first run" "$(statuses <"$OUT.1")" "$(n_times 40 ok)"
+		before=$(counts "$url")
+		expect "rows after the first run" \
+			"$(count "$url" worker_notifications) $(count "$url" competitive_history) $(count "$url" offer_snapshots)" \
+			"40 40 200"
+		store "$url" <"$IN" >"$OUT.2"
+		expect "replay statuses" "$(statuses <"$OUT.2")" "$(n_times 40 duplicate)"
+		expect "replay order (message ids)" "$(jq -r .message_id "$OUT.2")" "$(jq -r .message_id "$IN")"
+		expect "replay stored.notification_id" "$(jq -r .stored.notification_id "$OUT.2" | sort -u)" null
+		expect "rows after the replay" "$(counts "$url")" "$before"
+	done
+}
+
+@test "the same body under a new message id is a duplicate (dedupe_hash is the SHA-256 of the body)" {
+	body=$(notify "OURS:12.00 A:10.00 B:11.00:pw")
+	# a different NotificationId makes a different body: a new notification
+	other=$(notify "OURS:12.00 A:10.00 B:11.00:pw" "$(with_id n-2)")
+	for db in sqlite pg; do
+		on $db
+		url=$(migrated_db $db)
+		envelope "$body" m-1 | analysed | store "$url" >"$OUT.1"
+		expect "first message" "$(statuses <"$OUT.1")" ok
+		{ envelope "$body" m-2; envelope "$other" m-3; } | analysed | store "$url" >"$OUT.2"
+		expect "same body as m-1 under m-2; another body under m-3" "$(statuses <"$OUT.2")" "duplicate ok"
+		expect "stored rows" "$(q "$url" "SELECT message_id, dedupe_hash FROM worker_notifications ORDER BY message_id")" \
+			"m-1|$(printf '%s' "$body" | sha256sum | cut -d' ' -f1)
+m-3|$(printf '%s' "$other" | sha256sum | cut -d' ' -f1)"
+		# the same within one batch, on an empty database
+		url=$(migrated_db $db)
+		{ envelope "$body" m-1; envelope "$body" m-2; envelope "$other" m-3; } | analysed | store "$url" >"$OUT.3"
+		expect "in one batch" "$(statuses <"$OUT.3")" "ok duplicate ok"
+		expect "rows in one batch" "$(count "$url" worker_notifications) $(count "$url" competitive_history)" "2 2"
+	done
+}
+
+@test "the same message id with a different body is a duplicate" {
+	body=$(notify "OURS:12.00 A:10.00 B:11.00:pw")
+	changed=$(notify "OURS:12.50 A:10.00 B:11.00:pw")
+	for db in sqlite pg; do
+		on $db
+		url=$(migrated_db $db)
+		envelope "$body" m-1 | analysed | store "$url" >"$OUT.1"
+		envelope "$changed" m-1 | analysed | store "$url" >"$OUT.2"
+		expect "statuses" "$(cat "$OUT.1" "$OUT.2" | statuses)" "ok duplicate"
+		expect "the stored price is the first message's" \
+			"$(q "$url" "SELECT count(*), max(our_price) FROM competitive_history")" "1|1200"
+	done
+}
+
+# ---------------------------------------------------------------------------
+# current_state
+
+@test "shuffled input ends in the same current_state as ordered input: the newest event per ASIN wins" {
+	gen 60 6 >"$IN"
+	shuf --random-source=<(yes) "$IN" >"$IN.shuffled"
+	! cmp -s "$IN" "$IN.shuffled" || fail "the shuffle left the input in order"
+	expected=$(expected_state <"$IN")
+	[ "$(wc -l <<<"$expected")" -eq 6 ]
+	for db in sqlite pg; do
+		on $db
+		ordered=$(migrated_db $db)
+		store "$ordered" <"$IN" >/dev/null
+		shuffled=$(migrated_db $db)
+		store "$shuffled" --batch 7 <"$IN.shuffled" >/dev/null
+		expect "current_state from ordered input" "$(state_of "$ordered")" "$expected"
+		expect "current_state from shuffled input" "$(state_of "$shuffled")" "$expected"
+		expect "history from shuffled input" "$(count "$shuffled" competitive_history)" 60
+	done
+}
+
+@test "an older event arriving after a newer one does not roll current_state back but is kept in history" {
+	newer=$(rec HIGH 2025-06-01T12:10:00.000Z n-new)
+	older=$(rec SUCCESS 2025-06-01T12:00:00.000Z n-old)
+	for db in sqlite pg; do
+		on $db
+		for mode in "two runs" "one batch"; do
+			url=$(migrated_db $db)
+			if [ "$mode" = "two runs" ]; then
+				store "$url" <<<"$newer" >"$OUT.1"
+				store "$url" <<<"$older" >"$OUT.2"
+			else
+				printf '%s\n%s\n' "$newer" "$older" | store "$url" >"$OUT.1"
+				tail -n 1 "$OUT.1" >"$OUT.2"
+			fi
+			expect "$mode: the older record is stored" "$(jq -r .status "$OUT.2")" ok
+			expect_match "$mode: the older record's id" "$(jq -r .stored.notification_id "$OUT.2")" "$UUID7"
+			expect "$mode: current_state" \
+				"$(q "$url" "SELECT $(ts "$url" event_time), severity, our_price, notification_id FROM current_state")" \
+				"2025-06-01T12:10:00.000Z|HIGH|1300|$(nid_of n-new <"$OUT.1")"
+			expect "$mode: history" \
+				"$(q "$url" "SELECT $(ts "$url" event_time), severity, our_price FROM competitive_history ORDER BY event_time")" \
+				"2025-06-01T12:00:00.000Z|SUCCESS|1000
+2025-06-01T12:10:00.000Z|HIGH|1300"
+			expect "$mode: state events" "$(count "$url" events "kind = 'state'")" 1
+			# nor does the older SUCCESS resolve the newer HIGH alert
+			expect "$mode: alerts" "$(q "$url" "SELECT fingerprint, status FROM alert_queues")" \
+				"B000TEST01|ATVPDKIKX0DER|high|queued"
+		done
+	done
+}
+
+# ---------------------------------------------------------------------------
+# Rows
+
+@test "offer_snapshots has one row per offer, with ours true for our seller's offers" {
+	line=$(notify "A:10.00 OURS:12.00+1.50:f B:11.00:pw C:13.00:l OURS-FBA:12.50:fp" "$(event_at 2025-06-01T12:00:00.000Z)")
+	for db in sqlite pg; do
+		on $db
+		# by default our seller is the notification's SellerId
+		url=$(migrated_db $db)
+		analysed <<<"$line" | store "$url" >"$OUT"
+		nid=$(jq -r .stored.notification_id "$OUT")
+		cols="ord, seller_id, landed, $(b prime), $(b fba), $(b buy_box_winner), $(b ours)"
+		expect "snapshots" "$(q "$url" "SELECT $cols FROM offer_snapshots WHERE notification_id = '$nid' ORDER BY ord")" \
+			"0|A|1000|0|0||0
+1|OURS|1350|0|1||1
+2|B|1100|1|0|1|0
+3|C|1300|0|0|0|0
+4|OURS-FBA|1250|1|1||0"
+		expect "every snapshot row" "$(q "$url" "SELECT count(*), min(asin), min(marketplace), min($(ts "$url" event_time)) FROM offer_snapshots")" \
+			"5|B000TEST01|ATVPDKIKX0DER|2025-06-01T12:00:00.000Z"
+		# [analysis] seller_ids names all of ours
+		url=$(migrated_db $db)
+		analysed <<<"$line" | BB_CONFIG="$STORE_FIXTURES/sellers.conf" store "$url" >"$OUT"
+		expect "ours with seller_ids = OURS, OURS-FBA" \
+			"$(q "$url" "SELECT seller_id FROM offer_snapshots WHERE $(b ours) = 1 ORDER BY ord")" "OURS
+OURS-FBA"
+	done
+}
+
+@test "every record comes out with stored = {notification_id, event_id, at}; rejected and skipped ones too, with a null id" {
+	ok1=$(notify "A:10.00 B:12.00:p" "$(with_id n-a) | $(with_asin B000000AAA)")
+	ok2=$(notify "$OFFERS_HIGH" "$(with_id n-b) | $(with_asin B000000BBB)")
+	skipped=$(notify "A:10.00" '.NotificationType = "FEED_PROCESSING_FINISHED" | .NotificationMetadata.NotificationId = "n-skip"')
+	bad=$(notify "A:10.00" 'del(.Payload.AnyOfferChangedNotification.OfferChangeTrigger.ASIN) | .NotificationMetadata.NotificationId = "n-bad"')
+	printf '%s\n' "$ok1" 'not json' "$ok2" "$skipped" "$ok1" "$bad" | analysed >"$IN"
+	junk=$(printf 'not json' | sha256sum | cut -d' ' -f1)
+	for db in sqlite pg; do
+		on $db
+		url=$(migrated_db $db)
+		dedupe_store "$url" <"$IN" >"$OUT.1"
+		expect "statuses" "$(statuses <"$OUT.1")" "ok rejected ok skipped duplicate rejected"
+		expect "message ids, in input order" "$(jq -r .message_id "$OUT.1" | paste -sd' ')" "n-a $junk n-b n-skip n-a n-bad"
+		for m in n-a n-b; do
+			nid=$(jq -r --arg m $m 'select(.status == "ok" and .message_id == $m) | .stored.notification_id' "$OUT.1")
+			expect_match "$m: stored.notification_id" "$nid" "$UUID7"
+			expect "$m: the stored row's id" "$(q "$url" "SELECT id FROM worker_notifications WHERE message_id = '$m'")" "$nid"
+			expect "$m: stored.event_id is the last event it appended" \
+				"$(jq -r --arg m $m 'select(.status == "ok" and .message_id == $m) | .stored.event_id' "$OUT.1")" \
+				"$(q "$url" "SELECT max(id) FROM events WHERE CAST(payload AS TEXT) LIKE '%$nid%'")"
+		done
+		expect "stored.at" "$(jq -r .stored.at "$OUT.1" | sort -u)" "$NOW"
+		expect "stored of the records not stored" \
+			"$(jq -c 'select(.status != "ok") | .stored' "$OUT.1" | sort -u)" \
+			"{\"notification_id\":null,\"event_id\":null,\"at\":\"$NOW\"}"
+		expect "notifications" "$(q "$url" "SELECT message_id FROM worker_notifications ORDER BY message_id")" "n-a
+n-b"
+		expect "failures after one run" \
+			"$(q "$url" "SELECT message_id, status, error_type, stage, failure_count FROM worker_failures ORDER BY message_id")" \
+			"$junk|rejected|malformed_json|validate|1
+n-bad|rejected|schema|validate|1"
+		expect "the raw message of a line that is not JSON" \
+			"$(q "$url" "SELECT raw_message FROM worker_failures WHERE message_id = '$junk'")" "not json"
+		rows="$(count "$url" worker_notifications)|$(count "$url" competitive_history)|$(count "$url" offer_snapshots)|$(count "$url" events)|$(count "$url" alert_queues)"
+		dedupe_store "$url" <"$IN" >"$OUT.2"
+		expect "replay statuses" "$(statuses <"$OUT.2")" "duplicate rejected duplicate skipped duplicate rejected"
+		expect "replay stored.notification_id" "$(jq -r .stored.notification_id "$OUT.2" | sort -u)" null
+		expect "failures after a replay" \
+			"$(q "$url" "SELECT message_id, failure_count FROM worker_failures ORDER BY message_id")" \
+			"$junk|2
+n-bad|2"
+		expect "rows after a replay" \
+			"$(count "$url" worker_notifications)|$(count "$url" competitive_history)|$(count "$url" offer_snapshots)|$(count "$url" events)|$(count "$url" alert_queues)" \
+			"$rows"
+	done
+}
+
+@test "records whose status is duplicate or skipped write nothing" {
+	gen 3 1 >"$IN"
+	for db in sqlite pg; do
+		on $db
+		url=$(migrated_db $db)
+		store "$url" <"$IN" >/dev/null
+		before=$(counts "$url")
+		{
+			jq -c '.status = "duplicate"' "$IN"
+			gen 2 1 3 | jq -c '.status = "duplicate"' # never stored
+			gen 2 1 5 | jq -c '.status = "skipped"'
+		} | store "$url" >"$OUT"
+		expect "statuses" "$(statuses <"$OUT")" "duplicate duplicate duplicate duplicate duplicate skipped skipped"
+		expect "rows" "$(counts "$url")" "$before"
+	done
+}
+
+@test "a record comes out only after its batch is committed" {
+	r=$(rec WARNING 2025-06-01T12:00:00.000Z n-c1)
+	mkfifo "$BATS_TEST_TMPDIR/fifo"
+	for db in sqlite pg; do
+		on $db
+		url=$(migrated_db $db)
+		rm -f "$OUT" "$BATS_TEST_TMPDIR/locked"
+		bb-store --db "$url" --max-delay 0 <"$BATS_TEST_TMPDIR/fifo" >"$OUT" 2>>"$(LOG)" 3>&- &
+		pid=$!
+		track $pid
+		exec 4>"$BATS_TEST_TMPDIR/fifo"
+		hold_lock "$url" 2 "$BATS_TEST_TMPDIR/locked" 3>&- &
+		locker=$!
+		track $locker
+		wait_file "$BATS_TEST_TMPDIR/locked" 10 || fail "[$db] could not lock the database"
+		echo "$r" >&4
+		sleep 1
+		expect "lines out while the database is locked" "$(wc -l <"$OUT")" 0
+		wait $locker
+		wait_lines "$OUT" 1 10 || fail "[$db] nothing came out within 10 s of the unlock"
+		# read by another connection the moment the line is out: committed
+		expect "the row of the record that came out" \
+			"$(q "$url" "SELECT id FROM worker_notifications WHERE message_id = 'n-c1'")" \
+			"$(jq -r .stored.notification_id "$OUT")"
+		exec 4>&-
+		rc=0
+		wait_exit $pid 10 || rc=$?
+		expect "exit status" "$rc" 0
+	done
+}
+
+# ---------------------------------------------------------------------------
+# events
+
+@test "events: a state event per current_state change and an alert event per new, updated or resolved alert, ids increasing" {
+	{
+		rec WARNING 2025-06-01T12:00:00.000Z n-1 # state; alert new
+		rec WARNING 2025-06-01T12:10:00.000Z n-2 # state; alert update
+		rec HIGH 2025-06-01T11:50:00.000Z n-3    # older: no state; alert new
+		rec STABLE 2025-06-01T11:55:00.000Z n-4  # older: no state; resolves high (last seen 11:50)
+		rec STABLE 2025-06-01T12:20:00.000Z n-5  # state; resolves warning (last seen 12:10)
+		rec STABLE 2025-06-01T12:30:00.000Z n-6  # state; nothing left to resolve
+	} >"$IN"
+	for db in sqlite pg; do
+		on $db
+		url=$(migrated_db $db)
+		dedupe_store "$url" --batch 1 <"$IN" >"$OUT"
+		expect "statuses" "$(statuses <"$OUT")" "ok ok ok ok ok ok"
+		q "$url" "SELECT id, kind, payload FROM events ORDER BY id" >"$BATS_TEST_TMPDIR/events"
+		# kind, then the alert's action and fingerprint, then the record (n-K) it came from
+		actual=$(while IFS='|' read -r id kind payload; do
+			nid=$(jq -r .notification_id <<<"$payload")
+			m=$(jq -r --arg n "$nid" 'select(.stored.notification_id == $n) | .message_id' "$OUT")
+			echo "$kind $(jq -r '[.action, .fingerprint] | map(. // "-") | join(" ")' <<<"$payload") $m"
+		done <"$BATS_TEST_TMPDIR/events")
+		expect "events in id order" "$actual" \
+			"state - - n-1
+alert new B000TEST01|ATVPDKIKX0DER|warning n-1
+state - - n-2
+alert update B000TEST01|ATVPDKIKX0DER|warning n-2
+alert new B000TEST01|ATVPDKIKX0DER|high n-3
+alert resolved B000TEST01|ATVPDKIKX0DER|high n-4
+state - - n-5
+alert resolved B000TEST01|ATVPDKIKX0DER|warning n-5
+state - - n-6"
+		ids=$(cut -d'|' -f1 "$BATS_TEST_TMPDIR/events")
+		expect "ids strictly increasing" "$(sort -n -u <<<"$ids")" "$ids"
+		# each record's stored.event_id is the id of the last event it appended
+		last=$(sed -n '2p;4p;5p;6p;8p;9p' <<<"$ids" | paste -sd' ')
+		expect "stored.event_id" "$(jq -r .stored.event_id "$OUT" | paste -sd' ')" "$last"
+		expect "state payload" "$(q "$url" "SELECT payload FROM events WHERE kind = 'state' ORDER BY id DESC LIMIT 1" |
+			jq -c '[.asin, .marketplace, .event_time, .severity, .rule]')" \
+			'["B000TEST01","ATVPDKIKX0DER","2025-06-01T12:30:00.000Z","STABLE","stable"]'
+	done
+}
+
+# ---------------------------------------------------------------------------
+# Batching and promptness
+
+@test "with --batch 3 all 7 records come out, in order" {
+	gen 7 2 >"$IN"
+	for db in sqlite pg; do
+		on $db
+		url=$(migrated_db $db)
+		store "$url" --batch 3 <"$IN" >"$OUT"
+		expect "message ids" "$(jq -r .message_id "$OUT" | paste -sd' ')" "n-0 n-1 n-2 n-3 n-4 n-5 n-6"
+		expect "statuses" "$(statuses <"$OUT")" "ok ok ok ok ok ok ok"
+		expect "stored" "$(count "$url" worker_notifications)" 7
+	done
+}
+
+@test "a record is committed and comes out within --max-delay while more input is awaited" {
+	r1=$(rec WARNING 2025-06-01T12:00:00.000Z n-s1)
+	r2=$(rec WARNING 2025-06-01T12:01:00.000Z n-s2)
+	for db in sqlite pg; do
+		on $db
+		url=$(migrated_db $db)
+		exec 5< <({ echo "$r1"; sleep 3; echo "$r2"; } | bb-store --db "$url" --max-delay 100 2>>"$(LOG)" 3>&-)
+		track $!
+		line1= line2=
+		IFS= read -r -t 1 -u 5 line1 || fail "[$db] the first record did not come out within 1 s"
+		expect "first record" "$(jq -r '"\(.message_id) \(.status)"' <<<"$line1")" "n-s1 ok"
+		expect "committed when it came out" "$(count "$url" worker_notifications "message_id = 'n-s1'")" 1
+		IFS= read -r -t 10 -u 5 line2 || fail "[$db] the second record did not come out"
+		expect "second record" "$(jq -r '"\(.message_id) \(.status)"' <<<"$line2")" "n-s2 ok"
+		exec 5<&-
+	done
+}
+
+@test "a heartbeat row names the worker id, stage store and the records processed" {
+	{ gen 5 2; echo 'not json' | analysed; } >"$IN"
+	# both backends first, then one comparison: a failure shows them side by side
+	actual= expected=
+	for db in sqlite pg; do
+		url=$(migrated_db $db)
+		bb-store --db "$url" --worker-id "w-$db" --batch 2 <"$IN" >"$OUT" 2>>"$(LOG)" 3>&- &
+		pid=$!
+		wait $pid
+		actual+="$db: $(q "$url" "SELECT worker_id, stage, host, pid, $(ts "$url" last_heartbeat), processed, failed FROM worker_heartbeats")"$'\n'
+		expected+="$db: w-$db|store|$(hostname)|$pid|$NOW|6|1"$'\n'
+	done
+	db="sqlite and pg"
+	expect "worker_heartbeats after 6 records (1 rejected) in batches of 2" "$actual" "$expected"
+}
+
+# ---------------------------------------------------------------------------
+# Schema
+
+@test "--migrate creates every table of the design and records version 1; a second --migrate changes nothing" {
+	tables="alert_queues asin_work_queue competitive_history current_state events offer_snapshots schema_migrations weekly_rollups worker_failures worker_heartbeats worker_notifications"
+	for db in sqlite pg; do
+		on $db
+		url=$(fresh_db $db)
+		if [ $db = sqlite ]; then
+			list="SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+			schema="SELECT type, name, sql FROM sqlite_master ORDER BY type, name"
+		else
+			list="SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+			schema="SELECT table_name, column_name, data_type, is_nullable FROM information_schema.columns
+			        WHERE table_schema = 'public' ORDER BY table_name, column_name"
+		fi
+		expect "tables before" "$(q "$url" "$list" | LC_ALL=C sort | paste -sd' ')" ""
+		run bb-store --migrate --db "$url"
+		expect "--migrate exit status" "$status" 0
+		expect "--migrate output" "$(bb-store --migrate --db "$(fresh_db $db)" 2>/dev/null)" ""
+		expect "tables" "$(q "$url" "$list" | LC_ALL=C sort | paste -sd' ')" "$tables"
+		expect "schema_migrations" "$(q "$url" "SELECT version FROM schema_migrations")" 1
+		before=$(q "$url" "$schema")
+		run bb-store --migrate --db "$url"
+		expect "second --migrate exit status" "$status" 0
+		expect "schema after a second --migrate" "$(q "$url" "$schema")" "$before"
+		expect "schema_migrations after a second --migrate" "$(q "$url" "SELECT version FROM schema_migrations")" 1
+	done
+}
+
+# ---------------------------------------------------------------------------
+# Concurrency, crashes, outages
+
+# concurrent DBURL P: P bb-store processes on DBURL, each fed the whole of $IN
+# shuffled its own way, in batches of 10. Outputs in $OUT.1 .. $OUT.P.
+concurrent() {
+	local url=$1 p=$2 k pids=() rc=0
+	for k in $(seq 1 "$p"); do
+		shuf --random-source=<(yes "$k") "$IN" >"$IN.$k"
+	done
+	for k in $(seq 1 "$p"); do
+		bb-store --db "$url" --batch 10 --max-delay 5 <"$IN.$k" >"$OUT.$k" 2>>"$(LOG)" 3>&- &
+		pids+=($!)
+	done
+	track "${pids[@]}"
+	for k in "${!pids[@]}"; do
+		wait_exit "${pids[$k]}" 60 || { rc=$?; echo "writer $((k + 1)) exited $rc" >&2; }
+	done
+	return $rc
+}
+
+# check_concurrent DBURL P REFERENCE-STATE: the database holds each notification
+# of $IN exactly once, each came out ok from exactly one writer (duplicate
+# from the others), and current_state is REFERENCE-STATE.
+check_concurrent() {
+	local url=$1 p=$2 ref=$3 n k
+	n=$(wc -l <"$IN")
+	expect "$p writers: rows" \
+		"$(count "$url" worker_notifications) $(q "$url" "SELECT count(DISTINCT message_id) FROM worker_notifications") $(count "$url" competitive_history) $(count "$url" offer_snapshots)" \
+		"$n $n $n $((5 * n))"
+	expect "$p writers: message ids stored" \
+		"$(q "$url" "SELECT message_id FROM worker_notifications" | LC_ALL=C sort)" "$(jq -r .message_id "$IN" | LC_ALL=C sort)"
+	for k in $(seq 1 "$p"); do
+		expect "$p writers: lines out of writer $k" "$(wc -l <"$OUT.$k")" "$n"
+	done
+	expect "$p writers: ok once per notification" "$(for k in $(seq 1 "$p"); do ids_with ok <"$OUT.$k"; done | LC_ALL=C sort)" \
+		"$(jq -r .message_id "$IN" | LC_ALL=C sort)"
+	expect "$p writers: duplicates" "$(for k in $(seq 1 "$p"); do ids_with duplicate <"$OUT.$k"; done | wc -l)" "$(((p - 1) * n))"
+	expect "$p writers: current_state" "$(state_of "$url")" "$ref"
+}
+
+@test "concurrent writers on overlapping shuffled input store each notification once and agree with a single writer" {
+	gen 120 6 >"$IN"
+	for db in sqlite pg; do
+		on $db
+		single=$(migrated_db $db)
+		store "$single" <"$IN" >/dev/null
+		ref=$(state_of "$single")
+		expect "single writer's current_state" "$ref" "$(expected_state <"$IN")"
+		writers="2 4"
+		[ $db = pg ] || writers=2
+		for p in $writers; do
+			url=$(migrated_db $db)
+			concurrent "$url" "$p"
+			check_concurrent "$url" "$p" "$ref"
+		done
+	done
+}
+
+@test "after kill -9 in the middle of a batch, replaying the whole input stores every notification exactly once" {
+	gen 200 4 >"$IN"
+	mkfifo "$BATS_TEST_TMPDIR/fifo"
+	for db in sqlite pg; do
+		on $db
+		url=$(migrated_db $db)
+		slowly 0.005 <"$IN" >"$BATS_TEST_TMPDIR/fifo" 3>&- &
+		feeder=$!
+		track $feeder
+		bb-store --db "$url" --batch 50 --max-delay 60000 <"$BATS_TEST_TMPDIR/fifo" >"$OUT.$db.1" 2>>"$(LOG)" 3>&- &
+		pid=$!
+		track $pid
+		wait_lines "$OUT.$db.1" 50 30 || fail "[$db] no batch came out"
+		kill -9 $pid
+		wait $pid 2>/dev/null || true
+		kill $feeder 2>/dev/null || true
+		wait $feeder 2>/dev/null || true
+		emitted=$(wc -l <"$OUT.$db.1")
+		kept=$(count "$url" worker_notifications)
+		[ "$emitted" -lt 200 ] || fail "[$db] the kill came too late: all 200 records came out"
+		[ "$kept" -ge "$emitted" ] || fail "[$db] $emitted records came out but only $kept are stored"
+		# every record that came out is stored
+		expect "records out before the kill, stored" \
+			"$(ids_with ok <"$OUT.$db.1" | while read -r m; do count "$url" worker_notifications "message_id = '$m'"; done | sort -u)" 1
+		store "$url" <"$IN" >"$OUT.$db.2"
+		expect "replay: statuses" "$(jq -r .status "$OUT.$db.2" | sort -u | paste -sd' ')" "duplicate ok"
+		expect "replay: ok records" "$(ids_with ok <"$OUT.$db.2" | wc -l)" "$((200 - kept))"
+		expect "replay: records out before the kill are duplicates" \
+			"$(comm -12 <(ids_with ok <"$OUT.$db.1") <(ids_with ok <"$OUT.$db.2"))" ""
+		expect "rows" \
+			"$(count "$url" worker_notifications) $(q "$url" "SELECT count(DISTINCT dedupe_hash) FROM worker_notifications") $(count "$url" competitive_history) $(count "$url" offer_snapshots)" \
+			"200 200 200 1000"
+		expect "current_state" "$(state_of "$url")" "$(expected_state <"$IN")"
+	done
+}
+
+@test "PostgreSQL stopped for 10 s mid-run: bb-store waits it out, then stores and emits every record once" {
+	db=pg
+	url=$(migrated_db pg)
+	gen 30 3 >"$IN"
+	mkfifo "$BATS_TEST_TMPDIR/fifo"
+	slowly 0.3 <"$IN" >"$BATS_TEST_TMPDIR/fifo" 3>&- &
+	track $!
+	bb-store --db "$url" --batch 5 --max-delay 200 <"$BATS_TEST_TMPDIR/fifo" >"$OUT" 2>"$BATS_TEST_TMPDIR/err" 3>&- &
+	pid=$!
+	track $pid
+	wait_lines "$OUT" 3 15 || fail "nothing came out before the outage"
+	"$PG_LOCAL" stop "$PG_DIR"
+	sleep 10
+	"$PG_LOCAL" start "$PG_DIR" "$PG_PORT" >/dev/null
+	rc=0
+	wait_exit $pid 60 || rc=$?
+	cat "$BATS_TEST_TMPDIR/err" >>"$(LOG)"
+	expect "exit status" "$rc" 0
+	grep -q 'database unavailable: retrying' "$BATS_TEST_TMPDIR/err" || fail "bb-store never met the outage"
+	expect "every record out once" "$(jq -r .message_id "$OUT" | LC_ALL=C sort)" "$(jq -r .message_id "$IN" | LC_ALL=C sort)"
+	expect "statuses" "$(jq -r .status "$OUT" | grep -cv -e '^ok$' -e '^duplicate$')" 0
+	expect "rows" \
+		"$(count "$url" worker_notifications) $(q "$url" "SELECT count(DISTINCT message_id) FROM worker_notifications") $(count "$url" competitive_history)" \
+		"30 30 30"
+	expect "message ids stored" "$(q "$url" "SELECT message_id FROM worker_notifications" | LC_ALL=C sort)" \
+		"$(jq -r .message_id "$IN" | LC_ALL=C sort)"
+}
+
+@test "PostgreSQL down for longer than --retry-for: bb-store exits 75 and emits none of the uncommitted records" {
+	db=pg
+	url=$(migrated_db pg)
+	gen 10 2 >"$IN"
+	mkfifo "$BATS_TEST_TMPDIR/fifo"
+	bb-store --db "$url" --retry-for 3s --max-delay 100 <"$BATS_TEST_TMPDIR/fifo" >"$OUT" 2>"$BATS_TEST_TMPDIR/err" 3>&- &
+	pid=$!
+	track $pid
+	exec 4>"$BATS_TEST_TMPDIR/fifo"
+	head -n 5 "$IN" >&4
+	wait_lines "$OUT" 5 10 || fail "the first five records did not come out"
+	"$PG_LOCAL" stop "$PG_DIR"
+	tail -n 5 "$IN" >&4
+	rc=0
+	wait_exit $pid 30 || rc=$?
+	exec 4>&-
+	"$PG_LOCAL" start "$PG_DIR" "$PG_PORT" >/dev/null
+	cat "$BATS_TEST_TMPDIR/err" >>"$(LOG)"
+	expect "exit status" "$rc" 75
+	grep -q '^bb-store: fatal: unable to write batch' "$BATS_TEST_TMPDIR/err" || fail "no fatal message: $(cat "$BATS_TEST_TMPDIR/err")"
+	expect "records out" "$(jq -r .message_id "$OUT" | paste -sd' ')" "n-0 n-1 n-2 n-3 n-4"
+	expect "stored" "$(q "$url" "SELECT message_id FROM worker_notifications ORDER BY message_id" | paste -sd' ')" "n-0 n-1 n-2 n-3 n-4"
+}
+
+@test "a database that cannot be opened exits 69 naming it" {
+	run bb-store --db sqlite:/nonexistent/dir/x.db </dev/null
+	[ "$status" -eq 69 ] || fail "exit status $status, expected 69; output: $output"
+	assert_output --partial "bb-store: fatal: unable to open database 'sqlite:/nonexistent/dir/x.db'"
+}
