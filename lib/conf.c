@@ -56,6 +56,8 @@ int bb_conf_load(struct bb_conf **out, char *err, size_t errlen)
 		if (errno == ENOENT && !(env && *env))
 			return 0;
 		snprintf(err, errlen, "unable to read config '%s': %s", path, strerror(errno));
+		bb_conf_free(c);
+		*out = NULL;
 		return -1;
 	}
 	c->path = strdup(path);
@@ -63,6 +65,8 @@ int bb_conf_load(struct bb_conf **out, char *err, size_t errlen)
 	fclose(f);
 	if (rc != 0) {
 		snprintf(err, errlen, "%s:%d: syntax error", path, rc);
+		bb_conf_free(c);
+		*out = NULL;
 		return -1;
 	}
 	return 0;

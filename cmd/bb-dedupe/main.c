@@ -214,8 +214,6 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "db", required_argument, NULL, 'd' },
 		{ "memory", required_argument, NULL, 'm' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ctx c = { 0 };
@@ -231,23 +229,26 @@ int main(int argc, char **argv)
 	if (bb_conf_load(&conf, err, sizeof err) != 0)
 		return bb_fatal(BB_EX_CONFIG, "%s", err);
 	url = bb_conf_get(conf, "db", "url");
-	while ((opt = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'd': url = optarg; break;
 		case 'm':
 			if (bb_parse_i64(optarg, 1, 100000000, &memory) != 0) {
 				bb_say("--memory '%s': expected a whole number from 1", optarg);
+				bb_conf_free(conf);
 				return BB_EX_USAGE;
 			}
 			break;
-		case 'h': fputs(USAGE, stdout); return 0;
-		case 'V': puts("bb-dedupe " BB_VERSION); return 0;
-		default: fputs(USAGE, stderr); return BB_EX_USAGE;
+		default:
+			fputs(USAGE, stderr);
+			bb_conf_free(conf);
+			return BB_EX_USAGE;
 		}
 	}
 	if (optind < argc) {
 		bb_say("unexpected argument '%s'", argv[optind]);
 		fputs(USAGE, stderr);
+		bb_conf_free(conf);
 		return BB_EX_USAGE;
 	}
 	if (!url)

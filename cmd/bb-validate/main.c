@@ -310,7 +310,7 @@ static int configure(struct ctx *c, struct bb_conf *conf, char **mkt_copy)
 	return 0;
 }
 
-int main(int argc, char **argv)
+static int parse_options(int argc, char **argv, struct ctx *c)
 {
 	static const struct option opts[] = {
 		{ "strict", no_argument, NULL, 's' },
@@ -318,34 +318,22 @@ int main(int argc, char **argv)
 		{ "max-receive-count", required_argument, NULL, 'm' },
 		{ "marketplace", required_argument, NULL, 'k' },
 		{ "unsupported", required_argument, NULL, 'u' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct ctx c = { .max_receive_count = 3 };
-	struct bb_conf *conf = NULL;
-	char err[512], *mkt_copy = NULL;
-	int opt, rc;
+	int opt;
 
-	bb_log_init("bb-validate");
-	if (bb_cli_early(argc, argv, USAGE, "bb-validate " BB_VERSION))
-		return 0;
-	if (bb_conf_load(&conf, err, sizeof err) != 0)
-		return bb_fatal(BB_EX_CONFIG, "%s", err);
-	if ((rc = configure(&c, conf, &mkt_copy)) != 0)
-		return rc;
-	while ((opt = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (opt) {
-		case 's': c.strict = 1; break;
-		case 'r': c.rejects_path = optarg; break;
+		case 's': c->strict = 1; break;
+		case 'r': c->rejects_path = optarg; break;
 		case 'm':
-			if (bb_parse_i64(optarg, 1, 1000000, &c.max_receive_count) != 0) {
+			if (bb_parse_i64(optarg, 1, 1000000, &c->max_receive_count) != 0) {
 				bb_say("--max-receive-count '%s': expected a whole number from 1", optarg);
 				return BB_EX_USAGE;
 			}
 			break;
 		case 'k':
-			if (add_marketplaces(&c, optarg))
+			if (add_marketplaces(c, optarg))
 				return bb_fatal(BB_EX_SOFTWARE, "out of memory");
 			break;
 		case 'u':
@@ -353,10 +341,8 @@ int main(int argc, char **argv)
 				bb_say("--unsupported '%s': expected skip or reject", optarg);
 				return BB_EX_USAGE;
 			}
-			c.reject_unsupported = strcmp(optarg, "reject") == 0;
+			c->reject_unsupported = strcmp(optarg, "reject") == 0;
 			break;
-		case 'h': fputs(USAGE, stdout); return 0;
-		case 'V': puts("bb-validate " BB_VERSION); return 0;
 		default: fputs(USAGE, stderr); return BB_EX_USAGE;
 		}
 	}
@@ -365,19 +351,44 @@ int main(int argc, char **argv)
 		fputs(USAGE, stderr);
 		return BB_EX_USAGE;
 	}
-	if (c.rejects_path && !(c.rejects = fopen(c.rejects_path, "a")))
-		return bb_fatal(BB_EX_IOERR, "unable to open rejects file '%s': %s", c.rejects_path, strerror(errno));
+	return 0;
+}
 
-	bb_signals_install();
-	rc = bb_records_each(STDIN_FILENO, stdout, on_record, &c);
-	if (c.rejects && fclose(c.rejects) != 0 && rc == 0)
-		rc = bb_fatal(BB_EX_IOERR, "unable to write rejects file '%s': %s", c.rejects_path, strerror(errno));
+static int run(struct ctx *c)
+{
 	char ok[24], rej[24], sk[24], pa[24];
-	snprintf(ok, sizeof ok, "%zu", c.ok);
-	snprintf(rej, sizeof rej, "%zu", c.rejected);
-	snprintf(sk, sizeof sk, "%zu", c.skipped);
-	snprintf(pa, sizeof pa, "%zu", c.passed);
+	int rc;
+
+	if (c->rejects_path && !(c->rejects = fopen(c->rejects_path, "a")))
+		return bb_fatal(BB_EX_IOERR, "unable to open rejects file '%s': %s", c->rejects_path, strerror(errno));
+	bb_signals_install();
+	rc = bb_records_each(STDIN_FILENO, stdout, on_record, c);
+	if (c->rejects && fclose(c->rejects) != 0 && rc == 0)
+		rc = bb_fatal(BB_EX_IOERR, "unable to write rejects file '%s': %s", c->rejects_path, strerror(errno));
+	snprintf(ok, sizeof ok, "%zu", c->ok);
+	snprintf(rej, sizeof rej, "%zu", c->rejected);
+	snprintf(sk, sizeof sk, "%zu", c->skipped);
+	snprintf(pa, sizeof pa, "%zu", c->passed);
 	bb_log(BB_INFO, NULL, "summary", "ok", ok, "rejected", rej, "skipped", sk, "passed", pa, NULL);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct ctx c = { .max_receive_count = 3 };
+	struct bb_conf *conf = NULL;
+	char err[512], *mkt_copy = NULL;
+	int rc;
+
+	bb_log_init("bb-validate");
+	if (bb_cli_early(argc, argv, USAGE, "bb-validate " BB_VERSION))
+		return 0;
+	rc = bb_conf_load(&conf, err, sizeof err) != 0 ? bb_fatal(BB_EX_CONFIG, "%s", err) :
+							configure(&c, conf, &mkt_copy);
+	if (rc == 0)
+		rc = parse_options(argc, argv, &c);
+	if (rc == 0)
+		rc = run(&c);
 	free(c.vconf.marketplaces);
 	free(mkt_copy);
 	bb_conf_free(conf);
