@@ -119,7 +119,7 @@ PROGS="bb-validate bb-severity"
 
 @test "the build treats every warning as an error" {
 	cd "$BATS_TEST_DIRNAME/.."
-	run env -u MAKEFLAGS -u MAKELEVEL make --no-print-directory -n -B build/lib/money.o
+	run env -u MAKEFLAGS -u MAKELEVEL -u SAN make --no-print-directory -n -B build/lib/money.o
 	assert_output --partial "-Wall -Wextra -Werror"
 }
 
