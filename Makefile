@@ -11,17 +11,17 @@ MANDIR  ?= $(PREFIX)/share/man
 VERSION := 0.1.0
 
 BUILD   := build$(if $(SAN),-san)
-PKGS    := libcrypto inih sqlite3 libpq
+PKGS    := libcrypto inih sqlite3 libpq libcurl
 CC      ?= cc
 override CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -g \
 	-DBB_VERSION='"$(VERSION)"' -Ilib $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(CFLAGS)
-override LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -ljq -lm $(LDLIBS)
+override LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -ljq -lm -pthread $(LDLIBS)
 ifdef SAN
 override CFLAGS += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 override LDFLAGS += -fsanitize=address,undefined
 endif
 
-PROGS   := bb-validate bb-severity bb-dedupe bb-store
+PROGS   := bb-validate bb-severity bb-dedupe bb-store bb-sqs-send bb-sqs-recv
 LIB_SRC := $(wildcard lib/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/sql.o
 SQL     := $(wildcard lib/sql/*/*.sql)

@@ -1,0 +1,230 @@
+/* bb-sqs-send: send each line's body (or the line itself when it is not a
+ * record with a body) to an SQS queue, ten at a time: DLQ redrive and load
+ * tests. Each line comes out with `sent` added once SQS has accepted it. */
+#include "cli.h"
+#include "conf.h"
+#include "exitcode.h"
+#include "log.h"
+#include "parse.h"
+#include "record.h"
+#include "sqs.h"
+#include "timeutil.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define USAGE "usage: bb-sqs-send --queue-url URL [--rate N]\n"
+#define BATCH 10
+#define MAX_BODY (256 * 1024)
+
+struct pending {
+	char *line, *body;
+	size_t len;
+};
+
+struct ctx {
+	struct bb_sqs *sqs;
+	const char *queue_url;
+	int64_t rate;         /* messages per second, 0: as fast as SQS takes them */
+	int64_t window_start; /* rate limiting: one window of a second */
+	int64_t in_window;
+	struct pending batch[BATCH];
+	int n;
+	size_t sent, failed;
+};
+
+static void pace(struct ctx *c)
+{
+	if (c->rate <= 0)
+		return;
+	int64_t now = bb_clock_ms();
+	if (now - c->window_start >= 1000) {
+		c->window_start = now;
+		c->in_window = 0;
+	}
+	if (c->in_window >= c->rate) {
+		int64_t wait = c->window_start + 1000 - now;
+		struct timespec ts = { wait / 1000, (wait % 1000) * 1000000 };
+		nanosleep(&ts, NULL);
+		c->window_start = bb_clock_ms();
+		c->in_window = 0;
+	}
+}
+
+static void emit(struct pending *p, jv sent, FILE *out)
+{
+	struct bb_record rec = { .line = p->line, .len = p->len, .total_len = p->len };
+	struct bb_emit em;
+	memset(&em, 0, sizeof em);
+	bb_record_index(&rec);
+	bb_emit_set(&em, "sent", sent);
+	bb_record_write(&rec, &em, out);
+	jv_free(em.add[0].val);
+	free(rec.m);
+}
+
+/* Send what is pending; entries SQS refuses for a passing reason go again. */
+static int flush_batch(struct ctx *c)
+{
+	int todo[BATCH], ntodo = c->n;
+	int rc = 0;
+
+	for (int i = 0; i < c->n; i++)
+		todo[i] = i;
+	for (int round = 0; ntodo > 0 && round < 5 && rc == 0; round++) {
+		jv entries = jv_array(), resp;
+		struct bb_sqs_error e;
+		char id[8];
+		for (int k = 0; k < ntodo; k++) {
+			snprintf(id, sizeof id, "%d", todo[k]); /* positional ids: the index in the batch */
+			jv en = jv_object();
+			en = jv_object_set(en, jv_string("Id"), jv_string(id));
+			en = jv_object_set(en, jv_string("MessageBody"), jv_string(c->batch[todo[k]].body));
+			entries = jv_array_append(entries, en);
+		}
+		jv req = jv_object();
+		req = jv_object_set(req, jv_string("QueueUrl"), jv_string(c->queue_url));
+		req = jv_object_set(req, jv_string("Entries"), entries);
+		pace(c);
+		if (bb_sqs_call(c->sqs, "SendMessageBatch", req, &resp, &e) != 0)
+			return bb_fatal(e.retryable ? BB_EX_UNAVAILABLE : BB_EX_SOFTWARE,
+					"unable to send to queue '%s': %s: %s", c->queue_url, e.type, e.message);
+		c->in_window += ntodo;
+		jv ok = jv_object_get(jv_copy(resp), jv_string("Successful"));
+		jv bad = jv_object_get(jv_copy(resp), jv_string("Failed"));
+		int again[BATCH], nagain = 0;
+		for (int k = 0; jv_get_kind(ok) == JV_KIND_ARRAY && k < jv_array_length(jv_copy(ok)); k++) {
+			jv s = jv_array_get(jv_copy(ok), k);
+			jv sid = jv_object_get(jv_copy(s), jv_string("Id"));
+			int i = jv_get_kind(sid) == JV_KIND_STRING ? atoi(jv_string_value(sid)) : -1;
+			if (i >= 0 && i < c->n && c->batch[i].line) {
+				jv sent = jv_object();
+				sent = jv_object_set(sent, jv_string("queue_url"), jv_string(c->queue_url));
+				sent = jv_object_set(sent, jv_string("message_id"), jv_object_get(jv_copy(s), jv_string("MessageId")));
+				emit(&c->batch[i], sent, stdout);
+				c->sent++;
+			}
+			jv_free(sid);
+			jv_free(s);
+		}
+		for (int k = 0; jv_get_kind(bad) == JV_KIND_ARRAY && k < jv_array_length(jv_copy(bad)); k++) {
+			jv f = jv_array_get(jv_copy(bad), k);
+			jv sid = jv_object_get(jv_copy(f), jv_string("Id")), sender = jv_object_get(jv_copy(f), jv_string("SenderFault"));
+			jv code = jv_object_get(jv_copy(f), jv_string("Code"));
+			int i = jv_get_kind(sid) == JV_KIND_STRING ? atoi(jv_string_value(sid)) : -1;
+			if (i >= 0 && i < c->n && jv_get_kind(sender) != JV_KIND_TRUE)
+				again[nagain++] = i;
+			else if (i >= 0 && i < c->n) {
+				char line[16];
+				snprintf(line, sizeof line, "%d", i);
+				bb_log(BB_ERROR, NULL, "message refused by SQS", "entry", line, "code",
+				       jv_get_kind(code) == JV_KIND_STRING ? jv_string_value(code) : "", NULL);
+				c->failed++;
+				rc = BB_EX_DATAERR;
+			}
+			jv_free(sid), jv_free(sender), jv_free(code), jv_free(f);
+		}
+		jv_free(ok), jv_free(bad), jv_free(resp);
+		memcpy(todo, again, sizeof again);
+		ntodo = nagain;
+	}
+	if (ntodo > 0)
+		rc = bb_fatal(BB_EX_UNAVAILABLE, "unable to send %d messages to '%s' after retries", ntodo, c->queue_url);
+	for (int i = 0; i < c->n; i++) {
+		free(c->batch[i].line);
+		free(c->batch[i].body);
+		c->batch[i].line = c->batch[i].body = NULL;
+	}
+	c->n = 0;
+	fflush(stdout);
+	return rc == BB_EX_DATAERR ? 0 : rc;
+}
+
+static int on_record(struct bb_record *rec, struct bb_emit *em, void *arg)
+{
+	struct ctx *c = arg;
+	size_t n;
+	char *body = rec->is_object ? bb_record_string(rec, "body", &n) : NULL;
+
+	em->suppress = 1; /* written once SQS accepted it */
+	if (!body)
+		body = strndup(rec->line, rec->len), n = rec->len;
+	if (n > MAX_BODY) {
+		char line[24];
+		snprintf(line, sizeof line, "%zu", rec->lineno);
+		bb_log(BB_ERROR, NULL, "body over SQS's 256 KiB limit: not sent", "line", line, NULL);
+		free(body);
+		c->failed++;
+		return 0;
+	}
+	c->batch[c->n].line = strndup(rec->line, rec->len);
+	c->batch[c->n].len = rec->len;
+	c->batch[c->n++].body = body;
+	return c->n == BATCH ? flush_batch(c) : 0;
+}
+
+static int on_idle(void *arg, int *wait_ms)
+{
+	*wait_ms = -1;
+	return flush_batch(arg); /* nothing is held while input is awaited */
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "queue-url", required_argument, NULL, 'q' },
+		{ "rate", required_argument, NULL, 'r' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct ctx c = { 0 };
+	struct bb_conf *conf = NULL;
+	char err[600];
+	int opt, rc = 0;
+
+	bb_log_init("bb-sqs-send");
+	if (bb_cli_early(argc, argv, USAGE, "bb-sqs-send " BB_VERSION))
+		return 0;
+	if (bb_conf_load(&conf, err, sizeof err) != 0)
+		return bb_fatal(BB_EX_CONFIG, "%s", err);
+	c.queue_url = bb_conf_get(conf, "sqs", "queue_url");
+	while (rc == 0 && (opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (opt == 'q')
+			c.queue_url = optarg;
+		else if (opt == 'r' && bb_parse_i64(optarg, 1, 100000, &c.rate) != 0) {
+			bb_say("--rate '%s': expected messages per second from 1 to 100000", optarg);
+			rc = BB_EX_USAGE;
+		} else if (opt != 'r') {
+			fputs(USAGE, stderr);
+			rc = BB_EX_USAGE;
+		}
+	}
+	if (rc == 0 && (optind < argc || !c.queue_url)) {
+		bb_say(optind < argc ? "unexpected argument" : "a queue URL is needed: --queue-url, BB_SQS_QUEUE_URL or [sqs] queue_url");
+		fputs(USAGE, stderr);
+		rc = BB_EX_USAGE;
+	}
+	if (rc == 0 && !(c.sqs = bb_sqs_new(err, sizeof err)))
+		rc = bb_fatal(BB_EX_CONFIG, "unable to use AWS credentials: %s", err);
+	if (rc == 0) {
+		struct bb_loop loop = { on_record, on_idle, &c };
+		bb_signals_install();
+		rc = bb_records_run(STDIN_FILENO, stdout, &loop);
+		if (rc == 0)
+			rc = flush_batch(&c);
+		char s[24], f[24];
+		snprintf(s, sizeof s, "%zu", c.sent);
+		snprintf(f, sizeof f, "%zu", c.failed);
+		bb_log(BB_INFO, NULL, "summary", "sent", s, "failed", f, "queue", bb_sqs_queue_name(c.queue_url), NULL);
+		if (rc == 0 && c.failed)
+			rc = BB_EX_DATAERR;
+	}
+	for (int i = 0; i < c.n; i++)
+		free(c.batch[i].line), free(c.batch[i].body);
+	bb_sqs_free(c.sqs);
+	bb_conf_free(conf);
+	return rc;
+}

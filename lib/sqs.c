@@ -1,0 +1,364 @@
+/* sqs.c: one curl handle per client, reused so connections are kept alive. */
+#include "sqs.h"
+#include "record.h"
+#include "timeutil.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <ini.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define MAX_RESPONSE ((size_t)16 << 20)
+#define BREAKER_FAILURES 5
+
+struct creds {
+	char key[128], secret[128], token[2048], region[64];
+	char unsupported[64]; /* a credential kind bb cannot use, named */
+	const char *profile;
+	int in_profile;
+};
+
+struct bb_sqs {
+	CURL *curl;
+	char endpoint[512], region[64], sigv4[128], userpwd[300];
+	char token_header[2100];
+	long patience_ms;
+	int failures;              /* consecutive failed attempts */
+	int64_t open_until;        /* circuit open: no calls before this */
+	int64_t cooldown_ms;
+};
+
+struct buf {
+	char *p;
+	size_t n;
+	int overflow;
+	char query_error[128];
+};
+
+/* ---- credentials ---- */
+
+static int on_ini(void *user, const char *section, const char *name, const char *value)
+{
+	struct creds *c = user;
+	char want[160];
+
+	/* ~/.aws/credentials names sections by profile; ~/.aws/config as "profile NAME" */
+	snprintf(want, sizeof want, "profile %s", c->profile);
+	if (strcmp(section, c->profile) != 0 && strcmp(section, want) != 0)
+		return 1;
+	c->in_profile = 1;
+	if (strcmp(name, "aws_access_key_id") == 0 && !c->key[0])
+		snprintf(c->key, sizeof c->key, "%s", value);
+	else if (strcmp(name, "aws_secret_access_key") == 0 && !c->secret[0])
+		snprintf(c->secret, sizeof c->secret, "%s", value);
+	else if (strcmp(name, "aws_session_token") == 0 && !c->token[0])
+		snprintf(c->token, sizeof c->token, "%s", value);
+	else if (strcmp(name, "region") == 0 && !c->region[0])
+		snprintf(c->region, sizeof c->region, "%s", value);
+	else if (strncmp(name, "sso_", 4) == 0 || strcmp(name, "credential_process") == 0 ||
+		 strcmp(name, "web_identity_token_file") == 0 || strcmp(name, "role_arn") == 0)
+		snprintf(c->unsupported, sizeof c->unsupported, "%s", name);
+	return 1;
+}
+
+static void read_profile(struct creds *c, const char *file, const char *envvar)
+{
+	const char *home = getenv("HOME"), *path = getenv(envvar);
+	char buf[1024];
+
+	if (!path || !*path) {
+		if (!home)
+			return;
+		snprintf(buf, sizeof buf, "%s/.aws/%s", home, file);
+		path = buf;
+	}
+	FILE *f = fopen(path, "r");
+	if (f) {
+		ini_parse_file(f, on_ini, c);
+		fclose(f);
+	}
+}
+
+static void env_copy(char *dst, size_t n, const char *a, const char *b)
+{
+	const char *v = getenv(a);
+	if ((!v || !*v) && b)
+		v = getenv(b);
+	if (v && *v && !*dst)
+		snprintf(dst, n, "%s", v);
+}
+
+static int load_creds(struct creds *c, char *err, size_t errlen)
+{
+	const char *profile = getenv("AWS_PROFILE");
+
+	memset(c, 0, sizeof *c);
+	env_copy(c->key, sizeof c->key, "AWS_ACCESS_KEY_ID", NULL);
+	env_copy(c->secret, sizeof c->secret, "AWS_SECRET_ACCESS_KEY", NULL);
+	if (c->key[0])
+		env_copy(c->token, sizeof c->token, "AWS_SESSION_TOKEN", NULL);
+	env_copy(c->region, sizeof c->region, "AWS_REGION", "AWS_DEFAULT_REGION");
+	c->profile = profile && *profile ? profile : "default";
+	if (!c->key[0] || !c->region[0]) {
+		read_profile(c, "credentials", "AWS_SHARED_CREDENTIALS_FILE");
+		read_profile(c, "config", "AWS_CONFIG_FILE");
+	}
+	if (!c->key[0] && c->unsupported[0]) {
+		snprintf(err, errlen, "profile '%s' uses %s, which bb does not support: use static keys "
+			 "(aws_access_key_id/aws_secret_access_key) or the AWS_* variables", c->profile, c->unsupported);
+		return -1;
+	}
+	if (!c->key[0] || !c->secret[0]) {
+		snprintf(err, errlen, "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
+			 "or AWS_PROFILE with keys in ~/.aws/credentials");
+		return -1;
+	}
+	if (!c->region[0])
+		snprintf(c->region, sizeof c->region, "us-east-1");
+	return 0;
+}
+
+/* ---- the client ---- */
+
+struct bb_sqs *bb_sqs_new(char *err, size_t errlen)
+{
+	struct creds c;
+	struct bb_sqs *s;
+	const char *ep = getenv("AWS_ENDPOINT_URL_SQS");
+
+	if (load_creds(&c, err, errlen) != 0)
+		return NULL;
+	if (!(s = calloc(1, sizeof *s)) || !(s->curl = curl_easy_init())) {
+		snprintf(err, errlen, "out of memory");
+		free(s);
+		return NULL;
+	}
+	if (!ep || !*ep)
+		ep = getenv("AWS_ENDPOINT_URL");
+	if (ep && *ep)
+		snprintf(s->endpoint, sizeof s->endpoint, "%s", ep);
+	else
+		snprintf(s->endpoint, sizeof s->endpoint, "https://sqs.%s.amazonaws.com", c.region);
+	size_t n = strlen(s->endpoint);
+	if (n && s->endpoint[n - 1] == '/')
+		s->endpoint[n - 1] = '\0';
+	snprintf(s->region, sizeof s->region, "%s", c.region);
+	snprintf(s->sigv4, sizeof s->sigv4, "aws:amz:%s:sqs", c.region);
+	snprintf(s->userpwd, sizeof s->userpwd, "%s:%s", c.key, c.secret);
+	if (c.token[0])
+		snprintf(s->token_header, sizeof s->token_header, "X-Amz-Security-Token: %s", c.token);
+	s->patience_ms = 60000;
+	s->cooldown_ms = 5000;
+	memset(&c, 0, sizeof c); /* no secret lingers on the stack */
+	return s;
+}
+
+void bb_sqs_free(struct bb_sqs *s)
+{
+	if (!s)
+		return;
+	curl_easy_cleanup(s->curl);
+	memset(s->userpwd, 0, sizeof s->userpwd);
+	free(s);
+}
+
+const char *bb_sqs_endpoint(const struct bb_sqs *s)
+{
+	return s->endpoint;
+}
+
+void bb_sqs_set_patience(struct bb_sqs *s, long ms)
+{
+	s->patience_ms = ms;
+}
+
+const char *bb_sqs_queue_name(const char *url)
+{
+	const char *slash = strrchr(url, '/');
+	return slash ? slash + 1 : url;
+}
+
+void bb_sqs_handle_tag(const char *handle, char *buf, size_t size)
+{
+	size_t n = strlen(handle);
+	snprintf(buf, size, "%.6s…%s", handle, n > 12 ? handle + n - 4 : "");
+}
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *user)
+{
+	struct buf *b = user;
+	size_t n = size * nmemb;
+	if (b->n + n > MAX_RESPONSE) {
+		b->overflow = 1;
+		return 0;
+	}
+	char *p = realloc(b->p, b->n + n + 1);
+	if (!p)
+		return 0;
+	memcpy(p + b->n, data, n);
+	b->p = p;
+	b->n += n;
+	b->p[b->n] = '\0';
+	return n;
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *user)
+{
+	struct buf *b = user;
+	size_t n = size * nmemb;
+	static const char name[] = "x-amzn-query-error:";
+	if (n > sizeof name - 1 && strncasecmp(data, name, sizeof name - 1) == 0) {
+		const char *v = data + sizeof name - 1;
+		while (*v == ' ')
+			v++;
+		snprintf(b->query_error, sizeof b->query_error, "%.*s", (int)(n - (size_t)(v - data)), v);
+		b->query_error[strcspn(b->query_error, ";\r\n")] = '\0';
+	}
+	return n;
+}
+
+static int retryable_type(const char *t)
+{
+	static const char *const kinds[] = {
+		"Throttl", "RequestThrottled", "TooManyRequests", "ServiceUnavailable", "InternalFailure",
+		"InternalError", "RequestTimeout", "SlowDown", "KmsThrottled",
+	};
+	for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++)
+		if (strstr(t, kinds[i]))
+			return 1;
+	return 0;
+}
+
+/* The error of an answered request. */
+static void classify(long http, const struct buf *b, struct bb_sqs_error *e)
+{
+	jv doc = b->p ? jv_parse_sized(b->p, (int)b->n) : jv_invalid();
+	jv type = jv_get_kind(doc) == JV_KIND_OBJECT ? jv_object_get(jv_copy(doc), jv_string("__type")) : jv_invalid();
+	jv msg = jv_get_kind(doc) == JV_KIND_OBJECT ? jv_object_get(jv_copy(doc), jv_string("message")) : jv_invalid();
+
+	if (jv_get_kind(msg) != JV_KIND_STRING && jv_get_kind(doc) == JV_KIND_OBJECT) {
+		jv_free(msg);
+		msg = jv_object_get(jv_copy(doc), jv_string("Message"));
+	}
+	e->http = (int)http;
+	const char *t = jv_get_kind(type) == JV_KIND_STRING ? jv_string_value(type) : "";
+	const char *hash = strrchr(t, '#');
+	snprintf(e->type, sizeof e->type, "%s", b->query_error[0] ? b->query_error : hash ? hash + 1 : *t ? t : "HTTPError");
+	snprintf(e->message, sizeof e->message, "%s", jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "");
+	e->retryable = http >= 500 || http == 429 || retryable_type(e->type) || retryable_type(t);
+	jv_free(doc), jv_free(type), jv_free(msg);
+}
+
+static int attempt(struct bb_sqs *s, const char *action, const char *body, jv *response, struct bb_sqs_error *e)
+{
+	struct buf b = { 0 };
+	struct curl_slist *h = NULL;
+	char target[128], url[600];
+	long http = 0;
+
+	snprintf(target, sizeof target, "X-Amz-Target: AmazonSQS.%s", action);
+	snprintf(url, sizeof url, "%s/", s->endpoint);
+	/* curl 7.88 signs every header added here: exactly these, never X-Amz-Date */
+	h = curl_slist_append(h, "Content-Type: application/x-amz-json-1.0");
+	h = curl_slist_append(h, target);
+	if (s->token_header[0])
+		h = curl_slist_append(h, s->token_header);
+	curl_easy_reset(s->curl);
+	curl_easy_setopt(s->curl, CURLOPT_URL, url);
+	curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+	curl_easy_setopt(s->curl, CURLOPT_AWS_SIGV4, s->sigv4);
+	curl_easy_setopt(s->curl, CURLOPT_USERPWD, s->userpwd);
+	curl_easy_setopt(s->curl, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(s->curl, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(s->curl, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(s->curl, CURLOPT_HEADERDATA, &b);
+	curl_easy_setopt(s->curl, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+	curl_easy_setopt(s->curl, CURLOPT_TIMEOUT_MS, 40000L); /* a 20 s long poll and margin */
+	curl_easy_setopt(s->curl, CURLOPT_NOSIGNAL, 1L);
+	CURLcode rc = curl_easy_perform(s->curl);
+	curl_slist_free_all(h);
+	memset(e, 0, sizeof *e);
+	if (rc != CURLE_OK) {
+		snprintf(e->type, sizeof e->type, "connection");
+		snprintf(e->message, sizeof e->message, "%s", curl_easy_strerror(rc));
+		e->retryable = 1;
+		free(b.p);
+		return -1;
+	}
+	curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &http);
+	if (http >= 200 && http < 300) {
+		*response = b.n ? jv_parse_sized(b.p, (int)b.n) : jv_object();
+		free(b.p);
+		if (jv_is_valid(*response))
+			return 0;
+		jv_free(*response);
+		snprintf(e->type, sizeof e->type, "InvalidResponse");
+		snprintf(e->message, sizeof e->message, "the answer to %s is not JSON", action);
+		e->http = (int)http;
+		return -1;
+	}
+	classify(http, &b, e);
+	free(b.p);
+	return -1;
+}
+
+static int64_t jittered(int64_t ms)
+{
+	unsigned char r[2] = { 0, 0 };
+	RAND_bytes(r, 2);
+	return ms / 2 + (int64_t)((r[0] << 8 | r[1]) % (unsigned)(ms / 2 + 1));
+}
+
+/* Sleep, but come back at once when the program is asked to stop. */
+static int nap(int64_t ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		if (bb_stopping())
+			return -1;
+	return bb_stopping() ? -1 : 0;
+}
+
+int bb_sqs_call(struct bb_sqs *s, const char *action, jv request, jv *response, struct bb_sqs_error *err)
+{
+	jv dumped = jv_dump_string(request, 0);
+	int64_t start = bb_clock_ms(), backoff = 100;
+	int rc = -1;
+
+	for (;;) {
+		int64_t now = bb_clock_ms();
+		if (s->open_until > now && nap(s->open_until - now) != 0)
+			break; /* the circuit is open: wait, then this call is the probe */
+		rc = attempt(s, action, jv_string_value(dumped), response, err);
+		if (rc == 0 || !err->retryable) {
+			if (rc == 0 || err->http) { /* the endpoint answered */
+				s->failures = 0;
+				s->cooldown_ms = 5000;
+				s->open_until = 0;
+			}
+			break;
+		}
+		if (++s->failures >= BREAKER_FAILURES) {
+			s->open_until = bb_clock_ms() + s->cooldown_ms;
+			if (s->cooldown_ms < 60000)
+				s->cooldown_ms *= 2;
+		}
+		if (bb_clock_ms() - start >= s->patience_ms || nap(jittered(backoff)) != 0)
+			break;
+		if (backoff < 5000)
+			backoff *= 2;
+	}
+	if (rc != 0 && bb_stopping() && !err->type[0]) {
+		snprintf(err->type, sizeof err->type, "stopping");
+		err->retryable = 1;
+	}
+	jv_free(dumped);
+	return rc;
+}

@@ -1,0 +1,46 @@
+/* sqs.h: an Amazon SQS client for the JSON protocol (POST /, X-Amz-Target:
+ * AmazonSQS.<Action>, application/x-amz-json-1.0), signed with libcurl's
+ * built-in AWS SigV4. Requests go to the configured endpoint, never to the
+ * host inside a queue URL (emulators hand out URLs of hosts that do not
+ * resolve). Credentials and endpoint follow the AWS conventions. */
+#ifndef BB_SQS_H
+#define BB_SQS_H
+
+#include <jq.h>
+#include <stddef.h>
+
+struct bb_sqs;
+
+struct bb_sqs_error {
+	int http;          /* HTTP status, 0 when none came back */
+	char type[128];    /* __type / x-amzn-query-error code, or "connection" */
+	char message[256];
+	int retryable;
+};
+
+/* From the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+ * AWS_SESSION_TOKEN, AWS_REGION/AWS_DEFAULT_REGION, AWS_PROFILE with
+ * ~/.aws/credentials and ~/.aws/config, AWS_ENDPOINT_URL_SQS/AWS_ENDPOINT_URL).
+ * NULL with err set when the credentials cannot be had. */
+struct bb_sqs *bb_sqs_new(char *err, size_t errlen);
+void bb_sqs_free(struct bb_sqs *s);
+const char *bb_sqs_endpoint(const struct bb_sqs *s);
+
+/* How long one call may keep retrying retryable failures, in ms (default 60 s). */
+void bb_sqs_set_patience(struct bb_sqs *s, long ms);
+
+/* Call an action with a request object (taken); on success *response is the
+ * parsed answer. Retries throttling, 5xx, timeouts and connection failures
+ * with jittered exponential backoff; after repeated failures the circuit
+ * opens and calls wait out a cool-down, then one probe decides. Returns 0, or
+ * -1 with err filled in (err->retryable: worth trying again later). */
+int bb_sqs_call(struct bb_sqs *s, const char *action, jv request, jv *response,
+		struct bb_sqs_error *err);
+
+/* The last part of a queue URL, for logs: ".../000000000000/bb" -> "bb". */
+const char *bb_sqs_queue_name(const char *url);
+
+/* A receipt handle shortened for logs: never the whole handle. */
+void bb_sqs_handle_tag(const char *handle, char *buf, size_t size);
+
+#endif
