@@ -21,7 +21,7 @@ override CFLAGS += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno
 override LDFLAGS += -fsanitize=address,undefined
 endif
 
-PROGS   := bb-validate bb-severity bb-dedupe bb-store bb-sqs-send bb-sqs-recv
+PROGS   := bb-validate bb-severity bb-dedupe bb-store bb-sqs-send bb-sqs-recv bb-ack
 LIB_SRC := $(wildcard lib/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/sql.o
 SQL     := $(wildcard lib/sql/*/*.sql)

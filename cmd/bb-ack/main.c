@@ -1,0 +1,361 @@
+/* bb-ack: settle each record with SQS once its outcome is durable: delete
+ * what was stored, found duplicate or skipped; move what was rejected to the
+ * dead-letter queue, then delete it; give what failed back to the queue
+ * later. Each record comes out with `ack` added once settled. */
+#include "cli.h"
+#include "conf.h"
+#include "exitcode.h"
+#include "log.h"
+#include "parse.h"
+#include "record.h"
+#include "sqs.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define USAGE "usage: bb-ack [--dlq-url URL] [--max-receive-count N] [--all]\n"
+#define BATCH 10
+
+enum what { LEAVE, DELETE, TO_DLQ, RETRY_LATER };
+
+struct item {
+	char *line;
+	size_t len;
+	enum what what;
+	char *queue, *handle, *body, *error_type, *trace;
+	int64_t receive_count;
+	int dlq_done, deleted, visibility_set;
+	char error[480];
+};
+
+struct ctx {
+	struct bb_sqs *sqs;
+	const char *dlq_url;
+	int64_t max_receive_count;
+	int all;
+	struct item *items;
+	int n, cap;
+	size_t deleted, dead_lettered, retried, failed;
+};
+
+static char *sub_string(const struct bb_record *rec, const char *obj, const char *key)
+{
+	struct bb_record s;
+	size_t n;
+	char *v = NULL;
+	if (bb_record_sub(rec, obj, &s) == 0)
+		v = bb_record_string(&s, key, &n);
+	free(s.m);
+	return v;
+}
+
+static int64_t sub_number(const struct bb_record *rec, const char *obj, const char *key)
+{
+	struct bb_record s;
+	int64_t v = -1;
+	if (bb_record_sub(rec, obj, &s) == 0) {
+		const struct bb_member *m = bb_record_member(&s, key);
+		if (m)
+			v = atoll(m->val);
+	}
+	free(s.m);
+	return v;
+}
+
+/* What to do with a record, by its status and how often SQS delivered it. */
+static void classify(struct ctx *c, const struct bb_record *rec, struct item *it)
+{
+	size_t n;
+	char *status = bb_record_string(rec, "status", &n);
+	int durable = bb_record_member(rec, "stored") != NULL;
+
+	it->queue = sub_string(rec, "sqs", "queue_url");
+	it->handle = sub_string(rec, "sqs", "receipt_handle");
+	it->receive_count = sub_number(rec, "sqs", "receive_count");
+	it->trace = bb_record_string(rec, "trace_id", &n);
+	it->error_type = sub_string(rec, "error", "type");
+	it->what = LEAVE;
+	if (!it->queue || !it->handle) /* a replay: nothing to settle */
+		;
+	else if (c->all)
+		it->what = DELETE;
+	else if (!durable || !status)
+		snprintf(it->error, sizeof it->error, "outcome not stored yet: left for redelivery");
+	else if (!strcmp(status, "ok") || !strcmp(status, "duplicate") || !strcmp(status, "skipped"))
+		it->what = DELETE;
+	else if (!strcmp(status, "rejected"))
+		it->what = c->dlq_url ? TO_DLQ : LEAVE; /* without a DLQ, the queue's redrive policy decides */
+	else if (!strcmp(status, "failed"))
+		/* a poison pill on its last allowed attempt goes to the DLQ, never vanishes */
+		it->what = c->dlq_url && it->receive_count >= c->max_receive_count ? TO_DLQ : RETRY_LATER;
+	if (it->what == TO_DLQ && !(it->body = bb_record_string(rec, "body", &n))) {
+		it->what = LEAVE;
+		snprintf(it->error, sizeof it->error, "no body to dead-letter: left for the redrive policy");
+	}
+	free(status);
+}
+
+static jv attr(const char *v)
+{
+	jv a = jv_object();
+	a = jv_object_set(a, jv_string("DataType"), jv_string("String"));
+	return jv_object_set(a, jv_string("StringValue"), jv_string(v && *v ? v : "-"));
+}
+
+/* One batch call over up to ten items; fn fills an entry, done marks success. */
+static void batch(struct ctx *c, const char *action, const char *queue, int *idx, int k,
+		  jv (*entry)(struct ctx *, struct item *), int (*done)(struct item *, int))
+{
+	int todo[BATCH], ntodo = k;
+	memcpy(todo, idx, (size_t)k * sizeof *idx);
+	for (int round = 0; round < 4 && ntodo > 0; round++) {
+		jv entries = jv_array(), resp;
+		struct bb_sqs_error e;
+		char id[8];
+		for (int j = 0; j < ntodo; j++) {
+			snprintf(id, sizeof id, "%d", j); /* positional ids */
+			jv en = jv_object_set(entry(c, &c->items[todo[j]]), jv_string("Id"), jv_string(id));
+			entries = jv_array_append(entries, en);
+		}
+		jv req = jv_object();
+		req = jv_object_set(req, jv_string("QueueUrl"), jv_string(queue));
+		req = jv_object_set(req, jv_string("Entries"), entries);
+		if (bb_sqs_call(c->sqs, action, req, &resp, &e) != 0) {
+			for (int j = 0; j < ntodo; j++)
+				snprintf(c->items[todo[j]].error, sizeof c->items[0].error, "%s: %s: %s", action, e.type, e.message);
+			return;
+		}
+		jv ok = jv_object_get(jv_copy(resp), jv_string("Successful"));
+		jv bad = jv_object_get(jv_copy(resp), jv_string("Failed"));
+		int again[BATCH], nagain = 0;
+		for (int j = 0; jv_get_kind(ok) == JV_KIND_ARRAY && j < jv_array_length(jv_copy(ok)); j++) {
+			jv s = jv_array_get(jv_copy(ok), j), sid = jv_object_get(jv_copy(s), jv_string("Id"));
+			int p = jv_get_kind(sid) == JV_KIND_STRING ? atoi(jv_string_value(sid)) : -1;
+			if (p >= 0 && p < ntodo)
+				done(&c->items[todo[p]], 1);
+			jv_free(sid), jv_free(s);
+		}
+		for (int j = 0; jv_get_kind(bad) == JV_KIND_ARRAY && j < jv_array_length(jv_copy(bad)); j++) {
+			jv f = jv_array_get(jv_copy(bad), j), sid = jv_object_get(jv_copy(f), jv_string("Id"));
+			jv sender = jv_object_get(jv_copy(f), jv_string("SenderFault")), code = jv_object_get(jv_copy(f), jv_string("Code"));
+			int p = jv_get_kind(sid) == JV_KIND_STRING ? atoi(jv_string_value(sid)) : -1;
+			if (p >= 0 && p < ntodo && jv_get_kind(sender) != JV_KIND_TRUE)
+				again[nagain++] = todo[p];
+			else if (p >= 0 && p < ntodo)
+				snprintf(c->items[todo[p]].error, sizeof c->items[0].error, "%s: %s", action,
+					 jv_get_kind(code) == JV_KIND_STRING ? jv_string_value(code) : "refused");
+			jv_free(sid), jv_free(sender), jv_free(code), jv_free(f);
+		}
+		jv_free(ok), jv_free(bad), jv_free(resp);
+		memcpy(todo, again, (size_t)nagain * sizeof *again);
+		ntodo = nagain;
+	}
+	for (int j = 0; j < ntodo; j++)
+		snprintf(c->items[todo[j]].error, sizeof c->items[0].error, "%s: still failing after retries", action);
+}
+
+static jv dlq_entry(struct ctx *c, struct item *it)
+{
+	(void)c;
+	jv attrs = jv_object();
+	attrs = jv_object_set(attrs, jv_string("error_type"), attr(it->error_type ? it->error_type : "failed"));
+	attrs = jv_object_set(attrs, jv_string("trace_id"), attr(it->trace));
+	jv en = jv_object_set(jv_object(), jv_string("MessageBody"), jv_string(it->body));
+	return jv_object_set(en, jv_string("MessageAttributes"), attrs);
+}
+
+static int dlq_done(struct item *it, int ok)
+{
+	return it->dlq_done = ok;
+}
+
+static jv delete_entry(struct ctx *c, struct item *it)
+{
+	(void)c;
+	return jv_object_set(jv_object(), jv_string("ReceiptHandle"), jv_string(it->handle));
+}
+
+static int delete_done(struct item *it, int ok)
+{
+	return it->deleted = ok;
+}
+
+static jv visibility_entry(struct ctx *c, struct item *it)
+{
+	(void)c;
+	int64_t rc = it->receive_count < 1 ? 1 : it->receive_count > 10 ? 10 : it->receive_count;
+	int64_t secs = 30LL << (rc - 1); /* backoff grows with each delivery */
+	jv en = jv_object_set(jv_object(), jv_string("ReceiptHandle"), jv_string(it->handle));
+	return jv_object_set(en, jv_string("VisibilityTimeout"), jv_number((double)(secs > 43200 ? 43200 : secs)));
+}
+
+static int visibility_done(struct item *it, int ok)
+{
+	return it->visibility_set = ok;
+}
+
+/* Run one action over every item that wants it, ten per call per queue. */
+static void settle(struct ctx *c, const char *action, int (*wants)(const struct item *), const char *fixed_queue,
+		   jv (*entry)(struct ctx *, struct item *), int (*done)(struct item *, int))
+{
+	int used[c->n ? c->n : 1];
+	memset(used, 0, sizeof used);
+	for (int i = 0; i < c->n; i++) {
+		if (used[i] || !wants(&c->items[i]))
+			continue;
+		const char *queue = fixed_queue ? fixed_queue : c->items[i].queue;
+		int idx[BATCH], k = 0;
+		for (int j = i; j < c->n && k < BATCH; j++)
+			if (!used[j] && wants(&c->items[j]) &&
+			    (fixed_queue || strcmp(c->items[j].queue, queue) == 0))
+				idx[k++] = j, used[j] = 1;
+		batch(c, action, queue, idx, k, entry, done);
+	}
+}
+
+static int wants_dlq(const struct item *it) { return it->what == TO_DLQ; }
+static int wants_delete(const struct item *it)
+{
+	/* a dead-lettered message is deleted only after the DLQ accepted it */
+	return it->what == DELETE || (it->what == TO_DLQ && it->dlq_done);
+}
+static int wants_visibility(const struct item *it) { return it->what == RETRY_LATER; }
+
+static void item_free(struct item *it)
+{
+	free(it->line), free(it->queue), free(it->handle), free(it->body), free(it->error_type), free(it->trace);
+}
+
+static int flush(struct ctx *c)
+{
+	if (c->n == 0)
+		return 0;
+	settle(c, "SendMessageBatch", wants_dlq, c->dlq_url, dlq_entry, dlq_done);
+	settle(c, "DeleteMessageBatch", wants_delete, NULL, delete_entry, delete_done);
+	settle(c, "ChangeMessageVisibilityBatch", wants_visibility, NULL, visibility_entry, visibility_done);
+	for (int i = 0; i < c->n; i++) {
+		struct item *it = &c->items[i];
+		struct bb_record rec = { .line = it->line, .len = it->len, .total_len = it->len };
+		struct bb_emit em;
+		memset(&em, 0, sizeof em);
+		bb_record_index(&rec);
+		c->deleted += it->deleted;
+		c->dead_lettered += it->dlq_done;
+		c->retried += it->visibility_set;
+		if (it->error[0]) {
+			char tag[32];
+			c->failed++;
+			bb_sqs_handle_tag(it->handle ? it->handle : "", tag, sizeof tag);
+			bb_log(BB_WARN, it->trace, "not settled", "receipt", tag, "error", it->error, NULL);
+		}
+		if (it->queue && it->handle) {
+			jv a = jv_object();
+			a = jv_object_set(a, jv_string("deleted"), jv_bool(it->deleted));
+			a = jv_object_set(a, jv_string("dlq"), jv_bool(it->dlq_done));
+			a = jv_object_set(a, jv_string("error"), it->error[0] ? jv_string(it->error) : jv_null());
+			bb_emit_set(&em, "ack", a);
+		}
+		bb_record_write(&rec, &em, stdout);
+		for (int k = 0; k < em.n; k++)
+			jv_free(em.add[k].val);
+		free(rec.m);
+		item_free(it);
+	}
+	c->n = 0;
+	return fflush(stdout) == 0 ? 0 : bb_fatal(BB_EX_IOERR, "unable to write standard output");
+}
+
+static int on_record(struct bb_record *rec, struct bb_emit *em, void *arg)
+{
+	struct ctx *c = arg;
+
+	em->suppress = 1; /* written once settled */
+	if (c->n == c->cap) {
+		int cap = c->cap ? 2 * c->cap : 64;
+		struct item *items = realloc(c->items, (size_t)cap * sizeof *items);
+		if (!items)
+			return bb_fatal(BB_EX_SOFTWARE, "out of memory");
+		c->items = items;
+		c->cap = cap;
+	}
+	struct item *it = &c->items[c->n++];
+	memset(it, 0, sizeof *it);
+	it->line = strndup(rec->line, rec->len);
+	it->len = rec->len;
+	if (rec->is_object)
+		classify(c, rec, it);
+	return c->n >= 100 ? flush(c) : 0;
+}
+
+static int on_idle(void *arg, int *wait_ms)
+{
+	*wait_ms = -1;
+	return flush(arg); /* nothing is held while input is awaited */
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "dlq-url", required_argument, NULL, 'd' },
+		{ "max-receive-count", required_argument, NULL, 'm' },
+		{ "all", no_argument, NULL, 'a' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct ctx c = { .max_receive_count = 3 };
+	struct bb_conf *conf = NULL;
+	char err[600];
+	int opt, rc = 0;
+
+	bb_log_init("bb-ack");
+	if (bb_cli_early(argc, argv, USAGE, "bb-ack " BB_VERSION))
+		return 0;
+	if (bb_conf_load(&conf, err, sizeof err) != 0)
+		return bb_fatal(BB_EX_CONFIG, "%s", err);
+	c.dlq_url = bb_conf_get(conf, "sqs", "dlq_url");
+	const char *mrc = bb_conf_get(conf, "validate", "max_receive_count");
+	if (mrc && bb_parse_i64(mrc, 1, 1000000, &c.max_receive_count) != 0)
+		rc = bb_fatal(BB_EX_CONFIG, "unable to use [validate] max_receive_count '%s'", mrc);
+	while (rc == 0 && (opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (opt == 'd')
+			c.dlq_url = optarg;
+		else if (opt == 'a')
+			c.all = 1;
+		else if (opt == 'm' && bb_parse_i64(optarg, 1, 1000000, &c.max_receive_count) != 0) {
+			bb_say("--max-receive-count '%s': expected a whole number from 1", optarg);
+			rc = BB_EX_USAGE;
+		} else if (opt != 'm') {
+			fputs(USAGE, stderr);
+			rc = BB_EX_USAGE;
+		}
+	}
+	if (rc == 0 && optind < argc) {
+		bb_say("unexpected argument '%s'", argv[optind]);
+		fputs(USAGE, stderr);
+		rc = BB_EX_USAGE;
+	}
+	if (rc == 0 && !(c.sqs = bb_sqs_new(err, sizeof err)))
+		rc = bb_fatal(BB_EX_CONFIG, "unable to use AWS credentials: %s", err);
+	if (rc == 0) {
+		struct bb_loop loop = { on_record, on_idle, &c };
+		bb_signals_install();
+		rc = bb_records_run(STDIN_FILENO, stdout, &loop);
+		int f = flush(&c);
+		if (rc == 0)
+			rc = f;
+		char d[24], q[24], r[24], x[24];
+		snprintf(d, sizeof d, "%zu", c.deleted);
+		snprintf(q, sizeof q, "%zu", c.dead_lettered);
+		snprintf(r, sizeof r, "%zu", c.retried);
+		snprintf(x, sizeof x, "%zu", c.failed);
+		bb_log(BB_INFO, NULL, "summary", "deleted", d, "dead_lettered", q, "retry_later", r, "unsettled", x, NULL);
+	}
+	for (int i = 0; i < c.n; i++)
+		item_free(&c.items[i]);
+	free(c.items);
+	bb_sqs_free(c.sqs);
+	bb_conf_free(conf);
+	return rc;
+}
