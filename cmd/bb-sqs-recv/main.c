@@ -171,12 +171,15 @@ static void *poller(void *arg)
 				break;
 			pthread_mutex_lock(&sh->lock);
 			sh->errors++;
-			if (!e.retryable && !sh->done) {
-				sh->done = 1;
+			int fatal = !e.retryable;
+			if (fatal && !sh->done)
 				sh->status = bb_fatal(BB_EX_UNAVAILABLE, "unable to receive from '%s': %s: %s",
 						      sh->queue_url, e.type, e.message);
-			}
+			if (fatal)
+				sh->done = 1;
 			pthread_mutex_unlock(&sh->lock);
+			if (fatal)
+				break;
 			bb_log(BB_WARN, NULL, "receive failed: retrying", "queue", bb_sqs_queue_name(sh->queue_url),
 			       "error", e.type, "detail", e.message, NULL);
 			nap(jittered(backoff));

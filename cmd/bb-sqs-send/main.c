@@ -46,7 +46,7 @@ static void pace(struct ctx *c)
 		c->window_start = now;
 		c->in_window = 0;
 	}
-	if (c->in_window >= c->rate) {
+	if (c->in_window > 0 && c->in_window + c->n > c->rate) {
 		int64_t wait = c->window_start + 1000 - now;
 		struct timespec ts = { wait / 1000, (wait % 1000) * 1000000 };
 		nanosleep(&ts, NULL);
@@ -60,10 +60,14 @@ static void emit(struct pending *p, jv sent, FILE *out)
 	struct bb_record rec = { .line = p->line, .len = p->len, .total_len = p->len };
 	struct bb_emit em;
 	memset(&em, 0, sizeof em);
-	bb_record_index(&rec);
+	if (bb_record_index(&rec) != 0) { /* a plain line: say what was sent */
+		em.fresh = 1;
+		bb_emit_set(&em, "body", jv_string_sized(p->line, (int)p->len));
+	}
 	bb_emit_set(&em, "sent", sent);
 	bb_record_write(&rec, &em, out);
-	jv_free(em.add[0].val);
+	for (int i = 0; i < em.n; i++)
+		jv_free(em.add[i].val);
 	free(rec.m);
 }
 
@@ -164,7 +168,9 @@ static int on_record(struct bb_record *rec, struct bb_emit *em, void *arg)
 	c->batch[c->n].line = strndup(rec->line, rec->len);
 	c->batch[c->n].len = rec->len;
 	c->batch[c->n++].body = body;
-	return c->n == BATCH ? flush_batch(c) : 0;
+	/* at a rate below ten a second, a batch must not exceed the rate */
+	int cap = c->rate > 0 && c->rate < BATCH ? (int)c->rate : BATCH;
+	return c->n >= cap ? flush_batch(c) : 0;
 }
 
 static int on_idle(void *arg, int *wait_ms)
