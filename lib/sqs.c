@@ -347,13 +347,11 @@ int bb_sqs_call(struct bb_sqs *s, const char *action, jv request, jv *response, 
 		}
 		if (++s->failures >= BREAKER_FAILURES) {
 			s->open_until = bb_clock_ms() + s->cooldown_ms;
-			if (s->cooldown_ms < 60000)
-				s->cooldown_ms *= 2;
+			s->cooldown_ms = s->cooldown_ms * 2 > 60000 ? 60000 : s->cooldown_ms * 2;
 		}
 		if (bb_clock_ms() - start >= s->patience_ms || nap(jittered(backoff)) != 0)
 			break;
-		if (backoff < 5000)
-			backoff *= 2;
+		backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
 	}
 	if (rc != 0 && bb_stopping() && !err->type[0]) {
 		snprintf(err->type, sizeof err->type, "stopping");

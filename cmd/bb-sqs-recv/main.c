@@ -82,6 +82,11 @@ static jv envelope(const struct shared *sh, jv m, int64_t now)
 	s = jv_object_set(s, jv_string("receive_count"), jv_number((double)attr_ms(attrs, "ApproximateReceiveCount")));
 	s = jv_object_set(s, jv_string("sent_at"), time_or_null(attr_ms(attrs, "SentTimestamp")));
 	s = jv_object_set(s, jv_string("first_received_at"), time_or_null(attr_ms(attrs, "ApproximateFirstReceiveTimestamp")));
+	jv ma = jv_object_get(jv_copy(m), jv_string("MessageAttributes"));
+	if (jv_get_kind(ma) == JV_KIND_OBJECT) /* a dead-lettered copy's error_type and trace_id */
+		s = jv_object_set(s, jv_string("message_attributes"), ma);
+	else
+		jv_free(ma);
 	jv e = jv_object();
 	e = jv_object_set(e, jv_string("trace_id"), jv_string(trace));
 	e = jv_object_set(e, jv_string("sqs"), s);
@@ -104,6 +109,7 @@ static jv receive_request(const struct shared *sh, int64_t want)
 	r = jv_object_set(r, jv_string("VisibilityTimeout"), jv_number((double)sh->visibility_s));
 	r = jv_object_set(r, jv_string("MessageSystemAttributeNames"), jv_copy(names));
 	r = jv_object_set(r, jv_string("AttributeNames"), names); /* the older name, for older servers */
+	r = jv_object_set(r, jv_string("MessageAttributeNames"), jv_array_append(jv_array(), jv_string("All")));
 	return r;
 }
 
@@ -111,7 +117,7 @@ static jv receive_request(const struct shared *sh, int64_t want)
 static int64_t emit(struct shared *sh, jv messages)
 {
 	int n = jv_get_kind(messages) == JV_KIND_ARRAY ? jv_array_length(jv_copy(messages)) : 0;
-	int64_t now = bb_clock_ms();
+	int64_t now = bb_now_ms();
 
 	pthread_mutex_lock(&sh->lock);
 	for (int i = 0; i < n; i++) {
@@ -183,7 +189,7 @@ static void *poller(void *arg)
 			bb_log(BB_WARN, NULL, "receive failed: retrying", "queue", bb_sqs_queue_name(sh->queue_url),
 			       "error", e.type, "detail", e.message, NULL);
 			nap(jittered(backoff));
-			backoff = backoff < 30000 ? backoff * 2 : backoff;
+			backoff = backoff * 2 > 30000 ? 30000 : backoff * 2;
 			continue;
 		}
 		jv messages = jv_object_get(jv_copy(resp), jv_string("Messages"));
@@ -198,9 +204,11 @@ static void *poller(void *arg)
 				sh->done = 1; /* the queue stayed empty for a whole long poll */
 		}
 		pthread_mutex_unlock(&sh->lock);
+		if (got == 0 && backoff > 5000)
+			backoff = 5000; /* the endpoint answers again: empty-queue pacing, not outage pacing */
 		if (got == 0) {
 			nap(jittered(backoff));
-			backoff = backoff < 5000 ? backoff * 2 : backoff;
+			backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
 		} else {
 			backoff = 100;
 		}

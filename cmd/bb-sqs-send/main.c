@@ -95,7 +95,7 @@ static int flush_batch(struct ctx *c)
 		req = jv_object_set(req, jv_string("Entries"), entries);
 		pace(c);
 		if (bb_sqs_call(c->sqs, "SendMessageBatch", req, &resp, &e) != 0)
-			return bb_fatal(e.retryable ? BB_EX_UNAVAILABLE : BB_EX_SOFTWARE,
+			return bb_fatal(BB_EX_UNAVAILABLE,
 					"unable to send to queue '%s': %s: %s", c->queue_url, e.type, e.message);
 		c->in_window += ntodo;
 		jv ok = jv_object_get(jv_copy(resp), jv_string("Successful"));
