@@ -117,7 +117,7 @@ static jv receive_request(const struct shared *sh, int64_t want)
 static int64_t emit(struct shared *sh, jv messages)
 {
 	int n = jv_get_kind(messages) == JV_KIND_ARRAY ? jv_array_length(jv_copy(messages)) : 0;
-	int64_t now = bb_now_ms();
+	int64_t now = bb_clock_ms(); /* the real moment of receipt, even under BB_NOW */
 
 	pthread_mutex_lock(&sh->lock);
 	for (int i = 0; i < n; i++) {
