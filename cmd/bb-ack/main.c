@@ -114,7 +114,7 @@ static void batch(struct ctx *c, const char *action, const char *queue, int *idx
 	for (int round = 0; round < 4 && ntodo > 0; round++) {
 		jv entries = jv_array(), resp;
 		struct bb_sqs_error e;
-		char id[8];
+		char id[16];
 		for (int j = 0; j < ntodo; j++) {
 			snprintf(id, sizeof id, "%d", j); /* positional ids */
 			jv en = jv_object_set(entry(c, &c->items[todo[j]]), jv_string("Id"), jv_string(id));

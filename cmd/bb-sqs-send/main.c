@@ -82,7 +82,7 @@ static int flush_batch(struct ctx *c)
 	for (int round = 0; ntodo > 0 && round < 5 && rc == 0; round++) {
 		jv entries = jv_array(), resp;
 		struct bb_sqs_error e;
-		char id[8];
+		char id[16];
 		for (int k = 0; k < ntodo; k++) {
 			snprintf(id, sizeof id, "%d", todo[k]); /* positional ids: the index in the batch */
 			jv en = jv_object();
