@@ -17,6 +17,13 @@ void bb_sha256_hex(const void *data, size_t n, char hex[65])
 		snprintf(hex + 2 * i, 3, "%02x", md[i]);
 }
 
+int64_t bb_jitter_ms(int64_t ms)
+{
+	unsigned char r[2] = { 0, 0 };
+	RAND_bytes(r, 2);
+	return ms / 2 + (int64_t)((r[0] << 8 | r[1]) % (unsigned)(ms / 2 + 1));
+}
+
 int bb_uuid7(char out[37])
 {
 	unsigned char b[16];

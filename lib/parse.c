@@ -49,6 +49,19 @@ int bb_parse_fixed(const char *s, size_t n, int places, int64_t *out)
 	return 0;
 }
 
+int bb_split_list(char *list, const char ***items, int *n)
+{
+	char *save = NULL;
+	for (char *t = strtok_r(list, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
+		const char **more = realloc(*items, (size_t)(*n + 1) * sizeof *more);
+		if (!more)
+			return -1;
+		*items = more;
+		more[(*n)++] = t;
+	}
+	return 0;
+}
+
 void bb_format_fixed(int64_t v, int places, char *buf, size_t size)
 {
 	int64_t scale = 1;

@@ -12,6 +12,10 @@ int bb_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
  * 10^places: ("4.2", 2) -> 420, ("12.5", 2) -> 1250, ("4.205", 2) -> error. */
 int bb_parse_fixed(const char *s, size_t n, int places, int64_t *out);
 
+/* Split list (changed in place) at commas and spaces, appending the words to
+ * *items (grown with realloc, *n counting them). -1 when out of memory. */
+int bb_split_list(char *list, const char ***items, int *n);
+
 /* Write v / 10^places as a JSON number without trailing zeros: 6250 -> "62.5". */
 void bb_format_fixed(int64_t v, int places, char *buf, size_t size);
 

@@ -75,6 +75,10 @@ jv bb_record_get(const struct bb_record *rec, const char *key);
  * bb_record_get for the large `body` member: no JSON value is built. */
 char *bb_record_string(const struct bb_record *rec, const char *key, size_t *len);
 
+/* A scalar member as SQL wants it, malloc'd: strings decoded, numbers as
+ * written, booleans as "1"/"0"; NULL when absent or null. */
+char *bb_record_text(const struct bb_record *rec, const char *key);
+
 /* Index an object member as a record of its own, to read a few of its
  * members without parsing it all. 0 when it is an object; free sub->m after. */
 int bb_record_sub(const struct bb_record *rec, const char *key, struct bb_record *sub);

@@ -1,12 +1,12 @@
 /* sqs.c: one curl handle per client, reused so connections are kept alive. */
 #include "sqs.h"
+#include "ids.h"
 #include "record.h"
 #include "timeutil.h"
 
 #include <curl/curl.h>
 #include <errno.h>
 #include <ini.h>
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -309,13 +309,6 @@ static int attempt(struct bb_sqs *s, const char *action, const char *body, jv *r
 	return -1;
 }
 
-static int64_t jittered(int64_t ms)
-{
-	unsigned char r[2] = { 0, 0 };
-	RAND_bytes(r, 2);
-	return ms / 2 + (int64_t)((r[0] << 8 | r[1]) % (unsigned)(ms / 2 + 1));
-}
-
 /* Sleep, but come back at once when the program is asked to stop. */
 static int nap(int64_t ms)
 {
@@ -349,7 +342,7 @@ int bb_sqs_call(struct bb_sqs *s, const char *action, jv request, jv *response, 
 			s->open_until = bb_clock_ms() + s->cooldown_ms;
 			s->cooldown_ms = s->cooldown_ms * 2 > 60000 ? 60000 : s->cooldown_ms * 2;
 		}
-		if (bb_clock_ms() - start >= s->patience_ms || nap(jittered(backoff)) != 0)
+		if (bb_clock_ms() - start >= s->patience_ms || nap(bb_jitter_ms(backoff)) != 0)
 			break;
 		backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
 	}

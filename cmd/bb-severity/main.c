@@ -86,15 +86,9 @@ static int configure(struct ctx *c, struct bb_conf *conf, char **sellers_copy)
 	if ((v = bb_conf_get(conf, "analysis", "rank_curve")) && (rc = rank_curve(&c->conf, v)))
 		return rc;
 	if ((v = bb_conf_get(conf, "analysis", "seller_ids"))) {
-		if (!(*sellers_copy = strdup(v)))
+		if (!(*sellers_copy = strdup(v)) ||
+		    bb_split_list(*sellers_copy, &c->conf.sellers, &c->conf.nsellers) != 0)
 			return bb_fatal(BB_EX_SOFTWARE, "out of memory");
-		for (char *t = strtok(*sellers_copy, ", "); t; t = strtok(NULL, ", ")) {
-			const char **s = realloc(c->conf.sellers, (size_t)(c->conf.nsellers + 1) * sizeof *s);
-			if (!s)
-				return bb_fatal(BB_EX_SOFTWARE, "out of memory");
-			c->conf.sellers = s;
-			s[c->conf.nsellers++] = t;
-		}
 	}
 	return 0;
 }
@@ -208,8 +202,6 @@ int main(int argc, char **argv)
 		{ "seller-id", required_argument, NULL, 's' },
 		{ "set", required_argument, NULL, 'S' },
 		{ "format", required_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ctx c = { 0 };
@@ -226,7 +218,7 @@ int main(int argc, char **argv)
 	if ((rc = configure(&c, conf, &sellers_copy)) != 0)
 		goto out;
 	costs_path = bb_conf_get(conf, "analysis", "costs");
-	while ((opt = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': costs_path = optarg; break;
 		case 's': {
@@ -259,8 +251,6 @@ int main(int argc, char **argv)
 			}
 			c.text = strcmp(optarg, "text") == 0;
 			break;
-		case 'h': fputs(USAGE, stdout); rc = 0; goto out;
-		case 'V': puts("bb-severity " BB_VERSION); rc = 0; goto out;
 		default: fputs(USAGE, stderr); rc = BB_EX_USAGE; goto out;
 		}
 	}

@@ -11,7 +11,6 @@
 #include "timeutil.h"
 
 #include <getopt.h>
-#include <openssl/rand.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -33,13 +32,6 @@ struct shared {
 	int64_t max_lag_ms;
 	int done, status;
 };
-
-static int64_t jittered(int64_t ms)
-{
-	unsigned char r[2] = { 0, 0 };
-	RAND_bytes(r, 2);
-	return ms / 2 + (int64_t)((r[0] << 8 | r[1]) % (unsigned)(ms / 2 + 1));
-}
 
 static void nap(int64_t ms)
 {
@@ -188,7 +180,7 @@ static void *poller(void *arg)
 				break;
 			bb_log(BB_WARN, NULL, "receive failed: retrying", "queue", bb_sqs_queue_name(sh->queue_url),
 			       "error", e.type, "detail", e.message, NULL);
-			nap(jittered(backoff));
+			nap(bb_jitter_ms(backoff));
 			backoff = backoff * 2 > 30000 ? 30000 : backoff * 2;
 			continue;
 		}
@@ -207,7 +199,7 @@ static void *poller(void *arg)
 		if (got == 0 && backoff > 5000)
 			backoff = 5000; /* the endpoint answers again: empty-queue pacing, not outage pacing */
 		if (got == 0) {
-			nap(jittered(backoff));
+			nap(bb_jitter_ms(backoff));
 			backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
 		} else {
 			backoff = 100;

@@ -4,6 +4,7 @@
 #include "conf.h"
 #include "db.h"
 #include "exitcode.h"
+#include "ids.h"
 #include "log.h"
 #include "parse.h"
 #include "record.h"
@@ -11,7 +12,6 @@
 #include "timeutil.h"
 
 #include <getopt.h>
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,13 +46,6 @@ static void sleep_ms(int64_t ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
 	nanosleep(&ts, NULL);
-}
-
-static int64_t jitter(int64_t ms)
-{
-	unsigned char r[2] = { 0, 0 };
-	RAND_bytes(r, 2);
-	return ms / 2 + (int64_t)((r[0] << 8 | r[1]) % (ms / 2 + 1));
 }
 
 /* batch_failed: the failures of the batch being committed with this row */
@@ -167,7 +160,7 @@ static int recover(struct ctx *c, int64_t first_failure, int attempt)
 		backoff = 5000;
 	if (bb_clock_ms() - first_failure > c->retry_for)
 		return -1;
-	sleep_ms(jitter(backoff));
+	sleep_ms(bb_jitter_ms(backoff));
 	return bb_db_reconnect(c->db) == BB_DB_OK ? 1 : 0;
 }
 
@@ -363,14 +356,7 @@ static int sellers(struct ctx *c, struct bb_conf *conf, char **copy)
 	const char *v = bb_conf_get(conf, "analysis", "seller_ids");
 	if (!v || !(*copy = strdup(v)))
 		return 0;
-	for (char *t = strtok(*copy, ", "); t; t = strtok(NULL, ", ")) {
-		const char **s = realloc(c->conf.sellers, (size_t)(c->conf.nsellers + 1) * sizeof *s);
-		if (!s)
-			return -1;
-		c->conf.sellers = s;
-		s[c->conf.nsellers++] = t;
-	}
-	return 0;
+	return bb_split_list(*copy, &c->conf.sellers, &c->conf.nsellers);
 }
 
 int main(int argc, char **argv)

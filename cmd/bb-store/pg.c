@@ -75,7 +75,7 @@
 
 /* One record's strings, owned. */
 struct item {
-	char *s[32];
+	char *s[48]; /* every string a record's statements use, owned */
 	int n;
 	const char *p[32]; /* parameters, pointing into s or literals */
 	char *asin, *mkt, *severity, *event_time, *nid_text;
@@ -85,27 +85,16 @@ struct item {
 
 static char *own(struct item *it, char *s)
 {
-	if (it->n < 32)
-		it->s[it->n++] = s;
-	else
+	if (it->n == (int)(sizeof it->s / sizeof it->s[0])) { /* never: sized for every parameter */
 		free(s);
-	return s;
+		return NULL;
+	}
+	return it->s[it->n++] = s;
 }
 
 static char *raw(struct item *it, const struct bb_record *obj, const char *key)
 {
-	const struct bb_member *m = obj->is_object ? bb_record_member(obj, key) : NULL;
-	size_t n;
-
-	if (!m || (m->vallen == 4 && memcmp(m->val, "null", 4) == 0))
-		return NULL;
-	if (m->val[0] == '"')
-		return own(it, bb_record_string(obj, key, &n));
-	if (m->vallen == 4 && memcmp(m->val, "true", 4) == 0)
-		return "1";
-	if (m->vallen == 5 && memcmp(m->val, "false", 5) == 0)
-		return "0";
-	return own(it, strndup(m->val, m->vallen));
+	return own(it, bb_record_text(obj, key));
 }
 
 static char *sellers_array(struct item *it, const struct store_conf *c, const char *notif_seller)

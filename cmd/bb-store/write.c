@@ -63,18 +63,7 @@ static const char *text(struct pool *p, jv obj, const char *key)
 /* The same from a record's bytes: strings decoded, numbers as written. */
 static const char *rtext(struct pool *p, const struct bb_record *obj, const char *key)
 {
-	const struct bb_member *m = obj->is_object ? bb_record_member(obj, key) : NULL;
-	size_t n;
-
-	if (!m || (m->vallen == 4 && memcmp(m->val, "null", 4) == 0))
-		return NULL;
-	if (m->val[0] == '"')
-		return keep(p, bb_record_string(obj, key, &n));
-	if (m->vallen == 4 && memcmp(m->val, "true", 4) == 0)
-		return "1";
-	if (m->vallen == 5 && memcmp(m->val, "false", 5) == 0)
-		return "0";
-	return keep(p, strndup(m->val, m->vallen));
+	return keep(p, bb_record_text(obj, key));
 }
 
 static int failure(struct bb_db *db, struct bb_record *rec, const char *status, const char *line,

@@ -280,14 +280,7 @@ static int on_record(struct bb_record *rec, struct bb_emit *em, void *arg)
 
 static int add_marketplaces(struct ctx *c, char *list)
 {
-	for (char *tok = strtok(list, ", "); tok; tok = strtok(NULL, ", ")) {
-		const char **m = realloc(c->vconf.marketplaces, (size_t)(c->vconf.nmarketplaces + 1) * sizeof *m);
-		if (!m)
-			return -1;
-		c->vconf.marketplaces = m;
-		m[c->vconf.nmarketplaces++] = tok;
-	}
-	return 0;
+	return bb_split_list(list, &c->vconf.marketplaces, &c->vconf.nmarketplaces);
 }
 
 static int configure(struct ctx *c, struct bb_conf *conf, char **mkt_copy)
