@@ -6,12 +6,27 @@
 #include "timeutil.h"
 
 #include <libpq-fe.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define CACHE 64
+#define CKPT_FRAMES 1000      /* WAL frames that wake the checkpointer */
+#define CKPT_HARD_FRAMES 32768 /* a WAL this long is checkpointed by the writer itself */
+
+/* SQLite: a thread with a connection of its own copies the WAL back into
+ * the database while the writer goes on (PASSIVE checkpoints never block
+ * it). When the WAL outgrows CKPT_HARD_FRAMES anyway, the writer finishes
+ * the copy itself after a commit, so the WAL can start over. */
+struct checkpointer {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	sqlite3 *conn;
+	int wanted, stop;
+};
 
 struct bb_db {
 	char *url, *name;
@@ -22,6 +37,8 @@ struct bb_db {
 		sqlite3_stmt *stmt;
 	} cache[CACHE];
 	int ncache;
+	int64_t changes; /* rows the last statement changed */
+	struct checkpointer *ckpt; /* SQLite: background checkpoints, or NULL */
 	char err[512];
 };
 
@@ -124,16 +141,18 @@ static int lite_exec(struct bb_db *db, const char *sql, int n, const char *const
 		     struct bb_rows **rows)
 {
 	sqlite3_stmt *st = lite_prepare(db, sql);
-	char name[16];
 	int rc;
 
 	if (!st)
 		return lite_rc(db, sqlite3_errcode(db->lite), "prepare");
-	for (int i = 0; i < n; i++) {
-		snprintf(name, sizeof name, "$%d", i + 1);
-		int idx = sqlite3_bind_parameter_index(st, name);
-		if (idx > 0)
-			sqlite3_bind_text(st, idx, params[i], -1, SQLITE_TRANSIENT);
+	/* SQLite numbers "$N" parameters in order of appearance: bind each by
+	 * its name. The text stays ours until the statement is reset, which
+	 * happens before this returns, so SQLite need not copy it. */
+	for (int j = 1, nb = sqlite3_bind_parameter_count(st); j <= nb; j++) {
+		const char *name = sqlite3_bind_parameter_name(st, j);
+		int i = name && name[0] == '$' ? atoi(name + 1) - 1 : -1;
+		if (i >= 0 && i < n)
+			sqlite3_bind_text(st, j, params[i], -1, SQLITE_STATIC);
 	}
 	if (rows)
 		*rows = calloc(1, sizeof **rows);
@@ -141,6 +160,7 @@ static int lite_exec(struct bb_db *db, const char *sql, int n, const char *const
 		if (rows && rows_add(*rows, st) != 0)
 			break;
 	int ok = rc == SQLITE_DONE || rc == SQLITE_ROW;
+	db->changes = sqlite3_changes64(db->lite);
 	int result = ok ? BB_DB_OK : lite_rc(db, sqlite3_extended_errcode(db->lite) & 0xff, "execute");
 	lite_release(db, st);
 	if (!ok && rows) {
@@ -149,6 +169,8 @@ static int lite_exec(struct bb_db *db, const char *sql, int n, const char *const
 	}
 	return result;
 }
+
+static int wal_hook(void *arg, sqlite3 *conn, const char *name, int frames);
 
 static int lite_open(struct bb_db *db, const char *path)
 {
@@ -167,7 +189,97 @@ static int lite_open(struct bb_db *db, const char *path)
 	}
 	if (rc != SQLITE_OK)
 		return lite_rc(db, sqlite3_errcode(db->lite), "unable to set WAL mode");
+	/* a 64 MiB page cache and reads through a mapping: bb-store's indexes
+	 * stay in memory and a read costs no system call */
+	sqlite3_exec(db->lite, "PRAGMA cache_size=-65536; PRAGMA mmap_size=268435456; "
+		     "PRAGMA journal_size_limit=67108864;", NULL, NULL, NULL);
+	if (db->ckpt) {
+		sqlite3_exec(db->lite, "PRAGMA wal_autocheckpoint=0;", NULL, NULL, NULL);
+		sqlite3_wal_hook(db->lite, wal_hook, db->ckpt);
+	}
 	return BB_DB_OK;
+}
+
+static int wal_hook(void *arg, sqlite3 *conn, const char *name, int frames)
+{
+	struct checkpointer *c = arg;
+
+	if (frames >= CKPT_HARD_FRAMES) {
+		sqlite3_wal_checkpoint_v2(conn, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	} else if (frames >= CKPT_FRAMES) {
+		pthread_mutex_lock(&c->mu);
+		c->wanted = 1;
+		pthread_cond_signal(&c->cv);
+		pthread_mutex_unlock(&c->mu);
+	}
+	return SQLITE_OK;
+}
+
+static void *checkpoints(void *arg)
+{
+	struct checkpointer *c = arg;
+
+	pthread_mutex_lock(&c->mu);
+	for (;;) {
+		while (!c->wanted && !c->stop)
+			pthread_cond_wait(&c->cv, &c->mu);
+		if (c->stop)
+			break;
+		c->wanted = 0;
+		pthread_mutex_unlock(&c->mu);
+		sqlite3_wal_checkpoint_v2(c->conn, "main", SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		pthread_mutex_lock(&c->mu);
+	}
+	pthread_mutex_unlock(&c->mu);
+	return NULL;
+}
+
+int bb_db_checkpoint_in_background(struct bb_db *db)
+{
+	struct checkpointer *c;
+
+	if (!db->lite || db->ckpt)
+		return BB_DB_OK;
+	if (!(c = calloc(1, sizeof *c)))
+		return fail(db, BB_DB_ERR, "checkpointer", "out of memory");
+	if (sqlite3_open_v2(db->url + 7, &c->conn, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+		int rc = fail(db, BB_DB_ERR, "checkpointer", sqlite3_errmsg(c->conn));
+		sqlite3_close(c->conn);
+		free(c);
+		return rc;
+	}
+	sqlite3_busy_timeout(c->conn, 1000);
+	/* a connection learns the file is in WAL mode when it first reads it */
+	sqlite3_exec(c->conn, "PRAGMA journal_mode=WAL; PRAGMA mmap_size=268435456;", NULL, NULL, NULL);
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_cond_init(&c->cv, NULL);
+	if (pthread_create(&c->thread, NULL, checkpoints, c) != 0) {
+		sqlite3_close(c->conn);
+		free(c);
+		return fail(db, BB_DB_ERR, "checkpointer", "unable to start a thread");
+	}
+	db->ckpt = c;
+	sqlite3_exec(db->lite, "PRAGMA wal_autocheckpoint=0;", NULL, NULL, NULL);
+	sqlite3_wal_hook(db->lite, wal_hook, c);
+	return BB_DB_OK;
+}
+
+static void checkpointer_stop(struct bb_db *db)
+{
+	struct checkpointer *c = db->ckpt;
+
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->mu);
+	c->stop = 1;
+	pthread_cond_signal(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+	pthread_join(c->thread, NULL);
+	sqlite3_close(c->conn);
+	pthread_mutex_destroy(&c->mu);
+	pthread_cond_destroy(&c->cv);
+	free(c);
+	db->ckpt = NULL;
 }
 
 /* ---- PostgreSQL ---- */
@@ -190,6 +302,7 @@ static int pg_result(struct bb_db *db, PGresult *res, struct bb_rows **rows)
 		PQclear(res);
 		return rc;
 	}
+	db->changes = atoll(PQcmdTuples(res));
 	if (rows) {
 		struct bb_rows *r = calloc(1, sizeof *r);
 		r->nrows = PQntuples(res);
@@ -206,30 +319,41 @@ static int pg_result(struct bb_db *db, PGresult *res, struct bb_rows **rows)
 
 /* Statements are prepared once per connection (the SQL is always a literal,
  * so its address names it): planning bb-store's statements costs more than
- * running them. Returns the name, or NULL to send the text unprepared. */
-static const char *pg_prepared(struct bb_db *db, const char *sql, int n)
+ * running them. *name is the prepared name, or NULL to send the text
+ * unprepared when the cache is full. A statement PostgreSQL refuses to
+ * prepare fails here, with its own message: inside a transaction, whatever
+ * ran after it would only say the transaction was aborted. */
+static int pg_prepared(struct bb_db *db, const char *sql, int n, const char **name)
 {
 	static char names[CACHE][8];
+	*name = NULL;
 	for (int i = 0; i < db->ncache; i++)
-		if (db->cache[i].sql == sql)
-			return names[i];
+		if (db->cache[i].sql == sql) {
+			*name = names[i];
+			return BB_DB_OK;
+		}
 	if (db->ncache == CACHE)
-		return NULL;
+		return BB_DB_OK;
 	snprintf(names[db->ncache], sizeof names[0], "s%d", db->ncache);
 	PGresult *r = PQprepare(db->pg, names[db->ncache], sql, n, NULL);
-	int ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
+	if (!r)
+		return fail(db, BB_DB_RETRY, "prepare", PQerrorMessage(db->pg));
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		return pg_result(db, r, NULL); /* frees r, classifies the error */
 	PQclear(r);
-	if (!ok)
-		return NULL; /* unprepared, the statement reports its own error */
 	db->cache[db->ncache].sql = sql;
 	db->cache[db->ncache].stmt = NULL;
-	return names[db->ncache++];
+	*name = names[db->ncache++];
+	return BB_DB_OK;
 }
 
 static int pg_exec(struct bb_db *db, const char *sql, int n, const char *const *params,
 		   struct bb_rows **rows)
 {
-	const char *name = n > 0 ? pg_prepared(db, sql, n) : NULL;
+	const char *name = NULL;
+	int rc = n > 0 ? pg_prepared(db, sql, n, &name) : BB_DB_OK;
+	if (rc != BB_DB_OK)
+		return rc;
 	PGresult *res = name ? PQexecPrepared(db->pg, name, n, params, NULL, NULL, 0) :
 			       PQexecParams(db->pg, sql, n, NULL, params, NULL, NULL, 0);
 	if (!res)
@@ -261,8 +385,13 @@ static int pg_pipeline(struct bb_db *db, int n, const struct bb_stmt *st, struct
 	int rc = BB_DB_OK;
 
 	const char **names = calloc((size_t)n, sizeof *names);
-	for (int i = 0; names && i < n; i++)
-		names[i] = st[i].n > 0 ? pg_prepared(db, st[i].sql, st[i].n) : NULL;
+	for (int i = 0; names && rc == BB_DB_OK && i < n; i++)
+		if (st[i].n > 0)
+			rc = pg_prepared(db, st[i].sql, st[i].n, &names[i]);
+	if (rc != BB_DB_OK) {
+		free(names);
+		return rc;
+	}
 	if (!names || !PQenterPipelineMode(db->pg)) {
 		free(names);
 		return fail(db, BB_DB_RETRY, "pipeline", PQerrorMessage(db->pg));
@@ -315,6 +444,16 @@ int bb_db_pipeline(struct bb_db *db, int n, const struct bb_stmt *st, struct bb_
 	for (int i = 0; rc == BB_DB_OK && i < n; i++)
 		rc = lite_exec(db, st[i].sql, st[i].n, st[i].params, res ? &res[i] : NULL);
 	return rc;
+}
+
+int64_t bb_db_changes(const struct bb_db *db)
+{
+	return db->changes;
+}
+
+int64_t bb_db_last_rowid(const struct bb_db *db)
+{
+	return db->lite ? sqlite3_last_insert_rowid(db->lite) : -1;
 }
 
 int bb_db_nrows(const struct bb_rows *r)
@@ -421,6 +560,7 @@ void bb_db_close(struct bb_db *db)
 {
 	if (!db)
 		return;
+	checkpointer_stop(db);
 	close_handles(db);
 	free(db->url);
 	free(db->name);

@@ -6,6 +6,7 @@
 #define BB_DB_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct bb_db;
 struct bb_rows;
@@ -47,6 +48,15 @@ struct bb_stmt {
 	const char *const *params;
 };
 int bb_db_pipeline(struct bb_db *db, int n, const struct bb_stmt *stmts, struct bb_rows **results);
+
+/* SQLite: copy the write-ahead log back into the database from a thread
+ * of its own, so a writer's commits never wait for it (no-op otherwise). */
+int bb_db_checkpoint_in_background(struct bb_db *db);
+
+/* Rows the last bb_db_exec inserted, updated or deleted. */
+int64_t bb_db_changes(const struct bb_db *db);
+/* SQLite: the rowid of the last row inserted (-1 on PostgreSQL: use RETURNING). */
+int64_t bb_db_last_rowid(const struct bb_db *db);
 
 int bb_db_nrows(const struct bb_rows *r);
 const char *bb_db_value(const struct bb_rows *r, int row, int col); /* NULL for SQL NULL */

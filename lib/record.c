@@ -312,6 +312,37 @@ int bb_json_array_each(const char *val, size_t len,
 	return -1;
 }
 
+int bb_record_copy(struct bb_record *dst, const struct bb_record *src)
+{
+	char *line = malloc(src->len + 1);
+	struct bb_member *m = src->nm ? malloc(src->nm * sizeof *m) : NULL;
+
+	if (!line || (src->nm && !m)) {
+		free(line);
+		free(m);
+		return -1;
+	}
+	memcpy(line, src->line, src->len);
+	line[src->len] = '\0';
+	for (size_t i = 0; i < src->nm; i++)
+		m[i] = (struct bb_member){ line + (src->m[i].key - src->line), src->m[i].keylen,
+					   line + (src->m[i].val - src->line), src->m[i].vallen };
+	*dst = *src;
+	dst->line = line;
+	dst->m = m;
+	dst->cap = src->nm;
+	return 0;
+}
+
+void bb_record_free(struct bb_record *r)
+{
+	free((char *)r->line);
+	free(r->m);
+	r->line = NULL;
+	r->m = NULL;
+	r->nm = r->cap = 0;
+}
+
 int bb_record_sub(const struct bb_record *r, const char *key, struct bb_record *sub)
 {
 	const struct bb_member *m = bb_record_member(r, key);

@@ -79,6 +79,12 @@ char *bb_record_string(const struct bb_record *rec, const char *key, size_t *len
  * written, booleans as "1"/"0"; NULL when absent or null. */
 char *bb_record_text(const struct bb_record *rec, const char *key);
 
+/* A copy of an indexed record that outlives the loop's buffer: the line and
+ * the member index, moved onto the copy. 0, or -1 out of memory. Free with
+ * bb_record_free. */
+int bb_record_copy(struct bb_record *dst, const struct bb_record *src);
+void bb_record_free(struct bb_record *r);
+
 /* Index an object member as a record of its own, to read a few of its
  * members without parsing it all. 0 when it is an object; free sub->m after. */
 int bb_record_sub(const struct bb_record *rec, const char *key, struct bb_record *sub);

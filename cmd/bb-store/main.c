@@ -24,16 +24,11 @@
 #define HEARTBEAT_MS 10000
 #define PRUNE_EVERY_MS 3600000
 
-struct pending {
-	char *line;
-	size_t len;
-};
-
 struct ctx {
 	struct bb_db *db;
 	struct store_conf conf;
 	FILE *out;
-	struct pending *batch;
+	struct bb_record *batch; /* indexed copies of the batch's lines */
 	int n, cap;
 	int64_t batch_max, max_delay, retry_for, keep, last_prune;
 	int64_t batch_started, last_heartbeat, started;
@@ -77,20 +72,18 @@ static jv stored_member(const struct outcome *o, const char *now)
 	return s;
 }
 
-static void emit(struct ctx *c, const struct pending *p, struct outcome *o, const char *now)
+static void emit(struct ctx *c, const struct bb_record *rec, struct outcome *o, const char *now)
 {
-	struct bb_record rec = { .line = p->line, .len = p->len, .total_len = p->len };
 	struct bb_emit em;
 	size_t n;
 
 	memset(&em, 0, sizeof em);
-	if (bb_record_index(&rec) != 0) { /* not a record: it goes on as it came (its bytes are in worker_failures) */
-		fwrite(p->line, 1, p->len, c->out);
+	if (!rec->is_object) { /* not a record: it goes on as it came (its bytes are in worker_failures) */
+		fwrite(rec->line, 1, rec->len, c->out);
 		fputc('\n', c->out);
-		free(rec.m);
 		return;
 	}
-	char *before = bb_record_string(&rec, "status", &n);
+	char *before = bb_record_string(rec, "status", &n);
 	if (!before || strcmp(before, o->status) != 0)
 		bb_emit_set(&em, "status", jv_string(o->status));
 	if (jv_is_valid(o->alert))
@@ -105,35 +98,23 @@ static void emit(struct ctx *c, const struct pending *p, struct outcome *o, cons
 	}
 	o->alert = jv_invalid();
 	bb_emit_set(&em, "stored", stored_member(o, now));
-	bb_record_write(&rec, &em, c->out);
+	bb_record_write(rec, &em, c->out);
 	for (int i = 0; i < em.n; i++)
 		jv_free(em.add[i].val);
 	free(before);
-	free(rec.m);
 }
 
 /* One attempt at the whole batch in one transaction. */
 static int write_batch(struct ctx *c, struct outcome *out, const char *now)
 {
-	char **keys = calloc((size_t)c->n + 1, sizeof *keys);
-	int nkeys = 0, rc = keys ? bb_db_begin(c->db) : BB_DB_ERR;
+	int pg = bb_db_is_pg(c->db), rc = bb_db_begin(c->db);
 
-	for (int i = 0; rc == BB_DB_OK && i < c->n; i++)
-		if ((keys[nkeys] = store_lock_key(c->batch[i].line, c->batch[i].len)))
-			nkeys++;
-	if (rc == BB_DB_OK)
-		rc = store_lock(c->db, keys, nkeys);
-	if (rc == BB_DB_OK && bb_db_is_pg(c->db)) {
-		char **lines = calloc((size_t)c->n, sizeof *lines);
-		size_t *lens = calloc((size_t)c->n, sizeof *lens);
-		for (int i = 0; lines && lens && i < c->n; i++)
-			lines[i] = c->batch[i].line, lens[i] = c->batch[i].len;
-		rc = lines && lens ? store_batch_pg(c->db, &c->conf, lines, lens, c->n, now, out) : BB_DB_ERR;
-		free(lines);
-		free(lens);
-	}
-	for (int i = 0; rc == BB_DB_OK && !bb_db_is_pg(c->db) && i < c->n; i++)
-		rc = store_record(c->db, &c->conf, c->batch[i].line, c->batch[i].len, now, &out[i]);
+	if (rc == BB_DB_OK && pg)
+		rc = store_lock(c->db, c->batch, c->n);
+	if (rc == BB_DB_OK && pg)
+		rc = store_batch_pg(c->db, &c->conf, c->batch, c->n, now, out);
+	for (int i = 0; rc == BB_DB_OK && !pg && i < c->n; i++)
+		rc = store_record(c->db, &c->conf, &c->batch[i], now, &out[i]);
 	size_t failed = 0;
 	for (int i = 0; rc == BB_DB_OK && i < c->n; i++)
 		failed += strcmp(out[i].status, "rejected") == 0 || strcmp(out[i].status, "failed") == 0;
@@ -143,9 +124,6 @@ static int write_batch(struct ctx *c, struct outcome *out, const char *now)
 		rc = bb_db_commit(c->db);
 	if (rc != BB_DB_OK)
 		bb_db_rollback(c->db);
-	for (int i = 0; keys && i < nkeys; i++)
-		free(keys[i]);
-	free(keys);
 	return rc;
 }
 
@@ -210,7 +188,7 @@ static int commit(struct ctx *c)
 		if (strcmp(out[i].status, "duplicate") == 0)
 			c->duplicates++;
 		emit(c, &c->batch[i], &out[i], now);
-		free(c->batch[i].line);
+		bb_record_free(&c->batch[i]);
 	}
 	free(out);
 	c->n = 0;
@@ -224,7 +202,7 @@ static int on_record(struct bb_record *rec, struct bb_emit *em, void *arg)
 	em->suppress = 1; /* written after the commit */
 	if (c->n == c->cap) {
 		int cap = c->cap ? 2 * c->cap : 64;
-		struct pending *b = realloc(c->batch, (size_t)cap * sizeof *b);
+		struct bb_record *b = realloc(c->batch, (size_t)cap * sizeof *b);
 		if (!b)
 			return bb_fatal(BB_EX_SOFTWARE, "out of memory");
 		c->batch = b;
@@ -232,11 +210,9 @@ static int on_record(struct bb_record *rec, struct bb_emit *em, void *arg)
 	}
 	if (c->n == 0)
 		c->batch_started = bb_clock_ms();
-	if (!(c->batch[c->n].line = malloc(rec->len + 1)))
+	if (bb_record_copy(&c->batch[c->n], rec) != 0)
 		return bb_fatal(BB_EX_SOFTWARE, "out of memory");
-	memcpy(c->batch[c->n].line, rec->line, rec->len);
-	c->batch[c->n].line[rec->len] = '\0';
-	c->batch[c->n++].len = rec->len;
+	c->n++;
 	return c->n >= c->batch_max ? commit(c) : 0;
 }
 
@@ -393,6 +369,8 @@ int main(int argc, char **argv)
 		rc = 0;
 		goto out;
 	}
+	if (bb_db_checkpoint_in_background(c.db) != BB_DB_OK)
+		bb_log(BB_WARN, NULL, "checkpoints stay in the writer", "error", bb_db_errmsg(c.db), NULL);
 	bb_signals_install();
 	struct bb_loop loop = { on_record, on_idle, &c };
 	rc = bb_records_run(STDIN_FILENO, stdout, &loop);
@@ -405,7 +383,7 @@ int main(int argc, char **argv)
 	bb_log(BB_INFO, NULL, "summary", "processed", p, "failed", f, "duplicates", d, NULL);
 out:
 	for (int i = 0; i < c.n; i++)
-		free(c.batch[i].line);
+		bb_record_free(&c.batch[i]);
 	free(c.batch);
 	free(c.conf.sellers);
 	free(sellers_copy);

@@ -18,17 +18,17 @@
 #define NOTIFICATION_SQL \
 	"WITH ins AS (INSERT INTO worker_notifications (id, message_id, dedupe_hash, notification_id, asin, " \
 	"marketplace, body, severity, priority, status, trace_id, event_time, received_at, processed_at, worker_id) " \
-	"VALUES ($1::uuid, $2, $3, $4, $5, $6, $7::jsonb, $8, $9::int, 'stored', $10, $11::timestamptz, " \
+	"VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, $8, $9::int, 'stored', $10, $11::timestamptz, " \
 	"$12::timestamptz, $13::timestamptz, $14) ON CONFLICT DO NOTHING RETURNING id), " \
 	"hist AS (INSERT INTO competitive_history (id, notification_id, asin, marketplace, event_time, severity, " \
 	"priority, our_price, market_low, buy_box_price, buy_box_winner, position, total_offers, gap_pct, created_at) " \
 	"SELECT $15::uuid, $1::uuid::text, $5, $6, $11, $8, $9, $16::bigint, $17::bigint, $18::bigint, $19::boolean, $20::int, " \
 	"$21::int, $22::numeric, $13 FROM ins), " \
 	"offs AS (INSERT INTO offer_snapshots (notification_id, ord, asin, marketplace, event_time, seller_id, landed, " \
-	"prime, fba, buy_box_winner, ours) SELECT $1::uuid::text, o.ord - 1, $5, $6, $11, o.v->>'seller_id', " \
-	"(o.v->>'landed')::bigint, (o.v->>'prime')::boolean, (o.v->>'fba')::boolean, " \
-	"(o.v->>'buy_box_winner')::boolean, (o.v->>'seller_id') = ANY($23::text[]) " \
-	"FROM ins, jsonb_array_elements($24::jsonb) WITH ORDINALITY AS o(v, ord)), " \
+	"prime, fba, buy_box_winner, ours) SELECT $1::uuid::text, o.ord - 1, $5, $6, $11, o.seller_id, o.landed, " \
+	"o.prime, o.fba, o.buy_box_winner, o.seller_id = ANY($23::text[]) " \
+	"FROM ins, ROWS FROM (json_to_recordset($24::json) AS (seller_id text, landed bigint, prime boolean, " \
+	"fba boolean, buy_box_winner boolean)) WITH ORDINALITY AS o(seller_id, landed, prime, fba, buy_box_winner, ord)), " \
 	"st AS (INSERT INTO current_state (asin, marketplace, notification_id, event_time, severity, priority, rule, " \
 	"currency, our_price, market_low, market_low_seller, buy_box_price, buy_box_winner, position, total_offers, " \
 	"gap_pct, analysis, updated_at) SELECT $5, $6, $1::uuid::text, $11, $8, $9, $25, $26, $16, $17, $27, $18, " \
@@ -129,27 +129,27 @@ static char *payload(struct item *it, const char *nid, const char *rule)
 }
 
 /* Fill the 29 parameters of NOTIFICATION_SQL; 0 when the record is usable. */
-static int prepare(struct item *it, const struct store_conf *c, const char *line, size_t len, const char *now,
+static int prepare(struct item *it, const struct store_conf *c, const struct bb_record *rec, const char *now,
 		   struct outcome *out)
 {
-	struct bb_record rec = { .line = line, .len = len, .total_len = len }, n = { 0 }, a = { 0 };
+	struct bb_record n = { 0 }, a = { 0 };
 	const struct bb_member *offers, *analysis;
 	int rc = -1;
 	char hid[37];
 
-	if (bb_record_index(&rec) != 0 || bb_record_sub(&rec, "notification", &n) != 0 ||
-	    bb_record_sub(&rec, "analysis", &a) != 0)
+	if (!rec->is_object || bb_record_sub(rec, "notification", &n) != 0 ||
+	    bb_record_sub(rec, "analysis", &a) != 0)
 		goto done;
 	it->asin = raw(it, &n, "asin");
 	it->mkt = raw(it, &n, "marketplace");
 	it->event_time = raw(it, &n, "event_time");
 	it->severity = raw(it, &a, "severity");
 	offers = bb_record_member(&n, "offers");
-	analysis = bb_record_member(&rec, "analysis");
+	analysis = bb_record_member(rec, "analysis");
 	const char **p = it->p;
-	p[1] = raw(it, &rec, "message_id");
-	p[2] = raw(it, &rec, "dedupe_hash");
-	p[6] = raw(it, &rec, "body");
+	p[1] = raw(it, rec, "message_id");
+	p[2] = raw(it, rec, "dedupe_hash");
+	p[6] = raw(it, rec, "body");
 	if (!it->asin || !it->mkt || !it->event_time || !it->severity || !offers || !p[1] || !p[2] || !p[6] ||
 	    bb_time_parse(it->event_time, strlen(it->event_time), &it->ev) != 0)
 		goto done;
@@ -159,9 +159,9 @@ static int prepare(struct item *it, const struct store_conf *c, const char *line
 	p[3] = raw(it, &n, "notification_id");
 	p[4] = it->asin, p[5] = it->mkt, p[7] = it->severity;
 	p[8] = raw(it, &a, "priority");
-	p[9] = raw(it, &rec, "trace_id");
+	p[9] = raw(it, rec, "trace_id");
 	p[10] = it->event_time;
-	p[11] = raw(it, &rec, "received_at");
+	p[11] = raw(it, rec, "received_at");
 	p[12] = now;
 	p[13] = c->worker_id;
 	p[14] = own(it, strdup(hid));
@@ -177,7 +177,7 @@ static int prepare(struct item *it, const struct store_conf *c, const char *line
 		p[18] = "0";
 	rc = 0;
 done:
-	free(rec.m), free(n.m), free(a.m);
+	free(n.m), free(a.m);
 	return rc;
 }
 
@@ -302,7 +302,7 @@ static void items_free(struct item *items, int n)
 	free(items);
 }
 
-int store_batch_pg(struct bb_db *db, const struct store_conf *c, char **lines, const size_t *len, int n,
+int store_batch_pg(struct bb_db *db, const struct store_conf *c, const struct bb_record *recs, int n,
 		   const char *now, struct outcome *out)
 {
 	struct item *it = calloc((size_t)n + 1, sizeof *it);
@@ -316,27 +316,14 @@ int store_batch_pg(struct bb_db *db, const struct store_conf *c, char **lines, c
 
 	/* round 1: notifications, and the alerts of their ASINs (each once) */
 	for (int i = 0; rc == BB_DB_OK && i < n; i++) {
-		struct bb_record rec = { .line = lines[i], .len = len[i], .total_len = len[i] };
-		size_t l;
-		bb_record_index(&rec);
-		char *status = rec.is_object ? bb_record_string(&rec, "status", &l) : NULL;
-		int object = rec.is_object;
-		free(rec.m);
 		out[i].event_id = -1;
 		out[i].alert = jv_invalid();
-		out[i].error = object ? NULL : "not a JSON object";
+		out[i].error = recs[i].is_object ? NULL : "not a JSON object";
 		out[i].notification_id[0] = '\0';
-		out[i].status = status && strcmp(status, "ok") == 0 ? "ok" :
-				status && strcmp(status, "duplicate") == 0 ? "duplicate" :
-				status && strcmp(status, "skipped") == 0 ? "skipped" :
-				status && strcmp(status, "failed") == 0 ? "failed" : "rejected";
-		free(status);
+		out[i].status = store_status(&recs[i]);
 		if (strcmp(out[i].status, "ok") == 0) {
-			struct bb_record r2 = { .line = lines[i], .len = len[i], .total_len = len[i] };
-			bb_record_index(&r2);
-			out[i].error = store_unusable(&r2);
-			free(r2.m);
-			if (!out[i].error && prepare(&it[i], c, lines[i], len[i], now, &out[i]) != 0)
+			out[i].error = store_unusable(&recs[i]);
+			if (!out[i].error && prepare(&it[i], c, &recs[i], now, &out[i]) != 0)
 				out[i].error = "the notification's event_time is not an RFC 3339 time";
 			if (out[i].error) {
 				out[i].status = "rejected"; /* ok but unusable: recorded as a failure */
@@ -345,7 +332,7 @@ int store_batch_pg(struct bb_db *db, const struct store_conf *c, char **lines, c
 		}
 		if (strcmp(out[i].status, "ok") != 0) {
 			if (strcmp(out[i].status, "rejected") == 0 || strcmp(out[i].status, "failed") == 0)
-				rc = store_failure(db, lines[i], len[i], out[i].status, now, out[i].error);
+				rc = store_failure(db, &recs[i], out[i].status, now, out[i].error);
 			continue;
 		}
 		it[i].ok = 1;
@@ -399,10 +386,7 @@ int store_batch_pg(struct bb_db *db, const struct store_conf *c, char **lines, c
 			out[i].event_id = atoll(ev);
 		bb_db_rows_free(res[s]);
 		/* the record's alert, its action corrected to what was written */
-		struct bb_record rec = { .line = lines[i], .len = len[i], .total_len = len[i] };
-		bb_record_index(&rec);
-		out[i].alert = store_alert_member(&rec, out[i].alert, it[i].ev);
-		free(rec.m);
+		out[i].alert = store_alert_member(&recs[i], out[i].alert, it[i].ev);
 	}
 	free(owner);
 	free(of);

@@ -30,23 +30,24 @@ const char *store_unusable(const struct bb_record *rec);
  * scheduled delivery only for a new alert. Takes ownership of action. */
 jv store_alert_member(const struct bb_record *rec, jv action, int64_t event_ms);
 
-/* Write one record (a line of the input). now is the batch's time. */
-int store_record(struct bb_db *db, const struct store_conf *conf, const char *line, size_t len,
+/* Write one record (a line of the input, indexed). now is the batch's time. */
+int store_record(struct bb_db *db, const struct store_conf *conf, const struct bb_record *rec,
 		 const char *now, struct outcome *out);
 
-/* PostgreSQL: the whole batch in two pipelined round trips (pg.c). lines[i]
- * of len[i] bytes; out[i] gets each outcome. */
-int store_batch_pg(struct bb_db *db, const struct store_conf *c, char **lines, const size_t *len, int n,
+/* PostgreSQL: the whole batch of n indexed records in two pipelined round
+ * trips (pg.c); out[i] gets each outcome. */
+int store_batch_pg(struct bb_db *db, const struct store_conf *c, const struct bb_record *recs, int n,
 		   const char *now, struct outcome *out);
 
 /* Shared with pg.c. */
-int store_failure(struct bb_db *db, const char *line, size_t len, const char *status, const char *now,
+int store_failure(struct bb_db *db, const struct bb_record *rec, const char *status, const char *now,
 		  const char *own_error);
 
-/* Take the per-ASIN locks of a batch, in sorted order (PostgreSQL only). */
-int store_lock(struct bb_db *db, char **keys, int n);
+/* The status a record arrives with, as bb-store treats it: ok, duplicate,
+ * skipped, failed, or rejected for anything else. */
+const char *store_status(const struct bb_record *rec);
 
-/* The marketplace:asin key of an ok record, or NULL. Caller frees. */
-char *store_lock_key(const char *line, size_t len);
+/* Take the per-ASIN locks of a batch, in sorted order (PostgreSQL only). */
+int store_lock(struct bb_db *db, const struct bb_record *recs, int n);
 
 #endif

@@ -66,8 +66,8 @@ static const char *rtext(struct pool *p, const struct bb_record *obj, const char
 	return keep(p, bb_record_text(obj, key));
 }
 
-static int failure(struct bb_db *db, struct bb_record *rec, const char *status, const char *line,
-		   size_t len, const char *now, const char *own_error);
+static int failure(struct bb_db *db, const struct bb_record *rec, const char *status, const char *now,
+		   const char *own_error);
 
 const char *store_unusable(const struct bb_record *rec)
 {
@@ -115,6 +115,39 @@ jv store_alert_member(const struct bb_record *rec, jv action, int64_t event_ms)
 	return jv_object_set(a, jv_string("scheduled_delivery"), at >= 0 ? jv_string(when) : jv_null());
 }
 
+static int add_event(struct bb_db *db, const char *kind, const char *asin, const char *mkt,
+		     jv payload, const char *now, int64_t *event_id)
+{
+	jv s = jv_dump_string(payload, 0);
+	const char *p[5] = { kind, asin, mkt, jv_string_value(s), now };
+	struct bb_rows *rows = NULL;
+	int rc;
+
+	if (!bb_db_is_pg(db)) {
+		rc = bb_db_exec(db, "INSERT INTO events (kind, asin, marketplace, payload, created_at) "
+				"VALUES ($1, $2, $3, $4, $5)", 5, p, NULL);
+		if (rc == BB_DB_OK)
+			*event_id = bb_db_last_rowid(db);
+	} else {
+		rc = bb_db_exec(db, "INSERT INTO events (kind, asin, marketplace, payload, created_at) "
+				"VALUES ($1, $2, $3, $4, $5) RETURNING id", 5, p, &rows);
+		const char *id = rc == BB_DB_OK ? bb_db_value(rows, 0, 0) : NULL;
+		if (id) { /* wake every LISTEN bb_events (bb-serve) at commit */
+			*event_id = atoll(id);
+			rc = bb_db_exec(db, "SELECT pg_notify('bb_events', $1)", 1, &id, NULL);
+		}
+		bb_db_rows_free(rows);
+	}
+	jv_free(s);
+	return rc;
+}
+
+struct rec {
+	struct pool pool;
+	struct bb_record n, a; /* the notification and analysis members, indexed */
+	const char *asin, *mkt, *event_time, *severity;
+};
+
 static int is_ours(const struct store_conf *c, const char *seller, const char *notif_seller)
 {
 	if (!seller)
@@ -126,32 +159,6 @@ static int is_ours(const struct store_conf *c, const char *seller, const char *n
 			return 1;
 	return 0;
 }
-
-static int add_event(struct bb_db *db, const char *kind, const char *asin, const char *mkt,
-		     jv payload, const char *now, int64_t *event_id)
-{
-	jv s = jv_dump_string(payload, 0);
-	const char *p[5] = { kind, asin, mkt, jv_string_value(s), now };
-	struct bb_rows *rows;
-	int rc = bb_db_exec(db, "INSERT INTO events (kind, asin, marketplace, payload, created_at) "
-			    "VALUES ($1, $2, $3, $4, $5) RETURNING id", 5, p, &rows);
-	if (rc == BB_DB_OK && bb_db_value(rows, 0, 0)) {
-		*event_id = atoll(bb_db_value(rows, 0, 0));
-		if (bb_db_is_pg(db)) { /* wake every LISTEN bb_events (bb-serve) at commit */
-			const char *id = bb_db_value(rows, 0, 0);
-			rc = bb_db_exec(db, "SELECT pg_notify('bb_events', $1)", 1, &id, NULL);
-		}
-	}
-	bb_db_rows_free(rows);
-	jv_free(s);
-	return rc;
-}
-
-struct rec {
-	struct pool pool;
-	struct bb_record n, a; /* the notification and analysis members, indexed */
-	const char *asin, *mkt, *event_time, *severity;
-};
 
 struct offer_ctx {
 	struct bb_db *db;
@@ -212,7 +219,6 @@ static int history_and_state(struct bb_db *db, struct rec *r, const char *nid, c
 	const char *s[18] = { r->asin, r->mkt, nid, r->event_time, r->severity, h[6], rtext(p, &r->a, "rule"),
 			      rtext(p, &r->n, "currency"), h[7], h[8], rtext(p, &r->a, "market_low_seller"), h[9],
 			      h[10] ? h[10] : "0", h[11], h[12], h[13], raw_analysis, now };
-	struct bb_rows *rows;
 	/* out-of-order deliveries never roll the state back */
 	rc = bb_db_exec(db, "INSERT INTO current_state (asin, marketplace, notification_id, event_time, severity, "
 			"priority, rule, currency, our_price, market_low, market_low_seller, buy_box_price, "
@@ -225,9 +231,8 @@ static int history_and_state(struct bb_db *db, struct rec *r, const char *nid, c
 			"buy_box_price = excluded.buy_box_price, buy_box_winner = excluded.buy_box_winner, "
 			"position = excluded.position, total_offers = excluded.total_offers, "
 			"gap_pct = excluded.gap_pct, analysis = excluded.analysis, updated_at = excluded.updated_at "
-			"WHERE current_state.event_time <= excluded.event_time RETURNING asin", 18, s, &rows);
-	int changed = rc == BB_DB_OK && bb_db_nrows(rows) > 0;
-	bb_db_rows_free(rows);
+			"WHERE current_state.event_time <= excluded.event_time", 18, s, NULL);
+	int changed = rc == BB_DB_OK && bb_db_changes(db) > 0;
 	if (changed) {
 		jv e = jv_object();
 		e = jv_object_set(e, jv_string("asin"), jv_string(r->asin));
@@ -317,19 +322,17 @@ static int alert(struct bb_db *db, struct rec *r, const char *nid, const char *n
 	return rc;
 }
 
-int store_failure(struct bb_db *db, const char *line, size_t len, const char *status, const char *now,
+int store_failure(struct bb_db *db, const struct bb_record *rec, const char *status, const char *now,
 		  const char *own_error)
 {
-	struct bb_record rec = { .line = line, .len = len, .total_len = len };
-	bb_record_index(&rec);
-	int rc = failure(db, &rec, status, line, len, now, own_error);
-	free(rec.m);
-	return rc;
+	return failure(db, rec, status, now, own_error);
 }
 
-static int failure(struct bb_db *db, struct bb_record *rec, const char *status, const char *line,
-		   size_t len, const char *now, const char *own_error)
+static int failure(struct bb_db *db, const struct bb_record *rec, const char *status, const char *now,
+		   const char *own_error)
 {
+	const char *line = rec->line;
+	size_t len = rec->len;
 	struct pool p = { .n = 0 };
 	jv err = bb_record_get(rec, "error");
 	size_t n;
@@ -365,7 +368,7 @@ static int failure(struct bb_db *db, struct bb_record *rec, const char *status, 
 	return rc;
 }
 
-static int notification_row(struct bb_db *db, const struct store_conf *c, struct bb_record *rec,
+static int notification_row(struct bb_db *db, const struct store_conf *c, const struct bb_record *rec,
 			    struct rec *r, const char *now, const char *nid, int *inserted)
 {
 	struct pool *p = &r->pool;
@@ -373,22 +376,19 @@ static int notification_row(struct bb_db *db, const struct store_conf *c, struct
 	char *mid = bb_record_string(rec, "message_id", &n), *dh = bb_record_string(rec, "dedupe_hash", &n);
 	char *body = bb_record_string(rec, "body", &n), *trace = bb_record_string(rec, "trace_id", &n);
 	char *received = bb_record_string(rec, "received_at", &n);
-	struct bb_rows *rows;
 	const char *v[15] = { nid, mid, dh, rtext(p, &r->n, "notification_id"), r->asin, r->mkt, body, r->severity,
 			      rtext(p, &r->a, "priority"), "stored", trace, r->event_time, received, now, c->worker_id };
 	int rc = !mid || !dh || !body ? BB_DB_ERR :
 		 bb_db_exec(db, "INSERT INTO worker_notifications (id, message_id, dedupe_hash, notification_id, "
 			    "asin, marketplace, body, severity, priority, status, trace_id, event_time, received_at, "
 			    "processed_at, worker_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
-			    "$14, $15) ON CONFLICT DO NOTHING RETURNING id", 15, v, &rows);
-	*inserted = rc == BB_DB_OK && bb_db_nrows(rows) > 0;
-	if (rc == BB_DB_OK)
-		bb_db_rows_free(rows);
+			    "$14, $15) ON CONFLICT DO NOTHING", 15, v, NULL);
+	*inserted = rc == BB_DB_OK && bb_db_changes(db) > 0;
 	free(mid), free(dh), free(body), free(trace), free(received);
 	return rc;
 }
 
-static int stored_ok(struct bb_db *db, const struct store_conf *c, struct bb_record *rec, const char *now,
+static int stored_ok(struct bb_db *db, const struct store_conf *c, const struct bb_record *rec, const char *now,
 		     struct outcome *out)
 {
 	struct rec r = { .pool.n = 0 };
@@ -439,52 +439,55 @@ done:
 	return rc;
 }
 
-int store_record(struct bb_db *db, const struct store_conf *c, const char *line, size_t len, const char *now,
+const char *store_status(const struct bb_record *rec)
+{
+	size_t n;
+	char *status = rec->is_object ? bb_record_string(rec, "status", &n) : NULL;
+	const char *st = status && strcmp(status, "ok") == 0 ? "ok" :
+			 status && strcmp(status, "duplicate") == 0 ? "duplicate" :
+			 status && strcmp(status, "skipped") == 0 ? "skipped" :
+			 status && strcmp(status, "failed") == 0 ? "failed" : "rejected";
+	free(status);
+	return st;
+}
+
+int store_record(struct bb_db *db, const struct store_conf *c, const struct bb_record *rec, const char *now,
 		 struct outcome *out)
 {
-	struct bb_record rec = { .line = line, .len = len, .total_len = len };
-	size_t n;
-	char *status;
 	int rc = BB_DB_OK;
 
 	out->event_id = -1;
 	out->alert = jv_invalid();
 	out->error = NULL;
 	out->notification_id[0] = '\0';
-	bb_record_index(&rec);
-	status = rec.is_object ? bb_record_string(&rec, "status", &n) : NULL;
-	out->status = status && strcmp(status, "ok") == 0 ? "ok" :
-		      status && strcmp(status, "duplicate") == 0 ? "duplicate" :
-		      status && strcmp(status, "skipped") == 0 ? "skipped" :
-		      status && strcmp(status, "failed") == 0 ? "failed" : "rejected";
+	out->status = store_status(rec);
 	if (strcmp(out->status, "ok") == 0) {
-		rc = stored_ok(db, c, &rec, now, out);
+		rc = stored_ok(db, c, rec, now, out);
 		if (rc == BB_DB_OK && strcmp(out->status, "unusable") == 0) {
 			out->status = "rejected";
-			rc = failure(db, &rec, "rejected", line, len, now, out->error);
+			rc = failure(db, rec, "rejected", now, out->error);
 		}
 	} else if (strcmp(out->status, "rejected") == 0 || strcmp(out->status, "failed") == 0) {
-		rc = failure(db, &rec, out->status, line, len, now, rec.is_object ? NULL : "not a JSON object");
+		rc = failure(db, rec, out->status, now, rec->is_object ? NULL : "not a JSON object");
 	}
-	free(status);
-	free(rec.m);
 	return rc;
 }
 
-char *store_lock_key(const char *line, size_t len)
+/* The marketplace:asin key of an ok record, or NULL. Caller frees. */
+static char *lock_key(const struct bb_record *rec)
 {
-	struct bb_record rec = { .line = line, .len = len, .total_len = len }, n = { 0 };
+	struct bb_record n = { 0 };
 	char *key = NULL, *asin = NULL, *mkt = NULL;
 	size_t l;
 
-	if (bb_record_index(&rec) == 0 && bb_record_sub(&rec, "notification", &n) == 0) {
+	if (rec->is_object && bb_record_sub(rec, "notification", &n) == 0) {
 		asin = bb_record_string(&n, "asin", &l);
 		mkt = bb_record_string(&n, "marketplace", &l);
 		if (asin && mkt && asprintf(&key, "%s:%s", mkt, asin) < 0)
 			key = NULL;
 	}
 	free(n.m);
-	free(asin), free(mkt), free(rec.m);
+	free(asin), free(mkt);
 	return key;
 }
 
@@ -493,23 +496,27 @@ static int by_string(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int store_lock(struct bb_db *db, char **keys, int n)
+int store_lock(struct bb_db *db, const struct bb_record *recs, int n)
 {
-	struct bb_stmt *st;
-	int ns = 0, rc;
+	char **keys = calloc((size_t)n + 1, sizeof *keys);
+	struct bb_stmt *st = calloc((size_t)n + 1, sizeof *st);
+	int nkeys = 0, ns = 0, rc = keys && st ? BB_DB_OK : BB_DB_ERR;
 
-	if (!bb_db_is_pg(db) || n == 0)
-		return BB_DB_OK; /* SQLite: BEGIN IMMEDIATE already made this the only writer */
-	qsort(keys, (size_t)n, sizeof *keys, by_string);
-	if (!(st = calloc((size_t)n, sizeof *st)))
-		return BB_DB_ERR;
+	for (int i = 0; rc == BB_DB_OK && i < n; i++)
+		if ((keys[nkeys] = lock_key(&recs[i])))
+			nkeys++;
+	qsort(keys, (size_t)nkeys, sizeof *keys, by_string);
 	/* in sorted order, so two writers never wait on each other in a cycle;
 	 * pipelined, so a batch of 500 ASINs costs one round trip */
-	for (int i = 0; i < n; i++)
+	for (int i = 0; rc == BB_DB_OK && i < nkeys; i++)
 		if (i == 0 || strcmp(keys[i], keys[i - 1]) != 0)
 			st[ns++] = (struct bb_stmt){ "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", 1,
 						     (const char *const *)&keys[i] };
-	rc = bb_db_pipeline(db, ns, st, NULL);
+	if (rc == BB_DB_OK && ns > 0)
+		rc = bb_db_pipeline(db, ns, st, NULL);
+	for (int i = 0; keys && i < nkeys; i++)
+		free(keys[i]);
+	free(keys);
 	free(st);
 	return rc;
 }
