@@ -56,6 +56,75 @@ sqs_require() {
 }
 
 # ---------------------------------------------------------------------------
+# The SigV4-checking proxy (tools/sqs/sigv4-proxy.mjs), in front of the
+# emulator, which never checks signatures
+
+# proxy_start PORT [sigv4-proxy.mjs options]: start a proxy for this test on
+# PORT that verifies the signature of every request with the credentials of
+# the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN,
+# AWS_REGION: set them on the call to start it with others), injects the
+# --fault options, forwards the rest to $AWS_ENDPOINT_URL_SQS and logs each
+# request to $PROXY_LOG. Sets PROXY_URL, PROXY_LOG and PROXY_PID; fails, with
+# the reason, when it cannot start. Stop it with proxy_stop (in teardown).
+proxy_start() {
+	local port=$1 dir="$BATS_TEST_TMPDIR/proxy" i=0
+	shift
+	mkdir -p "$dir"
+	rm -f "$dir/ready"
+	PROXY_LOG=$dir/requests.ndjson
+	: >"$PROXY_LOG"
+	# fd 3 closed: bats waits for whatever holds it
+	node "$SQS_TOOLS/sigv4-proxy.mjs" --port "$port" --upstream "$AWS_ENDPOINT_URL_SQS" \
+		--log "$PROXY_LOG" --ready-file "$dir/ready" "$@" </dev/null >"$dir/proxy.err" 2>&1 3>&- &
+	PROXY_PID=$!
+	until [ -f "$dir/ready" ]; do
+		if ! kill -0 "$PROXY_PID" 2>/dev/null; then
+			echo "the SigV4 proxy did not start on port $port: $(cat "$dir/proxy.err")" >&2
+			PROXY_PID=
+			return 1
+		fi
+		i=$((i + 1))
+		if [ "$i" -gt 200 ]; then
+			echo "the SigV4 proxy did not listen on port $port within 20 s: $(cat "$dir/proxy.err")" >&2
+			proxy_stop
+			return 1
+		fi
+		sleep 0.1
+	done
+	PROXY_URL=http://127.0.0.1:$port
+}
+
+# proxy_stop: stop this test's proxy, if one runs (TERM, KILL after 5 s).
+proxy_stop() {
+	local i=0
+	[ -n "${PROXY_PID:-}" ] || return 0
+	kill -TERM "$PROXY_PID" 2>/dev/null || true
+	while kill -0 "$PROXY_PID" 2>/dev/null && [ "$i" -lt 50 ]; do
+		i=$((i + 1))
+		sleep 0.1
+	done
+	kill -KILL "$PROXY_PID" 2>/dev/null || true
+	wait "$PROXY_PID" 2>/dev/null || true
+	PROXY_PID=
+}
+
+# through_proxy COMMAND...: COMMAND with its SQS requests sent to the proxy.
+through_proxy() {
+	AWS_ENDPOINT_URL_SQS=$PROXY_URL "$@"
+}
+
+# proxied [ACTION]: the proxy's log lines (of ACTION only, when given).
+proxied() {
+	jq -c --arg a "${1:-}" 'select($a == "" or .action == $a)' "$PROXY_LOG"
+}
+
+# entry_ref TEXT: how the proxy's log names a message body or receipt handle
+# (the first 16 hex digits of its SHA-256).
+entry_ref() {
+	printf '%s' "$1" | sha256sum | cut -c1-16
+}
+
+# ---------------------------------------------------------------------------
 # Queues, through the AWS SDK (an independent client)
 
 # fresh_queues NAME [VISIBILITY]: create queue NAME (made unique to the test)

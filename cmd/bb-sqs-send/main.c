@@ -94,8 +94,8 @@ static int flush_batch(struct ctx *c)
 		req = jv_object_set(req, jv_string("QueueUrl"), jv_string(c->queue_url));
 		req = jv_object_set(req, jv_string("Entries"), entries);
 		pace(c);
-		if (bb_sqs_call(c->sqs, "SendMessageBatch", req, &resp, &e) != 0)
-			return bb_fatal(BB_EX_UNAVAILABLE,
+		if (bb_sqs_call(c->sqs, "SendMessageBatch", req, &resp, &e) != 0) /* 70: retrying cannot mend it */
+			return bb_fatal(e.retryable ? BB_EX_UNAVAILABLE : BB_EX_SOFTWARE,
 					"unable to send to queue '%s': %s: %s", c->queue_url, e.type, e.message);
 		c->in_window += ntodo;
 		jv ok = jv_object_get(jv_copy(resp), jv_string("Successful"));
