@@ -340,11 +340,11 @@ int bb_sqs_call(struct bb_sqs *s, const char *action, jv request, jv *response, 
 		}
 		if (++s->failures >= BREAKER_FAILURES) {
 			s->open_until = bb_clock_ms() + s->cooldown_ms;
-			s->cooldown_ms = s->cooldown_ms * 2 > 60000 ? 60000 : s->cooldown_ms * 2;
+			s->cooldown_ms = s->cooldown_ms * 2 > 80000 ? 80000 : s->cooldown_ms * 2; /* 5, 10, 20, 40, 80 s */
 		}
 		if (bb_clock_ms() - start >= s->patience_ms || nap(bb_jitter_ms(backoff)) != 0)
 			break;
-		backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
+		backoff = backoff * 2 > 6400 ? 6400 : backoff * 2; /* 0.1 s doubled six times */
 	}
 	if (rc != 0 && bb_stopping() && !err->type[0]) {
 		snprintf(err->type, sizeof err->type, "stopping");
