@@ -5,11 +5,13 @@
 #include "log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static volatile sig_atomic_t stop_requested;
@@ -525,6 +527,16 @@ static int fill(struct reader *rd, int fd)
 	return 0;
 }
 
+/* Records are kilobytes each: a pipe's default 64 KiB holds a handful, so a
+ * stage that pauses (bb-store committing) soon stalls the ones before it.
+ * Ask for 1 MiB pipes; where that is refused, the default stays. */
+static void widen_pipe(int fd)
+{
+	struct stat st;
+	if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode) && fcntl(fd, F_GETPIPE_SZ) < (1 << 20))
+		(void)fcntl(fd, F_SETPIPE_SZ, 1 << 20);
+}
+
 int bb_records_each(int fd, FILE *out, bb_record_fn fn, void *ctx)
 {
 	struct bb_loop loop = { fn, NULL, ctx };
@@ -552,6 +564,8 @@ int bb_records_run(int fd, FILE *out, const struct bb_loop *loop)
 	memset(&r, 0, sizeof r);
 	if (!rd.buf)
 		return BB_EX_SOFTWARE;
+	widen_pipe(fd);
+	widen_pipe(fileno(out));
 	/* one thread: stdio's per-call locking is pure cost (libjq writes token by token) */
 	__fsetlocking(out, FSETLOCKING_BYCALLER);
 	while (rc == 0) {

@@ -177,6 +177,74 @@ void bb_sqs_set_patience(struct bb_sqs *s, long ms)
 	s->patience_ms = ms;
 }
 
+int bb_sqs_batch(struct bb_sqs *s, const char *action, const char *queue, struct bb_sqs_entry *e, int n,
+		 int calls, struct bb_sqs_error *err)
+{
+	int todo[10], ntodo = 0;
+
+	for (int i = 0; i < n && i < 10; i++) {
+		e[i].done = e[i].refused = 0;
+		e[i].result = jv_invalid();
+		e[i].error[0] = '\0';
+		todo[ntodo++] = i;
+	}
+	for (int call = 0; call < calls && ntodo > 0; call++) {
+		jv entries = jv_array(), resp;
+		char id[16];
+		for (int k = 0; k < ntodo; k++) {
+			snprintf(id, sizeof id, "%d", todo[k]); /* positional: the index in e */
+			entries = jv_array_append(entries, jv_object_set(jv_copy(e[todo[k]].request), jv_string("Id"),
+									 jv_string(id)));
+		}
+		jv req = jv_object();
+		req = jv_object_set(req, jv_string("QueueUrl"), jv_string(queue));
+		req = jv_object_set(req, jv_string("Entries"), entries);
+		if (bb_sqs_call(s, action, req, &resp, err) != 0) {
+			for (int k = 0; k < ntodo; k++)
+				snprintf(e[todo[k]].error, sizeof e[0].error, "%s: %s: %s", action, err->type, err->message);
+			for (int i = 0; i < n && i < 10; i++)
+				jv_free(e[i].request), e[i].request = jv_invalid();
+			return -1;
+		}
+		jv ok = jv_object_get(jv_copy(resp), jv_string("Successful"));
+		jv bad = jv_object_get(jv_copy(resp), jv_string("Failed"));
+		int again[10], nagain = 0;
+		for (int j = 0; jv_get_kind(ok) == JV_KIND_ARRAY && j < jv_array_length(jv_copy(ok)); j++) {
+			jv r = jv_array_get(jv_copy(ok), j), rid = jv_object_get(jv_copy(r), jv_string("Id"));
+			int i = jv_get_kind(rid) == JV_KIND_STRING ? atoi(jv_string_value(rid)) : -1;
+			if (i >= 0 && i < n && i < 10 && !e[i].done) {
+				e[i].done = 1;
+				e[i].result = jv_copy(r);
+			}
+			jv_free(rid), jv_free(r);
+		}
+		for (int j = 0; jv_get_kind(bad) == JV_KIND_ARRAY && j < jv_array_length(jv_copy(bad)); j++) {
+			jv f = jv_array_get(jv_copy(bad), j), fid = jv_object_get(jv_copy(f), jv_string("Id"));
+			jv sender = jv_object_get(jv_copy(f), jv_string("SenderFault"));
+			jv code = jv_object_get(jv_copy(f), jv_string("Code"));
+			int i = jv_get_kind(fid) == JV_KIND_STRING ? atoi(jv_string_value(fid)) : -1;
+			if (i >= 0 && i < n && i < 10 && !e[i].done) {
+				e[i].refused = jv_get_kind(sender) == JV_KIND_TRUE;
+				snprintf(e[i].error, sizeof e[0].error, "%s: %s", action,
+					 jv_get_kind(code) == JV_KIND_STRING ? jv_string_value(code) : "refused");
+			}
+			jv_free(fid), jv_free(sender), jv_free(code), jv_free(f);
+		}
+		jv_free(ok), jv_free(bad), jv_free(resp);
+		/* failed for a passing reason, or not answered at all: again */
+		for (int k = 0; k < ntodo; k++)
+			if (!e[todo[k]].done && !e[todo[k]].refused)
+				again[nagain++] = todo[k];
+		memcpy(todo, again, (size_t)nagain * sizeof *again);
+		ntodo = nagain;
+	}
+	for (int k = 0; k < ntodo; k++)
+		snprintf(e[todo[k]].error, sizeof e[0].error, "%s: still failing after retries", action);
+	for (int i = 0; i < n && i < 10; i++)
+		jv_free(e[i].request), e[i].request = jv_invalid();
+	return 0;
+}
+
 const char *bb_sqs_queue_name(const char *url)
 {
 	const char *slash = strrchr(url, '/');

@@ -37,6 +37,24 @@ void bb_sqs_set_patience(struct bb_sqs *s, long ms);
 int bb_sqs_call(struct bb_sqs *s, const char *action, jv request, jv *response,
 		struct bb_sqs_error *err);
 
+/* One entry of a *Batch call (SendMessageBatch, DeleteMessageBatch,
+ * ChangeMessageVisibilityBatch) and how it fared. */
+struct bb_sqs_entry {
+	jv request;       /* the entry without its Id; taken by bb_sqs_batch */
+	int done;         /* SQS accepted it */
+	jv result;        /* its Successful object when done, else jv_invalid(); the caller frees it */
+	int refused;      /* SQS refused it (SenderFault): no retry mends it */
+	char error[480];  /* why it is not done: "ACTION: CODE[: message]" */
+};
+
+/* Up to ten entries in one call to queue, with positional ids. Entries that
+ * fail for a passing reason (no SenderFault) go again, alone, for at most
+ * `calls` calls in all. Returns 0 when the calls were answered, each entry
+ * saying how it fared; -1 when a call itself failed (err set, and every entry
+ * not done carries the error). */
+int bb_sqs_batch(struct bb_sqs *s, const char *action, const char *queue, struct bb_sqs_entry *e, int n,
+		 int calls, struct bb_sqs_error *err);
+
 /* The last part of a queue URL, for logs: ".../000000000000/bb" -> "bb". */
 const char *bb_sqs_queue_name(const char *url);
 

@@ -17,6 +17,9 @@ void bb_time_format(int64_t ms, char *buf, size_t size);
 /* The wall clock. */
 int64_t bb_clock_ms(void);
 
+/* A clock for intervals: never steps with the wall clock. */
+int64_t bb_mono_ms(void);
+
 /* "Now" for values that end up in records: BB_NOW (RFC 3339) pins it, so a
  * replay or a test can reproduce its output byte for byte. */
 int64_t bb_now_ms(void);

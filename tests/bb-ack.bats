@@ -213,3 +213,49 @@ acks() {
 		sys.exit(0 if want == got else 1)
 	EOF
 }
+
+@test "--settled FIFO: an empty line first, then the receipt handle of every record it settled, whatever the outcome" {
+	fresh_queues report
+	printf 'a\nb\nc\n' | sdk_send "$Q" >/dev/null
+	receive --drain
+	{
+		sed -n 1p "$T/recv.ndjson" | outcome ok
+		echo '{"body":"a replay, no sqs","status":"ok"}'
+		sed -n 2p "$T/recv.ndjson" | outcome rejected schema
+		sed -n 3p "$T/recv.ndjson" | outcome failed
+	} >"$T/in.ndjson"
+	mkfifo "$T/settled"
+	cat "$T/settled" >"$T/reported" &
+	reader=$!
+	ack --dlq-url "$DLQ" --settled "$T/settled" <"$T/in.ndjson"
+	wait "$reader"
+	expect "exit status" "$status" 0
+	expect "records out" "$(wc -l <"$T/out.ndjson")" 4
+	# deleted, dead-lettered and given back for later: each is settled as far
+	# as bb-sqs-recv is concerned; the replay had nothing to settle
+	expect "reported" "$(cat "$T/reported")" "$(printf '\n'; jq -r .sqs.receipt_handle "$T/recv.ndjson")"
+}
+
+@test "--settled: bb-ack goes on, and settles everything, when nobody reads the FIFO any more" {
+	fresh_queues noreader
+	printf 'a\nb\n' | sdk_send "$Q" >/dev/null
+	receive --drain
+	outcome ok <"$T/recv.ndjson" >"$T/in.ndjson"
+	mkfifo "$T/settled"
+	# a reader that goes away after the first line it reads
+	head -n 1 "$T/settled" >/dev/null &
+	ack --settled "$T/settled" <"$T/in.ndjson"
+	expect "exit status" "$status" 0
+	expect "acks" "$(acks | sort -u)" '{"deleted":true,"dlq":false,"error":null}'
+	expect "messages left in the queue" "$(sqs_total "$Q")" 0
+}
+
+@test "--settled on a path that is not a FIFO, or missing: exit 78 before reading anything, naming it" {
+	: >"$T/plain"
+	ack --settled "$T/plain" </dev/null
+	expect "exit status" "$status" 78
+	grep -qF "'$T/plain'" "$T/err" || fail "stderr does not name the path: $(cat "$T/err")"
+	expect "nothing written to the file" "$(wc -c <"$T/plain")" 0
+	ack --settled "$T/missing" </dev/null
+	expect "exit status, missing" "$status" 78
+}

@@ -186,3 +186,103 @@ recv() {
 		! grep -qF -- "$h" "$T/err" || fail "stderr holds a full receipt handle"
 	done < <(jq -r .sqs.receipt_handle "$T/out.ndjson")
 }
+
+# ---------------------------------------------------------------------------
+# In-flight control: --settled FIFO (bb-ack reports back), --max-inflight,
+# releasing what will not be emitted
+
+@test "--max-messages 5 with --concurrency 4: exactly 5 emitted, the surplus visible again at once" {
+	fresh_queues surplus
+	seq -f 's%02g' 1 40 | sdk_send "$Q" --batch >/dev/null
+	recv --queue-url "$Q" --max-messages 5 --concurrency 4 --wait-seconds 1
+	expect "exit status" "$status" 0
+	expect "records" "$(wc -l <"$T/out.ndjson")" 5
+	# the four receives asked for up to 5 each: what came beyond the 5 went
+	# back to the queue, not into a 120 s limbo
+	expect "visible, in flight" "$(sqs_counts "$Q")" "35 5"
+	grep -q 'msg=summary emitted=5 .*released=[0-9]' "$T/err" || fail "no summary with released=: $(cat "$T/err")"
+}
+
+@test "--settled: a message held downstream longer than its visibility timeout is extended, never redelivered" {
+	fresh_queues extend 2
+	id=$(printf 'slow\n' | sdk_send "$Q")
+	mkfifo "$T/settled"
+	( timeout 60 bb-sqs-recv --queue-url "$Q" --settled "$T/settled" --visibility-timeout 2 --max-messages 1 \
+		--wait-seconds 1 2>"$T/recv.err" | (sleep 6; cat) |
+		timeout 60 bb-ack --settled "$T/settled" --all >"$T/acked.ndjson" 2>"$T/ack.err" ) &
+	pid=$!
+	# three timeouts later the message is still in flight: nobody else can
+	# receive it, and it was received once
+	sleep 4.5
+	expect "visible, in flight at 4.5 s" "$(sqs_counts "$Q")" "0 1"
+	wait "$pid"
+	expect "settled" "$(jq -c '[.sqs.message_id, .sqs.receive_count, .ack.deleted]' "$T/acked.ndjson")" "[\"$id\",1,true]"
+	expect "visible, in flight at the end" "$(sqs_counts "$Q")" "0 0"
+	extended=$(sed -n 's/.*msg=summary .*extended=\([0-9]*\).*/\1/p' "$T/recv.err")
+	[ "${extended:-0}" -ge 3 ] || fail "extended ${extended:-?} times in 6 s at a 2 s timeout: $(cat "$T/recv.err")"
+	grep -q 'msg=summary .*unsettled=0' "$T/recv.err" || fail "bb-sqs-recv ended with messages unsettled: $(cat "$T/recv.err")"
+}
+
+@test "--settled: bb-sqs-recv keeps extending after its input ends, until bb-ack has settled the last message" {
+	fresh_queues lastone 2
+	seq 1 3 | sdk_send "$Q" >/dev/null
+	mkfifo "$T/settled"
+	start=$(ms_now)
+	timeout 60 bb-sqs-recv --queue-url "$Q" --settled "$T/settled" --visibility-timeout 2 --drain \
+		--wait-seconds 1 2>"$T/recv.err" | (sleep 5; cat) |
+		timeout 60 bb-ack --settled "$T/settled" --all >"$T/acked.ndjson" 2>"$T/ack.err"
+	expect "deleted" "$(jq -c .ack.deleted "$T/acked.ndjson" | sort | uniq -c | awk '{print $1, $2}')" "3 true"
+	expect "visible, in flight" "$(sqs_counts "$Q")" "0 0"
+	grep -q 'msg=summary .*unsettled=0' "$T/recv.err" || fail "bb-sqs-recv did not wait for bb-ack: $(cat "$T/recv.err")"
+	expect "errors of bb-ack" "$(grep -c 'level=warn' "$T/ack.err" || true)" 0
+}
+
+@test "--max-inflight 3: no more than 3 unsettled messages are received" {
+	fresh_queues inflight
+	seq 1 10 | sdk_send "$Q" >/dev/null
+	mkfifo "$T/settled"
+	# nothing settles: no bb-ack writes to the FIFO
+	timeout 60 bb-sqs-recv --queue-url "$Q" --settled "$T/settled" --max-inflight 3 --wait-seconds 1 \
+		>"$T/out.ndjson" 2>"$T/err" &
+	pid=$!
+	wait_for 10 eval '[ "$(wc -l <"$T/out.ndjson")" -ge 3 ]' || fail "3 records not emitted within 10 s"
+	sleep 2
+	expect "records while 3 are unsettled" "$(wc -l <"$T/out.ndjson")" 3
+	expect "visible, in flight" "$(sqs_counts "$Q")" "7 3"
+	# settling one lets exactly one more in
+	jq -r .sqs.receipt_handle "$T/out.ndjson" | head -n 1 >"$T/settled"
+	wait_for 10 eval '[ "$(wc -l <"$T/out.ndjson")" -ge 4 ]' || fail "no record after one was settled"
+	sleep 2
+	expect "records after one settled" "$(wc -l <"$T/out.ndjson")" 4
+	kill -TERM "$pid"
+	wait "$pid" || true
+}
+
+@test "SIGTERM during a long poll: what the poll brings back is released at once, not emitted" {
+	fresh_queues term
+	mkfifo "$T/settled"
+	timeout 60 bb-sqs-recv --queue-url "$Q" --settled "$T/settled" --wait-seconds 20 \
+		>"$T/out.ndjson" 2>"$T/err" &
+	pid=$!
+	sleep 1
+	kill -TERM "$pid"
+	# the poll in progress still returns what arrives now
+	printf 'late\n' | sdk_send "$Q" >/dev/null
+	wait_for 25 eval '! kill -0 "$pid" 2>/dev/null' || fail "bb-sqs-recv still runs 25 s after SIGTERM"
+	status=0
+	wait "$pid" || status=$?
+	expect "exit status" "$status" 0
+	expect "records" "$(wc -l <"$T/out.ndjson")" 0
+	expect "visible, in flight" "$(sqs_counts "$Q")" "1 0"
+	expect "the message" "$(sdk_receive "$Q" | jq -r .Body)" late
+}
+
+@test "--settled on a path that is not a FIFO: exit 78, naming it" {
+	fresh_queues nofifo
+	: >"$T/plain"
+	recv --queue-url "$Q" --settled "$T/plain" --drain --wait-seconds 1
+	expect "exit status" "$status" 78
+	grep -qF "$T/plain" "$T/err" || fail "stderr does not name the path: $(cat "$T/err")"
+	recv --queue-url "$Q" --settled "$T/missing" --drain --wait-seconds 1
+	expect "exit status, missing" "$status" 78
+}

@@ -82,7 +82,7 @@ EOF
 	    and ([.sqs.sent_at, .sqs.first_received_at, .received_at] |
 	         all(test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z$"))))
 	    and ([.[].sqs.message_id] | unique | length == 9)' received.ndjson
-	run -0 grep -c 'msg=summary emitted=9 receives=[0-9]* errors=0 max_lag_ms=[0-9]* queue=bb$' recv.log
+	run -0 grep -c 'msg=summary emitted=9 receives=[0-9]* errors=0 max_lag_ms=[0-9]* released=0 extended=0 unsettled=- queue=bb$' recv.log
 	# it deletes nothing: the nine are in flight
 	run -0 depth "$BB_SQS_QUEUE_URL"
 	assert_output '[0,9]'
@@ -145,6 +145,46 @@ EOF
 	# all 27 received, none left behind
 	run -0 depth "$BB_SQS_QUEUE_URL"
 	assert_output '[0,27]'
+}
+
+@test "bb-sqs-recv(1): --settled keeps the nine hidden past their timeout while a slow stage holds them, until bb-ack settles them" {
+	run -0 bash <<'EOF'
+bb-sqs-send --queue-url "$BB_SQS_QUEUE_URL" \
+    < examples/notifications.ndjson > /dev/null 2>&1
+mkfifo settled
+bb-sqs-recv --queue-url "$BB_SQS_QUEUE_URL" --settled settled --drain \
+    --wait-seconds 1 --visibility-timeout 2 2> recv.log |
+    (sleep 4; cat) | bb-ack --settled settled --all 2>/dev/null \
+    > acked.ndjson &
+sleep 3; node tools/sqs/count.mjs "$BB_SQS_QUEUE_URL" --json | jq -c \
+    '[.ApproximateNumberOfMessages, .ApproximateNumberOfMessagesNotVisible]'
+wait; jq -c '[.sqs.receive_count, .ack.deleted]' acked.ndjson | uniq -c
+grep -o 'unsettled=[0-9]*' recv.log
+node tools/sqs/count.mjs "$BB_SQS_QUEUE_URL"
+EOF
+	assert_output - <<'EOF'
+[0,9]
+      9 [1,true]
+unsettled=0
+0
+EOF
+	# extended about every second, each of the nine; deleted for good, not just hidden
+	run -0 sed -n 's/.*msg=summary emitted=9 .*released=0 extended=\([0-9]*\) unsettled=0 queue=bb$/\1/p' recv.log
+	[ "${output:-0}" -ge 18 ] || { echo "extended ${output:-?} times: $(cat recv.log)"; false; }
+	run -0 depth "$BB_SQS_QUEUE_URL"
+	assert_output '[0,0]'
+	# without --settled the nine are visible again three seconds in
+	run -0 bash <<'EOF'
+bb-sqs-send --queue-url "$BB_SQS_QUEUE_URL" \
+    < examples/notifications.ndjson > /dev/null 2>&1
+bb-sqs-recv --queue-url "$BB_SQS_QUEUE_URL" --drain \
+    --wait-seconds 1 --visibility-timeout 2 2>/dev/null |
+    (sleep 4; cat) | bb-ack --all >/dev/null 2>&1 &
+sleep 3; node tools/sqs/count.mjs "$BB_SQS_QUEUE_URL" --json | jq -c \
+    '[.ApproximateNumberOfMessages, .ApproximateNumberOfMessagesNotVisible]'
+wait
+EOF
+	assert_output '[9,0]'
 }
 
 # ---- bb-ack(1) ----

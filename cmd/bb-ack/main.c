@@ -10,13 +10,16 @@
 #include "record.h"
 #include "sqs.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#define USAGE "usage: bb-ack [--dlq-url URL] [--max-receive-count N] [--all]\n"
+#define USAGE "usage: bb-ack [--dlq-url URL] [--max-receive-count N] [--all] [--settled FIFO]\n"
 #define BATCH 10
 
 enum what { LEAVE, DELETE, TO_DLQ, RETRY_LATER };
@@ -36,6 +39,8 @@ struct ctx {
 	const char *dlq_url;
 	int64_t max_receive_count;
 	int all;
+	const char *settled; /* the FIFO bb-sqs-recv --settled reads, or NULL */
+	int settled_fd;      /* -1: not open yet */
 	struct item *items;
 	int n, cap;
 	size_t deleted, dead_lettered, retried, failed;
@@ -109,52 +114,19 @@ static jv attr(const char *v)
 static void batch(struct ctx *c, const char *action, const char *queue, int *idx, int k,
 		  jv (*entry)(struct ctx *, struct item *), int (*done)(struct item *, int))
 {
-	int todo[BATCH], ntodo = k;
-	memcpy(todo, idx, (size_t)k * sizeof *idx);
-	for (int round = 0; round < 4 && ntodo > 0; round++) {
-		jv entries = jv_array(), resp;
-		struct bb_sqs_error e;
-		char id[16];
-		for (int j = 0; j < ntodo; j++) {
-			snprintf(id, sizeof id, "%d", j); /* positional ids */
-			jv en = jv_object_set(entry(c, &c->items[todo[j]]), jv_string("Id"), jv_string(id));
-			entries = jv_array_append(entries, en);
-		}
-		jv req = jv_object();
-		req = jv_object_set(req, jv_string("QueueUrl"), jv_string(queue));
-		req = jv_object_set(req, jv_string("Entries"), entries);
-		if (bb_sqs_call(c->sqs, action, req, &resp, &e) != 0) {
-			for (int j = 0; j < ntodo; j++)
-				snprintf(c->items[todo[j]].error, sizeof c->items[0].error, "%s: %s: %s", action, e.type, e.message);
-			return;
-		}
-		jv ok = jv_object_get(jv_copy(resp), jv_string("Successful"));
-		jv bad = jv_object_get(jv_copy(resp), jv_string("Failed"));
-		int again[BATCH], nagain = 0;
-		for (int j = 0; jv_get_kind(ok) == JV_KIND_ARRAY && j < jv_array_length(jv_copy(ok)); j++) {
-			jv s = jv_array_get(jv_copy(ok), j), sid = jv_object_get(jv_copy(s), jv_string("Id"));
-			int p = jv_get_kind(sid) == JV_KIND_STRING ? atoi(jv_string_value(sid)) : -1;
-			if (p >= 0 && p < ntodo)
-				done(&c->items[todo[p]], 1);
-			jv_free(sid), jv_free(s);
-		}
-		for (int j = 0; jv_get_kind(bad) == JV_KIND_ARRAY && j < jv_array_length(jv_copy(bad)); j++) {
-			jv f = jv_array_get(jv_copy(bad), j), sid = jv_object_get(jv_copy(f), jv_string("Id"));
-			jv sender = jv_object_get(jv_copy(f), jv_string("SenderFault")), code = jv_object_get(jv_copy(f), jv_string("Code"));
-			int p = jv_get_kind(sid) == JV_KIND_STRING ? atoi(jv_string_value(sid)) : -1;
-			if (p >= 0 && p < ntodo && jv_get_kind(sender) != JV_KIND_TRUE)
-				again[nagain++] = todo[p];
-			else if (p >= 0 && p < ntodo)
-				snprintf(c->items[todo[p]].error, sizeof c->items[0].error, "%s: %s", action,
-					 jv_get_kind(code) == JV_KIND_STRING ? jv_string_value(code) : "refused");
-			jv_free(sid), jv_free(sender), jv_free(code), jv_free(f);
-		}
-		jv_free(ok), jv_free(bad), jv_free(resp);
-		memcpy(todo, again, (size_t)nagain * sizeof *again);
-		ntodo = nagain;
+	struct bb_sqs_entry e[BATCH];
+	struct bb_sqs_error err;
+
+	for (int j = 0; j < k; j++)
+		e[j].request = entry(c, &c->items[idx[j]]);
+	bb_sqs_batch(c->sqs, action, queue, e, k, 4, &err);
+	for (int j = 0; j < k; j++) {
+		if (e[j].done)
+			done(&c->items[idx[j]], 1);
+		else
+			snprintf(c->items[idx[j]].error, sizeof c->items[0].error, "%s", e[j].error);
+		jv_free(e[j].result);
 	}
-	for (int j = 0; j < ntodo; j++)
-		snprintf(c->items[todo[j]].error, sizeof c->items[0].error, "%s: still failing after retries", action);
 }
 
 static jv dlq_entry(struct ctx *c, struct item *it)
@@ -229,6 +201,58 @@ static void item_free(struct item *it)
 	free(it->line), free(it->queue), free(it->handle), free(it->body), free(it->error_type), free(it->trace);
 }
 
+/* Tell bb-sqs-recv which messages it may stop watching: one receipt handle
+ * per line. Opened when first needed (bb-sqs-recv may not have opened its
+ * end yet: then next time). Once bb-sqs-recv is gone, nobody is told. */
+static void report_settled(struct ctx *c)
+{
+	if (!c->settled)
+		return;
+	if (c->settled_fd < 0) {
+		c->settled_fd = open(c->settled, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+		if (c->settled_fd < 0) {
+			if (errno != ENXIO) { /* ENXIO: no reader yet */
+				bb_log(BB_WARN, NULL, "unable to report settled messages", "fifo", c->settled,
+				       "error", strerror(errno), NULL);
+				c->settled = NULL;
+			}
+			return;
+		}
+		fcntl(c->settled_fd, F_SETFL, fcntl(c->settled_fd, F_GETFL) & ~O_NONBLOCK);
+		/* an empty line: bb-ack is there, and will report */
+		if (write(c->settled_fd, "\n", 1) != 1) {
+			close(c->settled_fd);
+			c->settled_fd = -1;
+			return;
+		}
+	}
+	for (int i = 0; i < c->n; i++) {
+		const char *h = c->items[i].handle;
+		if (!c->items[i].queue || !h)
+			continue;
+		size_t n = strlen(h);
+		if (n == 0 || n > 8000 || strchr(h, '\n'))
+			continue;
+		/* handle and newline in one write: atomic below PIPE_BUF */
+		char *line = malloc(n + 1);
+		if (!line)
+			continue;
+		memcpy(line, h, n);
+		line[n] = '\n';
+		ssize_t w = write(c->settled_fd, line, n + 1);
+		free(line);
+		if (w < 0) {
+			if (errno != EPIPE)
+				bb_log(BB_WARN, NULL, "unable to report settled messages", "fifo", c->settled,
+				       "error", strerror(errno), NULL);
+			close(c->settled_fd);
+			c->settled_fd = -1;
+			c->settled = NULL; /* bb-sqs-recv has gone: its messages are no longer watched */
+			return;
+		}
+	}
+}
+
 static int flush(struct ctx *c)
 {
 	if (c->n == 0)
@@ -236,6 +260,7 @@ static int flush(struct ctx *c)
 	settle(c, "SendMessageBatch", wants_dlq, c->dlq_url, dlq_entry, dlq_done);
 	settle(c, "DeleteMessageBatch", wants_delete, NULL, delete_entry, delete_done);
 	settle(c, "ChangeMessageVisibilityBatch", wants_visibility, NULL, visibility_entry, visibility_done);
+	report_settled(c);
 	for (int i = 0; i < c->n; i++) {
 		struct item *it = &c->items[i];
 		struct bb_record rec = { .line = it->line, .len = it->len, .total_len = it->len };
@@ -302,9 +327,10 @@ int main(int argc, char **argv)
 		{ "dlq-url", required_argument, NULL, 'd' },
 		{ "max-receive-count", required_argument, NULL, 'm' },
 		{ "all", no_argument, NULL, 'a' },
+		{ "settled", required_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct ctx c = { .max_receive_count = 3 };
+	struct ctx c = { .max_receive_count = 3, .settled_fd = -1 };
 	struct bb_conf *conf = NULL;
 	char err[600];
 	int opt, rc = 0;
@@ -323,6 +349,8 @@ int main(int argc, char **argv)
 			c.dlq_url = optarg;
 		else if (opt == 'a')
 			c.all = 1;
+		else if (opt == 's')
+			c.settled = optarg;
 		else if (opt == 'm' && bb_parse_i64(optarg, 1, 1000000, &c.max_receive_count) != 0) {
 			bb_say("--max-receive-count '%s': expected a whole number from 1", optarg);
 			rc = BB_EX_USAGE;
@@ -338,6 +366,22 @@ int main(int argc, char **argv)
 	}
 	if (rc == 0 && !(c.sqs = bb_sqs_new(err, sizeof err)))
 		rc = bb_fatal(BB_EX_CONFIG, "unable to use AWS credentials: %s", err);
+	struct stat st;
+	if (rc == 0 && c.settled && stat(c.settled, &st) != 0)
+		rc = bb_fatal(BB_EX_CONFIG, "unable to use '%s' for --settled: %s", c.settled, strerror(errno));
+	else if (rc == 0 && c.settled && !S_ISFIFO(st.st_mode))
+		rc = bb_fatal(BB_EX_CONFIG, "unable to use '%s' for --settled: not a FIFO (make one with mkfifo)",
+			      c.settled);
+	if (rc == 0 && c.settled) {
+		/* bb-sqs-recv opens its end as it starts: give it a moment, so that
+		 * it hears from us before it could think nobody will report */
+		for (int i = 0; i < 50 && c.settled && c.settled_fd < 0; i++) {
+			c.n = 0;
+			report_settled(&c);
+			if (c.settled_fd < 0)
+				usleep(100000);
+		}
+	}
 	if (rc == 0) {
 		struct bb_loop loop = { on_record, on_idle, &c };
 		bb_signals_install();
@@ -355,6 +399,8 @@ int main(int argc, char **argv)
 	for (int i = 0; i < c.n; i++)
 		item_free(&c.items[i]);
 	free(c.items);
+	if (c.settled_fd >= 0)
+		close(c.settled_fd);
 	bb_sqs_free(c.sqs);
 	bb_conf_free(conf);
 	return rc;

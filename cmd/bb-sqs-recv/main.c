@@ -1,5 +1,10 @@
 /* bb-sqs-recv: long-poll an SQS queue and write each message as a record
- * (DESIGN.md's envelope) on stdout, at once: nothing received is held back. */
+ * (DESIGN.md's envelope) on stdout, at once: nothing received is held back.
+ * With --settled FIFO it also keeps what it emitted in sight until bb-ack
+ * reports it settled: extending its visibility at half the timeout, and
+ * receiving no more while --max-inflight messages are unsettled. A message it
+ * received but will not emit (after SIGTERM, or past --max-messages) is made
+ * visible again at once. */
 #include "cli.h"
 #include "conf.h"
 #include "exitcode.h"
@@ -10,27 +15,46 @@
 #include "sqs.h"
 #include "timeutil.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #define USAGE "usage: bb-sqs-recv --queue-url URL [--concurrency N] [--max-messages N] [--drain]\n" \
-	      "                   [--wait-seconds S] [--visibility-timeout S]\n"
+	      "                   [--wait-seconds S] [--visibility-timeout S] [--settled FIFO]\n" \
+	      "                   [--max-inflight N]\n"
+#define PROGRESS_MS 60000
+#define HANDLE_MAX 8192
+
+/* A message emitted and not reported settled yet (--settled). */
+struct held {
+	uint64_t hash; /* of the receipt handle, to find it fast */
+	char *handle;
+	int64_t extend_at; /* when its visibility is extended next (monotonic ms) */
+};
 
 struct shared {
 	const char *queue_url;
 	int64_t max_messages, wait_s, visibility_s, concurrency;
 	int drain;
-	pthread_mutex_t lock; /* stdout and the counters */
-	int64_t emitted, receives, empty, errors;
-	int64_t oldest_sent;  /* the oldest SentTimestamp seen, for the lag */
-	int64_t max_lag_ms;
+	const char *settled;  /* the FIFO bb-ack --settled writes, or NULL */
+	int64_t max_inflight;
+	pthread_mutex_t lock; /* stdout, the counters and the held messages */
+	int64_t emitted, receives, empty, errors, released, extended;
+	int64_t max_lag_ms, lag_ms; /* now - SentTimestamp: over the run, over the last period */
+	int64_t reserved;     /* room asked for by receives in progress (--max-inflight) */
+	struct held *held;
+	size_t nheld, capheld;
 	int done, status;
+	int receiving_over; /* the pollers have stopped */
 };
 
 static void nap(int64_t ms)
@@ -105,26 +129,123 @@ static jv receive_request(const struct shared *sh, int64_t want)
 	return r;
 }
 
-/* Write the messages of one receive; returns how many. */
-static int64_t emit(struct shared *sh, jv messages)
+static uint64_t hash_of(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+/* Under the lock. */
+static void hold(struct shared *sh, const char *handle, int64_t now)
+{
+	if (sh->nheld == sh->capheld) {
+		size_t cap = sh->capheld ? 2 * sh->capheld : 256;
+		struct held *h = realloc(sh->held, cap * sizeof *h);
+		if (!h)
+			return; /* not watched: its visibility timeout still brings it back */
+		sh->held = h;
+		sh->capheld = cap;
+	}
+	char *copy = strdup(handle);
+	if (!copy)
+		return;
+	sh->held[sh->nheld++] = (struct held){ hash_of(handle), copy, now + sh->visibility_s * 500 };
+}
+
+/* Under the lock. */
+static void unhold(struct shared *sh, const char *handle)
+{
+	uint64_t h = hash_of(handle);
+	for (size_t i = 0; i < sh->nheld; i++)
+		if (sh->held[i].hash == h && strcmp(sh->held[i].handle, handle) == 0) {
+			free(sh->held[i].handle);
+			sh->held[i] = sh->held[--sh->nheld];
+			return;
+		}
+}
+
+/* ChangeMessageVisibilityBatch on handles, ten at a time; ok[i] says whether
+ * SQS took handle i, gone[i] whether SQS refused it (deleted or expired). */
+static void set_visibility(struct shared *sh, struct bb_sqs *sqs, char **handles, int n, int64_t secs,
+			   int *ok, int *gone)
+{
+	for (int i = 0; i < n; i += 10) {
+		struct bb_sqs_entry e[10];
+		struct bb_sqs_error err;
+		int k = n - i < 10 ? n - i : 10;
+		for (int j = 0; j < k; j++) {
+			jv en = jv_object_set(jv_object(), jv_string("ReceiptHandle"), jv_string(handles[i + j]));
+			e[j].request = jv_object_set(en, jv_string("VisibilityTimeout"), jv_number((double)secs));
+		}
+		bb_sqs_batch(sqs, "ChangeMessageVisibilityBatch", sh->queue_url, e, k, 3, &err);
+		for (int j = 0; j < k; j++) {
+			ok[i + j] = e[j].done;
+			gone[i + j] = e[j].refused;
+			if (!e[j].done) {
+				char tag[32];
+				bb_sqs_handle_tag(handles[i + j], tag, sizeof tag);
+				bb_log(BB_WARN, NULL, secs ? "unable to extend visibility" : "unable to release message",
+				       "receipt", tag, "error", e[j].error, NULL);
+			}
+			jv_free(e[j].result);
+		}
+	}
+}
+
+/* Messages received that will not be emitted: visible again at once, for
+ * another receive (of this or another consumer) to take. */
+static void release(struct shared *sh, struct bb_sqs *sqs, char **handles, int n)
+{
+	int *ok = calloc((size_t)n + 1, sizeof *ok), *gone = calloc((size_t)n + 1, sizeof *gone);
+	if (ok && gone) {
+		set_visibility(sh, sqs, handles, n, 0, ok, gone);
+		int done = 0;
+		for (int i = 0; i < n; i++)
+			done += ok[i];
+		pthread_mutex_lock(&sh->lock);
+		sh->released += done;
+		pthread_mutex_unlock(&sh->lock);
+	}
+	free(ok);
+	free(gone);
+}
+
+/* Write the messages of one receive; returns how many were written. */
+static int64_t emit(struct shared *sh, struct bb_sqs *sqs, jv messages)
 {
 	int n = jv_get_kind(messages) == JV_KIND_ARRAY ? jv_array_length(jv_copy(messages)) : 0;
 	int64_t now = bb_clock_ms(); /* the real moment of receipt, even under BB_NOW */
+	int64_t mono = bb_mono_ms(), written = 0;
+	char **back = calloc((size_t)n + 1, sizeof *back);
+	int nback = 0;
 
 	pthread_mutex_lock(&sh->lock);
 	for (int i = 0; i < n; i++) {
 		jv m = jv_array_get(jv_copy(messages), i), attrs = jv_object_get(jv_copy(m), jv_string("Attributes"));
+		jv handle = jv_object_get(jv_copy(m), jv_string("ReceiptHandle"));
 		int64_t sent = attr_ms(attrs, "SentTimestamp");
-		jv e = envelope(sh, m, now);
-		bb_jv_write(e, stdout);
-		fputc('\n', stdout);
-		if (sent >= 0 && now - sent > sh->max_lag_ms)
-			sh->max_lag_ms = now - sent;
-		if (sent >= 0 && (sh->oldest_sent < 0 || sent < sh->oldest_sent))
-			sh->oldest_sent = sent;
-		jv_free(e), jv_free(attrs), jv_free(m);
+		const char *h = jv_get_kind(handle) == JV_KIND_STRING ? jv_string_value(handle) : NULL;
+		int over = bb_stopping() || sh->done || (sh->max_messages > 0 && sh->emitted >= sh->max_messages);
+		if (over && h && back) {
+			back[nback++] = strdup(h);
+		} else if (!over) {
+			if (sh->settled && h)
+				hold(sh, h, mono);
+			jv e = envelope(sh, m, now);
+			bb_jv_write(e, stdout);
+			fputc('\n', stdout);
+			jv_free(e);
+			sh->emitted++;
+			written++;
+			if (sent >= 0 && now - sent > sh->max_lag_ms)
+				sh->max_lag_ms = now - sent;
+			if (sent >= 0 && now - sent > sh->lag_ms)
+				sh->lag_ms = now - sent;
+		}
+		jv_free(handle), jv_free(attrs), jv_free(m);
 	}
-	sh->emitted += n;
 	if (fflush(stdout) != 0 && !sh->done) {
 		sh->done = 1;
 		sh->status = bb_fatal(BB_EX_IOERR, "unable to write standard output");
@@ -132,15 +253,41 @@ static int64_t emit(struct shared *sh, jv messages)
 	if (sh->max_messages > 0 && sh->emitted >= sh->max_messages)
 		sh->done = 1;
 	pthread_mutex_unlock(&sh->lock);
-	return n;
+	if (nback > 0)
+		release(sh, sqs, back, nback);
+	for (int i = 0; i < nback; i++)
+		free(back[i]);
+	free(back);
+	return written;
 }
 
+/* How many messages to ask for: 0 when no more are wanted; -1 to wait while
+ * --max-inflight messages are unsettled. The room asked for is reserved
+ * until the receive has been emitted (unreserve), so that concurrent
+ * receives never ask for more than the room there is. */
 static int64_t wanted(struct shared *sh)
 {
 	pthread_mutex_lock(&sh->lock);
 	int64_t left = sh->max_messages > 0 ? sh->max_messages - sh->emitted : 10;
+	if (left > 10)
+		left = 10;
+	if (left > 0 && sh->settled) {
+		int64_t room = sh->max_inflight - (int64_t)sh->nheld - sh->reserved;
+		left = room <= 0 ? -1 : room < left ? room : left;
+		if (left > 0)
+			sh->reserved += left;
+	}
 	pthread_mutex_unlock(&sh->lock);
-	return left > 10 ? 10 : left;
+	return left;
+}
+
+static void unreserve(struct shared *sh, int64_t n)
+{
+	if (!sh->settled)
+		return;
+	pthread_mutex_lock(&sh->lock);
+	sh->reserved -= n;
+	pthread_mutex_unlock(&sh->lock);
 }
 
 static void *poller(void *arg)
@@ -162,9 +309,14 @@ static void *poller(void *arg)
 		int64_t want = wanted(sh);
 		struct bb_sqs_error e;
 		jv resp;
-		if (want <= 0)
+		if (want < 0) { /* --max-inflight reached: wait for bb-ack */
+			nap(50);
+			continue;
+		}
+		if (want == 0)
 			break;
 		if (bb_sqs_call(sqs, "ReceiveMessage", receive_request(sh, want), &resp, &e) != 0) {
+			unreserve(sh, want);
 			if (bb_stopping())
 				break;
 			pthread_mutex_lock(&sh->lock);
@@ -185,7 +337,8 @@ static void *poller(void *arg)
 			continue;
 		}
 		jv messages = jv_object_get(jv_copy(resp), jv_string("Messages"));
-		int64_t got = emit(sh, messages);
+		int64_t got = emit(sh, sqs, messages);
+		unreserve(sh, want); /* what came is held now */
 		jv_free(messages);
 		jv_free(resp);
 		pthread_mutex_lock(&sh->lock);
@@ -209,6 +362,167 @@ static void *poller(void *arg)
 	return NULL;
 }
 
+/* ---- the keeper: settled reports, visibility extensions, progress ---- */
+
+struct keeper {
+	struct shared *sh;
+	int fd; /* the FIFO's read end, or -1 */
+	char buf[HANDLE_MAX + 1];
+	size_t len;
+	int eof;   /* no writer has the FIFO open now */
+	int heard; /* bb-ack has said it is there (an empty line) */
+};
+
+static void settled_lines(struct keeper *k)
+{
+	for (;;) {
+		ssize_t r = read(k->fd, k->buf + k->len, sizeof k->buf - 1 - k->len);
+		if (r == 0) {
+			k->eof = 1; /* no writer: bb-ack has finished, or not begun */
+			return;
+		}
+		if (r < 0)
+			return; /* EAGAIN: nothing more now */
+		k->eof = 0;
+		k->len += (size_t)r;
+		char *p = k->buf, *nl;
+		pthread_mutex_lock(&k->sh->lock);
+		while ((nl = memchr(p, '\n', k->len - (size_t)(p - k->buf)))) {
+			*nl = '\0';
+			if (*p)
+				unhold(k->sh, p);
+			else
+				k->heard = 1;
+			p = nl + 1;
+		}
+		pthread_mutex_unlock(&k->sh->lock);
+		k->len -= (size_t)(p - k->buf);
+		memmove(k->buf, p, k->len);
+		if (k->len == sizeof k->buf - 1)
+			k->len = 0; /* a line longer than any receipt handle: not one */
+	}
+}
+
+/* Extend the visibility of every held message at half its timeout. */
+static void extend_due(struct shared *sh, struct bb_sqs *sqs)
+{
+	int64_t now = bb_mono_ms();
+	char **due = NULL;
+	int n = 0;
+
+	pthread_mutex_lock(&sh->lock);
+	for (size_t i = 0; i < sh->nheld; i++)
+		if (sh->held[i].extend_at <= now) {
+			char **d = realloc(due, (size_t)(n + 1) * sizeof *d);
+			if (!d || !(d[n] = strdup(sh->held[i].handle))) {
+				due = d ? d : due;
+				break;
+			}
+			due = d;
+			n++;
+			sh->held[i].extend_at = now + sh->visibility_s * 500;
+		}
+	pthread_mutex_unlock(&sh->lock);
+	if (n == 0)
+		return;
+	int *ok = calloc((size_t)n, sizeof *ok), *gone = calloc((size_t)n, sizeof *gone);
+	if (ok && gone) {
+		set_visibility(sh, sqs, due, n, sh->visibility_s, ok, gone);
+		pthread_mutex_lock(&sh->lock);
+		for (int i = 0; i < n; i++) {
+			sh->extended += ok[i];
+			if (gone[i]) /* deleted meanwhile, or its receipt expired: nothing to watch */
+				unhold(sh, due[i]);
+			else if (!ok[i]) /* try again soon */
+				for (size_t j = 0; j < sh->nheld; j++)
+					if (strcmp(sh->held[j].handle, due[i]) == 0)
+						sh->held[j].extend_at = now + 1000;
+		}
+		pthread_mutex_unlock(&sh->lock);
+	}
+	for (int i = 0; i < n; i++)
+		free(due[i]);
+	free(due), free(ok), free(gone);
+}
+
+static void progress(struct shared *sh)
+{
+	char em[24], held[24], lag[24];
+	pthread_mutex_lock(&sh->lock);
+	snprintf(em, sizeof em, "%lld", (long long)sh->emitted);
+	snprintf(held, sizeof held, "%zu", sh->nheld);
+	snprintf(lag, sizeof lag, "%lld", (long long)sh->lag_ms);
+	sh->lag_ms = 0;
+	pthread_mutex_unlock(&sh->lock);
+	bb_log(BB_INFO, NULL, "progress", "emitted", em, "inflight", sh->settled ? held : "-", "lag_ms", lag,
+	       "queue", bb_sqs_queue_name(sh->queue_url), NULL);
+}
+
+/* The stage after this one has died (our stdout reads as broken), or bb-ack
+ * has said it was there and then closed the FIFO: nothing received now
+ * could be settled. Stop receiving, as a write to the broken pipe would. */
+static void downstream_gone(struct keeper *k)
+{
+	struct shared *sh = k->sh;
+	struct pollfd p = { .fd = STDOUT_FILENO, .events = 0 };
+	const char *why = NULL;
+	int status = 0;
+
+	if (k->eof && k->heard)
+		why = "bb-ack has closed the FIFO";
+	else if (poll(&p, 1, 0) > 0 && (p.revents & (POLLERR | POLLHUP)))
+		why = "the next stage has closed its input", status = BB_EX_IOERR;
+	pthread_mutex_lock(&sh->lock);
+	if (why && !sh->done && !sh->receiving_over) {
+		sh->done = 1;
+		if (!sh->status)
+			sh->status = status;
+		pthread_mutex_unlock(&sh->lock);
+		bb_log(BB_WARN, NULL, "stopping: nothing received could be settled", "why", why, NULL);
+		return;
+	}
+	pthread_mutex_unlock(&sh->lock);
+}
+
+/* Runs until the pollers stop and, with --settled, until every held message
+ * is settled or bb-ack has gone (or, when bb-ack never said it was there, 10 s
+ * after the pollers stopped); on SIGTERM at once. */
+static void *keeper(void *arg)
+{
+	struct keeper *k = arg;
+	struct shared *sh = k->sh;
+	char err[600];
+	struct bb_sqs *sqs = sh->settled ? bb_sqs_new(err, sizeof err) : NULL;
+	int64_t next_progress = bb_mono_ms() + PROGRESS_MS, over_since = -1;
+
+	while (!bb_stopping()) {
+		struct pollfd p = { .fd = k->fd, .events = POLLIN };
+		if (k->fd >= 0 && poll(&p, 1, 200) > 0)
+			settled_lines(k);
+		if (k->fd < 0 || k->eof)
+			nap(200); /* without a writer the FIFO polls as ready at once */
+		if (sqs && sh->visibility_s > 0)
+			extend_due(sh, sqs);
+		downstream_gone(k);
+		if (bb_mono_ms() >= next_progress) {
+			progress(sh);
+			next_progress += PROGRESS_MS;
+		}
+		pthread_mutex_lock(&sh->lock);
+		int receiving = !sh->receiving_over;
+		size_t held = sh->nheld;
+		pthread_mutex_unlock(&sh->lock);
+		if (receiving)
+			continue;
+		if (over_since < 0)
+			over_since = bb_mono_ms();
+		if (k->fd < 0 || held == 0 || (k->eof && (k->heard || bb_mono_ms() - over_since > 10000)))
+			break;
+	}
+	bb_sqs_free(sqs);
+	return NULL;
+}
+
 static int parse_options(int argc, char **argv, struct shared *sh)
 {
 	static const struct option opts[] = {
@@ -218,17 +532,22 @@ static int parse_options(int argc, char **argv, struct shared *sh)
 		{ "drain", no_argument, NULL, 'd' },
 		{ "wait-seconds", required_argument, NULL, 'w' },
 		{ "visibility-timeout", required_argument, NULL, 'v' },
+		{ "settled", required_argument, NULL, 's' },
+		{ "max-inflight", required_argument, NULL, 'i' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt;
 
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		int64_t *dst = opt == 'c' ? &sh->concurrency : opt == 'm' ? &sh->max_messages :
-			       opt == 'w' ? &sh->wait_s : opt == 'v' ? &sh->visibility_s : NULL;
-		int64_t lo = opt == 'c' || opt == 'm' ? 1 : 0, hi = opt == 'c' ? 64 : opt == 'w' ? 20 :
-				  opt == 'v' ? 43200 : INT64_MAX;
+			       opt == 'w' ? &sh->wait_s : opt == 'v' ? &sh->visibility_s :
+			       opt == 'i' ? &sh->max_inflight : NULL;
+		int64_t lo = opt == 'c' || opt == 'm' || opt == 'i' ? 1 : 0, hi = opt == 'c' ? 64 : opt == 'w' ? 20 :
+				  opt == 'v' ? 43200 : opt == 'i' ? 120000 : INT64_MAX;
 		if (opt == 'q')
 			sh->queue_url = optarg;
+		else if (opt == 's')
+			sh->settled = optarg;
 		else if (opt == 'd')
 			sh->drain = 1;
 		else if (!dst) {
@@ -249,8 +568,11 @@ static int parse_options(int argc, char **argv, struct shared *sh)
 
 int main(int argc, char **argv)
 {
-	struct shared sh = { .wait_s = 20, .visibility_s = 120, .concurrency = 1, .oldest_sent = -1,
+	struct shared sh = { .wait_s = 20, .visibility_s = 120, .concurrency = 1, .max_inflight = 1000,
 			     .lock = PTHREAD_MUTEX_INITIALIZER };
+	static struct keeper k = { .fd = -1 };
+	pthread_t keeper_thread;
+	int writer = -1;
 	struct bb_conf *conf = NULL;
 	pthread_t threads[64];
 	char err[600];
@@ -266,18 +588,57 @@ int main(int argc, char **argv)
 		bb_conf_free(conf);
 		return rc;
 	}
+	if (sh.settled) {
+		/* the read end, and a writer of our own so that the FIFO reads as
+		 * empty, not ended, until bb-ack opens it; ours closes once the
+		 * pollers stop, and then the end is bb-ack's own exit */
+		k.fd = open(sh.settled, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+		if (k.fd >= 0)
+			writer = open(sh.settled, O_WRONLY | O_CLOEXEC);
+		struct stat st;
+		if (k.fd < 0 || writer < 0 || fstat(k.fd, &st) != 0 || !S_ISFIFO(st.st_mode)) {
+			rc = bb_fatal(BB_EX_CONFIG, "unable to open '%s' as a FIFO for --settled: %s", sh.settled,
+				      k.fd < 0 || writer < 0 ? strerror(errno) : "not a FIFO (make one with mkfifo)");
+			if (k.fd >= 0)
+				close(k.fd);
+			if (writer >= 0)
+				close(writer);
+			bb_conf_free(conf);
+			return rc;
+		}
+	}
 	bb_signals_install();
+	k.sh = &sh;
+	pthread_create(&keeper_thread, NULL, keeper, &k);
 	for (int i = 0; i < sh.concurrency; i++)
 		pthread_create(&threads[i], NULL, poller, &sh);
 	for (int i = 0; i < sh.concurrency; i++)
 		pthread_join(threads[i], NULL);
-	char em[24], rcv[24], lag[24], er[24];
+	/* the end of the stream for the stages after this one */
+	if (fclose(stdout) != 0 && sh.status == 0 && !bb_stopping())
+		sh.status = bb_fatal(BB_EX_IOERR, "unable to write standard output");
+	if (writer >= 0)
+		close(writer);
+	pthread_mutex_lock(&sh.lock);
+	sh.receiving_over = 1;
+	pthread_mutex_unlock(&sh.lock);
+	pthread_join(keeper_thread, NULL);
+	if (k.fd >= 0)
+		close(k.fd);
+	char em[24], rcv[24], lag[24], er[24], rel[24], ext[24], held[24];
 	snprintf(em, sizeof em, "%lld", (long long)sh.emitted);
 	snprintf(rcv, sizeof rcv, "%lld", (long long)sh.receives);
 	snprintf(er, sizeof er, "%lld", (long long)sh.errors);
 	snprintf(lag, sizeof lag, "%lld", (long long)sh.max_lag_ms);
+	snprintf(rel, sizeof rel, "%lld", (long long)sh.released);
+	snprintf(ext, sizeof ext, "%lld", (long long)sh.extended);
+	snprintf(held, sizeof held, "%zu", sh.nheld);
 	bb_log(BB_INFO, NULL, "summary", "emitted", em, "receives", rcv, "errors", er, "max_lag_ms", lag,
+	       "released", rel, "extended", ext, "unsettled", sh.settled ? held : "-",
 	       "queue", bb_sqs_queue_name(sh.queue_url), NULL);
+	for (size_t i = 0; i < sh.nheld; i++)
+		free(sh.held[i].handle);
+	free(sh.held);
 	bb_conf_free(conf);
 	return sh.status;
 }
