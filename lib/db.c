@@ -189,10 +189,9 @@ static int lite_open(struct bb_db *db, const char *path)
 	}
 	if (rc != SQLITE_OK)
 		return lite_rc(db, sqlite3_errcode(db->lite), "unable to set WAL mode");
-	/* a 64 MiB page cache and reads through a mapping: bb-store's indexes
-	 * stay in memory and a read costs no system call */
-	sqlite3_exec(db->lite, "PRAGMA cache_size=-65536; PRAGMA mmap_size=268435456; "
-		     "PRAGMA journal_size_limit=67108864;", NULL, NULL, NULL);
+	/* a 64 MiB page cache, so bb-store's indexes stay in memory; a WAL
+	 * that grew in a burst is cut back to 64 MiB once it starts over */
+	sqlite3_exec(db->lite, "PRAGMA cache_size=-65536; PRAGMA journal_size_limit=67108864;", NULL, NULL, NULL);
 	if (db->ckpt) {
 		sqlite3_exec(db->lite, "PRAGMA wal_autocheckpoint=0;", NULL, NULL, NULL);
 		sqlite3_wal_hook(db->lite, wal_hook, db->ckpt);
@@ -250,7 +249,7 @@ int bb_db_checkpoint_in_background(struct bb_db *db)
 	}
 	sqlite3_busy_timeout(c->conn, 1000);
 	/* a connection learns the file is in WAL mode when it first reads it */
-	sqlite3_exec(c->conn, "PRAGMA journal_mode=WAL; PRAGMA mmap_size=268435456;", NULL, NULL, NULL);
+	sqlite3_exec(c->conn, "PRAGMA journal_mode=WAL;", NULL, NULL, NULL);
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->cv, NULL);
 	if (pthread_create(&c->thread, NULL, checkpoints, c) != 0) {

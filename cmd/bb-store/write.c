@@ -261,9 +261,14 @@ static int alert(struct bb_db *db, struct rec *r, const char *nid, const char *n
 	bb_alert_fingerprint(r->asin, r->mkt, r->severity, fp, sizeof fp);
 	if (strcmp(queue, "background") == 0) {
 		const char *p[4] = { now, r->asin, r->mkt, r->event_time };
-		rc = bb_db_exec(db, "UPDATE alert_queues SET status = 'resolved', updated_at = $1 WHERE asin = $2 "
-				"AND marketplace = $3 AND status IN ('queued', 'delivered', 'acknowledged') "
-				"AND last_seen <= $4 RETURNING fingerprint", 4, p, &rows);
+		/* most recoveries find nothing open: look before writing (SQLite
+		 * is the only writer inside this transaction) */
+		rc = bb_db_exec(db, "SELECT fingerprint FROM alert_queues WHERE asin = $2 AND marketplace = $3 "
+				"AND status IN ('queued', 'delivered', 'acknowledged') AND last_seen <= $4", 4, p, &rows);
+		if (rc == BB_DB_OK && bb_db_nrows(rows) > 0)
+			rc = bb_db_exec(db, "UPDATE alert_queues SET status = 'resolved', updated_at = $1 WHERE asin = $2 "
+					"AND marketplace = $3 AND status IN ('queued', 'delivered', 'acknowledged') "
+					"AND last_seen <= $4", 4, p, NULL);
 		for (int i = 0; rc == BB_DB_OK && i < bb_db_nrows(rows); i++) {
 			jv e = jv_object();
 			e = jv_object_set(e, jv_string("fingerprint"), jv_string(bb_db_value(rows, i, 0)));
