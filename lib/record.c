@@ -449,6 +449,14 @@ static int run_one(struct bb_record *r, FILE *out, bb_record_fn fn, void *ctx)
 	memset(&em, 0, sizeof em);
 	r->too_large = r->total_len > BB_LINE_MAX;
 	bb_record_index(r);
+	if (r->unterminated && !r->is_object) {
+		/* what a stage killed in the middle of a write leaves: not a
+		 * record, and its message is still on the queue */
+		char no[24];
+		snprintf(no, sizeof no, "%zu", r->lineno);
+		bb_log(BB_WARN, NULL, "incomplete last line dropped: no newline, not a JSON object", "line", no, NULL);
+		return 0;
+	}
 	rc = fn(r, &em, ctx);
 	if (!em.suppress)
 		bb_record_write(r, &em, out);
@@ -476,6 +484,7 @@ static int overflow(struct reader *rd, struct bb_record *r, FILE *out, bb_record
 	r->line = rd->buf;
 	r->len = rd->len;
 	r->lineno = ++rd->lineno;
+	r->unterminated = 0;
 	for (;;) {
 		ssize_t got = read(fd, rd->buf + BB_LINE_MAX, rd->cap - BB_LINE_MAX);
 		if (got < 0 && errno == EINTR)
@@ -580,6 +589,7 @@ int bb_records_run(int fd, FILE *out, const struct bb_loop *loop)
 			r.line = p;
 			r.len = r.total_len = n;
 			r.lineno = rd.lineno;
+			r.unterminated = nl == NULL;
 			rc = run_one(&r, out, fn, ctx);
 			continue;
 		}

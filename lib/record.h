@@ -29,6 +29,7 @@ struct bb_record {
 	size_t total_len; /* the line's real length */
 	size_t lineno;    /* 1-based input line number */
 	int too_large;    /* total_len > BB_LINE_MAX */
+	int unterminated; /* the last line of the input, without its newline */
 	int is_object;    /* the line is one JSON object and members[] indexes it */
 	struct bb_member *m;
 	size_t nm, cap;
