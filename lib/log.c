@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct log_conf {
 	const char *prog;
@@ -87,34 +88,62 @@ void bb_log(enum bb_level level, const char *trace_id, const char *msg, ...)
 	if (level < logc.min)
 		return;
 	bb_time_format(bb_clock_ms(), ts, sizeof ts);
-	flockfile(stderr);
+	/* the line is made whole, then written at once: the stages of a
+	 * pipeline share one stderr, and a line written in pieces would
+	 * interleave with theirs */
+	char *line = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&line, &len);
+	if (!f)
+		return;
 	if (logc.json)
-		fputc('{', stderr);
-	put_field(stderr, "ts", ts, 1);
-	put_field(stderr, "level", level_names[level], 0);
-	put_field(stderr, "prog", logc.prog, 0);
+		fputc('{', f);
+	put_field(f, "ts", ts, 1);
+	put_field(f, "level", level_names[level], 0);
+	put_field(f, "prog", logc.prog, 0);
 	if (trace_id && *trace_id)
-		put_field(stderr, "trace_id", trace_id, 0);
-	put_field(stderr, "msg", msg, 0);
+		put_field(f, "trace_id", trace_id, 0);
+	put_field(f, "msg", msg, 0);
 	va_start(ap, msg);
 	for (const char *k; (k = va_arg(ap, const char *));) {
 		const char *v = va_arg(ap, const char *);
-		put_field(stderr, k, v ? v : "", 0);
+		put_field(f, k, v ? v : "", 0);
 	}
 	va_end(ap);
-	fputs(logc.json ? "}\n" : "\n", stderr);
-	funlockfile(stderr);
+	fputs(logc.json ? "}\n" : "\n", f);
+	if (fclose(f) == 0) {
+		for (size_t off = 0; off < len;) {
+			ssize_t w = write(STDERR_FILENO, line + off, len - off);
+			if (w <= 0)
+				break;
+			off += (size_t)w;
+		}
+	}
+	free(line);
+}
+
+/* "PROG: PREFIX<message>\n" in one write, like a log line. */
+static void say(const char *prefix, const char *fmt, va_list ap)
+{
+	char *msg = NULL, *line = NULL;
+	if (vasprintf(&msg, fmt, ap) < 0)
+		return;
+	int n = asprintf(&line, "%s: %s%s\n", logc.prog, prefix, msg);
+	for (ssize_t off = 0, w; n > 0 && off < n; off += w)
+		if ((w = write(STDERR_FILENO, line + off, (size_t)(n - off))) <= 0)
+			break;
+	free(msg);
+	if (n >= 0)
+		free(line);
 }
 
 int bb_fatal(int code, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: fatal: ", logc.prog);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	say("fatal: ", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	return code;
 }
 
@@ -122,9 +151,7 @@ void bb_say(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: ", logc.prog);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	say("", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }

@@ -157,3 +157,35 @@ PROGS="bb-validate bb-severity bb-dedupe bb-store bb-sqs-recv bb-ack bb-sqs-send
 	run bash -c "echo '{\"status\":\"ok\",\"notification\":{\"asin\":\"B000TEST01\"}}' | bb-severity --format text 2>/dev/null"
 	assert_output "REJECTED B000TEST01 line 1 schema: notification lacks asin, marketplace or offers with seller_id and landed"
 }
+
+@test "an unterminated last line that is not a JSON object is dropped with a warning; one that is, is a record" {
+	export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 # bb-ack: never called
+	for p in bb-severity bb-dedupe bb-ack; do
+		run --separate-stderr "$p" < <(printf '{"status":"failed","n":1}\n{"trace_id":"01a2","sqs":{"message_')
+		[ "$status" -eq 0 ] || fail "$p: exit status $status: $stderr"
+		[ "$output" = '{"status":"failed","n":1}' ] || fail "$p wrote: $output"
+		[[ "$stderr" == *'level=warn prog='"$p"' msg="incomplete last line dropped: no newline, not a JSON object" line=2'* ]] ||
+			fail "$p logged: $stderr"
+		run --separate-stderr "$p" < <(printf '{"status":"failed","n":1}\n{"status":"failed","n":2}')
+		[ "$(printf '%s\n' "$output" | wc -l)" -eq 2 ] || fail "$p dropped a complete last line: $output"
+	done
+	# bb-validate too: no rejected record for the fragment, nothing for bb-store to keep
+	run --separate-stderr bb-validate < <(printf '{"body":"{\\"Notification')
+	[ -z "$output" ] || fail "bb-validate wrote: $output"
+	[[ "$stderr" == *'incomplete last line dropped'* ]] || fail "bb-validate logged: $stderr"
+}
+
+@test "log lines of stages writing to one stderr at once never interleave" {
+	# eight programs each logging a warning for each of 300 bad lines, into one pipe, all at once
+	for i in 1 2 3 4 5 6 7 8; do
+		yes 'not json at all, a line long enough to take more than one write if written in pieces' | head -n 300 |
+			bb-validate >/dev/null 2>>"$BATS_TEST_TMPDIR/all.err" &
+	done
+	wait
+	pattern='^ts=[0-9T:.Z-]* level=(warn|info) prog=bb-validate (trace_id=[0-9a-f-]* )?msg=.*[^ ]$'
+	bad=$(grep -Evc "$pattern" "$BATS_TEST_TMPDIR/all.err" || true)
+	[ "$bad" -eq 0 ] || fail "$bad torn lines: $(grep -Ev "$pattern" "$BATS_TEST_TMPDIR/all.err" | head -3)"
+	expect_lines=$((8 * 301))
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/all.err")" -eq "$expect_lines" ] ||
+		fail "$(wc -l <"$BATS_TEST_TMPDIR/all.err") lines logged, expected $expect_lines"
+}
