@@ -322,7 +322,8 @@ static void classify(long http, const struct buf *b, struct bb_sqs_error *e)
 	jv_free(doc), jv_free(type), jv_free(msg);
 }
 
-static int attempt(struct bb_sqs *s, const char *action, const char *body, jv *response, struct bb_sqs_error *e)
+static int attempt(struct bb_sqs *s, const char *action, const char *body, long timeout_ms, jv *response,
+		   struct bb_sqs_error *e)
 {
 	struct buf b = { 0 };
 	struct curl_slist *h = NULL;
@@ -348,7 +349,7 @@ static int attempt(struct bb_sqs *s, const char *action, const char *body, jv *r
 	curl_easy_setopt(s->curl, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(s->curl, CURLOPT_HEADERDATA, &b);
 	curl_easy_setopt(s->curl, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-	curl_easy_setopt(s->curl, CURLOPT_TIMEOUT_MS, 40000L); /* a 20 s long poll and margin */
+	curl_easy_setopt(s->curl, CURLOPT_TIMEOUT_MS, timeout_ms);
 	curl_easy_setopt(s->curl, CURLOPT_NOSIGNAL, 1L);
 	CURLcode rc = curl_easy_perform(s->curl);
 	curl_slist_free_all(h);
@@ -389,6 +390,10 @@ static int nap(int64_t ms)
 
 int bb_sqs_call(struct bb_sqs *s, const char *action, jv request, jv *response, struct bb_sqs_error *err)
 {
+	/* an answer takes no longer than the long poll asked for, and 10 s */
+	jv wait = jv_object_get(jv_copy(request), jv_string("WaitTimeSeconds"));
+	long timeout_ms = 10000 + (jv_get_kind(wait) == JV_KIND_NUMBER ? (long)jv_number_value(wait) * 1000 : 0);
+	jv_free(wait);
 	jv dumped = jv_dump_string(request, 0);
 	int64_t start = bb_clock_ms(), backoff = 100;
 	int rc = -1;
@@ -397,7 +402,7 @@ int bb_sqs_call(struct bb_sqs *s, const char *action, jv request, jv *response, 
 		int64_t now = bb_clock_ms();
 		if (s->open_until > now && nap(s->open_until - now) != 0)
 			break; /* the circuit is open: wait, then this call is the probe */
-		rc = attempt(s, action, jv_string_value(dumped), response, err);
+		rc = attempt(s, action, jv_string_value(dumped), timeout_ms, response, err);
 		if (rc == 0 || !err->retryable) {
 			if (rc == 0 || err->http) { /* the endpoint answered */
 				s->failures = 0;

@@ -47,7 +47,8 @@ struct shared {
 	int drain;
 	const char *settled;  /* the FIFO bb-ack --settled writes, or NULL */
 	int64_t max_inflight;
-	pthread_mutex_t lock; /* stdout, the counters and the held messages */
+	pthread_mutex_t lock;     /* the counters and the held messages */
+	pthread_mutex_t out_lock; /* stdout */
 	int64_t emitted, receives, empty, errors, released, extended;
 	int64_t max_lag_ms, lag_ms; /* now - SentTimestamp: over the run, over the last period */
 	int64_t reserved;     /* room asked for by receives in progress (--max-inflight) */
@@ -212,15 +213,22 @@ static void release(struct shared *sh, struct bb_sqs *sqs, char **handles, int n
 	free(gone);
 }
 
-/* Write the messages of one receive; returns how many were written. */
+/* Write the messages of one receive; returns how many were written. What
+ * to write is decided under the lock, and written under out_lock only, so a
+ * blocked output never keeps the keeper from extending visibility. */
 static int64_t emit(struct shared *sh, struct bb_sqs *sqs, jv messages)
 {
 	int n = jv_get_kind(messages) == JV_KIND_ARRAY ? jv_array_length(jv_copy(messages)) : 0;
 	int64_t now = bb_clock_ms(); /* the real moment of receipt, even under BB_NOW */
-	int64_t mono = bb_mono_ms(), written = 0;
+	int64_t mono = bb_mono_ms();
 	char **back = calloc((size_t)n + 1, sizeof *back);
-	int nback = 0;
+	jv *out = calloc((size_t)n + 1, sizeof *out);
+	int nback = 0, nout = 0;
 
+	if (!back || !out) {
+		free(back), free(out);
+		return 0; /* not emitted: their visibility timeout brings them back */
+	}
 	pthread_mutex_lock(&sh->lock);
 	for (int i = 0; i < n; i++) {
 		jv m = jv_array_get(jv_copy(messages), i), attrs = jv_object_get(jv_copy(m), jv_string("Attributes"));
@@ -228,17 +236,13 @@ static int64_t emit(struct shared *sh, struct bb_sqs *sqs, jv messages)
 		int64_t sent = attr_ms(attrs, "SentTimestamp");
 		const char *h = jv_get_kind(handle) == JV_KIND_STRING ? jv_string_value(handle) : NULL;
 		int over = bb_stopping() || sh->done || (sh->max_messages > 0 && sh->emitted >= sh->max_messages);
-		if (over && h && back) {
+		if (over && h) {
 			back[nback++] = strdup(h);
 		} else if (!over) {
 			if (sh->settled && h)
 				hold(sh, h, mono);
-			jv e = envelope(sh, m, now);
-			bb_jv_write(e, stdout);
-			fputc('\n', stdout);
-			jv_free(e);
+			out[nout++] = envelope(sh, m, now);
 			sh->emitted++;
-			written++;
 			if (sent >= 0 && now - sent > sh->max_lag_ms)
 				sh->max_lag_ms = now - sent;
 			if (sent >= 0 && now - sent > sh->lag_ms)
@@ -246,19 +250,32 @@ static int64_t emit(struct shared *sh, struct bb_sqs *sqs, jv messages)
 		}
 		jv_free(handle), jv_free(attrs), jv_free(m);
 	}
-	if (fflush(stdout) != 0 && !sh->done) {
-		sh->done = 1;
-		sh->status = bb_fatal(BB_EX_IOERR, "unable to write standard output");
-	}
 	if (sh->max_messages > 0 && sh->emitted >= sh->max_messages)
 		sh->done = 1;
 	pthread_mutex_unlock(&sh->lock);
+
+	pthread_mutex_lock(&sh->out_lock);
+	for (int i = 0; i < nout; i++) {
+		bb_jv_write(out[i], stdout);
+		fputc('\n', stdout);
+		jv_free(out[i]);
+	}
+	int broken = nout > 0 && fflush(stdout) != 0;
+	pthread_mutex_unlock(&sh->out_lock);
+	if (broken) {
+		pthread_mutex_lock(&sh->lock);
+		if (!sh->status)
+			sh->status = bb_fatal(BB_EX_IOERR, "unable to write standard output");
+		sh->done = 1;
+		pthread_mutex_unlock(&sh->lock);
+	}
 	if (nback > 0)
 		release(sh, sqs, back, nback);
 	for (int i = 0; i < nback; i++)
 		free(back[i]);
 	free(back);
-	return written;
+	free(out);
+	return nout;
 }
 
 /* How many messages to ask for: 0 when no more are wanted; -1 to wait while
@@ -569,7 +586,7 @@ static int parse_options(int argc, char **argv, struct shared *sh)
 int main(int argc, char **argv)
 {
 	struct shared sh = { .wait_s = 20, .visibility_s = 120, .concurrency = 1, .max_inflight = 1000,
-			     .lock = PTHREAD_MUTEX_INITIALIZER };
+			     .lock = PTHREAD_MUTEX_INITIALIZER, .out_lock = PTHREAD_MUTEX_INITIALIZER };
 	static struct keeper k = { .fd = -1 };
 	pthread_t keeper_thread;
 	int writer = -1;
