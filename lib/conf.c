@@ -17,12 +17,38 @@ struct bb_conf {
 	char *path;
 	struct entry *e;
 	size_t n, cap;
+	char unknown[160]; /* the first key no program reads, for the error */
 };
+
+/* Every key of bb.conf(5). [severity] takes any key here: bb-severity names
+ * a threshold it does not know itself, with the list of those it does. */
+static const char *const known[] = {
+	"validate.max_receive_count", "validate.marketplaces", "validate.unsupported",
+	"analysis.seller_ids", "analysis.costs", "analysis.rank_curve",
+	"db.url",
+	"sqs.queue_url", "sqs.dlq_url",
+};
+
+static int is_known(const char *section, const char *name)
+{
+	char key[200];
+	if (strcmp(section, "severity") == 0)
+		return 1;
+	snprintf(key, sizeof key, "%s.%s", section, name);
+	for (size_t i = 0; i < sizeof known / sizeof *known; i++)
+		if (strcmp(known[i], key) == 0)
+			return 1;
+	return 0;
+}
 
 static int on_pair(void *user, const char *section, const char *name, const char *value)
 {
 	struct bb_conf *c = user;
 
+	if (!is_known(section, name)) { /* a misspelt key would otherwise be ignored in silence */
+		snprintf(c->unknown, sizeof c->unknown, "[%.60s] %.60s", section, name);
+		return 0;
+	}
 	if (c->n == c->cap) {
 		size_t cap = c->cap ? 2 * c->cap : 16;
 		struct entry *e = realloc(c->e, cap * sizeof *e);
@@ -63,6 +89,12 @@ int bb_conf_load(struct bb_conf **out, char *err, size_t errlen)
 	c->path = strdup(path);
 	rc = ini_parse_file(f, on_pair, c);
 	fclose(f);
+	if (rc != 0 && c->unknown[0]) {
+		snprintf(err, errlen, "%s:%d: no such key: %s (see bb.conf(5))", path, rc, c->unknown);
+		bb_conf_free(c);
+		*out = NULL;
+		return -1;
+	}
 	if (rc != 0) {
 		snprintf(err, errlen, "%s:%d: syntax error", path, rc);
 		bb_conf_free(c);

@@ -64,6 +64,23 @@ PROGS="bb-validate bb-severity bb-dedupe bb-store bb-sqs-recv bb-ack bb-sqs-send
 	[[ "$stderr" == *"'high_min_gap': no such threshold"* ]]
 }
 
+@test "a misspelt key or section anywhere in the config file stops every program with 78, naming file, line and key" {
+	printf '[db]\nurl = sqlite:x.db\n\n[sqs]\nqueue_ur = http://127.0.0.1:1/q\n' >"$BATS_TEST_TMPDIR/typo.conf"
+	for p in $PROGS; do
+		run --separate-stderr env BB_CONFIG="$BATS_TEST_TMPDIR/typo.conf" "$p" </dev/null
+		[ "$status" -eq 78 ] || fail "$p: exit status $status"
+		[ "$stderr" = "$p: fatal: $BATS_TEST_TMPDIR/typo.conf:5: no such key: [sqs] queue_ur (see bb.conf(5))" ] ||
+			fail "$p said: $stderr"
+	done
+	printf '[database]\nurl = sqlite:x.db\n' >"$BATS_TEST_TMPDIR/section.conf"
+	run --separate-stderr env BB_CONFIG="$BATS_TEST_TMPDIR/section.conf" bb-store </dev/null
+	[ "$status" -eq 78 ]
+	[[ "$stderr" == *"section.conf:2: no such key: [database] url"* ]] || fail "bb-store said: $stderr"
+	# every key of the example file is known
+	run --separate-stderr env BB_CONFIG="$(cd "$BATS_TEST_DIRNAME/.." && pwd)/examples/bb.conf" bb-validate </dev/null
+	[ "$status" -eq 0 ] || fail "examples/bb.conf refused: $stderr"
+}
+
 @test "logs are logfmt by default and JSON with BB_LOG_FORMAT=json" {
 	bad=$(notify "OURS:10.00" '.Payload.AnyOfferChangedNotification.OfferChangeTrigger.ASIN = "bad"')
 	run --separate-stderr bash -c "echo '$bad' | bb-validate >/dev/null"
