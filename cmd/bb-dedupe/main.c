@@ -1,5 +1,10 @@
 /* bb-dedupe: mark redeliveries as duplicates and decide each alert (SEVERITY.md
- * "Alerts") before anything is written; bb-store's write stays the final word. */
+ * "Alerts") before anything is written; bb-store's write stays the final word.
+ *
+ * Records are taken in small batches (what has arrived, up to BATCH): the
+ * database is asked about all of them in one round trip (a pipeline on
+ * PostgreSQL), then each is decided in order, earlier decisions of the
+ * stream first. A record is never held while input is awaited. */
 #include "alert.h"
 #include "cli.h"
 #include "conf.h"
@@ -18,9 +23,33 @@
 #include <unistd.h>
 
 #define USAGE "usage: bb-dedupe [--db URL] [--memory N]\n"
+#define BATCH 128
+#define DUP_SQL "SELECT 1 FROM worker_notifications WHERE message_id = $1 " \
+		"UNION ALL SELECT 1 FROM worker_notifications WHERE dedupe_hash = $2 LIMIT 1"
+#define ALERT_SQL "SELECT status, last_seen, snooze_until FROM alert_queues WHERE fingerprint = $1 " \
+		  "AND queue_type = $2"
+
+struct fields {
+	char *status, *mid, *hash, *asin, *mkt, *event_time, *severity;
+};
+
+/* A record waiting for its batch's answers. */
+struct pending {
+	struct bb_record rec; /* an indexed copy */
+	struct fields f;
+	int64_t ev;
+	int check;              /* ok and complete: to be decided */
+	char fp[128];
+	const char *queue;
+	const char *args[2][2]; /* the parameters of its two questions */
+	int q_dup, q_alert;     /* its questions in the batch, -1 none */
+};
 
 struct ctx {
 	struct bb_db *db;
+	struct pending batch[BATCH];
+	int n;
+	struct bb_rows *answers[2 * BATCH]; /* of the batch being decided */
 	struct bb_seen *ids;    /* message ids and body hashes seen in this stream */
 	struct bb_seen *alerts; /* fingerprint -> struct bb_alert_row decided in this stream */
 	size_t passed, duplicates, unique;
@@ -30,20 +59,21 @@ static int seen_in_db(struct ctx *c, const char *mid, const char *hash, int *dup
 {
 	const char *p[2] = { mid, hash };
 	struct bb_rows *rows;
-	int rc = bb_db_exec(c->db, "SELECT 1 FROM worker_notifications WHERE message_id = $1 "
-			    "UNION ALL SELECT 1 FROM worker_notifications WHERE dedupe_hash = $2 LIMIT 1",
-			    2, p, &rows);
+	int rc = bb_db_exec(c->db, DUP_SQL, 2, p, &rows);
 	*dup = rc == BB_DB_OK && bb_db_nrows(rows) > 0;
 	bb_db_rows_free(rows);
 	return rc;
 }
 
-/* The alert as this stream last decided it, else as stored. */
-static int alert_row(struct ctx *c, const char *fp, const char *queue, struct bb_alert_row *row)
+/* The alert as this stream last decided it, else as stored: the batch's
+ * answer (asked), or a question of its own. */
+static int alert_row(struct ctx *c, const char *fp, const char *queue, struct bb_rows *asked,
+		     struct bb_alert_row *row)
 {
 	void **mem = bb_seen_get(c->alerts, fp);
 	const char *p[2] = { fp, queue };
-	struct bb_rows *rows;
+	struct bb_rows *rows = asked;
+	int rc = BB_DB_OK;
 
 	memset(row, 0, sizeof *row);
 	row->snooze_until = -1;
@@ -51,8 +81,8 @@ static int alert_row(struct ctx *c, const char *fp, const char *queue, struct bb
 		*row = *(struct bb_alert_row *)*mem;
 		return BB_DB_OK;
 	}
-	int rc = bb_db_exec(c->db, "SELECT status, last_seen, snooze_until FROM alert_queues "
-			    "WHERE fingerprint = $1 AND queue_type = $2", 2, p, &rows);
+	if (!asked)
+		rc = bb_db_exec(c->db, ALERT_SQL, 2, p, &rows);
 	if (rc == BB_DB_OK && bb_db_nrows(rows) > 0) {
 		const char *st = bb_db_value(rows, 0, 0), *ls = bb_db_value(rows, 0, 1), *su = bb_db_value(rows, 0, 2);
 		snprintf(row->status, sizeof row->status, "%s", st ? st : "");
@@ -61,7 +91,8 @@ static int alert_row(struct ctx *c, const char *fp, const char *queue, struct bb
 		if (su)
 			bb_time_parse_loose(su, strlen(su), &row->snooze_until);
 	}
-	bb_db_rows_free(rows);
+	if (!asked)
+		bb_db_rows_free(rows);
 	return rc;
 }
 
@@ -100,7 +131,7 @@ static jv time_or_null(int64_t ms)
 }
 
 static int decide(struct ctx *c, const char *asin, const char *mkt, const char *sev, int64_t ev,
-		  struct bb_emit *em)
+		  struct bb_rows *asked, struct bb_emit *em)
 {
 	char fp[128];
 	const char *queue = bb_alert_queue(sev);
@@ -108,7 +139,7 @@ static int decide(struct ctx *c, const char *asin, const char *mkt, const char *
 	int rc;
 
 	bb_alert_fingerprint(asin, mkt, sev, fp, sizeof fp);
-	if ((rc = alert_row(c, fp, queue, &row)) != BB_DB_OK)
+	if ((rc = alert_row(c, fp, queue, asked, &row)) != BB_DB_OK)
 		return rc;
 	const char *action = bb_alert_action(sev, &row, ev);
 	if (strcmp(action, "new") == 0) {
@@ -132,10 +163,6 @@ static int decide(struct ctx *c, const char *asin, const char *mkt, const char *
 	bb_emit_set(em, "alert", a);
 	return BB_DB_OK;
 }
-
-struct fields {
-	char *status, *mid, *hash, *asin, *mkt, *event_time, *severity;
-};
 
 static void fields_free(struct fields *f)
 {
@@ -163,50 +190,135 @@ static void read_fields(const struct bb_record *rec, struct fields *f)
 	free(a.m);
 }
 
-static int on_record(struct bb_record *rec, struct bb_emit *em, void *arg)
+/* Decide one record of the batch, with the batch's answers, and write it. */
+static int settle_one(struct ctx *c, struct pending *p)
 {
-	struct ctx *c = arg;
-	struct fields f;
-	int64_t ev = -1;
+	struct bb_emit em;
+	struct fields *f = &p->f;
 	int dup = 0, rc = BB_DB_OK;
 
-	read_fields(rec, &f);
-	if (!f.status || strcmp(f.status, "ok") != 0) {
+	memset(&em, 0, sizeof em);
+	if (!f->status || strcmp(f->status, "ok") != 0) {
 		c->passed++;
 		goto out;
 	}
-	if (!f.mid || !f.hash || !f.asin || !f.mkt || !f.severity || !f.event_time ||
-	    bb_time_parse(f.event_time, strlen(f.event_time), &ev) != 0) {
+	if (!p->check) {
 		jv e = jv_object();
 		e = jv_object_set(e, jv_string("type"), jv_string("schema"));
 		e = jv_object_set(e, jv_string("message"), jv_string("an ok record needs message_id, dedupe_hash, notification and analysis"));
 		e = jv_object_set(e, jv_string("stage"), jv_string("dedupe"));
 		e = jv_object_set(e, jv_string("path"), jv_null());
-		bb_emit_set(em, "status", jv_string("rejected"));
-		bb_emit_set(em, "error", e);
+		bb_emit_set(&em, "status", jv_string("rejected"));
+		bb_emit_set(&em, "error", e);
 		goto out;
 	}
-	dup = bb_seen_has(c->ids, f.mid) || bb_seen_has(c->ids, f.hash);
-	if (!dup)
-		rc = seen_in_db(c, f.mid, f.hash, &dup);
+	dup = bb_seen_has(c->ids, f->mid) || bb_seen_has(c->ids, f->hash);
+	if (!dup && p->q_dup >= 0)
+		dup = bb_db_nrows(c->answers[p->q_dup]) > 0;
+	else if (!dup)
+		rc = seen_in_db(c, f->mid, f->hash, &dup);
 	if (rc == BB_DB_OK && dup) {
 		c->duplicates++;
-		bb_emit_set(em, "status", jv_string("duplicate"));
+		bb_emit_set(&em, "status", jv_string("duplicate"));
 		goto out;
 	}
 	if (rc == BB_DB_OK)
-		rc = decide(c, f.asin, f.mkt, f.severity, ev, em);
+		rc = decide(c, f->asin, f->mkt, f->severity, p->ev, p->q_alert >= 0 ? c->answers[p->q_alert] : NULL, &em);
 	if (rc == BB_DB_OK) {
-		bb_seen_add(c->ids, f.mid);
-		bb_seen_add(c->ids, f.hash);
+		bb_seen_add(c->ids, f->mid);
+		bb_seen_add(c->ids, f->hash);
 		c->unique++;
 	}
 out:
-	fields_free(&f);
+	if (rc != BB_DB_OK) { /* on as it came, without a decision */
+		for (int i = 0; i < em.n; i++)
+			jv_free(em.add[i].val);
+		memset(&em, 0, sizeof em);
+	}
+	bb_record_write(&p->rec, &em, stdout);
+	for (int i = 0; i < em.n; i++)
+		jv_free(em.add[i].val);
 	if (rc != BB_DB_OK)
 		return bb_fatal(rc == BB_DB_RETRY ? BB_EX_TEMPFAIL : BB_EX_SOFTWARE,
 				"unable to query database '%s': %s", bb_db_name(c->db), bb_db_errmsg(c->db));
 	return 0;
+}
+
+/* The batch: every question in one round trip, then each record in order. */
+static int flush_batch(struct ctx *c)
+{
+	struct bb_stmt st[2 * BATCH];
+	int ns = 0, rc = 0;
+
+	for (int i = 0; i < c->n; i++) {
+		struct pending *p = &c->batch[i];
+		p->q_dup = p->q_alert = -1;
+		if (!p->check)
+			continue;
+		if (!bb_seen_has(c->ids, p->f.mid) && !bb_seen_has(c->ids, p->f.hash)) {
+			p->args[0][0] = p->f.mid, p->args[0][1] = p->f.hash;
+			p->q_dup = ns;
+			st[ns++] = (struct bb_stmt){ DUP_SQL, 2, p->args[0] };
+		}
+		p->queue = bb_alert_queue(p->f.severity);
+		bb_alert_fingerprint(p->f.asin, p->f.mkt, p->f.severity, p->fp, sizeof p->fp);
+		if (bb_seen_get(c->alerts, p->fp))
+			continue;
+		for (int k = 0; k < i && p->q_alert < 0; k++) /* the same alert asked once */
+			if (c->batch[k].q_alert >= 0 && strcmp(c->batch[k].fp, p->fp) == 0 &&
+			    strcmp(c->batch[k].queue, p->queue) == 0)
+				p->q_alert = c->batch[k].q_alert;
+		if (p->q_alert < 0) {
+			p->args[1][0] = p->fp, p->args[1][1] = p->queue;
+			p->q_alert = ns;
+			st[ns++] = (struct bb_stmt){ ALERT_SQL, 2, p->args[1] };
+		}
+	}
+	if (ns > 0 && bb_db_pipeline(c->db, ns, st, c->answers) != BB_DB_OK)
+		rc = bb_fatal(BB_EX_TEMPFAIL, "unable to query database '%s': %s", bb_db_name(c->db),
+			      bb_db_errmsg(c->db));
+	for (int i = 0; i < c->n; i++) {
+		if (rc == 0) {
+			rc = settle_one(c, &c->batch[i]);
+		} else { /* the records in hand go on as they came */
+			struct bb_emit none = { 0 };
+			bb_record_write(&c->batch[i].rec, &none, stdout);
+		}
+		fields_free(&c->batch[i].f);
+		bb_record_free(&c->batch[i].rec);
+	}
+	for (int i = 0; i < ns; i++) {
+		bb_db_rows_free(c->answers[i]);
+		c->answers[i] = NULL;
+	}
+	c->n = 0;
+	if (fflush(stdout) != 0 && rc == 0)
+		rc = bb_fatal(BB_EX_IOERR, "unable to write standard output");
+	return rc;
+}
+
+static int on_record(struct bb_record *rec, struct bb_emit *em, void *arg)
+{
+	struct ctx *c = arg;
+	struct pending *p = &c->batch[c->n];
+	struct fields *f = &p->f;
+
+	em->suppress = 1; /* written once its batch is decided */
+	memset(p, 0, sizeof *p);
+	if (bb_record_copy(&p->rec, rec) != 0)
+		return bb_fatal(BB_EX_SOFTWARE, "out of memory");
+	c->n++;
+	read_fields(&p->rec, f);
+	p->ev = -1;
+	p->check = f->status && strcmp(f->status, "ok") == 0 && f->mid && f->hash && f->asin && f->mkt &&
+		   f->severity && f->event_time && bb_time_parse(f->event_time, strlen(f->event_time), &p->ev) == 0;
+	return c->n == BATCH ? flush_batch(c) : 0;
+}
+
+static int on_idle(void *arg, int *wait_ms)
+{
+	*wait_ms = -1;
+	return flush_batch(arg); /* nothing is held while input is awaited */
 }
 
 int main(int argc, char **argv)
@@ -216,7 +328,7 @@ int main(int argc, char **argv)
 		{ "memory", required_argument, NULL, 'm' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct ctx c = { 0 };
+	static struct ctx c; /* the batch is large: not on the stack */
 	struct bb_conf *conf = NULL;
 	const char *url;
 	char err[600];
@@ -263,7 +375,11 @@ int main(int argc, char **argv)
 	c.ids = bb_seen_new((size_t)memory * 2);
 	c.alerts = bb_seen_new((size_t)memory);
 	bb_signals_install();
-	rc = bb_records_each(STDIN_FILENO, stdout, on_record, &c);
+	struct bb_loop loop = { on_record, on_idle, &c };
+	rc = bb_records_run(STDIN_FILENO, stdout, &loop);
+	int last = flush_batch(&c); /* at the end of input, or on SIGTERM */
+	if (rc == 0)
+		rc = last;
 	char u[24], d[24], p[24];
 	snprintf(u, sizeof u, "%zu", c.unique);
 	snprintf(d, sizeof d, "%zu", c.duplicates);
