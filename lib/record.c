@@ -3,6 +3,7 @@
 #include "record.h"
 #include "exitcode.h"
 #include "log.h"
+#include "timeutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -375,6 +376,15 @@ void bb_emit_set(struct bb_emit *em, const char *key, jv v)
 	em->add[em->n].key = key;
 	em->add[em->n].val = v;
 	em->n++;
+}
+
+jv bb_jv_time(int64_t ms)
+{
+	char buf[40];
+	if (ms < 0)
+		return jv_null();
+	bb_time_format(ms, buf, sizeof buf);
+	return jv_string(buf);
 }
 
 void bb_jv_write(jv v, FILE *out)

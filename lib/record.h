@@ -10,6 +10,7 @@
 
 #include <jq.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #define BB_LINE_MAX ((size_t)1 << 20)       /* longest record: longer is too_large */
@@ -102,6 +103,9 @@ void bb_emit_set(struct bb_emit *em, const char *key, jv v);
 /* Write the record with the emitted members to out (what the loop does after
  * each callback; exposed for programs that write records elsewhere too). */
 void bb_record_write(const struct bb_record *rec, const struct bb_emit *em, FILE *out);
+
+/* A time as records carry it (2024-01-15T10:30:00.000Z), or null when ms < 0. */
+jv bb_jv_time(int64_t ms);
 
 /* Write v as compact JSON. */
 void bb_jv_write(jv v, FILE *out);

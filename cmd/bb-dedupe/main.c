@@ -121,15 +121,6 @@ static void resolve_known(struct ctx *c, const char *asin, const char *mkt, int6
 	}
 }
 
-static jv time_or_null(int64_t ms)
-{
-	char buf[40];
-	if (ms < 0)
-		return jv_null();
-	bb_time_format(ms, buf, sizeof buf);
-	return jv_string(buf);
-}
-
 static int decide(struct ctx *c, const char *asin, const char *mkt, const char *sev, int64_t ev,
 		  struct bb_rows *asked, struct bb_emit *em)
 {
@@ -157,9 +148,9 @@ static int decide(struct ctx *c, const char *asin, const char *mkt, const char *
 	a = jv_object_set(a, jv_string("action"), jv_string(action));
 	a = jv_object_set(a, jv_string("queue_type"), jv_string(queue));
 	a = jv_object_set(a, jv_string("scheduled_delivery"),
-			  strcmp(action, "new") == 0 ? time_or_null(bb_alert_delivery(queue, ev)) : jv_null());
+			  strcmp(action, "new") == 0 ? bb_jv_time(bb_alert_delivery(queue, ev)) : jv_null());
 	a = jv_object_set(a, jv_string("snooze_until"),
-			  strcmp(action, "suppressed") == 0 ? time_or_null(row.snooze_until) : jv_null());
+			  strcmp(action, "suppressed") == 0 ? bb_jv_time(row.snooze_until) : jv_null());
 	bb_emit_set(em, "alert", a);
 	return BB_DB_OK;
 }

@@ -76,15 +76,6 @@ static int64_t attr_ms(jv attrs, const char *key)
 	return r;
 }
 
-static jv time_or_null(int64_t ms)
-{
-	char buf[40];
-	if (ms < 0)
-		return jv_null();
-	bb_time_format(ms, buf, sizeof buf);
-	return jv_string(buf);
-}
-
 /* The envelope, with members in DESIGN.md's order. */
 static jv envelope(const struct shared *sh, jv m, int64_t now)
 {
@@ -97,8 +88,8 @@ static jv envelope(const struct shared *sh, jv m, int64_t now)
 	s = jv_object_set(s, jv_string("message_id"), jv_object_get(jv_copy(m), jv_string("MessageId")));
 	s = jv_object_set(s, jv_string("receipt_handle"), jv_object_get(jv_copy(m), jv_string("ReceiptHandle")));
 	s = jv_object_set(s, jv_string("receive_count"), jv_number((double)attr_ms(attrs, "ApproximateReceiveCount")));
-	s = jv_object_set(s, jv_string("sent_at"), time_or_null(attr_ms(attrs, "SentTimestamp")));
-	s = jv_object_set(s, jv_string("first_received_at"), time_or_null(attr_ms(attrs, "ApproximateFirstReceiveTimestamp")));
+	s = jv_object_set(s, jv_string("sent_at"), bb_jv_time(attr_ms(attrs, "SentTimestamp")));
+	s = jv_object_set(s, jv_string("first_received_at"), bb_jv_time(attr_ms(attrs, "ApproximateFirstReceiveTimestamp")));
 	jv ma = jv_object_get(jv_copy(m), jv_string("MessageAttributes"));
 	if (jv_get_kind(ma) == JV_KIND_OBJECT) /* a dead-lettered copy's error_type and trace_id */
 		s = jv_object_set(s, jv_string("message_attributes"), ma);
@@ -108,7 +99,7 @@ static jv envelope(const struct shared *sh, jv m, int64_t now)
 	e = jv_object_set(e, jv_string("trace_id"), jv_string(trace));
 	e = jv_object_set(e, jv_string("sqs"), s);
 	e = jv_object_set(e, jv_string("body"), jv_object_get(jv_copy(m), jv_string("Body")));
-	e = jv_object_set(e, jv_string("received_at"), time_or_null(now));
+	e = jv_object_set(e, jv_string("received_at"), bb_jv_time(now));
 	jv_free(attrs);
 	return e;
 }

@@ -98,7 +98,6 @@ const char *store_unusable(const struct bb_record *rec)
 jv store_alert_member(const struct bb_record *rec, jv action, int64_t event_ms)
 {
 	jv a = bb_record_get(rec, "alert");
-	char when[40];
 
 	if (jv_get_kind(a) != JV_KIND_OBJECT) {
 		jv_free(a);
@@ -109,10 +108,8 @@ jv store_alert_member(const struct bb_record *rec, jv action, int64_t event_ms)
 	jv queue = jv_object_get(jv_copy(a), jv_string("queue_type"));
 	int64_t at = fresh && jv_get_kind(queue) == JV_KIND_STRING ? bb_alert_delivery(jv_string_value(queue), event_ms) : -1;
 	jv_free(queue);
-	if (at >= 0)
-		bb_time_format(at, when, sizeof when);
 	a = jv_object_set(a, jv_string("action"), action);
-	return jv_object_set(a, jv_string("scheduled_delivery"), at >= 0 ? jv_string(when) : jv_null());
+	return jv_object_set(a, jv_string("scheduled_delivery"), bb_jv_time(at));
 }
 
 static int add_event(struct bb_db *db, const char *kind, const char *asin, const char *mkt,

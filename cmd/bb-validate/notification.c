@@ -6,6 +6,7 @@
  * name the field by its path in the notification. */
 #include "validate.h"
 #include "money.h"
+#include "record.h"
 #include "timeutil.h"
 
 #include <ctype.h>
@@ -561,15 +562,11 @@ static int valid_asin(const char *s)
 static jv time_of(jv s, int64_t fallback)
 {
 	int64_t ms = fallback;
-	char buf[40];
 
 	if (jv_get_kind(s) == JV_KIND_STRING && jv_string_length_bytes(jv_copy(s)) > 0)
 		bb_time_parse(jv_string_value(s), strlen(jv_string_value(s)), &ms);
 	jv_free(s);
-	if (ms < 0)
-		return jv_null();
-	bb_time_format(ms, buf, sizeof buf);
-	return jv_string(buf);
+	return bb_jv_time(ms);
 }
 
 static int trigger(struct walk *w, jv aoc, jv *trig)
