@@ -41,6 +41,7 @@ struct ctx {
 	int all;
 	const char *settled; /* the FIFO bb-sqs-recv --settled reads, or NULL */
 	int settled_fd;      /* -1: not open yet */
+	int greet;           /* just opened: the empty line is owed */
 	struct item *items;
 	int n, cap;
 	size_t deleted, dead_lettered, retried, failed;
@@ -201,56 +202,64 @@ static void item_free(struct item *it)
 	free(it->line), free(it->queue), free(it->handle), free(it->body), free(it->error_type), free(it->trace);
 }
 
+/* The FIFO of --settled, once bb-sqs-recv has opened its end (ENXIO until
+ * then: try again later). 0 when open. */
+static int open_settled(struct ctx *c)
+{
+	if (c->settled_fd >= 0)
+		return 0;
+	c->settled_fd = open(c->settled, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	if (c->settled_fd < 0) {
+		if (errno != ENXIO) {
+			bb_log(BB_WARN, NULL, "unable to report settled messages", "fifo", c->settled, "error",
+			       strerror(errno), NULL);
+			c->settled = NULL;
+		}
+		return -1;
+	}
+	fcntl(c->settled_fd, F_SETFL, fcntl(c->settled_fd, F_GETFL) & ~O_NONBLOCK);
+	c->greet = 1;
+	return 0;
+}
+
 /* Tell bb-sqs-recv which messages it may stop watching: one receipt handle
- * per line. Opened when first needed (bb-sqs-recv may not have opened its
- * end yet: then next time). Once bb-sqs-recv is gone, nobody is told. */
+ * per line, the batch in one write; an empty line first says bb-ack is
+ * there. Once bb-sqs-recv is gone, nobody is told. */
 static void report_settled(struct ctx *c)
 {
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
 	if (!c->settled)
 		return;
-	if (c->settled_fd < 0) {
-		c->settled_fd = open(c->settled, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-		if (c->settled_fd < 0) {
-			if (errno != ENXIO) { /* ENXIO: no reader yet */
-				bb_log(BB_WARN, NULL, "unable to report settled messages", "fifo", c->settled,
-				       "error", strerror(errno), NULL);
-				c->settled = NULL;
-			}
-			return;
-		}
-		fcntl(c->settled_fd, F_SETFL, fcntl(c->settled_fd, F_GETFL) & ~O_NONBLOCK);
-		/* an empty line: bb-ack is there, and will report */
-		if (write(c->settled_fd, "\n", 1) != 1) {
-			close(c->settled_fd);
-			c->settled_fd = -1;
-			return;
-		}
-	}
+	if (open_settled(c) != 0 || !(f = open_memstream(&text, &len)))
+		return;
+	if (c->greet)
+		fputc('\n', f);
+	c->greet = 0;
 	for (int i = 0; i < c->n; i++) {
 		const char *h = c->items[i].handle;
-		if (!c->items[i].queue || !h)
+		if (c->items[i].queue && h && *h && strlen(h) <= 8000 && !strchr(h, '\n'))
+			fprintf(f, "%s\n", h);
+	}
+	fclose(f);
+	for (size_t off = 0; off < len;) {
+		ssize_t w = write(c->settled_fd, text + off, len - off);
+		if (w < 0 && errno == EINTR)
 			continue;
-		size_t n = strlen(h);
-		if (n == 0 || n > 8000 || strchr(h, '\n'))
-			continue;
-		/* handle and newline in one write: atomic below PIPE_BUF */
-		char *line = malloc(n + 1);
-		if (!line)
-			continue;
-		memcpy(line, h, n);
-		line[n] = '\n';
-		ssize_t w = write(c->settled_fd, line, n + 1);
-		free(line);
-		if (w < 0) {
+		if (w <= 0) {
 			if (errno != EPIPE)
 				bb_log(BB_WARN, NULL, "unable to report settled messages", "fifo", c->settled,
 				       "error", strerror(errno), NULL);
 			close(c->settled_fd);
 			c->settled_fd = -1;
 			c->settled = NULL; /* bb-sqs-recv has gone: its messages are no longer watched */
-			return;
+			break;
 		}
+		off += (size_t)w;
 	}
+	free(text);
 }
 
 static int flush(struct ctx *c)
@@ -375,12 +384,9 @@ int main(int argc, char **argv)
 	if (rc == 0 && c.settled) {
 		/* bb-sqs-recv opens its end as it starts: give it a moment, so that
 		 * it hears from us before it could think nobody will report */
-		for (int i = 0; i < 50 && c.settled && c.settled_fd < 0; i++) {
-			c.n = 0;
-			report_settled(&c);
-			if (c.settled_fd < 0)
-				usleep(100000);
-		}
+		for (int i = 0; i < 50 && c.settled && open_settled(&c) != 0; i++)
+			usleep(100000);
+		report_settled(&c); /* the empty line: bb-ack is there */
 	}
 	if (rc == 0) {
 		struct bb_loop loop = { on_record, on_idle, &c };
