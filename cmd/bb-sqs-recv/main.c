@@ -146,16 +146,24 @@ static void hold(struct shared *sh, const char *handle, int64_t now)
 	sh->held[sh->nheld++] = (struct held){ hash_of(handle), copy, now + sh->visibility_s * 500 };
 }
 
-/* Under the lock. */
-static void unhold(struct shared *sh, const char *handle)
+/* Under the lock: the held message with this receipt handle, or NULL. */
+static struct held *find_held(struct shared *sh, const char *handle)
 {
 	uint64_t h = hash_of(handle);
 	for (size_t i = 0; i < sh->nheld; i++)
-		if (sh->held[i].hash == h && strcmp(sh->held[i].handle, handle) == 0) {
-			free(sh->held[i].handle);
-			sh->held[i] = sh->held[--sh->nheld];
-			return;
-		}
+		if (sh->held[i].hash == h && strcmp(sh->held[i].handle, handle) == 0)
+			return &sh->held[i];
+	return NULL;
+}
+
+/* Under the lock. */
+static void unhold(struct shared *sh, const char *handle)
+{
+	struct held *m = find_held(sh, handle);
+	if (m) {
+		free(m->handle);
+		*m = sh->held[--sh->nheld];
+	}
 }
 
 /* ChangeMessageVisibilityBatch on handles, ten at a time; ok[i] says whether
@@ -415,36 +423,32 @@ static void settled_lines(struct keeper *k)
 static void extend_due(struct shared *sh, struct bb_sqs *sqs)
 {
 	int64_t now = bb_mono_ms();
-	char **due = NULL;
+	char **due;
 	int n = 0;
 
 	pthread_mutex_lock(&sh->lock);
-	for (size_t i = 0; i < sh->nheld; i++)
-		if (sh->held[i].extend_at <= now) {
-			char **d = realloc(due, (size_t)(n + 1) * sizeof *d);
-			if (!d || !(d[n] = strdup(sh->held[i].handle))) {
-				due = d ? d : due;
-				break;
-			}
-			due = d;
+	due = sh->nheld ? malloc(sh->nheld * sizeof *due) : NULL;
+	for (size_t i = 0; due && i < sh->nheld; i++)
+		if (sh->held[i].extend_at <= now && (due[n] = strdup(sh->held[i].handle))) {
 			n++;
 			sh->held[i].extend_at = now + sh->visibility_s * 500;
 		}
 	pthread_mutex_unlock(&sh->lock);
-	if (n == 0)
+	if (n == 0) {
+		free(due);
 		return;
+	}
 	int *ok = calloc((size_t)n, sizeof *ok), *gone = calloc((size_t)n, sizeof *gone);
 	if (ok && gone) {
+		struct held *m;
 		set_visibility(sh, sqs, due, n, sh->visibility_s, ok, gone);
 		pthread_mutex_lock(&sh->lock);
 		for (int i = 0; i < n; i++) {
 			sh->extended += ok[i];
 			if (gone[i]) /* deleted meanwhile, or its receipt expired: nothing to watch */
 				unhold(sh, due[i]);
-			else if (!ok[i]) /* try again soon */
-				for (size_t j = 0; j < sh->nheld; j++)
-					if (strcmp(sh->held[j].handle, due[i]) == 0)
-						sh->held[j].extend_at = now + 1000;
+			else if (!ok[i] && (m = find_held(sh, due[i]))) /* try again soon */
+				m->extend_at = now + 1000;
 		}
 		pthread_mutex_unlock(&sh->lock);
 	}
