@@ -56,6 +56,16 @@ export function parseArgs(prog, usage, spec, argv = process.argv.slice(2)) {
   return { opts, args };
 }
 
+// --port and --host of a local server, checked: loopback only, by design.
+export function listenOpts(prog, opts, defaultPort = 4566) {
+  const port = intOpt(prog, "port", opts.port ?? String(defaultPort), 0, 65535);
+  const host = opts.host ?? "127.0.0.1";
+  if (!/^127\.\d+\.\d+\.\d+$/.test(host) && host !== "::1") {
+    die(prog, `--host must be a loopback address, got ${host}`, 2);
+  }
+  return { port, host };
+}
+
 export function intOpt(prog, name, value, min, max) {
   if (value === undefined) return undefined;
   const n = Number(value);

@@ -24,6 +24,7 @@
 // SIGTERM/SIGINT close the server (in-flight long polls are cancelled).
 import { writeFileSync, renameSync } from "node:fs";
 import { buildApp } from "fauxqs";
+import { die, listenOpts, parseArgs } from "./common.mjs";
 // SqsStore is not in fauxqs' package "exports"; import the file of the exact
 // pinned version (package-lock.json) directly.  Same URL as app.js imports, so
 // it is the same module instance.
@@ -31,34 +32,20 @@ const { SqsStore } = await import(
   new URL("./node_modules/fauxqs/dist/sqs/sqsStore.js", import.meta.url).href
 );
 
-function usage(msg) {
-  if (msg) process.stderr.write(`server.mjs: ${msg}\n`);
-  process.stderr.write(
-    "usage: node server.mjs [--port N] [--host 127.0.0.1] [--ready-file PATH] [--pristine]\n",
-  );
-  process.exit(2);
-}
-
-const opts = { port: 4566, host: "127.0.0.1", readyFile: undefined, pristine: false };
-const argv = process.argv.slice(2);
-for (let i = 0; i < argv.length; i++) {
-  const a = argv[i];
-  const val = () => {
-    if (i + 1 >= argv.length) usage(`${a} needs a value`);
-    return argv[++i];
-  };
-  if (a === "--port") opts.port = Number(val());
-  else if (a === "--host") opts.host = val();
-  else if (a === "--ready-file") opts.readyFile = val();
-  else if (a === "--pristine") opts.pristine = true;
-  else if (a === "-h" || a === "--help") usage();
-  else usage(`unknown argument ${a}`);
-}
-if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) usage("bad --port");
-// Loopback only, by design.
-if (!/^127\.\d+\.\d+\.\d+$/.test(opts.host) && opts.host !== "::1") {
-  usage(`--host must be a loopback address, got ${opts.host}`);
-}
+const PROG = "server.mjs";
+const USAGE = "usage: node server.mjs [--port N] [--host 127.0.0.1] [--ready-file PATH] [--pristine]\n";
+const parsed = parseArgs(PROG, USAGE, {
+  "--port": "value",
+  "--host": "value",
+  "--ready-file": "value",
+  "--pristine": "flag",
+});
+if (parsed.args.length) die(PROG, `unknown argument ${parsed.args[0]}\n${USAGE}`, 2);
+const opts = {
+  ...listenOpts(PROG, parsed.opts),
+  readyFile: parsed.opts["ready-file"],
+  pristine: parsed.opts.pristine === true,
+};
 
 const region = process.env.FAUXQS_DEFAULT_REGION || "us-east-1";
 const sqsStore = new SqsStore();

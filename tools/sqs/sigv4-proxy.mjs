@@ -40,7 +40,8 @@
 // (ReceiveMessage, SendMessageBatch, ...) or * for any; COUNT is how many of
 // the matching requests get the fault (default 1), or * for all of them.  Only
 // requests whose signature verified count.  For each request the first rule
-// (in the order given) that matches and has some count left applies.  KIND:
+// (the --fault options in their order, then the lines of the --faults files)
+// that matches and has some count left applies.  KIND:
 //   throttle          400 com.amazon.coral.availability#ThrottlingException,
 //                     x-amzn-query-error: Throttling;Sender
 //   requestthrottled  400 com.amazonaws.sqs#RequestThrottled,
@@ -83,6 +84,7 @@ import { createHash, randomUUID, timingSafeEqual } from "node:crypto";
 import http from "node:http";
 import { Sha256 } from "@aws-crypto/sha256-js";
 import { SignatureV4 } from "@smithy/signature-v4";
+import { listenOpts, parseArgs } from "./common.mjs";
 
 const PROG = "sigv4-proxy.mjs";
 const USAGE =
@@ -98,45 +100,41 @@ function usage(msg) {
 
 // ---- options ----
 
-const opts = { port: 4566, host: "127.0.0.1", faults: [] };
-const argv = process.argv.slice(2);
-for (let i = 0; i < argv.length; i++) {
-  const a = argv[i];
-  const val = () => {
-    if (i + 1 >= argv.length) usage(`${a} needs a value`);
-    return argv[++i];
-  };
-  if (a === "--port") opts.port = Number(val());
-  else if (a === "--host") opts.host = val();
-  else if (a === "--upstream") opts.upstream = val();
-  else if (a === "--log") opts.log = val();
-  else if (a === "--ready-file") opts.readyFile = val();
-  else if (a === "--region") opts.region = val();
-  else if (a === "--signed-headers") opts.signedHeaders = val();
-  else if (a === "--fault") opts.faults.push(val());
-  else if (a === "--faults") {
-    const file = val();
-    let text;
-    try {
-      text = readFileSync(file, "utf8");
-    } catch (err) {
-      usage(`cannot read --faults ${file}: ${err.message}`);
-    }
-    for (const line of text.split("\n")) {
-      const spec = line.replace(/#.*/, "").trim();
-      if (spec) opts.faults.push(spec);
-    }
-  } else if (a === "-h" || a === "--help") {
-    process.stdout.write(USAGE);
-    process.exit(0);
-  } else usage(`unknown argument ${a}`);
+const parsed = parseArgs(PROG, USAGE, {
+  "--port": "value",
+  "--host": "value",
+  "--upstream": "value",
+  "--log": "value",
+  "--ready-file": "value",
+  "--region": "value",
+  "--signed-headers": "value",
+  "--fault": "list",
+  "--faults": "list",
+});
+if (parsed.args.length) usage(`unknown argument ${parsed.args[0]}`);
+const opts = {
+  ...listenOpts(PROG, parsed.opts),
+  upstream: parsed.opts.upstream,
+  log: parsed.opts.log,
+  readyFile: parsed.opts["ready-file"],
+  region: parsed.opts.region,
+  signedHeaders: parsed.opts["signed-headers"],
+  faults: [...(parsed.opts.fault ?? [])],
+};
+for (const file of parsed.opts.faults ?? []) {
+  let text;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    usage(`cannot read --faults ${file}: ${err.message}`);
+  }
+  for (const line of text.split("\n")) {
+    const spec = line.replace(/#.*/, "").trim();
+    if (spec) opts.faults.push(spec);
+  }
 }
 if (!opts.upstream) usage("--upstream is needed");
 if (!opts.log) usage("--log is needed");
-if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) usage("bad --port");
-if (!/^127\.\d+\.\d+\.\d+$/.test(opts.host) && opts.host !== "::1") {
-  usage(`--host must be a loopback address, got ${opts.host}`);
-}
 let upstream;
 try {
   upstream = new URL(opts.upstream);
