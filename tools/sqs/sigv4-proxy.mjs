@@ -162,8 +162,20 @@ const expectedSigned =
 const signer = new SignatureV4({ service: "sqs", region, credentials, sha256: Sha256, applyChecksum: false });
 
 const BATCH = new Set(["SendMessageBatch", "DeleteMessageBatch", "ChangeMessageVisibilityBatch"]);
-const KINDS = new Set(["throttle", "requestthrottled", "throttle403", "503", "500", "reset", "partial", "refuse", "mixed"]);
+// What a fault answers instead of the emulator: status, __type, message and
+// the x-amzn-query-error header, as SQS sends them.
+const FAULT_ANSWERS = {
+  throttle: [400, "com.amazon.coral.availability#ThrottlingException", "Rate exceeded", "Throttling;Sender"],
+  requestthrottled: [400, "com.amazonaws.sqs#RequestThrottled", "Request is throttled.",
+    "AWS.SimpleQueueService.RequestThrottled;Sender"],
+  throttle403: [403, "com.amazon.coral.availability#ThrottlingException", "Rate exceeded"],
+  503: [503, "com.amazonaws.sqs#ServiceUnavailable", "The request has failed due to a temporary failure of the server.",
+    "AWS.SimpleQueueService.ServiceUnavailable;Receiver"],
+  500: [500, "com.amazon.coral.service#InternalFailure",
+    "The request processing has failed because of an unknown error, exception or failure."],
+};
 const ENTRY_KINDS = new Set(["partial", "refuse", "mixed"]);
+const KINDS = new Set([...Object.keys(FAULT_ANSWERS), "reset", ...ENTRY_KINDS]);
 
 const rules = opts.faults.map((spec) => {
   const m = /^([A-Za-z]+|\*):([a-z0-9]+)(?::(\d+|\*))?$/.exec(spec);
@@ -400,28 +412,15 @@ async function handle(req, res, body) {
     info.verdict = "ok";
     const fault = takeFault(action);
     info.fault = fault;
-    switch (fault) {
-      case "throttle":
-        info.status = 400;
-        return awsError(res, 400, "com.amazon.coral.availability#ThrottlingException", "Rate exceeded", "Throttling;Sender");
-      case "requestthrottled":
-        info.status = 400;
-        return awsError(res, 400, "com.amazonaws.sqs#RequestThrottled", "Request is throttled.",
-          "AWS.SimpleQueueService.RequestThrottled;Sender");
-      case "throttle403":
-        info.status = 403;
-        return awsError(res, 403, "com.amazon.coral.availability#ThrottlingException", "Rate exceeded");
-      case "503":
-        info.status = 503;
-        return awsError(res, 503, "com.amazonaws.sqs#ServiceUnavailable", "The request has failed due to a temporary failure of the server.",
-          "AWS.SimpleQueueService.ServiceUnavailable;Receiver");
-      case "500":
-        info.status = 500;
-        return awsError(res, 500, "com.amazon.coral.service#InternalFailure", "The request processing has failed because of an unknown error, exception or failure.");
-      case "reset":
-        info.status = 0;
-        req.socket.destroy();
-        return;
+    if (fault === "reset") {
+      info.status = 0;
+      req.socket.destroy();
+      return;
+    }
+    const canned = FAULT_ANSWERS[fault];
+    if (canned) {
+      info.status = canned[0];
+      return awsError(res, ...canned);
     }
     let sendBody = body;
     let injected = [];
