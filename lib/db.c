@@ -172,6 +172,15 @@ static int lite_exec(struct bb_db *db, const char *sql, int n, const char *const
 
 static int wal_hook(void *arg, sqlite3 *conn, const char *name, int frames);
 
+/* The writer's connection leaves checkpoints to the checkpointer, if any. */
+static void hook_checkpointer(struct bb_db *db)
+{
+	if (!db->ckpt)
+		return;
+	sqlite3_exec(db->lite, "PRAGMA wal_autocheckpoint=0;", NULL, NULL, NULL);
+	sqlite3_wal_hook(db->lite, wal_hook, db->ckpt);
+}
+
 static int lite_open(struct bb_db *db, const char *path)
 {
 	if (sqlite3_open_v2(path, &db->lite, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK)
@@ -192,10 +201,7 @@ static int lite_open(struct bb_db *db, const char *path)
 	/* a 64 MiB page cache, so bb-store's indexes stay in memory; a WAL
 	 * that grew in a burst is cut back to 64 MiB once it starts over */
 	sqlite3_exec(db->lite, "PRAGMA cache_size=-65536; PRAGMA journal_size_limit=67108864;", NULL, NULL, NULL);
-	if (db->ckpt) {
-		sqlite3_exec(db->lite, "PRAGMA wal_autocheckpoint=0;", NULL, NULL, NULL);
-		sqlite3_wal_hook(db->lite, wal_hook, db->ckpt);
-	}
+	hook_checkpointer(db); /* again, after a reconnect */
 	return BB_DB_OK;
 }
 
@@ -258,8 +264,7 @@ int bb_db_checkpoint_in_background(struct bb_db *db)
 		return fail(db, BB_DB_ERR, "checkpointer", "unable to start a thread");
 	}
 	db->ckpt = c;
-	sqlite3_exec(db->lite, "PRAGMA wal_autocheckpoint=0;", NULL, NULL, NULL);
-	sqlite3_wal_hook(db->lite, wal_hook, c);
+	hook_checkpointer(db);
 	return BB_DB_OK;
 }
 
