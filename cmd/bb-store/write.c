@@ -66,9 +66,6 @@ static const char *rtext(struct pool *p, const struct bb_record *obj, const char
 	return keep(p, bb_record_text(obj, key));
 }
 
-static int failure(struct bb_db *db, const struct bb_record *rec, const char *status, const char *now,
-		   const char *own_error);
-
 const char *store_unusable(const struct bb_record *rec)
 {
 	static const char *const top[] = { "message_id", "dedupe_hash", "body" };
@@ -327,12 +324,6 @@ static int alert(struct bb_db *db, struct rec *r, const char *nid, const char *n
 int store_failure(struct bb_db *db, const struct bb_record *rec, const char *status, const char *now,
 		  const char *own_error)
 {
-	return failure(db, rec, status, now, own_error);
-}
-
-static int failure(struct bb_db *db, const struct bb_record *rec, const char *status, const char *now,
-		   const char *own_error)
-{
 	const char *line = rec->line;
 	size_t len = rec->len;
 	struct pool p = { .n = 0 };
@@ -467,10 +458,10 @@ int store_record(struct bb_db *db, const struct store_conf *c, const struct bb_r
 		rc = stored_ok(db, c, rec, now, out);
 		if (rc == BB_DB_OK && strcmp(out->status, "unusable") == 0) {
 			out->status = "rejected";
-			rc = failure(db, rec, "rejected", now, out->error);
+			rc = store_failure(db, rec, "rejected", now, out->error);
 		}
 	} else if (strcmp(out->status, "rejected") == 0 || strcmp(out->status, "failed") == 0) {
-		rc = failure(db, rec, out->status, now, rec->is_object ? NULL : "not a JSON object");
+		rc = store_failure(db, rec, out->status, now, rec->is_object ? NULL : "not a JSON object");
 	}
 	return rc;
 }
