@@ -183,7 +183,8 @@ static void hook_checkpointer(struct bb_db *db)
 
 static int lite_open(struct bb_db *db, const char *path)
 {
-	if (sqlite3_open_v2(path, &db->lite, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK)
+	if (sqlite3_open_v2(path, &db->lite, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK)
 		return fail(db, BB_DB_ERR, "unable to open database", sqlite3_errmsg(db->lite));
 	sqlite3_busy_timeout(db->lite, 10000);
 	/* WAL lets readers (bb-serve, bb-status) and several writers share the
@@ -247,7 +248,7 @@ int bb_db_checkpoint_in_background(struct bb_db *db)
 		return BB_DB_OK;
 	if (!(c = calloc(1, sizeof *c)))
 		return fail(db, BB_DB_ERR, "checkpointer", "out of memory");
-	if (sqlite3_open_v2(db->url + 7, &c->conn, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+	if (sqlite3_open_v2(db->url + 7, &c->conn, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		int rc = fail(db, BB_DB_ERR, "checkpointer", sqlite3_errmsg(c->conn));
 		sqlite3_close(c->conn);
 		free(c);
