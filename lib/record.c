@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,22 +50,44 @@ static const char *skip_ws(const char *p, const char *end)
 	return p;
 }
 
+/* Eight bytes at a time, the first byte of [p, end) that is a quote, a
+ * backslash or (with controls) below 0x20; end when there is none. A word's
+ * lowest flagged byte is exact: borrows only run towards higher bytes. */
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+static uint64_t bytes_equal(uint64_t w, unsigned char c)
+{
+	uint64_t x = w ^ (ONES * c);
+	return (x - ONES) & ~x & HIGHS;
+}
+
+static const char *special(const char *p, const char *end, int controls)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ /* the lowest flag is the first byte */
+	for (; end - p >= 8; p += 8) {
+		uint64_t w;
+		memcpy(&w, p, 8);
+		uint64_t m = bytes_equal(w, '"') | bytes_equal(w, '\\') | (controls ? (w - ONES * 0x20) & ~w & HIGHS : 0);
+		if (m)
+			return p + (__builtin_ctzll(m) >> 3);
+	}
+#endif
+	while (p < end && *p != '"' && *p != '\\' && !(controls && (unsigned char)*p < 0x20))
+		p++;
+	return p;
+}
+
 /* p at the opening quote; returns the closing quote or NULL. */
 static const char *skip_string(const char *p, const char *end)
 {
-	const char *open = p;
-
-	for (p++; p < end; p++) {
-		p = memchr(p, '"', (size_t)(end - p));
-		if (!p)
+	for (p++;;) {
+		p = special(p, end, 0);
+		if (p >= end)
 			return NULL;
-		const char *b = p;
-		while (b - 1 > open && b[-1] == '\\')
-			b--;
-		if ((p - b) % 2 == 0)
+		if (*p == '"')
 			return p;
+		p += 2; /* the escaped character, whatever it is */
 	}
-	return NULL;
 }
 
 /* Returns one past the value's end or NULL. Nested values are only balanced
@@ -252,18 +275,12 @@ char *bb_record_string(const struct bb_record *r, const char *key, size_t *len)
 	if (!(out = o = malloc((size_t)(end - p) + 1)))
 		return NULL;
 	while (p < end) {
-		const char *bs = memchr(p, '\\', (size_t)(end - p));
-		size_t run = (size_t)((bs ? bs : end) - p);
-		for (size_t i = 0; i < run; i++)
-			if ((unsigned char)p[i] < 0x20) { /* raw control characters are not JSON */
-				free(out);
-				return NULL;
-			}
-		memcpy(o, p, run);
-		o += run;
-		p += run;
-		if (bs && !(p = unescape_one(bs + 1, end, &o))) {
-			free(out);
+		const char *sp = special(p, end, 1);
+		memcpy(o, p, (size_t)(sp - p));
+		o += sp - p;
+		p = sp;
+		if (p < end && (*p != '\\' || !(p = unescape_one(p + 1, end, &o)))) {
+			free(out); /* raw control characters (or quotes) are not JSON */
 			return NULL;
 		}
 	}
