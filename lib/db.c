@@ -38,6 +38,7 @@ struct bb_db {
 	} cache[CACHE];
 	int ncache;
 	int64_t changes; /* rows the last statement changed */
+	int piped; /* PostgreSQL: statements sent since bb_db_pipe_begin */
 	struct checkpointer *ckpt; /* SQLite: background checkpoints, or NULL */
 	char err[512];
 };
@@ -385,29 +386,48 @@ int bb_db_exec(struct bb_db *db, const char *sql, int n, const char *const *para
 	return db->pg ? pg_exec(db, sql, n, params, rows) : lite_exec(db, sql, n, params, rows);
 }
 
-static int pg_pipeline(struct bb_db *db, int n, const struct bb_stmt *st, struct bb_rows **res)
+/* Prepare the statements a pipeline will use: PQprepare cannot run inside one. */
+static int pg_pipe_begin(struct bb_db *db, int n, const struct bb_stmt *st)
 {
-	int rc = BB_DB_OK;
+	const char *name;
 
-	const char **names = calloc((size_t)n, sizeof *names);
-	for (int i = 0; names && rc == BB_DB_OK && i < n; i++)
-		if (st[i].n > 0)
-			rc = pg_prepared(db, st[i].sql, st[i].n, &names[i]);
-	if (rc != BB_DB_OK) {
-		free(names);
-		return rc;
-	}
-	if (!names || !PQenterPipelineMode(db->pg)) {
-		free(names);
-		return fail(db, BB_DB_RETRY, "pipeline", PQerrorMessage(db->pg));
-	}
 	for (int i = 0; i < n; i++)
-		if (!(names[i] ? PQsendQueryPrepared(db->pg, names[i], st[i].n, st[i].params, NULL, NULL, 0) :
-				 PQsendQueryParams(db->pg, st[i].sql, st[i].n, NULL, st[i].params, NULL, NULL, 0))) {
-			rc = fail(db, BB_DB_RETRY, "pipeline", PQerrorMessage(db->pg));
-			break;
+		if (st[i].n > 0) {
+			int rc = pg_prepared(db, st[i].sql, st[i].n, &name);
+			if (rc != BB_DB_OK)
+				return rc;
 		}
-	if (rc == BB_DB_OK && !PQpipelineSync(db->pg))
+	if (!PQenterPipelineMode(db->pg))
+		return fail(db, BB_DB_RETRY, "pipeline", PQerrorMessage(db->pg));
+	db->piped = 0;
+	return BB_DB_OK;
+}
+
+/* Queue one statement. now: send it on its way, so the server starts on it
+ * while the caller gets the next one ready, and take in the results already
+ * back, so the server never waits to write them. */
+static int pg_pipe_send(struct bb_db *db, const struct bb_stmt *st, int now)
+{
+	const char *name = NULL;
+
+	if (st->n > 0)
+		pg_prepared(db, st->sql, st->n, &name); /* in the cache since pg_pipe_begin */
+	if (!(name ? PQsendQueryPrepared(db->pg, name, st->n, st->params, NULL, NULL, 0) :
+		     PQsendQueryParams(db->pg, st->sql, st->n, NULL, st->params, NULL, NULL, 0)) ||
+	    (now && (PQflush(db->pg) != 0 || !PQconsumeInput(db->pg))))
+		return fail(db, BB_DB_RETRY, "pipeline", PQerrorMessage(db->pg));
+	db->piped++;
+	return BB_DB_OK;
+}
+
+/* The results of everything sent since pg_pipe_begin, in order. */
+static int pg_pipe_end(struct bb_db *db, struct bb_rows **res, int rc)
+{
+	int n = db->piped;
+
+	/* the sync point, even after a failed send: the server sends what it
+	 * has only at a sync, and the drain below reads up to it */
+	if (!pg_gone(db) && !PQpipelineSync(db->pg) && rc == BB_DB_OK)
 		rc = fail(db, BB_DB_RETRY, "pipeline", PQerrorMessage(db->pg));
 	for (int i = 0; rc == BB_DB_OK && i < n; i++) {
 		PGresult *r = PQgetResult(db->pg);
@@ -434,8 +454,23 @@ static int pg_pipeline(struct bb_db *db, int n, const struct bb_stmt *st, struct
 	}
 	if (!pg_gone(db))
 		PQexitPipelineMode(db->pg);
-	free(names);
+	db->piped = 0;
 	return rc;
+}
+
+int bb_db_pipe_begin(struct bb_db *db, int n, const struct bb_stmt *st)
+{
+	return db->pg ? pg_pipe_begin(db, n, st) : fail(db, BB_DB_ERR, "pipeline", "PostgreSQL only");
+}
+
+int bb_db_pipe_send(struct bb_db *db, const struct bb_stmt *st)
+{
+	return db->pg ? pg_pipe_send(db, st, 1) : fail(db, BB_DB_ERR, "pipeline", "PostgreSQL only");
+}
+
+int bb_db_pipe_end(struct bb_db *db, struct bb_rows **res, int rc)
+{
+	return db->pg ? pg_pipe_end(db, res, rc) : rc;
 }
 
 int bb_db_pipeline(struct bb_db *db, int n, const struct bb_stmt *st, struct bb_rows **res)
@@ -444,8 +479,13 @@ int bb_db_pipeline(struct bb_db *db, int n, const struct bb_stmt *st, struct bb_
 
 	for (int i = 0; res && i < n; i++)
 		res[i] = NULL;
-	if (db->pg)
-		return n ? pg_pipeline(db, n, st, res) : BB_DB_OK;
+	if (db->pg && n > 0) {
+		if ((rc = pg_pipe_begin(db, n, st)) != BB_DB_OK)
+			return rc;
+		for (int i = 0; rc == BB_DB_OK && i < n; i++)
+			rc = pg_pipe_send(db, &st[i], 0);
+		return pg_pipe_end(db, res, rc);
+	}
 	for (int i = 0; rc == BB_DB_OK && i < n; i++)
 		rc = lite_exec(db, st[i].sql, st[i].n, st[i].params, res ? &res[i] : NULL);
 	return rc;

@@ -49,6 +49,16 @@ struct bb_stmt {
 };
 int bb_db_pipeline(struct bb_db *db, int n, const struct bb_stmt *stmts, struct bb_rows **results);
 
+/* The same, PostgreSQL only, with each statement sent as soon as it is
+ * ready, so the server works while the caller gets the next one ready.
+ * begin prepares the statements the pipeline will use (the n given);
+ * send sends one of them (libpq copies its params); end returns the first
+ * failure, or rc when it is not BB_DB_OK (a failed send), and gives
+ * results[i] the rows of the i-th statement sent. */
+int bb_db_pipe_begin(struct bb_db *db, int n, const struct bb_stmt *stmts);
+int bb_db_pipe_send(struct bb_db *db, const struct bb_stmt *stmt);
+int bb_db_pipe_end(struct bb_db *db, struct bb_rows **results, int rc);
+
 /* SQLite: copy the write-ahead log back into the database from a thread
  * of its own, so a writer's commits never wait for it (no-op otherwise). */
 int bb_db_checkpoint_in_background(struct bb_db *db);

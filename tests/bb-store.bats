@@ -223,6 +223,32 @@ n-bad|2"
 	done
 }
 
+@test "ok records bb-store cannot use are kept as failures; the rest of their batch is stored" {
+	good1=$(notify "A:10.00 B:12.00:p" "$(with_id n-1) | $(with_asin B000000AAA)")
+	late=$(notify "A:10.00" "$(with_id n-2) | $(with_asin B000000BBB)")
+	bare=$(notify "A:10.00" "$(with_id n-3) | $(with_asin B000000CCC)")
+	good2=$(notify "$OFFERS_HIGH" "$(with_id n-4) | $(with_asin B000000DDD)")
+	printf '%s\n' "$good1" "$late" "$bare" "$good2" | analysed |
+		jq -c 'if .message_id == "n-2" then .notification.event_time = "yesterday"
+		       elif .message_id == "n-3" then del(.analysis) else . end' >"$IN"
+	for db in sqlite pg; do
+		on $db
+		url=$(migrated_db $db)
+		bb-store --db "$url" <"$IN" >"$OUT"
+		expect "statuses" "$(statuses <"$OUT")" "ok rejected rejected ok"
+		expect "errors" "$(jq -r '.error.message // "-"' "$OUT" | paste -sd'|')" \
+			"-|the notification's event_time is not an RFC 3339 time|an ok record needs its analysis|-"
+		expect "stored" "$(q "$url" "SELECT message_id FROM worker_notifications ORDER BY message_id")" "n-1
+n-4"
+		expect "failures" \
+			"$(q "$url" "SELECT message_id, status, error_type, stage, failure_count FROM worker_failures ORDER BY message_id")" \
+			"n-2|rejected|schema|store|1
+n-3|rejected|schema|store|1"
+		expect "state of the stored ones only" "$(q "$url" "SELECT asin FROM current_state ORDER BY asin")" "B000000AAA
+B000000DDD"
+	done
+}
+
 @test "records whose status is duplicate or skipped write nothing" {
 	gen 3 1 >"$IN"
 	for db in sqlite pg; do

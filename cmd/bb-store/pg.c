@@ -45,8 +45,8 @@
 	"SELECT (SELECT count(*) FROM ins), (SELECT id FROM ev), (SELECT pg_notify('bb_events', id::text) FROM ev)"
 
 #define ALERTS_SQL \
-	"SELECT fingerprint, queue_type, status, last_seen, snooze_until FROM alert_queues " \
-	"WHERE asin = $1 AND marketplace = $2"
+	"SELECT fingerprint, queue_type, status, last_seen, snooze_until, asin, marketplace FROM alert_queues " \
+	"WHERE (asin, marketplace) IN (SELECT * FROM unnest($1::text[], $2::text[]))"
 
 #define RESOLVE_SQL \
 	"WITH r AS (UPDATE alert_queues SET status = 'resolved', updated_at = $1 WHERE asin = $2 AND marketplace = $3 " \
@@ -80,6 +80,7 @@ struct item {
 	const char *p[32]; /* parameters, pointing into s or literals */
 	char *asin, *mkt, *severity, *event_time, *nid_text;
 	int ok;
+	int late; /* unusable, found out while preparing: a failure to write after round 1 */
 	int64_t ev;
 };
 
@@ -220,12 +221,13 @@ static struct arow *add(struct alerts *al, const char *fp, const char *queue, co
 	return a;
 }
 
-static void load(struct alerts *al, const struct bb_rows *rows, const char *asin, const char *mkt)
+static void load(struct alerts *al, const struct bb_rows *rows)
 {
 	for (int i = 0; i < bb_db_nrows(rows); i++) {
 		const char *fp = bb_db_value(rows, i, 0), *q = bb_db_value(rows, i, 1);
 		const char *st = bb_db_value(rows, i, 2), *ls = bb_db_value(rows, i, 3), *su = bb_db_value(rows, i, 4);
-		if (!fp || !q || find(al, fp, q))
+		const char *asin = bb_db_value(rows, i, 5), *mkt = bb_db_value(rows, i, 6);
+		if (!fp || !q || !asin || !mkt || find(al, fp, q))
 			continue;
 		struct arow *a = add(al, fp, q, asin, mkt);
 		if (!a)
@@ -294,6 +296,32 @@ static void decide(struct alerts *al, struct item *it, struct outcome *out, cons
 		a->row.last_seen = it->ev;
 }
 
+/* The n strings as a PostgreSQL array literal: {"a","b"}. Caller frees. */
+static char *pg_array(const char *const *v, int n)
+{
+	size_t len = 3;
+	for (int i = 0; i < n; i++)
+		len += 2 * strlen(v[i]) + 3;
+	char *a = malloc(len), *o = a;
+	if (!a)
+		return NULL;
+	*o++ = '{';
+	for (int i = 0; i < n; i++) {
+		if (i > 0)
+			*o++ = ',';
+		*o++ = '"';
+		for (const char *p = v[i]; *p; p++) {
+			if (*p == '"' || *p == '\\')
+				*o++ = '\\';
+			*o++ = *p;
+		}
+		*o++ = '"';
+	}
+	*o++ = '}';
+	*o = '\0';
+	return a;
+}
+
 static void items_free(struct item *items, int n)
 {
 	for (int i = 0; i < n; i++)
@@ -308,52 +336,63 @@ int store_batch_pg(struct bb_db *db, const struct store_conf *c, const struct bb
 	struct item *it = calloc((size_t)n + 1, sizeof *it);
 	struct bb_stmt *st = calloc((size_t)2 * n + 1, sizeof *st);
 	struct bb_rows **res = calloc((size_t)2 * n + 1, sizeof *res);
-	const char **keys = calloc((size_t)2 * n + 1, sizeof *keys);
+	const char **asins = calloc((size_t)n + 1, sizeof *asins), **mkts = calloc((size_t)n + 1, sizeof *mkts);
 	const char **q = calloc((size_t)n * 12 + 1, sizeof *q);
-	int *of = calloc((size_t)2 * n + 1, sizeof *of); /* statement -> record; alerts as -(i+1) */
+	int *of = calloc((size_t)n + 2, sizeof *of); /* statement -> record; the alerts as -1 */
 	struct alerts al = { 0 };
-	int ns = 0, rc = it && st && res && keys && q && of ? BB_DB_OK : BB_DB_ERR;
+	int ns = 0, nasins = 0, rc = it && st && res && asins && mkts && q && of ? BB_DB_OK : BB_DB_ERR;
 
-	/* round 1: notifications, and the alerts of their ASINs (each once) */
+	/* the failures first: their writes are statements of their own */
+	int nok = 0, began = 0;
 	for (int i = 0; rc == BB_DB_OK && i < n; i++) {
 		out[i].event_id = -1;
 		out[i].alert = jv_invalid();
 		out[i].error = recs[i].is_object ? NULL : "not a JSON object";
 		out[i].notification_id[0] = '\0';
 		out[i].status = store_status(&recs[i]);
-		if (strcmp(out[i].status, "ok") == 0) {
-			out[i].error = store_unusable(&recs[i]);
-			if (!out[i].error && prepare(&it[i], c, &recs[i], now, &out[i]) != 0)
-				out[i].error = "the notification's event_time is not an RFC 3339 time";
-			if (out[i].error) {
-				out[i].status = "rejected"; /* ok but unusable: recorded as a failure */
-				out[i].notification_id[0] = '\0';
-			}
-		}
-		if (strcmp(out[i].status, "ok") != 0) {
-			if (strcmp(out[i].status, "rejected") == 0 || strcmp(out[i].status, "failed") == 0)
-				rc = store_failure(db, &recs[i], out[i].status, now, out[i].error);
+		if (strcmp(out[i].status, "ok") == 0 && (out[i].error = store_unusable(&recs[i])))
+			out[i].status = "rejected"; /* ok but unusable: recorded as a failure */
+		if (strcmp(out[i].status, "rejected") == 0 || strcmp(out[i].status, "failed") == 0)
+			rc = store_failure(db, &recs[i], out[i].status, now, out[i].error);
+		nok += strcmp(out[i].status, "ok") == 0;
+	}
+	/* round 1: each notification sent as soon as it is ready, then the
+	 * alerts of the batch's ASINs */
+	static const struct bb_stmt used[] = { { NOTIFICATION_SQL, 29, NULL }, { ALERTS_SQL, 2, NULL } };
+	if (rc == BB_DB_OK && nok > 0)
+		began = (rc = bb_db_pipe_begin(db, 2, used)) == BB_DB_OK;
+	for (int i = 0; rc == BB_DB_OK && began && i < n; i++) {
+		if (strcmp(out[i].status, "ok") != 0)
+			continue;
+		if (prepare(&it[i], c, &recs[i], now, &out[i]) != 0) {
+			out[i].status = "rejected";
+			out[i].error = "the notification's event_time is not an RFC 3339 time";
+			out[i].notification_id[0] = '\0';
+			it[i].late = 1;
 			continue;
 		}
 		it[i].ok = 1;
 		of[ns] = i;
-		st[ns++] = (struct bb_stmt){ NOTIFICATION_SQL, 29, it[i].p };
-		int seen = 0;
-		for (int k = 0; k < i && !seen; k++)
-			seen = it[k].ok && strcmp(it[k].asin, it[i].asin) == 0 && strcmp(it[k].mkt, it[i].mkt) == 0;
-		if (!seen) {
-			keys[2 * i] = it[i].asin, keys[2 * i + 1] = it[i].mkt;
-			of[ns] = -(i + 1);
-			st[ns++] = (struct bb_stmt){ ALERTS_SQL, 2, &keys[2 * i] };
-		}
+		st[ns] = (struct bb_stmt){ NOTIFICATION_SQL, 29, it[i].p };
+		rc = bb_db_pipe_send(db, &st[ns++]);
+		asins[nasins] = it[i].asin, mkts[nasins++] = it[i].mkt;
 	}
-	if (rc == BB_DB_OK)
-		rc = bb_db_pipeline(db, ns, st, res);
+	/* an ASIN twice is harmless: each alert row comes back once */
+	char *keys[2] = { pg_array(asins, nasins), pg_array(mkts, nasins) };
+	if (rc == BB_DB_OK && began && nasins > 0) {
+		of[ns] = -1;
+		st[ns] = (struct bb_stmt){ ALERTS_SQL, 2, (const char *const *)keys };
+		rc = keys[0] && keys[1] ? bb_db_pipe_send(db, &st[ns++]) : BB_DB_ERR;
+	}
+	if (began)
+		rc = bb_db_pipe_end(db, res, rc);
+	for (int i = 0; rc == BB_DB_OK && i < n; i++)
+		if (it[i].late)
+			rc = store_failure(db, &recs[i], "rejected", now, out[i].error);
 	/* read round 1 in the order it was sent */
 	for (int s = 0; rc == BB_DB_OK && s < ns; s++) {
 		if (of[s] < 0) {
-			int i = -of[s] - 1;
-			load(&al, res[s], it[i].asin, it[i].mkt);
+			load(&al, res[s]);
 			continue;
 		}
 		int i = of[s];
@@ -392,6 +431,7 @@ int store_batch_pg(struct bb_db *db, const struct store_conf *c, const struct bb
 	free(of);
 	free(al.r);
 	items_free(it, n);
-	free(st), free(res), free(keys), free(q);
+	free(keys[0]), free(keys[1]), free(asins), free(mkts);
+	free(st), free(res), free(q);
 	return rc;
 }
