@@ -345,6 +345,21 @@ state - - n-6"
 # ---------------------------------------------------------------------------
 # Batching and promptness
 
+@test "a closed output pipe stops bb-store with status 74 before it stores the rest of its input" {
+	gen 200 20 >"$IN"
+	for db in sqlite pg; do
+		on $db
+		url=$(migrated_db $db)
+		# the next stage reads one record and goes away
+		rc=$(slowly 0.01 <"$IN" | { bb-store --db "$url" --batch 5 2>>"$(LOG)"; echo $? >"$BATS_TEST_TMPDIR/rc"; } |
+			head -n 1 >/dev/null; cat "$BATS_TEST_TMPDIR/rc")
+		expect "exit status" "$rc" 74
+		stored=$(count "$url" worker_notifications)
+		[ "$stored" -ge 5 ] && [ "$stored" -lt 100 ] ||
+			{ echo "[$db] $stored of 200 stored: expected the first batches only" >&2; return 1; }
+	done
+}
+
 @test "with --batch 3 all 7 records come out, in order" {
 	gen 7 2 >"$IN"
 	for db in sqlite pg; do

@@ -11,8 +11,11 @@
 #include "store.h"
 #include "timeutil.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -24,12 +27,28 @@
 #define HEARTBEAT_MS 10000
 #define PRUNE_EVERY_MS 3600000
 
+/* Committed batches go out from a thread of their own, so that reading and
+ * storing the next batch does not wait for the last one to be written. One
+ * batch at a time: a hand-over waits until the batch before is out. */
+struct emitter {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	FILE *out;              /* its own stream on standard output */
+	struct bb_record *recs; /* the batch handed over, NULL when idle */
+	struct outcome *outcomes;
+	int n, stop, failed; /* failed: the errno of the write that failed */
+	char now[40];
+};
+
 struct ctx {
 	struct bb_db *db;
 	struct store_conf conf;
-	FILE *out;
+	struct emitter em;
 	struct bb_record *batch; /* indexed copies of the batch's lines */
 	int n, cap;
+	struct bb_record *spare; /* the other array, while the emitter has it */
+	int spare_cap;
 	int64_t batch_max, max_delay, retry_for, keep, last_prune;
 	int64_t batch_started, last_heartbeat, started;
 	char host[256];
@@ -72,15 +91,15 @@ static jv stored_member(const struct outcome *o, const char *now)
 	return s;
 }
 
-static void emit(struct ctx *c, const struct bb_record *rec, struct outcome *o, const char *now)
+static void emit(FILE *out, const struct bb_record *rec, struct outcome *o, const char *now)
 {
 	struct bb_emit em;
 	size_t n;
 
 	memset(&em, 0, sizeof em);
 	if (!rec->is_object) { /* not a record: it goes on as it came (its bytes are in worker_failures) */
-		fwrite(rec->line, 1, rec->len, c->out);
-		fputc('\n', c->out);
+		fwrite(rec->line, 1, rec->len, out);
+		fputc('\n', out);
 		return;
 	}
 	char *before = bb_record_string(rec, "status", &n);
@@ -98,10 +117,87 @@ static void emit(struct ctx *c, const struct bb_record *rec, struct outcome *o, 
 	}
 	o->alert = jv_invalid();
 	bb_emit_set(&em, "stored", stored_member(o, now));
-	bb_record_write(rec, &em, c->out);
+	bb_record_write(rec, &em, out);
 	for (int i = 0; i < em.n; i++)
 		jv_free(em.add[i].val);
 	free(before);
+}
+
+static void *emitting(void *arg)
+{
+	struct emitter *e = arg;
+
+	pthread_mutex_lock(&e->mu);
+	for (;;) {
+		while (!e->recs && !e->stop)
+			pthread_cond_wait(&e->cv, &e->mu);
+		if (!e->recs)
+			break;
+		pthread_mutex_unlock(&e->mu);
+		for (int i = 0; i < e->n; i++) {
+			emit(e->out, &e->recs[i], &e->outcomes[i], e->now);
+			bb_record_free(&e->recs[i]);
+		}
+		free(e->outcomes);
+		int failed = fflush(e->out) != 0 || ferror(e->out) ? (errno ? errno : EIO) : 0;
+		pthread_mutex_lock(&e->mu);
+		if (!e->failed)
+			e->failed = failed;
+		e->recs = NULL;
+		pthread_cond_broadcast(&e->cv);
+	}
+	pthread_mutex_unlock(&e->mu);
+	return NULL;
+}
+
+static int emitter_start(struct emitter *e)
+{
+	int fd = dup(STDOUT_FILENO);
+
+	if (fd < 0 || !(e->out = fdopen(fd, "w"))) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	__fsetlocking(e->out, FSETLOCKING_BYCALLER); /* only the emitter writes it */
+	pthread_mutex_init(&e->mu, NULL);
+	pthread_cond_init(&e->cv, NULL);
+	if (pthread_create(&e->thread, NULL, emitting, e) != 0) {
+		fclose(e->out);
+		e->out = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* Wait until the batch handed over last is out; the errno of a failed write, or 0. */
+static int emitter_idle(struct emitter *e)
+{
+	pthread_mutex_lock(&e->mu);
+	while (e->recs)
+		pthread_cond_wait(&e->cv, &e->mu);
+	int failed = e->failed;
+	pthread_mutex_unlock(&e->mu);
+	return failed;
+}
+
+/* Everything handed over written out, the thread gone; the errno of a failed write, or 0. */
+static int emitter_stop(struct emitter *e)
+{
+	if (!e->out)
+		return 0;
+	pthread_mutex_lock(&e->mu);
+	e->stop = 1;
+	pthread_cond_broadcast(&e->cv);
+	pthread_mutex_unlock(&e->mu);
+	pthread_join(e->thread, NULL);
+	int failed = e->failed;
+	if (fclose(e->out) != 0 && !failed)
+		failed = errno ? errno : EIO;
+	e->out = NULL;
+	pthread_mutex_destroy(&e->mu);
+	pthread_cond_destroy(&e->cv);
+	return failed;
 }
 
 /* One attempt at the whole batch in one transaction. */
@@ -151,6 +247,11 @@ static int commit(struct ctx *c)
 
 	if (c->n == 0)
 		return 0;
+	/* a batch that could not be written out stops here, before the next
+	 * one is committed */
+	int failed = emitter_idle(&c->em);
+	if (failed)
+		return bb_fatal(BB_EX_IOERR, "unable to write standard output: %s", strerror(failed));
 	if (!(out = calloc((size_t)c->n, sizeof *out)))
 		return bb_fatal(BB_EX_SOFTWARE, "out of memory");
 	for (;;) {
@@ -187,12 +288,22 @@ static int commit(struct ctx *c)
 			c->failed++;
 		if (strcmp(out[i].status, "duplicate") == 0)
 			c->duplicates++;
-		emit(c, &c->batch[i], &out[i], now);
-		bb_record_free(&c->batch[i]);
 	}
-	free(out);
+	/* committed: the emitter writes the batch out while the next is read */
+	struct emitter *e = &c->em;
+	pthread_mutex_lock(&e->mu);
+	e->recs = c->batch;
+	e->outcomes = out;
+	e->n = c->n;
+	memcpy(e->now, now, sizeof now);
+	pthread_cond_broadcast(&e->cv);
+	pthread_mutex_unlock(&e->mu);
+	struct bb_record *b = c->batch;
+	int cap = c->cap;
+	c->batch = c->spare, c->cap = c->spare_cap;
+	c->spare = b, c->spare_cap = cap;
 	c->n = 0;
-	return fflush(c->out) == 0 ? 0 : bb_fatal(BB_EX_IOERR, "unable to write standard output");
+	return 0;
 }
 
 static int on_record(struct bb_record *rec, struct bb_emit *em, void *arg)
@@ -337,7 +448,7 @@ static int sellers(struct ctx *c, struct bb_conf *conf, char **copy)
 
 int main(int argc, char **argv)
 {
-	struct ctx c = { .batch_max = 500, .max_delay = 100, .retry_for = 300000, .out = stdout,
+	struct ctx c = { .batch_max = 500, .max_delay = 100, .retry_for = 300000,
 			 .keep = 30LL * 86400000, .last_prune = INT64_MIN / 2 };
 	struct options o = { 0 };
 	struct bb_conf *conf = NULL;
@@ -372,19 +483,29 @@ int main(int argc, char **argv)
 	if (bb_db_checkpoint_in_background(c.db) != BB_DB_OK)
 		bb_log(BB_WARN, NULL, "checkpoints stay in the writer", "error", bb_db_errmsg(c.db), NULL);
 	bb_signals_install();
+	if (emitter_start(&c.em) != 0) {
+		rc = bb_fatal(BB_EX_IOERR, "unable to start writing standard output");
+		goto out;
+	}
+	/* records come out through the emitter only: the loop's stdout stays empty */
 	struct bb_loop loop = { on_record, on_idle, &c };
 	rc = bb_records_run(STDIN_FILENO, stdout, &loop);
 	if (rc == 0)
 		rc = commit(&c); /* what is in hand at the end of input or on SIGTERM */
+	int failed = emitter_stop(&c.em); /* every committed batch goes out, even after a failure */
+	if (failed && rc == 0)
+		rc = bb_fatal(BB_EX_IOERR, "unable to write standard output: %s", strerror(failed));
 	char p[24], f[24], d[24];
 	snprintf(p, sizeof p, "%zu", c.processed);
 	snprintf(f, sizeof f, "%zu", c.failed);
 	snprintf(d, sizeof d, "%zu", c.duplicates);
 	bb_log(BB_INFO, NULL, "summary", "processed", p, "failed", f, "duplicates", d, NULL);
 out:
+	emitter_stop(&c.em);
 	for (int i = 0; i < c.n; i++)
 		bb_record_free(&c.batch[i]);
 	free(c.batch);
+	free(c.spare);
 	free(c.conf.sellers);
 	free(sellers_copy);
 	bb_db_close(c.db);
