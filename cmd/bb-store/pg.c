@@ -27,8 +27,8 @@
 	"offs AS (INSERT INTO offer_snapshots (notification_id, ord, asin, marketplace, event_time, seller_id, landed, " \
 	"prime, fba, buy_box_winner, ours) SELECT $1::uuid::text, o.ord - 1, $5, $6, $11, o.seller_id, o.landed, " \
 	"o.prime, o.fba, o.buy_box_winner, o.seller_id = ANY($23::text[]) " \
-	"FROM ins, ROWS FROM (json_to_recordset($24::json) AS (seller_id text, landed bigint, prime boolean, " \
-	"fba boolean, buy_box_winner boolean)) WITH ORDINALITY AS o(seller_id, landed, prime, fba, buy_box_winner, ord)), " \
+	"FROM ins, unnest($24::text[], $30::bigint[], $31::boolean[], $32::boolean[], $33::boolean[]) " \
+	"WITH ORDINALITY AS o(seller_id, landed, prime, fba, buy_box_winner, ord)), " \
 	"st AS (INSERT INTO current_state (asin, marketplace, notification_id, event_time, severity, priority, rule, " \
 	"currency, our_price, market_low, market_low_seller, buy_box_price, buy_box_winner, position, total_offers, " \
 	"gap_pct, analysis, updated_at) SELECT $5, $6, $1::uuid::text, $11, $8, $9, $25, $26, $16, $17, $27, $18, " \
@@ -73,11 +73,13 @@
 	"e AS (INSERT INTO events (kind, asin, marketplace, payload, created_at) SELECT 'alert', asin, marketplace, " \
 	"$6::jsonb, $3 FROM a WHERE $7 = 'update' RETURNING id) SELECT id, pg_notify('bb_events', id::text) FROM e"
 
+#define NPARAMS 33 /* of NOTIFICATION_SQL */
+
 /* One record's strings, owned. */
 struct item {
 	char *s[48]; /* every string a record's statements use, owned */
 	int n;
-	const char *p[32]; /* parameters, pointing into s or literals */
+	const char *p[NPARAMS]; /* parameters, pointing into s or literals */
 	char *asin, *mkt, *severity, *event_time, *nid_text;
 	int ok;
 	int late; /* unusable, found out while preparing: a failure to write after round 1 */
@@ -129,7 +131,86 @@ static char *payload(struct item *it, const char *nid, const char *rule)
 	return own(it, t);
 }
 
-/* Fill the 29 parameters of NOTIFICATION_SQL; 0 when the record is usable. */
+/* The n strings as a PostgreSQL array literal: {"a",NULL}. Caller frees. */
+static char *pg_array(const char *const *v, int n)
+{
+	size_t len = 3;
+	for (int i = 0; i < n; i++)
+		len += v[i] ? 2 * strlen(v[i]) + 3 : 5;
+	char *a = malloc(len), *o = a;
+	if (!a)
+		return NULL;
+	*o++ = '{';
+	for (int i = 0; i < n; i++) {
+		if (i > 0)
+			*o++ = ',';
+		if (!v[i]) {
+			memcpy(o, "NULL", 4);
+			o += 4;
+			continue;
+		}
+		*o++ = '"';
+		for (const char *p = v[i]; *p; p++) {
+			if (*p == '"' || *p == '\\')
+				*o++ = '\\';
+			*o++ = *p;
+		}
+		*o++ = '"';
+	}
+	*o++ = '}';
+	*o = '\0';
+	return a;
+}
+
+/* The offers as one array per column: parsed here, not by the server. */
+#define OFFER_COLS 5
+struct offer_cols {
+	const char **v[OFFER_COLS];
+	int n, cap;
+};
+
+static int offer_add(const char *text_, size_t len, void *arg)
+{
+	static const char *const keys[OFFER_COLS] = { "seller_id", "landed", "prime", "fba", "buy_box_winner" };
+	struct offer_cols *oc = arg;
+	struct bb_record o = { .line = text_, .len = len, .total_len = len };
+
+	if (oc->n == oc->cap) {
+		int cap = oc->cap ? 2 * oc->cap : 32;
+		for (int k = 0; k < OFFER_COLS; k++) {
+			const char **v = realloc(oc->v[k], (size_t)cap * sizeof *v);
+			if (!v)
+				return -1;
+			oc->v[k] = v;
+		}
+		oc->cap = cap;
+	}
+	bb_record_index(&o);
+	for (int k = 0; k < OFFER_COLS; k++)
+		oc->v[k][oc->n] = bb_record_text(&o, keys[k]);
+	oc->n++;
+	free(o.m);
+	return 0;
+}
+
+/* Parameters $24 and $30-$33 from the offers; 0 when done. */
+static int offer_params(struct item *it, const struct bb_member *offers)
+{
+	struct offer_cols oc = { 0 };
+	int rc = bb_json_array_each(offers->val, offers->vallen, offer_add, &oc) < 0 ? -1 : 0;
+	static const int at[OFFER_COLS] = { 23, 29, 30, 31, 32 };
+
+	for (int k = 0; k < OFFER_COLS; k++) {
+		if (rc == 0 && !(it->p[at[k]] = own(it, pg_array(oc.v[k], oc.n))))
+			rc = -1;
+		for (int i = 0; i < oc.n; i++)
+			free((char *)oc.v[k][i]);
+		free(oc.v[k]);
+	}
+	return rc;
+}
+
+/* Fill the parameters of NOTIFICATION_SQL; 0 when the record is usable. */
 static int prepare(struct item *it, const struct store_conf *c, const struct bb_record *rec, const char *now,
 		   struct outcome *out)
 {
@@ -170,7 +251,8 @@ static int prepare(struct item *it, const struct store_conf *c, const struct bb_
 	p[18] = raw(it, &a, "buy_box_winner"), p[19] = raw(it, &a, "position"), p[20] = raw(it, &a, "total_offers");
 	p[21] = raw(it, &a, "gap_pct");
 	p[22] = sellers_array(it, c, raw(it, &n, "seller_id"));
-	p[23] = own(it, strndup(offers->val, offers->vallen));
+	if (offer_params(it, offers) != 0)
+		goto done;
 	p[24] = raw(it, &a, "rule"), p[25] = raw(it, &n, "currency"), p[26] = raw(it, &a, "market_low_seller");
 	p[27] = own(it, strndup(analysis->val, analysis->vallen));
 	p[28] = payload(it, out->notification_id, p[24]);
@@ -296,32 +378,6 @@ static void decide(struct alerts *al, struct item *it, struct outcome *out, cons
 		a->row.last_seen = it->ev;
 }
 
-/* The n strings as a PostgreSQL array literal: {"a","b"}. Caller frees. */
-static char *pg_array(const char *const *v, int n)
-{
-	size_t len = 3;
-	for (int i = 0; i < n; i++)
-		len += 2 * strlen(v[i]) + 3;
-	char *a = malloc(len), *o = a;
-	if (!a)
-		return NULL;
-	*o++ = '{';
-	for (int i = 0; i < n; i++) {
-		if (i > 0)
-			*o++ = ',';
-		*o++ = '"';
-		for (const char *p = v[i]; *p; p++) {
-			if (*p == '"' || *p == '\\')
-				*o++ = '\\';
-			*o++ = *p;
-		}
-		*o++ = '"';
-	}
-	*o++ = '}';
-	*o = '\0';
-	return a;
-}
-
 static void items_free(struct item *items, int n)
 {
 	for (int i = 0; i < n; i++)
@@ -358,7 +414,7 @@ int store_batch_pg(struct bb_db *db, const struct store_conf *c, const struct bb
 	}
 	/* round 1: each notification sent as soon as it is ready, then the
 	 * alerts of the batch's ASINs */
-	static const struct bb_stmt used[] = { { NOTIFICATION_SQL, 29, NULL }, { ALERTS_SQL, 2, NULL } };
+	static const struct bb_stmt used[] = { { NOTIFICATION_SQL, NPARAMS, NULL }, { ALERTS_SQL, 2, NULL } };
 	if (rc == BB_DB_OK && nok > 0)
 		began = (rc = bb_db_pipe_begin(db, 2, used)) == BB_DB_OK;
 	for (int i = 0; rc == BB_DB_OK && began && i < n; i++) {
@@ -373,7 +429,7 @@ int store_batch_pg(struct bb_db *db, const struct store_conf *c, const struct bb
 		}
 		it[i].ok = 1;
 		of[ns] = i;
-		st[ns] = (struct bb_stmt){ NOTIFICATION_SQL, 29, it[i].p };
+		st[ns] = (struct bb_stmt){ NOTIFICATION_SQL, NPARAMS, it[i].p };
 		rc = bb_db_pipe_send(db, &st[ns++]);
 		asins[nasins] = it[i].asin, mkts[nasins++] = it[i].mkt;
 	}
