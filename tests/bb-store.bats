@@ -409,7 +409,7 @@ state - - n-6"
 # ---------------------------------------------------------------------------
 # Schema
 
-@test "--migrate creates every table of the design and records versions 1 and 2; a second --migrate changes nothing" {
+@test "--migrate creates every table of the design and records versions 1, 2 and 3; a second --migrate changes nothing" {
 	tables="alert_queues asin_work_queue competitive_history current_state events offer_snapshots schema_migrations weekly_rollups worker_failures worker_heartbeats worker_notifications"
 	for db in sqlite pg; do
 		on $db
@@ -427,13 +427,31 @@ state - - n-6"
 		expect "--migrate exit status" "$status" 0
 		expect "--migrate output" "$(bb-store --migrate --db "$(fresh_db $db)" 2>/dev/null)" ""
 		expect "tables" "$(q "$url" "$list" | LC_ALL=C sort | paste -sd' ')" "$tables"
-		expect "schema_migrations" "$(q "$url" "SELECT version FROM schema_migrations ORDER BY version" | paste -sd' ')" "1 2"
+		expect "schema_migrations" "$(q "$url" "SELECT version FROM schema_migrations ORDER BY version" | paste -sd' ')" "1 2 3"
+		[ $db = sqlite ] || expect "the body's type" "$(q "$url" "SELECT data_type FROM information_schema.columns
+			WHERE table_name = 'worker_notifications' AND column_name = 'body'")" "text"
 		before=$(q "$url" "$schema")
 		run bb-store --migrate --db "$url"
 		expect "second --migrate exit status" "$status" 0
 		expect "schema after a second --migrate" "$(q "$url" "$schema")" "$before"
-		expect "schema_migrations after a second --migrate" "$(q "$url" "SELECT version FROM schema_migrations ORDER BY version" | paste -sd' ')" "1 2"
+		expect "schema_migrations after a second --migrate" "$(q "$url" "SELECT version FROM schema_migrations ORDER BY version" | paste -sd' ')" "1 2 3"
 	done
+}
+
+@test "PostgreSQL: migrating a version 2 database keeps each stored body byte for byte" {
+	on pg
+	line=$(notify "A:10.00 OURS:12.00" "$(with_id n-body)")
+	url=$(migrated_db pg)
+	analysed <<<"$line" | store "$url" >/dev/null
+	# back to version 2, where the body was json
+	q "$url" "ALTER TABLE worker_notifications ALTER COLUMN body TYPE json USING body::json;
+		DELETE FROM schema_migrations WHERE version = 3" >/dev/null
+	run bb-store --migrate --db "$url"
+	expect "--migrate exit status" "$status" 0
+	expect "schema_migrations" "$(q "$url" "SELECT version FROM schema_migrations ORDER BY version" | paste -sd' ')" "1 2 3"
+	expect "the body's SHA-256 is still its dedupe_hash" \
+		"$(q "$url" "SELECT encode(sha256(convert_to(body, 'UTF8')), 'hex') = dedupe_hash FROM worker_notifications")" "t"
+	expect "the body as sent" "$(q "$url" "SELECT body FROM worker_notifications")" "$(jq -r .body <<<"$(analysed <<<"$line")")"
 }
 
 # ---------------------------------------------------------------------------
