@@ -428,8 +428,8 @@ state - - n-6"
 		expect "--migrate output" "$(bb-store --migrate --db "$(fresh_db $db)" 2>/dev/null)" ""
 		expect "tables" "$(q "$url" "$list" | LC_ALL=C sort | paste -sd' ')" "$tables"
 		expect "schema_migrations" "$(q "$url" "SELECT version FROM schema_migrations ORDER BY version" | paste -sd' ')" "1 2 3"
-		[ $db = sqlite ] || expect "the body's type" "$(q "$url" "SELECT data_type FROM information_schema.columns
-			WHERE table_name = 'worker_notifications' AND column_name = 'body'")" "text"
+		[ $db = sqlite ] || expect "the body's type and compression" "$(q "$url" "SELECT atttypid::regtype, attcompression
+			FROM pg_attribute WHERE attrelid = 'worker_notifications'::regclass AND attname = 'body'")" "text|l"
 		before=$(q "$url" "$schema")
 		run bb-store --migrate --db "$url"
 		expect "second --migrate exit status" "$status" 0
@@ -449,6 +449,8 @@ state - - n-6"
 	run bb-store --migrate --db "$url"
 	expect "--migrate exit status" "$status" 0
 	expect "schema_migrations" "$(q "$url" "SELECT version FROM schema_migrations ORDER BY version" | paste -sd' ')" "1 2 3"
+	expect "the body's type and compression" "$(q "$url" "SELECT atttypid::regtype, attcompression
+		FROM pg_attribute WHERE attrelid = 'worker_notifications'::regclass AND attname = 'body'")" "text|l"
 	expect "the body's SHA-256 is still its dedupe_hash" \
 		"$(q "$url" "SELECT encode(sha256(convert_to(body, 'UTF8')), 'hex') = dedupe_hash FROM worker_notifications")" "t"
 	expect "the body as sent" "$(q "$url" "SELECT body FROM worker_notifications")" "$(jq -r .body <<<"$(analysed <<<"$line")")"
