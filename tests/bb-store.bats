@@ -228,22 +228,25 @@ n-bad|2"
 	late=$(notify "A:10.00" "$(with_id n-2) | $(with_asin B000000BBB)")
 	bare=$(notify "A:10.00" "$(with_id n-3) | $(with_asin B000000CCC)")
 	good2=$(notify "$OFFERS_HIGH" "$(with_id n-4) | $(with_asin B000000DDD)")
-	printf '%s\n' "$good1" "$late" "$bare" "$good2" | analysed |
+	flat=$(notify "A:10.00" "$(with_id n-5) | $(with_asin B000000EEE)")
+	printf '%s\n' "$good1" "$late" "$bare" "$good2" "$flat" | analysed |
 		jq -c 'if .message_id == "n-2" then .notification.event_time = "yesterday"
-		       elif .message_id == "n-3" then del(.analysis) else . end' >"$IN"
+		       elif .message_id == "n-3" then del(.analysis)
+		       elif .message_id == "n-5" then .notification.offers = {} else . end' >"$IN"
 	for db in sqlite pg; do
 		on $db
 		url=$(migrated_db $db)
 		bb-store --db "$url" <"$IN" >"$OUT"
-		expect "statuses" "$(statuses <"$OUT")" "ok rejected rejected ok"
+		expect "statuses" "$(statuses <"$OUT")" "ok rejected rejected ok rejected"
 		expect "errors" "$(jq -r '.error.message // "-"' "$OUT" | paste -sd'|')" \
-			"-|the notification's event_time is not an RFC 3339 time|an ok record needs its analysis|-"
+			"-|the notification's event_time is not an RFC 3339 time|an ok record needs its analysis|-|the notification's offers are not an array"
 		expect "stored" "$(q "$url" "SELECT message_id FROM worker_notifications ORDER BY message_id")" "n-1
 n-4"
 		expect "failures" \
 			"$(q "$url" "SELECT message_id, status, error_type, stage, failure_count FROM worker_failures ORDER BY message_id")" \
 			"n-2|rejected|schema|store|1
-n-3|rejected|schema|store|1"
+n-3|rejected|schema|store|1
+n-5|rejected|schema|store|1"
 		expect "state of the stored ones only" "$(q "$url" "SELECT asin FROM current_state ORDER BY asin")" "B000000AAA
 B000000DDD"
 	done

@@ -82,6 +82,8 @@ const char *store_unusable(const struct bb_record *rec)
 	for (int i = 0; i < 4 && !why; i++)
 		if (!bb_record_member(&n, notif[i]))
 			why = "the notification lacks asin, marketplace, event_time or offers";
+	if (!why && bb_record_member(&n, "offers")->val[0] != '[')
+		why = "the notification's offers are not an array";
 	if (!why && bb_record_sub(rec, "analysis", &a) != 0)
 		why = "an ok record needs its analysis";
 	for (int i = 0; i < 3 && !why; i++)
