@@ -3,6 +3,7 @@
 #include "log.h"
 #include "timeutil.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,15 +112,25 @@ void bb_log(enum bb_level level, const char *trace_id, const char *msg, ...)
 	}
 	va_end(ap);
 	fputs(logc.json ? "}\n" : "\n", f);
-	if (fclose(f) == 0) {
-		for (size_t off = 0; off < len;) {
-			ssize_t w = write(STDERR_FILENO, line + off, len - off);
-			if (w <= 0)
-				break;
-			off += (size_t)w;
-		}
-	}
+	if (fclose(f) == 0)
+		bb_write_all(STDERR_FILENO, line, len);
 	free(line);
+}
+
+int bb_write_all(int fd, const char *buf, size_t len)
+{
+	for (size_t off = 0; off < len;) {
+		ssize_t w = write(fd, buf + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			if (w == 0)
+				errno = EIO;
+			return -1;
+		}
+		off += (size_t)w;
+	}
+	return 0;
 }
 
 /* "PROG: PREFIX<message>\n" in one write, like a log line. */
@@ -129,9 +140,8 @@ static void say(const char *prefix, const char *fmt, va_list ap)
 	if (vasprintf(&msg, fmt, ap) < 0)
 		return;
 	int n = asprintf(&line, "%s: %s%s\n", logc.prog, prefix, msg);
-	for (ssize_t off = 0, w; n > 0 && off < n; off += w)
-		if ((w = write(STDERR_FILENO, line + off, (size_t)(n - off))) <= 0)
-			break;
+	if (n > 0)
+		bb_write_all(STDERR_FILENO, line, (size_t)n);
 	free(msg);
 	if (n >= 0)
 		free(line);

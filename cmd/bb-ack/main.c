@@ -244,20 +244,13 @@ static void report_settled(struct ctx *c)
 			fprintf(f, "%s\n", h);
 	}
 	fclose(f);
-	for (size_t off = 0; off < len;) {
-		ssize_t w = write(c->settled_fd, text + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			if (errno != EPIPE)
-				bb_log(BB_WARN, NULL, "unable to report settled messages", "fifo", c->settled,
-				       "error", strerror(errno), NULL);
-			close(c->settled_fd);
-			c->settled_fd = -1;
-			c->settled = NULL; /* bb-sqs-recv has gone: its messages are no longer watched */
-			break;
-		}
-		off += (size_t)w;
+	if (bb_write_all(c->settled_fd, text, len) != 0) {
+		if (errno != EPIPE)
+			bb_log(BB_WARN, NULL, "unable to report settled messages", "fifo", c->settled, "error",
+			       strerror(errno), NULL);
+		close(c->settled_fd);
+		c->settled_fd = -1;
+		c->settled = NULL; /* bb-sqs-recv has gone: its messages are no longer watched */
 	}
 	free(text);
 }
