@@ -80,7 +80,7 @@ struct item {
 	char *s[48]; /* every string a record's statements use, owned */
 	int n;
 	const char *p[NPARAMS]; /* parameters, pointing into s or literals */
-	char *asin, *mkt, *severity, *event_time, *nid_text;
+	char *asin, *mkt, *severity, *event_time;
 	int ok;
 	int late; /* unusable, found out while preparing: a failure to write after round 1 */
 	int64_t ev;
@@ -98,22 +98,6 @@ static char *own(struct item *it, char *s)
 static char *raw(struct item *it, const struct bb_record *obj, const char *key)
 {
 	return own(it, bb_record_text(obj, key));
-}
-
-static char *sellers_array(struct item *it, const struct store_conf *c, const char *notif_seller)
-{
-	jv a = jv_array();
-	if (c->nsellers == 0 && notif_seller)
-		a = jv_array_append(a, jv_string(notif_seller));
-	for (int i = 0; i < c->nsellers; i++)
-		a = jv_array_append(a, jv_string(c->sellers[i]));
-	/* a PostgreSQL array literal: {"A","B"}; seller ids hold no quotes or braces */
-	jv s = jv_dump_string(a, 0);
-	char *t = strdup(jv_string_value(s));
-	jv_free(s);
-	t[0] = '{';
-	t[strlen(t) - 1] = '}';
-	return own(it, t);
 }
 
 static char *payload(struct item *it, const char *nid, const char *rule)
@@ -160,6 +144,14 @@ static char *pg_array(const char *const *v, int n)
 	*o++ = '}';
 	*o = '\0';
 	return a;
+}
+
+/* Our seller ids as an array literal: those configured, else the notification's. */
+static char *sellers_array(struct item *it, const struct store_conf *c, const char *notif_seller)
+{
+	if (c->nsellers > 0)
+		return own(it, pg_array(c->sellers, c->nsellers));
+	return own(it, pg_array(&notif_seller, notif_seller ? 1 : 0));
 }
 
 /* The offers as one array per column: parsed here, not by the server. */
