@@ -296,19 +296,7 @@ $ASIN|$MKT|warning|queued|1|2025-06-01T12:15:00.000Z"
 @test "PostgreSQL stopped mid-stream: the records in hand go on as they came, exit 75 naming the database" {
 	url=$(migrated_db pg)
 	gen 10 2 >"$IN"
-	mkfifo "$BATS_TEST_TMPDIR/fifo"
-	bb-dedupe --db "$url" <"$BATS_TEST_TMPDIR/fifo" >"$OUT" 2>"$BATS_TEST_TMPDIR/err" 3>&- &
-	pid=$!
-	track $pid
-	exec 4>"$BATS_TEST_TMPDIR/fifo"
-	head -n 5 "$IN" >&4
-	wait_lines "$OUT" 5 10 || fail "the first five records did not come out"
-	"$PG_LOCAL" stop "$PG_DIR"
-	tail -n 5 "$IN" >&4 || true # bb-dedupe reads nothing after the failure: the rest may meet a closed pipe
-	rc=0
-	wait_exit $pid 30 || rc=$?
-	exec 4>&-
-	"$PG_LOCAL" start "$PG_DIR" "$PG_PORT" >/dev/null
+	pg_stops_midway bb-dedupe --db "$url"
 	expect "exit status" "$rc" 75
 	grep -q "^bb-dedupe: fatal: unable to query database '" "$BATS_TEST_TMPDIR/err" ||
 		fail "no fatal message: $(cat "$BATS_TEST_TMPDIR/err")"

@@ -586,19 +586,7 @@ check_concurrent() {
 	db=pg
 	url=$(migrated_db pg)
 	gen 10 2 >"$IN"
-	mkfifo "$BATS_TEST_TMPDIR/fifo"
-	bb-store --db "$url" --retry-for 3s --max-delay 100 <"$BATS_TEST_TMPDIR/fifo" >"$OUT" 2>"$BATS_TEST_TMPDIR/err" 3>&- &
-	pid=$!
-	track $pid
-	exec 4>"$BATS_TEST_TMPDIR/fifo"
-	head -n 5 "$IN" >&4
-	wait_lines "$OUT" 5 10 || fail "the first five records did not come out"
-	"$PG_LOCAL" stop "$PG_DIR"
-	tail -n 5 "$IN" >&4
-	rc=0
-	wait_exit $pid 30 || rc=$?
-	exec 4>&-
-	"$PG_LOCAL" start "$PG_DIR" "$PG_PORT" >/dev/null
+	pg_stops_midway bb-store --db "$url" --retry-for 3s --max-delay 100
 	cat "$BATS_TEST_TMPDIR/err" >>"$(LOG)"
 	expect "exit status" "$rc" 75
 	grep -q '^bb-store: fatal: unable to write batch' "$BATS_TEST_TMPDIR/err" || fail "no fatal message: $(cat "$BATS_TEST_TMPDIR/err")"

@@ -356,6 +356,27 @@ wait_exit() {
 	wait "$pid"
 }
 
+# pg_stops_midway CMD...: CMD reads the ten records of $IN through a FIFO,
+# writing $OUT, its stderr to $BATS_TEST_TMPDIR/err. Once the first five have
+# come out, PostgreSQL is stopped and the other five are sent; CMD gets 30 s
+# to exit, then PostgreSQL is started again. Sets rc to CMD's exit status.
+pg_stops_midway() {
+	local pid
+	mkfifo "$BATS_TEST_TMPDIR/fifo"
+	"$@" <"$BATS_TEST_TMPDIR/fifo" >"$OUT" 2>"$BATS_TEST_TMPDIR/err" 3>&- &
+	pid=$!
+	track $pid
+	exec 4>"$BATS_TEST_TMPDIR/fifo"
+	head -n 5 "$IN" >&4
+	wait_lines "$OUT" 5 10 || fail "the first five records did not come out"
+	"$PG_LOCAL" stop "$PG_DIR"
+	tail -n 5 "$IN" >&4 || true # a program that reads nothing after the failure: the rest may meet a closed pipe
+	rc=0
+	wait_exit $pid 30 || rc=$?
+	exec 4>&-
+	"$PG_LOCAL" start "$PG_DIR" "$PG_PORT" >/dev/null
+}
+
 # envelope BODY MESSAGE-ID: the record bb-sqs-recv writes for an SQS message.
 envelope() {
 	jq -cn --arg b "$1" --arg m "$2" '{trace_id: "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b",
