@@ -80,6 +80,7 @@ struct item {
 	char *s[48]; /* every string a record's statements use, owned */
 	int n;
 	const char *p[NPARAMS]; /* parameters, pointing into s or literals */
+	struct bb_record notif, anal; /* its notification and analysis, indexed */
 	char *asin, *mkt, *severity, *event_time;
 	int ok;
 	int late; /* unusable, found out while preparing: a failure to write after round 1 */
@@ -206,19 +207,15 @@ static int offer_params(struct item *it, const struct bb_member *offers)
 static int prepare(struct item *it, const struct store_conf *c, const struct bb_record *rec, const char *now,
 		   struct outcome *out)
 {
-	struct bb_record n = { 0 }, a = { 0 };
+	const struct bb_record *n = &it->notif, *a = &it->anal; /* indexed by store_unusable */
 	const struct bb_member *offers, *analysis;
-	int rc = -1;
 	char hid[37];
 
-	if (!rec->is_object || bb_record_sub(rec, "notification", &n) != 0 ||
-	    bb_record_sub(rec, "analysis", &a) != 0)
-		goto done;
-	it->asin = raw(it, &n, "asin");
-	it->mkt = raw(it, &n, "marketplace");
-	it->event_time = raw(it, &n, "event_time");
-	it->severity = raw(it, &a, "severity");
-	offers = bb_record_member(&n, "offers");
+	it->asin = raw(it, n, "asin");
+	it->mkt = raw(it, n, "marketplace");
+	it->event_time = raw(it, n, "event_time");
+	it->severity = raw(it, a, "severity");
+	offers = bb_record_member(n, "offers");
 	analysis = bb_record_member(rec, "analysis");
 	const char **p = it->p;
 	p[1] = raw(it, rec, "message_id");
@@ -226,34 +223,31 @@ static int prepare(struct item *it, const struct store_conf *c, const struct bb_
 	p[6] = raw(it, rec, "body");
 	if (!it->asin || !it->mkt || !it->event_time || !it->severity || !offers || !p[1] || !p[2] || !p[6] ||
 	    bb_time_parse(it->event_time, strlen(it->event_time), &it->ev) != 0)
-		goto done;
+		return -1;
 	bb_uuid7(out->notification_id);
 	bb_uuid7(hid);
 	p[0] = out->notification_id;
-	p[3] = raw(it, &n, "notification_id");
+	p[3] = raw(it, n, "notification_id");
 	p[4] = it->asin, p[5] = it->mkt, p[7] = it->severity;
-	p[8] = raw(it, &a, "priority");
+	p[8] = raw(it, a, "priority");
 	p[9] = raw(it, rec, "trace_id");
 	p[10] = it->event_time;
 	p[11] = raw(it, rec, "received_at");
 	p[12] = now;
 	p[13] = c->worker_id;
 	p[14] = own(it, strdup(hid));
-	p[15] = raw(it, &a, "our_price"), p[16] = raw(it, &a, "market_low"), p[17] = raw(it, &a, "buy_box_price");
-	p[18] = raw(it, &a, "buy_box_winner"), p[19] = raw(it, &a, "position"), p[20] = raw(it, &a, "total_offers");
-	p[21] = raw(it, &a, "gap_pct");
-	p[22] = sellers_array(it, c, raw(it, &n, "seller_id"));
+	p[15] = raw(it, a, "our_price"), p[16] = raw(it, a, "market_low"), p[17] = raw(it, a, "buy_box_price");
+	p[18] = raw(it, a, "buy_box_winner"), p[19] = raw(it, a, "position"), p[20] = raw(it, a, "total_offers");
+	p[21] = raw(it, a, "gap_pct");
+	p[22] = sellers_array(it, c, raw(it, n, "seller_id"));
 	if (offer_params(it, offers) != 0)
-		goto done;
-	p[24] = raw(it, &a, "rule"), p[25] = raw(it, &n, "currency"), p[26] = raw(it, &a, "market_low_seller");
+		return -1;
+	p[24] = raw(it, a, "rule"), p[25] = raw(it, n, "currency"), p[26] = raw(it, a, "market_low_seller");
 	p[27] = own(it, strndup(analysis->val, analysis->vallen));
 	p[28] = payload(it, out->notification_id, p[24]);
 	if (!p[18])
 		p[18] = "0";
-	rc = 0;
-done:
-	free(n.m), free(a.m);
-	return rc;
+	return 0;
 }
 
 /* The alert rows the batch's ASINs have, and what the batch does to them. */
@@ -372,9 +366,12 @@ static void decide(struct alerts *al, struct item *it, struct outcome *out, cons
 
 static void items_free(struct item *items, int n)
 {
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
 		for (int k = 0; k < items[i].n; k++)
 			free(items[i].s[k]);
+		free(items[i].notif.m);
+		free(items[i].anal.m);
+	}
 	free(items);
 }
 
@@ -398,7 +395,7 @@ int store_batch_pg(struct bb_db *db, const struct store_conf *c, const struct bb
 		out[i].error = recs[i].is_object ? NULL : "not a JSON object";
 		out[i].notification_id[0] = '\0';
 		out[i].status = store_status(&recs[i]);
-		if (strcmp(out[i].status, "ok") == 0 && (out[i].error = store_unusable(&recs[i])))
+		if (strcmp(out[i].status, "ok") == 0 && (out[i].error = store_unusable(&recs[i], &it[i].notif, &it[i].anal)))
 			out[i].status = "rejected"; /* ok but unusable: recorded as a failure */
 		if (strcmp(out[i].status, "rejected") == 0 || strcmp(out[i].status, "failed") == 0)
 			rc = store_failure(db, &recs[i], out[i].status, now, out[i].error);

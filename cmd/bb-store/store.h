@@ -23,8 +23,10 @@ struct outcome {
 	const char *error;      /* why bb-store itself rejected the record, or NULL */
 };
 
-/* What an ok record must carry for bb-store to store it; NULL when it does. */
-const char *store_unusable(const struct bb_record *rec);
+/* What an ok record must carry for bb-store to store it; NULL when it does.
+ * n and a get its notification and analysis indexed, for the writer to use
+ * (the caller frees their m, whatever the answer). */
+const char *store_unusable(const struct bb_record *rec, struct bb_record *n, struct bb_record *a);
 
 /* The record's alert member with the action that was written, and a
  * scheduled delivery only for a new alert. Takes ownership of action. */

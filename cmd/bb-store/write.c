@@ -66,31 +66,30 @@ static const char *rtext(struct pool *p, const struct bb_record *obj, const char
 	return keep(p, bb_record_text(obj, key));
 }
 
-const char *store_unusable(const struct bb_record *rec)
+const char *store_unusable(const struct bb_record *rec, struct bb_record *n, struct bb_record *a)
 {
 	static const char *const top[] = { "message_id", "dedupe_hash", "body" };
 	static const char *const notif[] = { "asin", "marketplace", "event_time", "offers" };
 	static const char *const analysis[] = { "severity", "priority", "rule" };
-	struct bb_record n = { 0 }, a = { 0 };
 	const char *why = NULL;
 
+	*n = (struct bb_record){ 0 };
+	*a = (struct bb_record){ 0 };
 	for (int i = 0; i < 3 && !why; i++)
 		if (!bb_record_member(rec, top[i]))
 			why = "an ok record needs message_id, dedupe_hash and body";
-	if (!why && bb_record_sub(rec, "notification", &n) != 0)
+	if (!why && bb_record_sub(rec, "notification", n) != 0)
 		why = "an ok record needs its notification";
 	for (int i = 0; i < 4 && !why; i++)
-		if (!bb_record_member(&n, notif[i]))
+		if (!bb_record_member(n, notif[i]))
 			why = "the notification lacks asin, marketplace, event_time or offers";
-	if (!why && bb_record_member(&n, "offers")->val[0] != '[')
+	if (!why && bb_record_member(n, "offers")->val[0] != '[')
 		why = "the notification's offers are not an array";
-	if (!why && bb_record_sub(rec, "analysis", &a) != 0)
+	if (!why && bb_record_sub(rec, "analysis", a) != 0)
 		why = "an ok record needs its analysis";
 	for (int i = 0; i < 3 && !why; i++)
-		if (!bb_record_member(&a, analysis[i]))
+		if (!bb_record_member(a, analysis[i]))
 			why = "the analysis lacks severity, priority or rule";
-	free(n.m);
-	free(a.m);
 	return why;
 }
 
@@ -388,16 +387,15 @@ static int stored_ok(struct bb_db *db, const struct store_conf *c, const struct 
 {
 	struct rec r = { .pool.n = 0 };
 	const struct bb_member *raw = bb_record_member(rec, "analysis");
-	if ((out->error = store_unusable(rec))) {
+	if ((out->error = store_unusable(rec, &r.n, &r.a))) {
 		out->status = "unusable"; /* the caller records it as a failure */
+		free(r.n.m), free(r.a.m);
 		return BB_DB_OK;
 	}
 	char *analysis = raw ? strndup(raw->val, raw->vallen) : NULL;
 	int64_t ev = -1;
 	int inserted = 0, rc = BB_DB_ERR;
 
-	bb_record_sub(rec, "notification", &r.n);
-	bb_record_sub(rec, "analysis", &r.a);
 	r.asin = rtext(&r.pool, &r.n, "asin");
 	r.mkt = rtext(&r.pool, &r.n, "marketplace");
 	r.event_time = rtext(&r.pool, &r.n, "event_time");
