@@ -26,7 +26,7 @@ export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
 # SQS_DIR. When it cannot start, exports SQS_START_ERROR instead (and returns
 # 0), so that sqs_require fails every test with the reason.
 sqs_start() {
-	local port=$1 dir="$BATS_FILE_TMPDIR/sqs" env
+	local port=$(($1 + ${BB_TEST_PORT_OFFSET:-0})) dir="$BATS_FILE_TMPDIR/sqs" env
 	mkdir -p "$dir"
 	if env=$("$SQS_LOCAL" start "$dir" "$port" 2>"$dir/start.log"); then
 		eval "$env"
@@ -67,7 +67,7 @@ sqs_require() {
 # request to $PROXY_LOG. Sets PROXY_URL, PROXY_LOG and PROXY_PID; fails, with
 # the reason, when it cannot start. Stop it with proxy_stop (in teardown).
 proxy_start() {
-	local port=$1 dir="$BATS_TEST_TMPDIR/proxy" i=0
+	local port=$(($1 + ${BB_TEST_PORT_OFFSET:-0})) dir="$BATS_TEST_TMPDIR/proxy" i=0
 	shift
 	mkdir -p "$dir"
 	rm -f "$dir/ready"

@@ -19,7 +19,7 @@ UUID7='^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$'
 # setup_file). Exports PG_DB (the conninfo of its database bb), PG_DIR,
 # PG_PORT and PG_USER. Fails, never skips, when the server cannot start.
 pg_start() {
-	local port=$1 dir="$BATS_FILE_TMPDIR/pg" d
+	local port=$(($1 + ${BB_TEST_PORT_OFFSET:-0})) dir="$BATS_FILE_TMPDIR/pg" d
 	if [ "$(id -u)" -eq 0 ]; then
 		# pg-local runs the server as postgres, which must reach DIR through
 		# bats' private (mode 0700) temporary directories
