@@ -15,15 +15,21 @@ PKGS    := libcrypto inih sqlite3 libpq libcurl
 CC      ?= cc
 override CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -g \
 	-DBB_VERSION='"$(VERSION)"' -Ilib $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(CFLAGS)
-override LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -ljq -lm -pthread $(LDLIBS)
+override LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lsimdjson -ljq -lstdc++ -lm -pthread $(LDLIBS)
+# lib/json.cc, the only C++: simdjson's On-Demand code is compiled for the
+# processor named here (SSE4.2 and CLMUL: every x86-64 server since 2010).
+CXX     ?= c++
+SIMD    ?= $(if $(filter x86_64,$(shell uname -m)),-msse4.2 -mpclmul)
+override CXXFLAGS := -std=c++17 -Wall -Wextra -Werror -O2 -g $(SIMD) -Ilib $(CXXFLAGS)
 ifdef SAN
 override CFLAGS += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+override CXXFLAGS += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 override LDFLAGS += -fsanitize=address,undefined
 endif
 
 PROGS   := bb-validate bb-severity bb-dedupe bb-store bb-sqs-send bb-sqs-recv bb-ack
 LIB_SRC := $(wildcard lib/*.c)
-LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/sql.o
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/lib/json.o $(BUILD)/gen/sql.o
 SQL     := $(wildcard lib/sql/*/*.sql)
 BINS    := $(PROGS:%=$(BUILD)/bin/%)
 UNIT    := $(BUILD)/tests/unit-tests
@@ -34,6 +40,10 @@ all: $(BINS)
 $(BUILD)/%.o: %.c $(wildcard lib/*.h) $(wildcard cmd/*/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/lib/json.o: lib/json.cc lib/json.h
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) -c -o $@ $<
 
 $(BUILD)/gen/sql.c: $(SQL) scripts/embed-sql
 	@mkdir -p $(dir $@)

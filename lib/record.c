@@ -378,21 +378,79 @@ int bb_record_sub(const struct bb_record *r, const char *key, struct bb_record *
 
 /* ---- output ---- */
 
-void bb_emit_set(struct bb_emit *em, const char *key, jv v)
+/* Takes ownership of json (NULL: the member is removed). */
+static void emit(struct bb_emit *em, const char *key, char *json, size_t len)
 {
 	for (int i = 0; i < em->n; i++)
 		if (strcmp(em->add[i].key, key) == 0) {
-			jv_free(em->add[i].val);
-			em->add[i].val = v;
+			free(em->add[i].json);
+			em->add[i].json = json;
+			em->add[i].len = len;
 			return;
 		}
-	if (em->n == BB_EMIT_MAX) { /* a programming error: fail loudly in tests */
-		jv_free(v);
+	if (em->n == BB_EMIT_MAX) /* a programming error: fail loudly in tests */
 		abort();
-	}
 	em->add[em->n].key = key;
-	em->add[em->n].val = v;
+	em->add[em->n].json = json;
+	em->add[em->n].len = len;
 	em->n++;
+}
+
+static char *copy(const char *s, size_t n)
+{
+	char *c = malloc(n + 1);
+	if (!c)
+		abort(); /* a few bytes: nothing sensible is left to do */
+	memcpy(c, s, n);
+	c[n] = '\0';
+	return c;
+}
+
+void bb_emit_jw(struct bb_emit *em, const char *key, struct bb_jw *w)
+{
+	size_t n;
+	char *text = bb_jw_take(w, &n);
+	if (!text)
+		abort();
+	emit(em, key, text, n);
+}
+
+void bb_emit_str(struct bb_emit *em, const char *key, const char *s, size_t n)
+{
+	struct bb_jw w;
+	bb_jw_init(&w);
+	bb_jw_str(&w, s, n);
+	bb_emit_jw(em, key, &w);
+}
+
+void bb_emit_raw(struct bb_emit *em, const char *key, const char *json, size_t n)
+{
+	emit(em, key, copy(json, n), n);
+}
+
+void bb_emit_free(struct bb_emit *em)
+{
+	for (int i = 0; i < em->n; i++)
+		free(em->add[i].json);
+	em->n = 0;
+}
+
+void bb_emit_remove(struct bb_emit *em, const char *key)
+{
+	emit(em, key, NULL, 0);
+}
+
+void bb_emit_set(struct bb_emit *em, const char *key, jv v)
+{
+	if (!jv_is_valid(v)) {
+		jv_free(v);
+		bb_emit_remove(em, key);
+		return;
+	}
+	jv text = jv_dump_string(v, 0);
+	emit(em, key, copy(jv_string_value(text), (size_t)jv_string_length_bytes(jv_copy(text))),
+	     (size_t)jv_string_length_bytes(jv_copy(text)));
+	jv_free(text);
 }
 
 jv bb_jv_time(int64_t ms)
@@ -449,12 +507,12 @@ void bb_record_write(const struct bb_record *r, const struct bb_emit *em, FILE *
 		}
 	}
 	for (int i = 0; i < em->n; i++) {
-		if (!jv_is_valid(em->add[i].val))
+		if (!em->add[i].json)
 			continue;
 		fputs(any++ ? ",\"" : "\"", out);
 		fputs(em->add[i].key, out);
 		fputs("\":", out);
-		bb_jv_write(em->add[i].val, out);
+		fwrite(em->add[i].json, 1, em->add[i].len, out);
 	}
 	fputs("}\n", out);
 }
@@ -466,9 +524,28 @@ struct reader {
 	size_t cap, start, len; /* unconsumed bytes are buf[start..len) */
 	size_t lineno;
 	int eof;
+	struct bb_jdoc *doc; /* the JSON layer's parser, reused for every line */
 };
 
-static int run_one(struct bb_record *r, FILE *out, bb_record_fn fn, void *ctx)
+/* The line through the JSON layer: strict, so a line that is not JSON in
+ * UTF-8 is no record, whatever the member index made of it. */
+static void read_json(struct reader *rd, struct bb_record *r)
+{
+	struct bb_jval root;
+
+	memset(&r->env, 0, sizeof r->env);
+	memset(&r->jerr, 0, sizeof r->jerr);
+	r->json_ok = 0;
+	if (r->too_large)
+		return;
+	r->json_ok = bb_json_parse(rd->doc, r->line, r->len, &root, &r->jerr) == 0;
+	if (r->json_ok && bb_json_type(root) == BB_JOBJECT)
+		bb_envelope_read(root, &r->env);
+	else
+		r->is_object = 0;
+}
+
+static int run_one(struct reader *rd, struct bb_record *r, FILE *out, bb_record_fn fn, void *ctx)
 {
 	struct bb_emit em;
 	int rc;
@@ -476,6 +553,7 @@ static int run_one(struct bb_record *r, FILE *out, bb_record_fn fn, void *ctx)
 	memset(&em, 0, sizeof em);
 	r->too_large = r->total_len > BB_LINE_MAX;
 	bb_record_index(r);
+	read_json(rd, r);
 	if (r->unterminated && !r->is_object) {
 		/* what a stage killed in the middle of a write leaves: not a
 		 * record, and its message is still on the queue */
@@ -487,8 +565,7 @@ static int run_one(struct bb_record *r, FILE *out, bb_record_fn fn, void *ctx)
 	rc = fn(r, &em, ctx);
 	if (!em.suppress)
 		bb_record_write(r, &em, out);
-	for (int i = 0; i < em.n; i++)
-		jv_free(em.add[i].val);
+	bb_emit_free(&em);
 	return rc;
 }
 
@@ -524,7 +601,7 @@ static int overflow(struct reader *rd, struct bb_record *r, FILE *out, bb_record
 			total += (size_t)(nl - (rd->buf + BB_LINE_MAX));
 			r->len = BB_LINE_MAX;
 			r->total_len = total;
-			rc = run_one(r, out, fn, ctx);
+			rc = run_one(rd, r, out, fn, ctx);
 			memmove(rd->buf, nl + 1, tail);
 			rd->start = 0;
 			rd->len = tail;
@@ -536,7 +613,7 @@ static int overflow(struct reader *rd, struct bb_record *r, FILE *out, bb_record
 	r->total_len = total;
 	rd->start = rd->len = 0;
 	rd->eof = 1;
-	return run_one(r, out, fn, ctx);
+	return run_one(rd, r, out, fn, ctx);
 }
 
 static int fill(struct reader *rd, int fd)
@@ -593,13 +670,16 @@ int bb_records_run(int fd, FILE *out, const struct bb_loop *loop)
 {
 	bb_record_fn fn = loop->on_record;
 	void *ctx = loop->ctx;
-	struct reader rd = { malloc(65536), 65536, 0, 0, 0, 0 };
+	struct reader rd = { malloc(65536), 65536, 0, 0, 0, 0, bb_json_new() };
 	struct bb_record r;
 	int rc = 0;
 
 	memset(&r, 0, sizeof r);
-	if (!rd.buf)
+	if (!rd.buf || !rd.doc) {
+		free(rd.buf);
+		bb_json_free(rd.doc);
 		return BB_EX_SOFTWARE;
+	}
 	widen_pipe(fd);
 	widen_pipe(fileno(out));
 	/* one thread: stdio's per-call locking is pure cost (libjq writes token by token) */
@@ -617,7 +697,7 @@ int bb_records_run(int fd, FILE *out, const struct bb_loop *loop)
 			r.len = r.total_len = n;
 			r.lineno = rd.lineno;
 			r.unterminated = nl == NULL;
-			rc = run_one(&r, out, fn, ctx);
+			rc = run_one(&rd, &r, out, fn, ctx);
 			continue;
 		}
 		/* no complete line waiting: whatever is finished goes out now */
@@ -648,6 +728,7 @@ int bb_records_run(int fd, FILE *out, const struct bb_loop *loop)
 				      strerror(errno));
 	}
 	free(rd.buf);
+	bb_json_free(rd.doc);
 	free(r.m);
 	return rc;
 }

@@ -8,6 +8,10 @@
 #ifndef BB_RECORD_H
 #define BB_RECORD_H
 
+#include "envelope.h"
+#include "json.h"
+#include "jwrite.h"
+
 #include <jq.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -34,6 +38,12 @@ struct bb_record {
 	int is_object;    /* the line is one JSON object and members[] indexes it */
 	struct bb_member *m;
 	size_t nm, cap;
+	/* The line read by the JSON layer, during the callback only: json_ok
+	 * when it is valid JSON (else jerr says where it is not), and env its
+	 * envelope when it is an object. */
+	int json_ok;
+	struct bb_jerr jerr;
+	struct bb_envelope env;
 };
 
 struct bb_emit {
@@ -42,7 +52,8 @@ struct bb_emit {
 	int n;
 	struct {
 		const char *key;
-		jv val;
+		char *json; /* the value's JSON text (malloc'd); NULL: remove the member */
+		size_t len;
 	} add[BB_EMIT_MAX];
 };
 
@@ -96,8 +107,19 @@ int bb_record_sub(const struct bb_record *rec, const char *key, struct bb_record
 int bb_json_array_each(const char *val, size_t len,
 		       int (*fn)(const char *elem, size_t n, void *ctx), void *ctx);
 
-/* Add or replace a member of the output record; takes ownership of v.
- * An invalid v (jv_invalid()) removes the member: for a stage's own keys only. */
+/* Add or replace a member of the output record with the writer's text (the
+ * writer is left empty, ready for the next value). */
+void bb_emit_jw(struct bb_emit *em, const char *key, struct bb_jw *w);
+/* … with a string value, or a copy of JSON text. */
+void bb_emit_str(struct bb_emit *em, const char *key, const char *s, size_t n);
+void bb_emit_raw(struct bb_emit *em, const char *key, const char *json, size_t n);
+/* Release what the members set hold (the loop does it after each callback). */
+void bb_emit_free(struct bb_emit *em);
+/* Remove a member: for a stage's own keys only. */
+void bb_emit_remove(struct bb_emit *em, const char *key);
+
+/* Add or replace a member with a libjq value (takes ownership of v; an
+ * invalid v removes the member). */
 void bb_emit_set(struct bb_emit *em, const char *key, jv v);
 
 /* Write the record with the emitted members to out (what the loop does after

@@ -286,8 +286,7 @@ static int flush(struct ctx *c)
 			bb_emit_set(&em, "ack", a);
 		}
 		bb_record_write(&rec, &em, stdout);
-		for (int k = 0; k < em.n; k++)
-			jv_free(em.add[k].val);
+		bb_emit_free(&em);
 		free(rec.m);
 		item_free(it);
 	}

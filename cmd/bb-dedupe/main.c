@@ -222,13 +222,11 @@ static int settle_one(struct ctx *c, struct pending *p)
 	}
 out:
 	if (rc != BB_DB_OK) { /* on as it came, without a decision */
-		for (int i = 0; i < em.n; i++)
-			jv_free(em.add[i].val);
+		bb_emit_free(&em);
 		memset(&em, 0, sizeof em);
 	}
 	bb_record_write(&p->rec, &em, stdout);
-	for (int i = 0; i < em.n; i++)
-		jv_free(em.add[i].val);
+	bb_emit_free(&em);
 	if (rc != BB_DB_OK)
 		return bb_fatal(rc == BB_DB_RETRY ? BB_EX_TEMPFAIL : BB_EX_SOFTWARE,
 				"unable to query database '%s': %s", bb_db_name(c->db), bb_db_errmsg(c->db));

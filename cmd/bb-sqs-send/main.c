@@ -66,8 +66,7 @@ static void emit(struct pending *p, jv sent, FILE *out)
 	}
 	bb_emit_set(&em, "sent", sent);
 	bb_record_write(&rec, &em, out);
-	for (int i = 0; i < em.n; i++)
-		jv_free(em.add[i].val);
+	bb_emit_free(&em);
 	free(rec.m);
 }
 

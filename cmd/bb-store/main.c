@@ -118,8 +118,7 @@ static void emit(FILE *out, const struct bb_record *rec, struct outcome *o, cons
 	o->alert = jv_invalid();
 	bb_emit_set(&em, "stored", stored_member(o, now));
 	bb_record_write(rec, &em, out);
-	for (int i = 0; i < em.n; i++)
-		jv_free(em.add[i].val);
+	bb_emit_free(&em);
 	free(before);
 }
 

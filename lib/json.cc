@@ -1,0 +1,537 @@
+/* json.cc: lib/json.h over simdjson's On-Demand API, the only C++ of bb.
+ *
+ * On-Demand validates only what is read, so the parse reads everything: it
+ * walks the whole document once, checking every number, string and literal,
+ * and lays the values out in a flat array that the C side navigates. Strings
+ * are decoded into the parser's own buffer; numbers keep their text. Nothing
+ * throws: every simdjson call goes through its error codes. */
+#include "json.h"
+
+#include <simdjson.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <utility>
+#include <string_view>
+#include <vector>
+
+namespace od = simdjson::ondemand;
+using simdjson::error_code;
+
+namespace {
+
+const unsigned max_depth = 128;
+
+struct node {
+	uint8_t type;
+	uint8_t has_int;
+	uint32_t next;  /* index just past this value and everything inside it */
+	uint32_t count; /* elements or members */
+	uint32_t parent;
+	const char *s;  /* string: decoded bytes; number and others: text as written */
+	size_t n;
+	const char *r; /* the value's JSON text */
+	size_t rn;
+	const char *k; /* member name, when inside an object */
+	size_t kn;
+	int64_t i;
+};
+
+} // namespace
+
+struct bb_jdoc {
+	od::parser parser;
+	std::vector<node> nodes;
+	char *text = nullptr; /* a padded copy of the input */
+	size_t cap = 0, len = 0;
+	uint32_t parent = 0;         /* the container being read */
+	const char *fault = nullptr; /* where a check of ours failed */
+	const char *fault_msg = nullptr;
+};
+
+namespace {
+
+const char *message_of(error_code e)
+{
+	switch (e) {
+	case simdjson::EMPTY: return "empty input";
+	case simdjson::UTF8_ERROR: return "invalid UTF-8";
+	case simdjson::UNESCAPED_CHARS: return "control byte in a string (must be escaped)";
+	case simdjson::UNCLOSED_STRING: return "string not closed";
+	case simdjson::STRING_ERROR: return "invalid string escape";
+	case simdjson::NUMBER_ERROR:
+	case simdjson::NUMBER_OUT_OF_RANGE: return "invalid number";
+	case simdjson::T_ATOM_ERROR:
+	case simdjson::F_ATOM_ERROR:
+	case simdjson::N_ATOM_ERROR:
+	case simdjson::INCORRECT_TYPE: return "invalid literal";
+	case simdjson::TRAILING_CONTENT: return "bytes after the value";
+	case simdjson::DEPTH_ERROR: return "nested too deep";
+	case simdjson::INCOMPLETE_ARRAY_OR_OBJECT: return "unexpected end of input";
+	default: return "invalid JSON structure";
+	}
+}
+
+/* The first byte that is not UTF-8 (overlong forms and surrogates included). */
+size_t utf8_fault(const unsigned char *p, size_t n)
+{
+	size_t i = 0;
+	while (i < n) {
+		unsigned c = p[i];
+		size_t k;
+		unsigned min, cp;
+		if (c < 0x80) {
+			i++;
+			continue;
+		} else if ((c & 0xe0) == 0xc0) {
+			k = 1, min = 0x80, cp = c & 0x1f;
+		} else if ((c & 0xf0) == 0xe0) {
+			k = 2, min = 0x800, cp = c & 0x0f;
+		} else if ((c & 0xf8) == 0xf0) {
+			k = 3, min = 0x10000, cp = c & 0x07;
+		} else {
+			return i;
+		}
+		for (size_t j = 1; j <= k; j++) {
+			if (i + j >= n || (p[i + j] & 0xc0) != 0x80)
+				return i;
+			cp = cp << 6 | (p[i + j] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp < 0xe000))
+			return i;
+		i += k + 1;
+	}
+	return n;
+}
+
+/* The first control byte inside a string. */
+size_t control_fault(const char *p, size_t n)
+{
+	int in = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+		if (!in) {
+			in = c == '"';
+		} else if (c == '\\') {
+			i++;
+		} else if (c == '"') {
+			in = 0;
+		} else if (c < 0x20) {
+			return i;
+		}
+	}
+	return n;
+}
+
+size_t push(bb_jdoc *d, uint8_t type, std::string_view key, int has_key, std::string_view raw)
+{
+	node nd{};
+	nd.type = type;
+	nd.parent = d->parent;
+	nd.r = nd.s = raw.data();
+	nd.rn = nd.n = raw.size();
+	if (has_key) {
+		nd.k = key.data();
+		nd.kn = key.size();
+	}
+	d->nodes.push_back(nd);
+	return d->nodes.size() - 1;
+}
+
+/* RFC 8259's number grammar, for what simdjson will not convert (integers
+ * beyond 64 bits): they are numbers all the same. */
+bool number_grammar(std::string_view t)
+{
+	size_t i = 0, n = t.size();
+	auto digits = [&](void) {
+		size_t s = i;
+		while (i < n && t[i] >= '0' && t[i] <= '9')
+			i++;
+		return i > s;
+	};
+	if (i < n && t[i] == '-')
+		i++;
+	if (i < n && t[i] == '0')
+		i++;
+	else if (!digits())
+		return false;
+	if (i < n && t[i] == '.') {
+		i++;
+		if (!digits())
+			return false;
+	}
+	if (i < n && (t[i] == 'e' || t[i] == 'E')) {
+		i++;
+		if (i < n && (t[i] == '+' || t[i] == '-'))
+			i++;
+		if (!digits())
+			return false;
+	}
+	return i == n;
+}
+
+std::string_view trim(std::string_view t)
+{
+	while (!t.empty() && (t.back() == ' ' || t.back() == '\t' || t.back() == '\n' || t.back() == '\r'))
+		t.remove_suffix(1);
+	return t;
+}
+
+std::string_view raw_of(od::value &v)
+{
+	return trim(v.raw_json_token());
+}
+
+std::string_view raw_of(od::document &d)
+{
+	std::string_view s;
+	if (d.raw_json_token().get(s))
+		return {};
+	return trim(s);
+}
+
+template <typename V> error_code scalar(bb_jdoc *d, V &v, od::json_type t, std::string_view key, int has_key)
+{
+	std::string_view raw = raw_of(v);
+	error_code e;
+	size_t at;
+
+	switch (t) {
+	case od::json_type::string: {
+		std::string_view s;
+		if ((e = v.get_string().get(s)))
+			return e;
+		at = push(d, BB_JSTRING, key, has_key, raw);
+		d->nodes[at].s = s.data();
+		d->nodes[at].n = s.size();
+		break;
+	}
+	case od::json_type::number: {
+		od::number num;
+		e = v.get_number().get(num);
+		if (e && !(e == simdjson::NUMBER_ERROR && number_grammar(raw))) {
+			d->fault = raw.data();
+			return e;
+		}
+		at = push(d, BB_JNUMBER, key, has_key, raw);
+		if (!e && num.is_int64()) {
+			d->nodes[at].has_int = 1;
+			d->nodes[at].i = num.get_int64();
+		}
+		break;
+	}
+	case od::json_type::boolean: {
+		bool b;
+		if ((e = v.get_bool().get(b)))
+			return e;
+		at = push(d, BB_JBOOL, key, has_key, raw);
+		d->nodes[at].i = b;
+		break;
+	}
+	default: {
+		bool null;
+		if ((e = v.is_null().get(null)))
+			return e;
+		if (!null)
+			return simdjson::N_ATOM_ERROR;
+		at = push(d, BB_JNULL, key, has_key, raw);
+	}
+	}
+	d->nodes[at].next = (uint32_t)d->nodes.size();
+	return simdjson::SUCCESS;
+}
+
+/* Where a container that has just been read to its end closes. */
+const char *closing(bb_jdoc *d, od::document &doc)
+{
+	const char *loc;
+	if (doc.current_location().get(loc))
+		loc = d->text + d->len;
+	while (loc > d->text && (loc[-1] == ' ' || loc[-1] == '\t' || loc[-1] == '\n' || loc[-1] == '\r' ||
+				 loc[-1] == ',' || loc[-1] == ':'))
+		loc--;
+	return loc;
+}
+
+error_code walk(bb_jdoc *d, od::document &doc, od::value v, unsigned depth, std::string_view key,
+		int has_key)
+{
+	od::json_type t;
+	error_code e;
+
+	if ((e = v.type().get(t)))
+		return e;
+	if (t != od::json_type::object && t != od::json_type::array)
+		return scalar(d, v, t, key, has_key);
+	if (depth >= max_depth)
+		return simdjson::DEPTH_ERROR;
+	const char *start = v.raw_json_token().data();
+	size_t at = push(d, t == od::json_type::object ? BB_JOBJECT : BB_JARRAY, key, has_key, {});
+	uint32_t count = 0, outer = d->parent;
+	d->parent = (uint32_t)at;
+	if (t == od::json_type::object) {
+		od::object o;
+		if ((e = v.get_object().get(o)))
+			return e;
+		for (auto f : o) {
+			od::field fld;
+			std::string_view k;
+			if ((e = std::move(f).get(fld)) || (e = fld.unescaped_key().get(k)))
+				return e;
+			if ((e = walk(d, doc, fld.value(), depth + 1, k, 1)))
+				return e;
+			count++;
+		}
+	} else {
+		od::array a;
+		if ((e = v.get_array().get(a)))
+			return e;
+		for (auto x : a) {
+			od::value c;
+			if ((e = std::move(x).get(c)) || (e = walk(d, doc, c, depth + 1, {}, 0)))
+				return e;
+			count++;
+		}
+	}
+	d->parent = outer;
+	d->nodes[at].next = (uint32_t)d->nodes.size();
+	d->nodes[at].count = count;
+	d->nodes[at].r = d->nodes[at].s = start;
+	d->nodes[at].rn = d->nodes[at].n = (size_t)(closing(d, doc) - start);
+	return simdjson::SUCCESS;
+}
+
+error_code walk_document(bb_jdoc *d, od::document &doc)
+{
+	bool is_scalar;
+	error_code e;
+
+	if ((e = doc.is_scalar().get(is_scalar)))
+		return e;
+	if (is_scalar) {
+		od::json_type t;
+		if ((e = doc.type().get(t)))
+			return e;
+		return scalar(d, doc, t, {}, 0);
+	}
+	od::value root;
+	if ((e = doc.get_value().get(root)) || (e = walk(d, doc, root, 0, {}, 0)))
+		return e;
+	const char *loc;
+	if (!doc.current_location().get(loc)) {
+		d->fault = loc;
+		return simdjson::TRAILING_CONTENT;
+	}
+	return simdjson::SUCCESS;
+}
+
+void fail(bb_jdoc *d, od::document *doc, error_code e, bb_jerr *err)
+{
+	size_t off = d->len;
+	const char *loc;
+
+	if (d->fault)
+		off = (size_t)(d->fault - d->text);
+	else if (e == simdjson::UTF8_ERROR)
+		off = utf8_fault((const unsigned char *)d->text, d->len);
+	else if (e == simdjson::UNESCAPED_CHARS)
+		off = control_fault(d->text, d->len);
+	else if (e == simdjson::EMPTY)
+		off = 0;
+	else if (doc && !doc->current_location().get(loc))
+		off = (size_t)(loc - d->text);
+	if (off > d->len)
+		off = d->len;
+	err->offset = off;
+	snprintf(err->message, sizeof err->message, "%s",
+		 off == d->len && e == simdjson::TAPE_ERROR ? "unexpected end of input" : message_of(e));
+}
+
+const node *at(bb_jval v)
+{
+	if (!v.doc || v.i >= v.doc->nodes.size())
+		return nullptr;
+	return &v.doc->nodes[v.i];
+}
+
+} // namespace
+
+extern "C" {
+
+struct bb_jdoc *bb_json_new(void)
+{
+	return new (std::nothrow) bb_jdoc();
+}
+
+void bb_json_free(struct bb_jdoc *d)
+{
+	if (d)
+		free(d->text);
+	delete d;
+}
+
+int bb_json_parse(struct bb_jdoc *d, const char *text, size_t len, struct bb_jval *root,
+		  struct bb_jerr *err)
+{
+	size_t need = len + simdjson::SIMDJSON_PADDING;
+
+	*root = bb_jval{ nullptr, 0 };
+	d->nodes.clear();
+	d->fault = nullptr;
+	d->parent = 0;
+	if (need > d->cap) {
+		char *t = (char *)realloc(d->text, need);
+		if (!t) {
+			err->offset = 0;
+			snprintf(err->message, sizeof err->message, "out of memory");
+			return -1;
+		}
+		d->text = t;
+		d->cap = need;
+	}
+	memcpy(d->text, text, len);
+	memset(d->text + len, ' ', simdjson::SIMDJSON_PADDING);
+	d->len = len;
+	od::document doc;
+	error_code e = d->parser.iterate(simdjson::padded_string_view(d->text, len, d->cap)).get(doc);
+	if (e) {
+		fail(d, nullptr, e, err);
+		return -1;
+	}
+	try {
+		e = walk_document(d, doc);
+	} catch (...) { /* vector growth: out of memory */
+		e = simdjson::MEMALLOC;
+	}
+	if (e) {
+		fail(d, &doc, e, err);
+		d->nodes.clear();
+		return -1;
+	}
+	*root = bb_jval{ d, 0 };
+	return 0;
+}
+
+enum bb_jtype bb_json_type(struct bb_jval v)
+{
+	const node *n = at(v);
+	return n ? (enum bb_jtype)n->type : BB_JNONE;
+}
+
+const char *bb_json_type_name(enum bb_jtype t)
+{
+	static const char *const names[] = { "nothing", "null", "a boolean", "a number",
+					     "a string", "an array", "an object" };
+	return (unsigned)t < sizeof names / sizeof *names ? names[t] : "nothing";
+}
+
+struct bb_jval bb_json_get(struct bb_jval obj, const char *key, size_t kn)
+{
+	const node *o = at(obj);
+	bb_jval found{ nullptr, 0 };
+
+	if (!o || o->type != BB_JOBJECT)
+		return found;
+	for (uint32_t i = obj.i + 1; i < o->next; i = obj.doc->nodes[i].next) {
+		const node &m = obj.doc->nodes[i];
+		if (m.kn == kn && memcmp(m.k, key, kn) == 0)
+			found = bb_jval{ obj.doc, i }; /* the last one wins */
+	}
+	return found;
+}
+
+struct bb_jval bb_json_getz(struct bb_jval obj, const char *key)
+{
+	return bb_json_get(obj, key, strlen(key));
+}
+
+size_t bb_json_count(struct bb_jval v)
+{
+	const node *n = at(v);
+	return n && (n->type == BB_JOBJECT || n->type == BB_JARRAY) ? n->count : 0;
+}
+
+struct bb_jval bb_json_first(struct bb_jval c)
+{
+	const node *n = at(c);
+	if (!n || (n->type != BB_JOBJECT && n->type != BB_JARRAY) || n->count == 0)
+		return bb_jval{ nullptr, 0 };
+	return bb_jval{ c.doc, c.i + 1 };
+}
+
+struct bb_jval bb_json_next(struct bb_jval e)
+{
+	const node *n = at(e);
+	if (!n || e.i == 0)
+		return bb_jval{ nullptr, 0 };
+	const node &p = e.doc->nodes[n->parent];
+	return n->next < p.next ? bb_jval{ e.doc, n->next } : bb_jval{ nullptr, 0 };
+}
+
+int bb_json_key(struct bb_jval m, const char **key, size_t *kn)
+{
+	const node *n = at(m);
+	if (!n || !n->k)
+		return -1;
+	*key = n->k;
+	*kn = n->kn;
+	return 0;
+}
+
+int bb_json_string(struct bb_jval v, const char **s, size_t *n)
+{
+	const node *x = at(v);
+	if (!x || x->type != BB_JSTRING)
+		return -1;
+	*s = x->s;
+	*n = x->n;
+	return 0;
+}
+
+int bb_json_bool(struct bb_jval v, int *b)
+{
+	const node *x = at(v);
+	if (!x || x->type != BB_JBOOL)
+		return -1;
+	*b = (int)x->i;
+	return 0;
+}
+
+int bb_json_int64(struct bb_jval v, int64_t *i)
+{
+	const node *x = at(v);
+	if (!x || x->type != BB_JNUMBER || !x->has_int)
+		return -1;
+	*i = x->i;
+	return 0;
+}
+
+int bb_json_number_text(struct bb_jval v, const char **s, size_t *n)
+{
+	const node *x = at(v);
+	if (!x || x->type != BB_JNUMBER)
+		return -1;
+	*s = x->s;
+	*n = x->n;
+	return 0;
+}
+
+int bb_json_raw(struct bb_jval v, const char **s, size_t *n)
+{
+	const node *x = at(v);
+	if (!x)
+		return -1;
+	*s = x->r;
+	*n = x->rn;
+	return 0;
+}
+
+int bb_json_string_is(struct bb_jval v, const char *s, size_t n)
+{
+	const node *x = at(v);
+	return x && x->type == BB_JSTRING && x->n == n && memcmp(x->s, s, n) == 0;
+}
+
+} /* extern "C" */

@@ -1,0 +1,278 @@
+/* jwrite.c: the JSON writer. Output is always valid JSON in UTF-8: control
+ * bytes are escaped and bytes that are not UTF-8 become U+FFFD. */
+#include "jwrite.h"
+#include "timeutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void bb_jw_init(struct bb_jw *w)
+{
+	memset(w, 0, sizeof *w);
+	w->first[0] = 1;
+}
+
+void bb_jw_reset(struct bb_jw *w)
+{
+	char *buf = w->buf;
+	size_t cap = w->cap;
+	bb_jw_init(w);
+	w->buf = buf;
+	w->cap = cap;
+}
+
+void bb_jw_free(struct bb_jw *w)
+{
+	free(w->buf);
+	bb_jw_init(w);
+}
+
+char *bb_jw_take(struct bb_jw *w, size_t *n)
+{
+	char *buf = w->oom ? NULL : w->buf;
+	*n = w->len;
+	if (w->oom)
+		free(w->buf);
+	bb_jw_init(w);
+	return buf;
+}
+
+static int grow(struct bb_jw *w, size_t more)
+{
+	if (w->len + more <= w->cap)
+		return 0;
+	size_t cap = w->cap ? w->cap : 256;
+	while (cap < w->len + more)
+		cap *= 2;
+	char *b = realloc(w->buf, cap);
+	if (!b) {
+		w->oom = 1;
+		return -1;
+	}
+	w->buf = b;
+	w->cap = cap;
+	return 0;
+}
+
+static void put(struct bb_jw *w, const char *s, size_t n)
+{
+	if (grow(w, n) == 0) {
+		memcpy(w->buf + w->len, s, n);
+		w->len += n;
+	}
+}
+
+/* A comma when a value or key follows another at the same depth. */
+static void sep(struct bb_jw *w)
+{
+	if (w->after_key) {
+		w->after_key = 0;
+		return;
+	}
+	if (!w->first[w->depth])
+		put(w, ",", 1);
+	w->first[w->depth] = 0;
+}
+
+static void open_(struct bb_jw *w, const char *c)
+{
+	sep(w);
+	put(w, c, 1);
+	if (w->depth + 1 < BB_JW_DEPTH)
+		w->first[++w->depth] = 1;
+}
+
+void bb_jw_obj(struct bb_jw *w)
+{
+	open_(w, "{");
+}
+
+void bb_jw_arr(struct bb_jw *w)
+{
+	open_(w, "[");
+}
+
+void bb_jw_end(struct bb_jw *w, char close)
+{
+	put(w, &close, 1);
+	if (w->depth > 0)
+		w->depth--;
+}
+
+/* The length of the UTF-8 sequence at p (at most n bytes), 0 when invalid. */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+	unsigned c = p[0], cp, min;
+	size_t k;
+
+	if (c < 0x80)
+		return 1;
+	if ((c & 0xe0) == 0xc0)
+		k = 2, min = 0x80, cp = c & 0x1f;
+	else if ((c & 0xf0) == 0xe0)
+		k = 3, min = 0x800, cp = c & 0x0f;
+	else if ((c & 0xf8) == 0xf0)
+		k = 4, min = 0x10000, cp = c & 0x07;
+	else
+		return 0;
+	if (k > n)
+		return 0;
+	for (size_t i = 1; i < k; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	return cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp < 0xe000) ? 0 : k;
+}
+
+static void escaped(struct bb_jw *w, const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, run = 0;
+
+	put(w, "\"", 1);
+	while (i < n) {
+		unsigned char c = p[i];
+		if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+			i++;
+			run++;
+			continue;
+		}
+		put(w, s + i - run, run);
+		run = 0;
+		if (c >= 0x80) {
+			size_t k = utf8_len(p + i, n - i);
+			if (k)
+				put(w, s + i, k);
+			else
+				put(w, "\\ufffd", 6);
+			i += k ? k : 1;
+			continue;
+		}
+		char esc[8];
+		const char *e = c == '"' ? "\\\"" : c == '\\' ? "\\\\" : c == '\n' ? "\\n" :
+				c == '\t' ? "\\t" : c == '\r' ? "\\r" : NULL;
+		if (!e) {
+			snprintf(esc, sizeof esc, "\\u%04x", c);
+			e = esc;
+		}
+		put(w, e, strlen(e));
+		i++;
+	}
+	put(w, s + i - run, run);
+	put(w, "\"", 1);
+}
+
+void bb_jw_key(struct bb_jw *w, const char *key)
+{
+	sep(w);
+	escaped(w, key, strlen(key));
+	put(w, ":", 1);
+	w->after_key = 1;
+}
+
+void bb_jw_str(struct bb_jw *w, const char *s, size_t n)
+{
+	sep(w);
+	escaped(w, s, n);
+}
+
+void bb_jw_strz(struct bb_jw *w, const char *s)
+{
+	if (s)
+		bb_jw_str(w, s, strlen(s));
+	else
+		bb_jw_null(w);
+}
+
+void bb_jw_int(struct bb_jw *w, int64_t v)
+{
+	char b[24];
+	int n = snprintf(b, sizeof b, "%lld", (long long)v);
+	sep(w);
+	put(w, b, (size_t)n);
+}
+
+void bb_jw_fixed(struct bb_jw *w, int64_t v, int places)
+{
+	char b[48];
+	int64_t scale = 1;
+	for (int i = 0; i < places && i < 18; i++)
+		scale *= 10;
+	uint64_t a = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+	int n = places > 0 ? snprintf(b, sizeof b, "%s%llu.%0*llu", v < 0 ? "-" : "",
+				      (unsigned long long)(a / (uint64_t)scale), places,
+				      (unsigned long long)(a % (uint64_t)scale)) :
+			     snprintf(b, sizeof b, "%lld", (long long)v);
+	sep(w);
+	put(w, b, (size_t)n);
+}
+
+void bb_jw_bool(struct bb_jw *w, int b)
+{
+	sep(w);
+	put(w, b ? "true" : "false", b ? 4 : 5);
+}
+
+void bb_jw_null(struct bb_jw *w)
+{
+	sep(w);
+	put(w, "null", 4);
+}
+
+void bb_jw_raw(struct bb_jw *w, const char *json, size_t n)
+{
+	sep(w);
+	put(w, json, n);
+}
+
+void bb_jw_time(struct bb_jw *w, int64_t ms)
+{
+	char b[40];
+	if (ms < 0) {
+		bb_jw_null(w);
+		return;
+	}
+	bb_time_format(ms, b, sizeof b);
+	bb_jw_str(w, b, strlen(b));
+}
+
+void bb_jw_kstr(struct bb_jw *w, const char *key, const char *s, size_t n)
+{
+	bb_jw_key(w, key);
+	bb_jw_str(w, s, n);
+}
+
+void bb_jw_kstrz(struct bb_jw *w, const char *key, const char *s)
+{
+	bb_jw_key(w, key);
+	bb_jw_strz(w, s);
+}
+
+void bb_jw_kint(struct bb_jw *w, const char *key, int64_t v)
+{
+	bb_jw_key(w, key);
+	bb_jw_int(w, v);
+}
+
+void bb_jw_kint_or_null(struct bb_jw *w, const char *key, int64_t v, int present)
+{
+	bb_jw_key(w, key);
+	if (present)
+		bb_jw_int(w, v);
+	else
+		bb_jw_null(w);
+}
+
+void bb_jw_kbool(struct bb_jw *w, const char *key, int b)
+{
+	bb_jw_key(w, key);
+	bb_jw_bool(w, b);
+}
+
+void bb_jw_ktime(struct bb_jw *w, const char *key, int64_t ms)
+{
+	bb_jw_key(w, key);
+	bb_jw_time(w, ms);
+}

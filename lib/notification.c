@@ -1,0 +1,305 @@
+/* notification.c: the normalised notification read from and written to a
+ * record. The writer fixes the member order of bb-record(5). */
+#include "notification.h"
+#include "timeutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int bb_str_eq(struct bb_str s, const char *z)
+{
+	size_t n = strlen(z);
+	return s.p && s.n == n && memcmp(s.p, z, n) == 0;
+}
+
+struct bb_str bb_str_of(struct bb_jval v)
+{
+	struct bb_str s = { NULL, 0 };
+	if (bb_json_string(v, &s.p, &s.n) != 0)
+		s.p = NULL;
+	return s;
+}
+
+static int grow(void **arr, size_t *cap, size_t want, size_t size)
+{
+	if (want <= *cap)
+		return 0;
+	size_t c = *cap ? *cap : 8;
+	while (c < want)
+		c *= 2;
+	void *p = realloc(*arr, c * size);
+	if (!p)
+		return -1;
+	*arr = p;
+	*cap = c;
+	return 0;
+}
+
+int bb_notification_reserve(struct bb_notification *n, size_t offers, size_t rankings)
+{
+	return grow((void **)&n->offers, &n->offers_cap, offers, sizeof *n->offers) ||
+	       grow((void **)&n->rankings, &n->rankings_cap, rankings, sizeof *n->rankings) ? -1 : 0;
+}
+
+void bb_notification_clear(struct bb_notification *n)
+{
+	struct bb_offer *o = n->offers;
+	struct bb_ranking *r = n->rankings;
+	size_t oc = n->offers_cap, rc = n->rankings_cap;
+
+	memset(n, 0, sizeof *n);
+	n->offers = o;
+	n->offers_cap = oc;
+	n->rankings = r;
+	n->rankings_cap = rc;
+	n->event_time = n->publish_time = -1;
+	n->total_offers = n->buy_box_eligible_offers = n->lowest_landed = n->buy_box_landed =
+		n->list_price = BB_NONE;
+}
+
+void bb_notification_free(struct bb_notification *n)
+{
+	free(n->offers);
+	free(n->rankings);
+	memset(n, 0, sizeof *n);
+}
+
+/* ---- reading ---- */
+
+struct rd {
+	char *why;
+	size_t whylen;
+	int bad;
+};
+
+static void lack(struct rd *r, const char *path, const char *what)
+{
+	if (!r->bad)
+		snprintf(r->why, r->whylen, "notification.%s: expected %s", path, what);
+	r->bad = 1;
+}
+
+static struct bb_str str(struct rd *r, struct bb_jval o, const char *key, const char *path, int required)
+{
+	struct bb_jval v = bb_json_getz(o, key);
+	struct bb_str s = bb_str_of(v);
+	enum bb_jtype t = bb_json_type(v);
+	if ((!s.p && required) || (!s.p && t != BB_JNULL && t != BB_JNONE))
+		lack(r, path, required ? "a string" : "a string or null");
+	return s;
+}
+
+static int64_t integer(struct rd *r, struct bb_jval o, const char *key, const char *path, int required)
+{
+	struct bb_jval v = bb_json_getz(o, key);
+	int64_t i;
+	if (bb_json_int64(v, &i) == 0)
+		return i;
+	if (required || bb_json_type(v) != BB_JNULL)
+		lack(r, path, required ? "an integer" : "an integer or null");
+	return BB_NONE;
+}
+
+static struct bb_str number(struct rd *r, struct bb_jval o, const char *key, const char *path)
+{
+	struct bb_jval v = bb_json_getz(o, key);
+	struct bb_str s = { NULL, 0 };
+	if (bb_json_number_text(v, &s.p, &s.n) != 0) {
+		s.p = NULL;
+		if (bb_json_type(v) != BB_JNULL && bb_json_type(v) != BB_JNONE)
+			lack(r, path, "a number or null");
+	}
+	return s;
+}
+
+static int boolean(struct bb_jval o, const char *key)
+{
+	int b;
+	return bb_json_bool(bb_json_getz(o, key), &b) == 0 ? b : -1;
+}
+
+static int64_t when(struct rd *r, struct bb_jval o, const char *key, int required)
+{
+	struct bb_jval v = bb_json_getz(o, key);
+	const char *s;
+	size_t n;
+	int64_t ms;
+	if (bb_json_string(v, &s, &n) == 0 && bb_time_parse(s, n, &ms) == 0)
+		return ms;
+	if (required || bb_json_type(v) != BB_JNULL)
+		lack(r, key, "an RFC 3339 time");
+	return -1;
+}
+
+static void read_offer(struct rd *r, struct bb_jval v, struct bb_offer *o)
+{
+	if (bb_json_type(v) != BB_JOBJECT) {
+		lack(r, "offers[]", "an object");
+		return;
+	}
+	o->seller_id = str(r, v, "seller_id", "offers[].seller_id", 1);
+	o->listing = integer(r, v, "listing", "offers[].listing", 1);
+	o->shipping = integer(r, v, "shipping", "offers[].shipping", 1);
+	o->landed = integer(r, v, "landed", "offers[].landed", 1);
+	o->fba = boolean(v, "fba");
+	o->prime = boolean(v, "prime");
+	o->buy_box_winner = boolean(v, "buy_box_winner");
+	o->featured = boolean(v, "featured");
+	o->feedback_count = number(r, v, "feedback_count", "offers[].feedback_count");
+	o->feedback_rating = number(r, v, "feedback_rating", "offers[].feedback_rating");
+	o->sub_condition = str(r, v, "sub_condition", "offers[].sub_condition", 0);
+	o->min_hours = number(r, v, "min_hours", "offers[].min_hours");
+	o->max_hours = number(r, v, "max_hours", "offers[].max_hours");
+}
+
+static void read_summary(struct rd *r, struct bb_jval s, struct bb_notification *n)
+{
+	struct bb_jval ranks = bb_json_getz(s, "sales_rankings");
+	size_t i = 0;
+
+	n->total_offers = integer(r, s, "total_offers", "summary.total_offers", 0);
+	n->buy_box_eligible_offers = integer(r, s, "buy_box_eligible_offers", "summary.buy_box_eligible_offers", 0);
+	n->lowest_landed = integer(r, s, "lowest_landed", "summary.lowest_landed", 0);
+	n->buy_box_landed = integer(r, s, "buy_box_landed", "summary.buy_box_landed", 0);
+	n->list_price = integer(r, s, "list_price", "summary.list_price", 0);
+	if (bb_json_type(ranks) != BB_JARRAY)
+		return;
+	if (bb_notification_reserve(n, 0, bb_json_count(ranks))) {
+		lack(r, "summary.sales_rankings", "fewer rankings (out of memory)");
+		return;
+	}
+	for (struct bb_jval e = bb_json_first(ranks); bb_json_type(e) != BB_JNONE; e = bb_json_next(e)) {
+		n->rankings[i].category = str(r, e, "category", "summary.sales_rankings[].category", 0);
+		n->rankings[i].rank = number(r, e, "rank", "summary.sales_rankings[].rank");
+		i++;
+	}
+	n->nrankings = i;
+}
+
+int bb_notification_read(struct bb_jval v, struct bb_notification *n, char *why, size_t whylen)
+{
+	struct rd r = { why, whylen, 0 };
+	struct bb_jval offers = bb_json_getz(v, "offers");
+	size_t i = 0;
+
+	bb_notification_clear(n);
+	if (bb_json_type(v) != BB_JOBJECT) {
+		snprintf(why, whylen, "notification: expected an object, got %s",
+			 bb_json_type_name(bb_json_type(v)));
+		return -1;
+	}
+	n->type = str(&r, v, "type", "type", 0);
+	n->notification_id = str(&r, v, "notification_id", "notification_id", 0);
+	n->event_time = when(&r, v, "event_time", 0);
+	n->publish_time = when(&r, v, "publish_time", 0);
+	n->seller_id = str(&r, v, "seller_id", "seller_id", 1);
+	n->marketplace = str(&r, v, "marketplace", "marketplace", 1);
+	n->asin = str(&r, v, "asin", "asin", 1);
+	n->condition = str(&r, v, "condition", "condition", 0);
+	n->change_type = str(&r, v, "change_type", "change_type", 0);
+	n->currency = str(&r, v, "currency", "currency", 0);
+	if (bb_json_type(offers) != BB_JARRAY)
+		lack(&r, "offers", "an array");
+	else if (bb_notification_reserve(n, bb_json_count(offers), 0))
+		lack(&r, "offers", "fewer offers (out of memory)");
+	else
+		for (struct bb_jval e = bb_json_first(offers); bb_json_type(e) != BB_JNONE; e = bb_json_next(e))
+			read_offer(&r, e, &n->offers[i++]);
+	n->noffers = i;
+	struct bb_jval s = bb_json_getz(v, "summary");
+	if (bb_json_type(s) == BB_JOBJECT)
+		read_summary(&r, s, n);
+	return r.bad ? -1 : 0;
+}
+
+/* ---- writing ---- */
+
+static void kstr(struct bb_jw *w, const char *key, struct bb_str s)
+{
+	bb_jw_key(w, key);
+	if (s.p)
+		bb_jw_str(w, s.p, s.n);
+	else
+		bb_jw_null(w);
+}
+
+static void knum(struct bb_jw *w, const char *key, struct bb_str s)
+{
+	bb_jw_key(w, key);
+	if (s.p)
+		bb_jw_raw(w, s.p, s.n);
+	else
+		bb_jw_null(w);
+}
+
+static void kbool(struct bb_jw *w, const char *key, int b)
+{
+	bb_jw_key(w, key);
+	if (b < 0)
+		bb_jw_null(w);
+	else
+		bb_jw_bool(w, b);
+}
+
+static void kmoney(struct bb_jw *w, const char *key, int64_t v)
+{
+	bb_jw_kint_or_null(w, key, v, v != BB_NONE);
+}
+
+static void write_offer(struct bb_jw *w, const struct bb_offer *o)
+{
+	bb_jw_obj(w);
+	kstr(w, "seller_id", o->seller_id);
+	bb_jw_kint(w, "listing", o->listing);
+	bb_jw_kint(w, "shipping", o->shipping);
+	bb_jw_kint(w, "landed", o->landed);
+	kbool(w, "fba", o->fba);
+	kbool(w, "prime", o->prime);
+	kbool(w, "buy_box_winner", o->buy_box_winner);
+	kbool(w, "featured", o->featured);
+	knum(w, "feedback_count", o->feedback_count);
+	knum(w, "feedback_rating", o->feedback_rating);
+	kstr(w, "sub_condition", o->sub_condition);
+	knum(w, "min_hours", o->min_hours);
+	knum(w, "max_hours", o->max_hours);
+	bb_jw_end(w, '}');
+}
+
+void bb_notification_write(struct bb_jw *w, const struct bb_notification *n)
+{
+	bb_jw_obj(w);
+	kstr(w, "type", n->type);
+	kstr(w, "notification_id", n->notification_id);
+	bb_jw_ktime(w, "event_time", n->event_time);
+	bb_jw_ktime(w, "publish_time", n->publish_time);
+	kstr(w, "seller_id", n->seller_id);
+	kstr(w, "marketplace", n->marketplace);
+	kstr(w, "asin", n->asin);
+	kstr(w, "condition", n->condition);
+	kstr(w, "change_type", n->change_type);
+	kstr(w, "currency", n->currency);
+	bb_jw_key(w, "offers");
+	bb_jw_arr(w);
+	for (size_t i = 0; i < n->noffers; i++)
+		write_offer(w, &n->offers[i]);
+	bb_jw_end(w, ']');
+	bb_jw_key(w, "summary");
+	bb_jw_obj(w);
+	kmoney(w, "total_offers", n->total_offers);
+	kmoney(w, "buy_box_eligible_offers", n->buy_box_eligible_offers);
+	kmoney(w, "lowest_landed", n->lowest_landed);
+	kmoney(w, "buy_box_landed", n->buy_box_landed);
+	kmoney(w, "list_price", n->list_price);
+	bb_jw_key(w, "sales_rankings");
+	bb_jw_arr(w);
+	for (size_t i = 0; i < n->nrankings; i++) {
+		bb_jw_obj(w);
+		kstr(w, "category", n->rankings[i].category);
+		knum(w, "rank", n->rankings[i].rank);
+		bb_jw_end(w, '}');
+	}
+	bb_jw_end(w, ']');
+	bb_jw_end(w, '}');
+	bb_jw_end(w, '}');
+}
