@@ -10,7 +10,6 @@
 void bb_jw_init(struct bb_jw *w)
 {
 	memset(w, 0, sizeof *w);
-	w->first[0] = 1;
 }
 
 void bb_jw_reset(struct bb_jw *w)
@@ -70,9 +69,9 @@ static void sep(struct bb_jw *w)
 		w->after_key = 0;
 		return;
 	}
-	if (!w->first[w->depth])
+	if (w->more[w->depth])
 		put(w, ",", 1);
-	w->first[w->depth] = 0;
+	w->more[w->depth] = 1;
 }
 
 static void open_(struct bb_jw *w, const char *c)
@@ -80,7 +79,7 @@ static void open_(struct bb_jw *w, const char *c)
 	sep(w);
 	put(w, c, 1);
 	if (w->depth + 1 < BB_JW_DEPTH)
-		w->first[++w->depth] = 1;
+		w->more[++w->depth] = 0;
 }
 
 void bb_jw_obj(struct bb_jw *w)
@@ -188,10 +187,16 @@ void bb_jw_strz(struct bb_jw *w, const char *s)
 
 void bb_jw_int(struct bb_jw *w, int64_t v)
 {
-	char b[24];
-	int n = snprintf(b, sizeof b, "%lld", (long long)v);
+	char b[24], *p = b + sizeof b;
+	uint64_t a = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+
+	do
+		*--p = (char)('0' + a % 10);
+	while (a /= 10);
+	if (v < 0)
+		*--p = '-';
 	sep(w);
-	put(w, b, (size_t)n);
+	put(w, p, (size_t)(b + sizeof b - p));
 }
 
 void bb_jw_fixed(struct bb_jw *w, int64_t v, int places)

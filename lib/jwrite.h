@@ -15,11 +15,11 @@ struct bb_jw {
 	size_t len, cap;
 	int oom;   /* an allocation failed: the text is incomplete */
 	int depth; /* open objects and arrays */
-	unsigned char first[BB_JW_DEPTH]; /* nothing written yet at this depth */
+	unsigned char more[BB_JW_DEPTH]; /* something written at this depth: a comma before the next */
 	int after_key;
 };
 
-void bb_jw_init(struct bb_jw *w);
+void bb_jw_init(struct bb_jw *w); /* a zeroed struct bb_jw is initialised too */
 void bb_jw_reset(struct bb_jw *w); /* empty again, the buffer kept */
 void bb_jw_free(struct bb_jw *w);
 

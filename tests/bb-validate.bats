@@ -828,3 +828,114 @@ accepted_notification() {
 	run --separate-stderr env BB_CONFIG="$BATS_TEST_TMPDIR/bb.conf" bb-validate --max-receive-count 3 <<<"$in"
 	check '.status == "ok"'
 }
+
+# ---- strict JSON (RFC 8259) ----
+
+# amount_as TEXT: a notification whose first ListingPrice.Amount is TEXT, verbatim.
+amount_as() {
+	notify "A:10.00" | sed "s/\"Amount\":10,/\"Amount\":$1,/"
+}
+
+@test "every number form JSON does not allow is malformed_json naming its byte offset" {
+	for form in +5 .5 05 1. - 1e 1e+ 01.5 0x10 NaN Infinity -Infinity 1.5.2; do
+		line=$(amount_as "$form")
+		[[ $line == *"\"Amount\":$form,"* ]] || fail "fixture did not take $form"
+		out=$(bb-validate 2>/dev/null <<<"$line")
+		is_rejected "$out" malformed_json null
+		offset=$(( $(awk -v s="$line" -v f="\"Amount\":$form," 'BEGIN { print index(s, f) }') - 1 + 9 ))
+		jq -e --arg o "at byte $offset" '.error.message | endswith($o)' <<<"$out" >/dev/null ||
+			fail "$form: $(jq -r .error.message <<<"$out"), expected one ending 'at byte $offset'"
+		jq -e '.notification == null' <<<"$out" >/dev/null || fail "$form: a notification came out"
+	done
+}
+
+@test "numbers JSON allows are accepted: -0, 1E+2, 0.5e-1 and a 30-digit integer elsewhere" {
+	for form in 0 -0 10.00 1E+1 100e-1 0.1e2; do
+		out=$(bb-validate 2>/dev/null <<<"$(amount_as "$form")")
+		jq -e '.status == "ok"' <<<"$out" >/dev/null || fail "$form: $(jq -c .error <<<"$out")"
+	done
+	line=$(notify "A:10" '.Payload.AnyOfferChangedNotification.Offers[0].Extra = 0' |
+		sed 's/"Extra":0/"Extra":123456789012345678901234567890/')
+	run --separate-stderr bb-validate <<<"$line"
+	check '.status == "ok"'
+}
+
+@test "an amount too large is quoted as written" {
+	run --separate-stderr bb-validate <<<"$(amount_as 999999999999999.99)"
+	expect_rejected invalid_amount "$AOC.Offers[0].ListingPrice.Amount"
+	check '.error.message == "Payload.AnyOfferChangedNotification.Offers[0].ListingPrice.Amount: 999999999999999.99 is out of range"'
+}
+
+@test "a raw control byte inside a string is malformed_json at its offset" {
+	for byte in '\x00' '\x01' '\x1f' '\t' ; do
+		line=$(notify "A:10" | sed 's/"n-1"/"n-X1"/')
+		prefix=${line%%X1*}
+		printf '%s'"$byte"'%s\n' "$prefix" "${line#*X}" >"$BATS_TEST_TMPDIR/in"
+		out=$(bb-validate 2>/dev/null <"$BATS_TEST_TMPDIR/in")
+		is_rejected "$out" malformed_json null
+		jq -e --arg o "control byte in a string (must be escaped) at byte ${#prefix}" '.error.message == $o' <<<"$out" >/dev/null ||
+			fail "$byte: $(jq -r .error.message <<<"$out")"
+	done
+}
+
+@test "invalid, overlong and truncated UTF-8 is malformed_json at the first bad byte" {
+	for seq in '\xff' '\xc0\xaf' '\xe0\x80\xaf' '\xed\xa0\x80' '\xf4\x90\x80\x80' '\xe2\x82'; do
+		line=$(notify "A:10" | sed 's/"n-1"/"n-X1"/')
+		prefix=${line%%X1*}
+		printf '%s'"$seq"'%s\n' "$prefix" "${line#*X}" >"$BATS_TEST_TMPDIR/in"
+		out=$(bb-validate 2>/dev/null <"$BATS_TEST_TMPDIR/in")
+		is_rejected "$out" malformed_json null
+		jq -e --arg o "invalid UTF-8 at byte ${#prefix}" '.error.message == $o' <<<"$out" >/dev/null ||
+			fail "$seq: $(jq -r .error.message <<<"$out")"
+		# the record itself is valid JSON, and its hash is that of the bytes as read
+		jq -e --arg h "$(head -c -1 "$BATS_TEST_TMPDIR/in" | sha256sum | cut -d' ' -f1)" '.dedupe_hash == $h' <<<"$out" >/dev/null ||
+			fail "$seq: dedupe_hash is not the SHA-256 of the bytes read"
+	done
+}
+
+@test "bytes after the notification are malformed_json at the first of them" {
+	line=$(notify "A:10")
+	for tail in ' x' '}' ' {}' ',1'; do
+		out=$(bb-validate 2>/dev/null <<<"$line$tail")
+		is_rejected "$out" malformed_json null
+		want=$(( ${#line} + $( [ "${tail:0:1}" = ' ' ] && echo 1 || echo 0) ))
+		jq -e --arg o "bytes after the value at byte $want" '.error.message == $o' <<<"$out" >/dev/null ||
+			fail "'$tail': $(jq -r .error.message <<<"$out")"
+	done
+}
+
+@test "an envelope whose body is not strict JSON is rejected, the envelope kept" {
+	run --separate-stderr bb-validate <<<"$(envelope "$(amount_as 05)")"
+	expect_rejected malformed_json null
+	check '.sqs.message_id == "m-1" and .message_id == "m-1" and (.error.message | startswith("invalid number at byte"))'
+}
+
+# ---- no string cut short ----
+
+@test "NotificationIds differing only after an escaped NUL are both rejected as schema, never one duplicate" {
+	a=$(notify "A:10" '.NotificationMetadata.NotificationId = "n-1\u0000a"')
+	b=$(notify "A:10" '.NotificationMetadata.NotificationId = "n-1\u0000b"')
+	run --separate-stderr bb-validate <<<"$a"$'\n'"$b"
+	[ "${#lines[@]}" -eq 2 ]
+	for l in "${lines[@]}"; do
+		is_rejected "$l" schema NotificationMetadata.NotificationId
+		jq -e '.error.message == "NotificationMetadata.NotificationId: contains U+0000, which no id may hold"' <<<"$l" >/dev/null ||
+			fail "$(jq -r .error.message <<<"$l")"
+	done
+	# each keeps an identity of its own: the hash of its bytes
+	[ "$(jq -r .message_id <<<"${lines[0]}")" != "$(jq -r .message_id <<<"${lines[1]}")" ]
+	jq -e --arg h "$(sha "$a")" '.message_id == $h' <<<"${lines[0]}"
+}
+
+@test "U+0000 in a seller id, the ASIN, the marketplace or the condition is schema at its path" {
+	rejects_as "$(notify "A:10" '.Payload.AnyOfferChangedNotification.Offers[0].SellerId = "A\u0000B"')" schema "$AOC.Offers[0].SellerId"
+	rejects_as "$(notify "A:10" '.Payload.AnyOfferChangedNotification.SellerId = "OURS\u0000"')" schema "$AOC.SellerId"
+	rejects_as "$(notify "A:10" '.Payload.AnyOfferChangedNotification.OfferChangeTrigger.ASIN = "B000TEST\u00001"')" schema "$AOC.OfferChangeTrigger.ASIN"
+	rejects_as "$(notify "A:10" '.Payload.AnyOfferChangedNotification.OfferChangeTrigger.MarketplaceId = "ATVPDKIKX0DER\u0000"')" schema "$AOC.OfferChangeTrigger.MarketplaceId"
+	rejects_as "$(notify "A:10" '.Payload.AnyOfferChangedNotification.OfferChangeTrigger.ItemCondition = "new\u0000"')" schema "$AOC.OfferChangeTrigger.ItemCondition"
+}
+
+@test "a string with an escaped NUL where bb keeps no id is accepted whole" {
+	run --separate-stderr bb-validate <<<"$(notify "A:10" '.NotificationMetadata.ApplicationId = "app\u0000tail"')"
+	check '.status == "ok" and ((.body | fromjson).NotificationMetadata.ApplicationId == "app\u0000tail")'
+}

@@ -11,6 +11,7 @@
 #include "validate.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,117 +29,72 @@ struct ctx {
 	FILE *rejects;
 	const char *rejects_path;
 	size_t ok, rejected, skipped, passed;
+	struct bb_jdoc *doc; /* the body's parse */
+	struct bb_notification n;
+	struct vscratch scratch;
+	struct bb_jw w;
 };
 
 struct verdict {
 	const char *status;   /* ok, rejected or skipped */
 	struct verr err;
-	jv notification;
-	jv notification_id; /* NotificationMetadata.NotificationId, trimmed, even when rejected */
+	int has_notification;
+	struct bb_str notification_id; /* trimmed, even when rejected */
 };
 
-/* The NotificationId of any parsed body, so a rejected record keeps its identity. */
-static jv notification_id_of(jv doc)
+static void emit_error(struct bb_emit *em, struct bb_jw *w, const struct verr *e)
 {
-	jv meta = jv_get_kind(doc) == JV_KIND_OBJECT ? jv_object_get(jv_copy(doc), jv_string("NotificationMetadata")) : jv_invalid();
-	jv id = jv_get_kind(meta) == JV_KIND_OBJECT ? jv_object_get(jv_copy(meta), jv_string("NotificationId")) : jv_invalid();
-	jv_free(meta);
-	if (jv_get_kind(id) != JV_KIND_STRING) {
-		jv_free(id);
-		return jv_invalid();
-	}
-	const char *p = jv_string_value(id);
-	size_t n = strlen(p);
-	while (n && strchr(" \t\r\n", p[n - 1]))
-		n--;
-	while (n && strchr(" \t\r\n", *p))
-		p++, n--;
-	jv r = n ? jv_string_sized(p, (int)n) : jv_invalid();
-	jv_free(id);
-	return r;
+	bb_jw_obj(w);
+	bb_jw_kstrz(w, "type", e->type);
+	bb_jw_kstrz(w, "message", e->message);
+	bb_jw_kstrz(w, "stage", "validate");
+	bb_jw_kstrz(w, "path", e->path[0] ? e->path : NULL);
+	bb_jw_end(w, '}');
+	bb_emit_jw(em, "error", w);
 }
 
-static jv error_object(const struct verr *e)
-{
-	jv r = jv_object();
-	r = jv_object_set(r, jv_string("type"), jv_string(e->type));
-	r = jv_object_set(r, jv_string("message"), jv_string(e->message));
-	r = jv_object_set(r, jv_string("stage"), jv_string("validate"));
-	r = jv_object_set(r, jv_string("path"), e->path[0] ? jv_string(e->path) : jv_null());
-	return r;
-}
+static void set_error(struct verdict *v, const char *type, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
-static void set_error(struct verdict *v, const char *type, const char *fmt, const char *arg)
+static void set_error(struct verdict *v, const char *type, const char *fmt, ...)
 {
+	va_list ap;
+
 	v->status = "rejected";
 	v->err.type = type;
 	v->err.path[0] = '\0';
-	snprintf(v->err.message, sizeof v->err.message, fmt, arg);
-}
-
-/* Member as a string, or NULL; *tmp holds the parsed value for the caller to free. */
-static const char *member_string(const struct bb_record *rec, const char *key, jv *tmp)
-{
-	*tmp = bb_record_get(rec, key);
-	return jv_get_kind(*tmp) == JV_KIND_STRING ? jv_string_value(*tmp) : NULL;
+	va_start(ap, fmt);
+	vsnprintf(v->err.message, sizeof v->err.message, fmt, ap);
+	va_end(ap);
 }
 
 /* The record's own verdict belongs to a later stage: leave it alone. */
-static int decided_elsewhere(const struct bb_record *rec)
+static int decided_elsewhere(const struct bb_envelope *e)
 {
-	jv status = bb_record_get(rec, "status"), err = bb_record_get(rec, "error");
-	jv stage = jv_get_kind(err) == JV_KIND_OBJECT ?
-		   jv_object_get(jv_copy(err), jv_string("stage")) : jv_invalid();
-	int mine = jv_get_kind(stage) == JV_KIND_STRING && strcmp(jv_string_value(stage), "validate") == 0;
-	int r = jv_get_kind(status) == JV_KIND_STRING && strcmp(jv_string_value(status), "ok") != 0 && !mine;
-	jv_free(status);
-	jv_free(err);
-	jv_free(stage);
-	return r;
+	return e->status.p && !bb_str_eq(e->status, "ok") && !bb_str_eq(e->error_stage, "validate");
 }
 
-static int64_t time_member(jv obj, const char *key)
+static void judge(struct ctx *c, const char *body, size_t n, const struct bb_envelope *env,
+		  int64_t received, struct verdict *v)
 {
-	int64_t ms = -1;
-	jv v = jv_get_kind(obj) == JV_KIND_OBJECT ? jv_object_get(jv_copy(obj), jv_string(key)) : jv_invalid();
-	if (jv_get_kind(v) == JV_KIND_STRING)
-		bb_time_parse(jv_string_value(v), strlen(jv_string_value(v)), &ms);
-	jv_free(v);
-	return ms;
-}
-
-static void judge(struct ctx *c, const char *body, size_t n, jv sqs, int64_t received,
-		  struct verdict *v)
-{
-	jv receives = jv_get_kind(sqs) == JV_KIND_OBJECT ?
-		      jv_object_get(jv_copy(sqs), jv_string("receive_count")) : jv_invalid();
-	struct vtimes t = { time_member(sqs, "sent_at"), received };
+	struct vtimes t = { env->sqs.sent_at, received };
+	struct bb_jval doc;
+	struct bb_jerr jerr;
 
 	v->status = "ok";
-	if (jv_get_kind(receives) == JV_KIND_NUMBER && jv_number_value(receives) > (double)c->max_receive_count) {
-		char why[64];
-		snprintf(why, sizeof why, "%.0f", jv_number_value(receives));
-		set_error(v, "poison", "received %s times, more than max_receive_count", why);
-		jv_free(receives);
+	if (env->sqs.receive_count != BB_NONE && env->sqs.receive_count > c->max_receive_count) {
+		set_error(v, "poison", "received %lld times, more than max_receive_count",
+			  (long long)env->sqs.receive_count);
 		return;
 	}
-	jv_free(receives);
-	jv doc = jv_parse_sized(body, (int)n);
-	if (!jv_is_valid(doc)) {
-		jv msg = jv_invalid_get_msg(doc);
-		char why[200];
-		/* libjq quotes the whole input after the reason: the reason is enough */
-		snprintf(why, sizeof why, "%s", jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "not JSON");
-		why[strcspn(why, "(")] = '\0';
-		for (size_t k = strlen(why); k > 0 && why[k - 1] == ' '; k--)
-			why[k - 1] = '\0';
-		set_error(v, "malformed_json", "%s", why);
-		jv_free(msg);
+	if (bb_json_parse(c->doc, body, n, &doc, &jerr) != 0) {
+		set_error(v, "malformed_json", "%s at byte %zu", jerr.message, jerr.offset);
 		return;
 	}
-	v->notification_id = notification_id_of(doc);
-	switch (bb_validate_notification(doc, &c->vconf, &t, &v->notification, &v->err)) {
+	v->notification_id = bb_notification_id_of(doc);
+	switch (bb_validate_notification(doc, &c->vconf, &t, &c->n, &c->scratch, &v->err)) {
 	case V_OK:
+		v->has_notification = 1;
 		break;
 	case V_UNSUPPORTED:
 		v->status = c->reject_unsupported ? "rejected" : "skipped";
@@ -146,32 +102,27 @@ static void judge(struct ctx *c, const char *body, size_t n, jv sqs, int64_t rec
 	default:
 		v->status = "rejected";
 	}
-	jv_free(doc);
 }
 
-static void reject_log(struct ctx *c, const struct bb_record *rec, const char *trace,
-		       const struct verdict *v)
+static void reject_log(const struct bb_record *rec, const char *trace, const struct verdict *v)
 {
 	char line[32], msg[800];
 	snprintf(line, sizeof line, "%zu", rec->lineno);
 	snprintf(msg, sizeof msg, "line %zu: %s: %s", rec->lineno, v->err.type, v->err.message);
 	bb_log(BB_WARN, trace, msg, "line", line, "error_type", v->err.type, NULL);
-	(void)c;
 }
 
 static int too_large(struct ctx *c, struct bb_record *rec, struct bb_emit *em, const char *trace)
 {
 	struct verdict v = { 0 };
-	char size[32];
 
-	snprintf(size, sizeof size, "%zu", rec->total_len);
-	set_error(&v, "too_large", "line of %s bytes is over the 1048576-byte limit", size);
+	set_error(&v, "too_large", "line of %zu bytes is over the 1048576-byte limit", rec->total_len);
 	/* an envelope keeps its sqs member, so the message can still be settled */
 	em->fresh = !rec->is_object;
-	bb_emit_set(em, "trace_id", jv_string(trace));
-	bb_emit_set(em, "status", jv_string("rejected"));
-	bb_emit_set(em, "error", error_object(&v.err));
-	reject_log(c, rec, trace, &v);
+	bb_emit_str(em, "trace_id", trace, strlen(trace));
+	bb_emit_str(em, "status", "rejected", 8);
+	emit_error(em, &c->w, &v.err);
+	reject_log(rec, trace, &v);
 	c->rejected++;
 	if (c->rejects) { /* keep the line itself: nothing is lost */
 		fwrite(rec->line, 1, rec->len, c->rejects);
@@ -181,101 +132,106 @@ static int too_large(struct ctx *c, struct bb_record *rec, struct bb_emit *em, c
 	return c->strict ? BB_EX_DATAERR : 0;
 }
 
+/* The trace id the record carries (a string without NUL), else a new one. */
+static int trace_of(const struct bb_record *rec, char trace[37])
+{
+	struct bb_str t = rec->env.trace_id;
+	if (rec->is_object && t.p && t.n > 0 && t.n < 37 && !memchr(t.p, '\0', t.n)) {
+		memcpy(trace, t.p, t.n);
+		trace[t.n] = '\0';
+		return 1;
+	}
+	bb_uuid7(trace);
+	return 0;
+}
+
+/* message_id: SQS's MessageId, else the NotificationId, else the hash. */
+static void emit_message_id(struct bb_emit *em, const struct bb_envelope *env, const struct verdict *v,
+			    const char *hash)
+{
+	struct bb_str sqs = env->sqs.message_id;
+	if (sqs.p && sqs.n > 0 && !memchr(sqs.p, '\0', sqs.n))
+		bb_emit_str(em, "message_id", sqs.p, sqs.n);
+	else if (v->notification_id.p)
+		bb_emit_str(em, "message_id", v->notification_id.p, v->notification_id.n);
+	else
+		bb_emit_str(em, "message_id", hash, 64);
+}
+
+static int count(struct ctx *c, const struct bb_record *rec, struct bb_emit *em, const char *trace,
+		 const struct verdict *v)
+{
+	if (strcmp(v->status, "skipped") == 0) {
+		c->skipped++;
+		return 0;
+	}
+	if (strcmp(v->status, "ok") == 0) {
+		c->ok++;
+		return 0;
+	}
+	c->rejected++;
+	reject_log(rec, trace, v);
+	if (c->rejects) {
+		bb_record_write(rec, em, c->rejects);
+		fflush(c->rejects);
+	}
+	return c->strict ? BB_EX_DATAERR : 0;
+}
+
 static int on_record(struct bb_record *rec, struct bb_emit *em, void *arg)
 {
 	struct ctx *c = arg;
-	char trace[37], hash[65], now[40];
-	jv tmp_trace, sqs = jv_invalid();
-	const char *body, *given = NULL;
-	char *decoded = NULL;
+	const struct bb_envelope *env = &rec->env;
+	char trace[37], hash[65];
+	const char *body;
 	size_t n = 0;
 	int64_t received = bb_now_ms();
 	struct verdict v = { 0 };
 
-	v.notification = jv_invalid();
-	v.notification_id = jv_invalid();
 	if (rec->too_large) {
 		bb_uuid7(trace);
 		return too_large(c, rec, em, trace);
 	}
-	if (rec->is_object && decided_elsewhere(rec)) {
+	if (rec->is_object && decided_elsewhere(env)) {
 		c->passed++;
 		return 0;
 	}
-	given = rec->is_object ? member_string(rec, "trace_id", &tmp_trace) : NULL;
-	if (!rec->is_object)
-		tmp_trace = jv_invalid();
-	int has_trace = given != NULL;
-	snprintf(trace, sizeof trace, "%s", given ? given : "");
-	if (!has_trace)
-		bb_uuid7(trace);
-	jv_free(tmp_trace);
-
-	body = decoded = rec->is_object ? bb_record_string(rec, "body", &n) : NULL;
-	if (body || (rec->is_object && bb_record_member(rec, "body"))) { /* an envelope */
-		sqs = bb_record_get(rec, "sqs");
-		int64_t r = -1;
-		jv ra = bb_record_get(rec, "received_at");
-		if (jv_get_kind(ra) == JV_KIND_STRING)
-			bb_time_parse(jv_string_value(ra), strlen(jv_string_value(ra)), &r);
-		jv_free(ra);
-		if (r >= 0)
-			received = r;
-	} else { /* a bare notification: its bytes become body */
+	int has_trace = trace_of(rec, trace);
+	if (rec->is_object && bb_json_type(env->body) != BB_JNONE) { /* an envelope */
+		body = env->body_text.p;
+		n = env->body_text.n;
+		if (env->received_at >= 0)
+			received = env->received_at;
+	} else { /* a bare notification, or not JSON at all: its bytes become body */
 		body = rec->line;
 		n = rec->len;
 		em->fresh = 1;
-		bb_emit_set(em, "body", jv_string_sized(body, (int)n));
-		bb_time_format(received, now, sizeof now);
-		bb_emit_set(em, "received_at", jv_string(now));
+		bb_emit_str(em, "body", body, n);
+		bb_jw_time(&c->w, received);
+		bb_emit_jw(em, "received_at", &c->w);
 	}
 	if (!has_trace)
-		bb_emit_set(em, "trace_id", jv_string(trace));
+		bb_emit_str(em, "trace_id", trace, strlen(trace));
 	if (body) {
-		judge(c, body, n, sqs, received, &v);
+		judge(c, body, n, env, received, &v);
 		bb_sha256_hex(body, n, hash);
 	} else {
 		set_error(&v, "schema", "%s", "body: expected a string holding the notification");
 		snprintf(v.err.path, sizeof v.err.path, "body");
 		bb_sha256_hex(rec->line, rec->len, hash);
 	}
-	jv mid = jv_get_kind(sqs) == JV_KIND_OBJECT ? jv_object_get(jv_copy(sqs), jv_string("message_id")) : jv_invalid();
-	if (jv_get_kind(mid) != JV_KIND_STRING) {
-		jv_free(mid);
-		mid = jv_copy(v.notification_id);
+	emit_message_id(em, env, &v, hash);
+	bb_emit_str(em, "dedupe_hash", hash, 64);
+	if (v.has_notification) {
+		bb_notification_write(&c->w, &c->n);
+		bb_emit_jw(em, "notification", &c->w);
 	}
-	if (jv_get_kind(mid) != JV_KIND_STRING || jv_string_length_bytes(jv_copy(mid)) == 0) {
-		jv_free(mid);
-		mid = jv_string(hash);
-	}
-	bb_emit_set(em, "message_id", mid);
-	bb_emit_set(em, "dedupe_hash", jv_string(hash));
-	if (jv_is_valid(v.notification))
-		bb_emit_set(em, "notification", v.notification);
-	bb_emit_set(em, "status", jv_string(v.status));
+	bb_emit_str(em, "status", v.status, strlen(v.status));
 	if (strcmp(v.status, "ok") != 0)
-		bb_emit_set(em, "error", error_object(&v.err));
-	else if (bb_record_member(rec, "error"))
-		bb_emit_set(em, "error", jv_invalid()); /* an earlier verdict of ours, now void */
-	free(decoded);
-	jv_free(sqs);
-	jv_free(v.notification_id);
-
-	if (strcmp(v.status, "skipped") == 0) {
-		c->skipped++;
-		return 0;
-	}
-	if (strcmp(v.status, "ok") == 0) {
-		c->ok++;
-		return 0;
-	}
-	c->rejected++;
-	reject_log(c, rec, trace, &v);
-	if (c->rejects) {
-		bb_record_write(rec, em, c->rejects);
-		fflush(c->rejects);
-	}
-	return c->strict ? BB_EX_DATAERR : 0;
+		emit_error(em, &c->w, &v.err);
+	else if (bb_json_type(env->error) != BB_JNONE)
+		bb_emit_remove(em, "error"); /* an earlier verdict of ours, now void */
+	return count(c, rec, em, trace, &v);
 }
 
 static int add_marketplaces(struct ctx *c, char *list)
@@ -368,7 +324,7 @@ static int run(struct ctx *c)
 
 int main(int argc, char **argv)
 {
-	struct ctx c = { .max_receive_count = 3 };
+	struct ctx c = { .max_receive_count = 3, .doc = bb_json_new() };
 	struct bb_conf *conf = NULL;
 	char err[512], *mkt_copy = NULL;
 	int rc;
@@ -383,6 +339,9 @@ int main(int argc, char **argv)
 	if (rc == 0)
 		rc = run(&c);
 	free(c.vconf.marketplaces);
+	bb_json_free(c.doc);
+	bb_notification_free(&c.n);
+	bb_jw_free(&c.w);
 	free(mkt_copy);
 	bb_conf_free(conf);
 	return rc;

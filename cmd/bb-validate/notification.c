@@ -3,15 +3,16 @@
  * Required is only what the analysis cannot do without; every other field is
  * type-checked when present, because Amazon's own samples leave out each of
  * them in some combination. A null optional field counts as absent. Errors
- * name the field by its path in the notification. */
+ * name the field by its path in the notification, and quote numbers as they
+ * were written. */
 #include "validate.h"
 #include "money.h"
-#include "record.h"
 #include "timeutil.h"
 
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -32,25 +33,11 @@ struct walk {
 	struct verr *err;
 	struct {
 		const char *key; /* NULL: an array index */
-		int index;
+		size_t index;
 	} path[24];
 	size_t plen;
 	char currency[4]; /* the first CurrencyCode seen; all others must agree */
 };
-
-static const char *kind_name(jv_kind k)
-{
-	switch (k) {
-	case JV_KIND_NULL: return "null";
-	case JV_KIND_TRUE:
-	case JV_KIND_FALSE: return "boolean";
-	case JV_KIND_NUMBER: return "number";
-	case JV_KIND_STRING: return "string";
-	case JV_KIND_ARRAY: return "array";
-	case JV_KIND_OBJECT: return "object";
-	default: return "nothing";
-	}
-}
 
 static size_t push(struct walk *w, const char *key)
 {
@@ -60,7 +47,7 @@ static size_t push(struct walk *w, const char *key)
 	return saved;
 }
 
-static size_t push_index(struct walk *w, int i)
+static size_t push_index(struct walk *w, size_t i)
 {
 	size_t saved = w->plen;
 	if (w->plen < sizeof w->path / sizeof w->path[0]) {
@@ -81,7 +68,7 @@ static void spell_path(const struct walk *w, char *buf, size_t size)
 	buf[0] = '\0';
 	for (size_t i = 0; i < w->plen && n < size; i++) {
 		int k = w->path[i].key ? snprintf(buf + n, size - n, "%s%s", i ? "." : "", w->path[i].key)
-				       : snprintf(buf + n, size - n, "[%d]", w->path[i].index);
+				       : snprintf(buf + n, size - n, "[%zu]", w->path[i].index);
 		if (k < 0)
 			break;
 		n += (size_t)k;
@@ -106,58 +93,96 @@ static int fail(struct walk *w, const char *type, const char *fmt, ...)
 	return -1;
 }
 
-/* Object keys as jv strings, made once: jv_string() validates UTF-8 and
- * hashes on every call, and the walk asks for the same few dozen keys for
- * every offer of every notification. Keyed by the literal's address. */
-static jv jkey(const char *k)
+static const char *want_name(enum bb_jtype t)
 {
-	static struct {
-		const char *lit;
-		jv v;
-	} memo[96];
-	static int n;
-
-	for (int i = 0; i < n; i++)
-		if (memo[i].lit == k)
-			return jv_copy(memo[i].v);
-	if (n == (int)(sizeof memo / sizeof memo[0]))
-		return jv_string(k);
-	memo[n].lit = k;
-	memo[n].v = jv_string(k);
-	return jv_copy(memo[n++].v);
+	return bb_json_type_name(t);
 }
 
-static int is_bool(jv_kind k)
+/* Fetch obj.key (obj must be an object) and check its type. Returns 1 with *out
+ * set when present, 0 when absent or null (and not required), -1 on error. */
+static int field(struct walk *w, struct bb_jval obj, const char *key, enum bb_jtype want, int required,
+		 struct bb_jval *out)
 {
-	return k == JV_KIND_TRUE || k == JV_KIND_FALSE;
-}
-
-/* Fetch obj.key (obj must be an object) and check its kind. Returns 1 with *out
- * set when present, 0 when absent or null (and not required), -1 on error.
- * JV_KIND_TRUE stands for "a boolean". */
-static int field(struct walk *w, jv obj, const char *key, jv_kind want, int required, jv *out)
-{
-	jv v = jv_object_get(jv_copy(obj), jkey(key));
-	jv_kind k = jv_get_kind(v);
+	struct bb_jval v = bb_json_getz(obj, key);
+	enum bb_jtype k = bb_json_type(v);
 	size_t saved = push(w, key);
 	int rc = 1;
 
-	*out = jv_null();
-	if (k == JV_KIND_INVALID || k == JV_KIND_NULL) {
-		rc = required ? fail(w, "schema", k == JV_KIND_NULL ? "expected %s, got null" :
-				     "missing (required, expected %s)", want == JV_KIND_OBJECT ? "an object" :
-				     want == JV_KIND_ARRAY ? "an array" : want == JV_KIND_TRUE ?
-				     "a boolean" : want == JV_KIND_NUMBER ? "a number" : "a string") : 0;
-		jv_free(v);
-	} else if (k != want && !(want == JV_KIND_TRUE && is_bool(k))) {
-		rc = fail(w, "schema", "expected %s, got %s",
-			  want == JV_KIND_OBJECT ? "an object" : want == JV_KIND_ARRAY ? "an array" :
-			  want == JV_KIND_TRUE ? "a boolean" : want == JV_KIND_NUMBER ? "a number" :
-			  "a string", kind_name(k));
-		jv_free(v);
-	} else {
+	*out = (struct bb_jval){ 0 };
+	if (k == BB_JNONE || k == BB_JNULL)
+		rc = required ? fail(w, "schema", k == BB_JNULL ? "expected %s, got null" :
+				     "missing (required, expected %s)", want_name(want)) : 0;
+	else if (k != want)
+		rc = fail(w, "schema", "expected %s, got %s", want_name(want),
+			  k == BB_JNULL ? "null" : k == BB_JBOOL ? "boolean" : k == BB_JNUMBER ? "number" :
+			  k == BB_JSTRING ? "string" : k == BB_JARRAY ? "array" : "object");
+	else
 		*out = v;
+	if (rc >= 0)
+		pop(w, saved);
+	return rc;
+}
+
+/* A string kept as a column or compared as an id: no U+0000 in it (a
+ * database text cannot hold one, and a C string would be cut at it). */
+static int id_string(struct walk *w, struct bb_jval obj, const char *key, int required, struct bb_str *s)
+{
+	struct bb_jval v;
+	int rc = field(w, obj, key, BB_JSTRING, required, &v);
+
+	*s = (struct bb_str){ NULL, 0 };
+	if (rc <= 0)
+		return rc;
+	*s = bb_str_of(v);
+	if (memchr(s->p, '\0', s->n)) {
+		push(w, key);
+		return fail(w, "schema", "contains U+0000, which no id may hold");
 	}
+	return 1;
+}
+
+/* A number's text, bounded, for messages and for the decimal readers. */
+static const char *text_of(struct bb_jval v, char *buf, size_t size)
+{
+	const char *s;
+	size_t n;
+	if (bb_json_number_text(v, &s, &n) != 0)
+		n = 0;
+	snprintf(buf, size, "%.*s%s", (int)(n < size - 4 ? n : size - 4), s, n < size - 4 ? "" : "...");
+	return buf;
+}
+
+/* A non-negative whole number, however it is written (5, 5.0, 5e0). */
+static int count_of(struct bb_jval v, int64_t *out)
+{
+	char t[48];
+	int64_t milli;
+
+	if (bb_json_int64(v, out) == 0)
+		return *out >= 0 ? 0 : -1;
+	if (bb_decimal_round(text_of(v, t, sizeof t), 3, &milli) != 0 || milli < 0 || milli % 1000)
+		return -1;
+	*out = milli / 1000;
+	return 0;
+}
+
+static int typed_one(struct walk *w, struct bb_jval obj, const char *key, char t)
+{
+	enum bb_jtype want = t == 'n' || t == 'c' ? BB_JNUMBER : t == 'b' ? BB_JBOOL :
+			     t == 'o' ? BB_JOBJECT : BB_JSTRING;
+	struct bb_jval v;
+	int rc = field(w, obj, key, want, 0, &v);
+	char buf[48];
+	int64_t ms;
+
+	if (rc <= 0)
+		return rc;
+	size_t saved = push(w, key);
+	struct bb_str s = t == 't' ? bb_str_of(v) : (struct bb_str){ NULL, 0 };
+	if (s.p && s.n && bb_time_parse(s.p, s.n, &ms) != 0)
+		rc = fail(w, "invalid_time", "'%.*s' is not an RFC 3339 time", (int)(s.n > 60 ? 60 : s.n), s.p);
+	else if (t == 'c' && count_of(v, &ms) != 0)
+		rc = fail(w, "schema", "expected a non-negative whole number, got %s", text_of(v, buf, sizeof buf));
 	if (rc >= 0)
 		pop(w, saved);
 	return rc;
@@ -165,126 +190,107 @@ static int field(struct walk *w, jv obj, const char *key, jv_kind want, int requ
 
 /* Check that the optional fields named are of the kinds given ("s" string,
  * "n" number, "b" boolean, "t" RFC 3339 time or "", "c" count, "o" object). */
-static int typed(struct walk *w, jv obj, const char *spec[][2])
+static int typed(struct walk *w, struct bb_jval obj, const char *spec[][2])
 {
-	for (int i = 0; spec[i][0]; i++) {
-		char t = spec[i][1][0];
-		jv_kind want = t == 'n' || t == 'c' ? JV_KIND_NUMBER : t == 'b' ? JV_KIND_TRUE :
-			       t == 'o' ? JV_KIND_OBJECT : JV_KIND_STRING;
-		jv v;
-		int rc = field(w, obj, spec[i][0], want, 0, &v);
-		if (rc < 0)
+	for (int i = 0; spec[i][0]; i++)
+		if (typed_one(w, obj, spec[i][0], spec[i][1][0]) < 0)
 			return -1;
-		if (rc == 1) {
-			size_t saved = push(w, spec[i][0]);
-			int64_t ms;
-			const char *s = t == 't' ? jv_string_value(v) : NULL;
-			double d = t == 'c' ? jv_number_value(v) : 0;
-			if (s && *s && bb_time_parse(s, strlen(s), &ms) != 0)
-				rc = fail(w, "invalid_time", "'%.60s' is not an RFC 3339 time", s);
-			else if (t == 'c' && (d < 0 || d != (double)(int64_t)d))
-				rc = fail(w, "schema", "expected a non-negative whole number, got %g", d);
-			if (rc < 0) {
-				jv_free(v);
-				return -1;
-			}
-			pop(w, saved);
-		}
-		jv_free(v);
-	}
 	return 0;
+}
+
+static int is_currency(struct bb_str c)
+{
+	return c.n == 3 && isupper((unsigned char)c.p[0]) && isupper((unsigned char)c.p[1]) &&
+	       isupper((unsigned char)c.p[2]);
+}
+
+/* The Amount of a money object in the currency's minor unit, from its text. */
+static int amount(struct walk *w, struct bb_jval a, const char *code, int64_t *minor)
+{
+	char t[48];
+	const char *s;
+	size_t n;
+	int rc = 0;
+
+	bb_json_number_text(a, &s, &n);
+	text_of(a, t, sizeof t);
+	size_t saved = push(w, "Amount");
+	if (s[0] == '-' && strtod(t, NULL) < 0)
+		rc = fail(w, "invalid_amount", "%s is negative", t);
+	else if (n >= sizeof t - 4 || strtod(t, NULL) >= 1e15 ||
+		 bb_decimal_round(t, bb_currency_exponent(code), minor) != 0)
+		rc = fail(w, "invalid_amount", "%s is out of range", t);
+	if (rc >= 0)
+		pop(w, saved);
+	return rc;
 }
 
 /* A money object {Amount, CurrencyCode}: *minor in the currency's minor unit.
  * Returns 1 present, 0 absent, -1 error. */
-static int money(struct walk *w, jv obj, const char *key, int required, int64_t *minor)
+static int money(struct walk *w, struct bb_jval obj, const char *key, int required, int64_t *minor)
 {
-	jv m, amount, code;
-	int rc = field(w, obj, key, JV_KIND_OBJECT, required, &m);
+	struct bb_jval m, a, code;
+	int rc = field(w, obj, key, BB_JOBJECT, required, &m);
 	if (rc <= 0)
 		return rc;
 	size_t saved = push(w, key);
-	rc = field(w, m, "Amount", JV_KIND_NUMBER, 1, &amount);
-	if (rc > 0)
-		rc = field(w, m, "CurrencyCode", JV_KIND_STRING, 1, &code);
-	if (rc < 0) {
-		jv_free(m);
-		jv_free(amount);
+	if (field(w, m, "Amount", BB_JNUMBER, 1, &a) < 0 || field(w, m, "CurrencyCode", BB_JSTRING, 1, &code) < 0)
 		return -1;
-	}
-	const char *c = jv_string_value(code);
-	double a = jv_number_value(amount);
+	struct bb_str c = bb_str_of(code);
 	size_t s2 = push(w, "CurrencyCode");
-	if (strlen(c) != 3 || !isupper((unsigned char)c[0]) || !isupper((unsigned char)c[1]) ||
-	    !isupper((unsigned char)c[2]))
-		rc = fail(w, "invalid_amount", "'%.20s' is not a 3-letter currency code", c);
-	else if (w->currency[0] && strcmp(w->currency, c) != 0)
-		rc = fail(w, "invalid_amount", "currency %s differs from %s earlier in the notification",
-			  c, w->currency);
-	else
-		memcpy(w->currency, c, 4);
+	if (!is_currency(c))
+		return fail(w, "invalid_amount", "'%.*s' is not a 3-letter currency code",
+			    (int)(c.n > 20 ? 20 : c.n), c.p);
+	if (w->currency[0] && memcmp(w->currency, c.p, 3) != 0)
+		return fail(w, "invalid_amount", "currency %.3s differs from %s earlier in the notification",
+			    c.p, w->currency);
+	memcpy(w->currency, c.p, 3);
+	w->currency[3] = '\0';
 	pop(w, s2);
-	s2 = push(w, "Amount");
-	if (rc >= 0 && a < 0)
-		rc = fail(w, "invalid_amount", "%g is negative", a);
-	else if (rc >= 0 && bb_money_from_double(a, bb_currency_exponent(c), minor) != 0)
-		rc = fail(w, "invalid_amount", "%g is out of range", a);
-	if (rc >= 0) {
-		pop(w, s2);
-		pop(w, saved);
-		rc = 1;
-	}
-	jv_free(m);
-	jv_free(amount);
-	jv_free(code);
-	return rc;
+	if (amount(w, a, w->currency, minor) < 0)
+		return -1;
+	pop(w, saved);
+	return 1;
 }
 
-static jv money_or_null(int present, int64_t v)
+/* obj.key when present and of the type (already checked), else absent. */
+static struct bb_jval opt(struct bb_jval obj, const char *key, enum bb_jtype t)
 {
-	return present ? jv_number((double)v) : jv_null();
+	struct bb_jval v = bb_json_getz(obj, key);
+	return bb_json_type(v) == t ? v : (struct bb_jval){ 0 };
 }
 
-static jv bool_or_null(jv v)
+static int bool_of(struct bb_jval obj, const char *key)
 {
-	jv_kind k = jv_get_kind(v);
-	jv_free(v);
-	return k == JV_KIND_TRUE ? jv_true() : k == JV_KIND_FALSE ? jv_false() : jv_null();
+	int b;
+	return bb_json_bool(bb_json_getz(obj, key), &b) == 0 ? b : -1;
 }
 
-/* obj.key when it is present and of the kind, else null (already type-checked). */
-static jv opt(jv obj, const char *key)
+static struct bb_str num_of(struct bb_jval obj, const char *key)
 {
-	if (jv_get_kind(obj) != JV_KIND_OBJECT)
-		return jv_null();
-	jv v = jv_object_get(jv_copy(obj), jkey(key));
-	if (!jv_is_valid(v)) {
-		jv_free(v);
-		return jv_null();
-	}
-	return v;
+	struct bb_str s = { NULL, 0 };
+	if (bb_json_number_text(bb_json_getz(obj, key), &s.p, &s.n) != 0)
+		s.p = NULL;
+	return s;
 }
 
 /* obj.key is known to be an object or absent: check its fields by spec. */
-static int sub(struct walk *w, jv obj, const char *key, const char *spec[][2])
+static int sub(struct walk *w, struct bb_jval obj, const char *key, const char *spec[][2])
 {
-	jv v = opt(obj, key);
-	int rc = 0;
-
-	if (jv_get_kind(v) == JV_KIND_OBJECT) {
-		size_t saved = push(w, key);
-		rc = typed(w, v, spec);
-		if (rc == 0)
-			pop(w, saved);
-	}
-	jv_free(v);
-	return rc;
+	struct bb_jval v = opt(obj, key, BB_JOBJECT);
+	if (bb_json_type(v) != BB_JOBJECT)
+		return 0;
+	size_t saved = push(w, key);
+	if (typed(w, v, spec) < 0)
+		return -1;
+	pop(w, saved);
+	return 0;
 }
 
-static int offer(struct walk *w, jv o, jv *out)
+static int offer_checks(struct walk *w, struct bb_jval o)
 {
 	static const char *spec[][2] = {
-		{ "SubCondition", "s" }, { "IsFulfilledByAmazon", "b" }, { "IsBuyBoxWinner", "b" },
+		{ "IsFulfilledByAmazon", "b" }, { "IsBuyBoxWinner", "b" },
 		{ "IsFeaturedMerchant", "b" }, { "ShipsDomestically", "b" },
 		{ "IsExpeditedShippingAvailable", "b" }, { "ShipsInternationally", "b" },
 		{ "SellerFeedbackRating", "o" }, { "ShippingTime", "o" }, { "ShipsFrom", "o" },
@@ -299,444 +305,384 @@ static int offer(struct walk *w, jv o, jv *out)
 		{ "IsNationalPrime", "b" }, { NULL, NULL } };
 	static const char *ships_from[][2] = { { "State", "s" }, { "Country", "s" }, { NULL, NULL } };
 	static const char *points[][2] = { { "PointsNumber", "n" }, { NULL, NULL } };
-	jv seller;
-	int64_t listing = 0, shipping = 0;
 
-	if (field(w, o, "SellerId", JV_KIND_STRING, 1, &seller) < 0)
+	return typed(w, o, spec) < 0 || sub(w, o, "SellerFeedbackRating", feedback) < 0 ||
+	       sub(w, o, "ShippingTime", shipping_time) < 0 || sub(w, o, "PrimeInformation", prime) < 0 ||
+	       sub(w, o, "ShipsFrom", ships_from) < 0 || sub(w, o, "Points", points) < 0 ? -1 : 0;
+}
+
+static int offer(struct walk *w, struct bb_jval o, struct bb_offer *out)
+{
+	struct bb_str sub_condition;
+
+	memset(out, 0, sizeof *out);
+	if (id_string(w, o, "SellerId", 1, &out->seller_id) < 0)
 		return -1;
-	if (jv_string_length_bytes(jv_copy(seller)) == 0) {
-		size_t saved = push(w, "SellerId");
-		jv_free(seller);
-		(void)saved;
+	if (out->seller_id.n == 0) {
+		push(w, "SellerId");
 		return fail(w, "schema", "is empty");
 	}
-	if (money(w, o, "ListingPrice", 1, &listing) < 0 || money(w, o, "Shipping", 1, &shipping) < 0 ||
-	    typed(w, o, spec) < 0 || sub(w, o, "SellerFeedbackRating", feedback) < 0 ||
-	    sub(w, o, "ShippingTime", shipping_time) < 0 || sub(w, o, "PrimeInformation", prime) < 0 ||
-	    sub(w, o, "ShipsFrom", ships_from) < 0 || sub(w, o, "Points", points) < 0) {
-		jv_free(seller);
+	if (money(w, o, "ListingPrice", 1, &out->listing) < 0 || money(w, o, "Shipping", 1, &out->shipping) < 0 ||
+	    id_string(w, o, "SubCondition", 0, &sub_condition) < 0 || offer_checks(w, o) < 0)
 		return -1;
-	}
-	jv fb = opt(o, "SellerFeedbackRating"), st = opt(o, "ShippingTime"),
-	   pi = opt(o, "PrimeInformation");
-	jv is_prime = opt(pi, "IsOfferPrime");
-	if (jv_get_kind(is_prime) == JV_KIND_NULL) {
-		jv_free(is_prime);
-		is_prime = opt(pi, "IsPrime");
-	}
-	jv r = jv_object();
-	r = jv_object_set(r, jv_string("seller_id"), seller);
-	r = jv_object_set(r, jv_string("listing"), jv_number((double)listing));
-	r = jv_object_set(r, jv_string("shipping"), jv_number((double)shipping));
-	r = jv_object_set(r, jv_string("landed"), jv_number((double)(listing + shipping)));
-	r = jv_object_set(r, jv_string("fba"), bool_or_null(opt(o, "IsFulfilledByAmazon")));
-	r = jv_object_set(r, jv_string("prime"), bool_or_null(is_prime));
-	r = jv_object_set(r, jv_string("buy_box_winner"), bool_or_null(opt(o, "IsBuyBoxWinner")));
-	r = jv_object_set(r, jv_string("featured"), bool_or_null(opt(o, "IsFeaturedMerchant")));
-	r = jv_object_set(r, jv_string("feedback_count"), opt(fb, "FeedbackCount"));
-	r = jv_object_set(r, jv_string("feedback_rating"), opt(fb, "SellerPositiveFeedbackRating"));
-	r = jv_object_set(r, jv_string("sub_condition"), opt(o, "SubCondition"));
-	r = jv_object_set(r, jv_string("min_hours"), opt(st, "MinimumHours"));
-	r = jv_object_set(r, jv_string("max_hours"), opt(st, "MaximumHours"));
-	jv_free(fb);
-	jv_free(st);
-	jv_free(pi);
-	*out = r;
+	struct bb_jval fb = opt(o, "SellerFeedbackRating", BB_JOBJECT), st = opt(o, "ShippingTime", BB_JOBJECT),
+		       pi = opt(o, "PrimeInformation", BB_JOBJECT);
+	out->landed = out->listing + out->shipping;
+	out->fba = bool_of(o, "IsFulfilledByAmazon");
+	out->prime = bool_of(pi, "IsOfferPrime");
+	if (out->prime < 0)
+		out->prime = bool_of(pi, "IsPrime");
+	out->buy_box_winner = bool_of(o, "IsBuyBoxWinner");
+	out->featured = bool_of(o, "IsFeaturedMerchant");
+	out->feedback_count = num_of(fb, "FeedbackCount");
+	out->feedback_rating = num_of(fb, "SellerPositiveFeedbackRating");
+	out->sub_condition = sub_condition;
+	out->min_hours = num_of(st, "MinimumHours");
+	out->max_hours = num_of(st, "MaximumHours");
 	return 0;
 }
 
-static int offers(struct walk *w, jv aoc, jv *out)
+static int offers(struct walk *w, struct bb_jval aoc, struct bb_notification *n)
 {
-	jv list;
+	struct bb_jval list;
+	size_t i = 0;
 
-	if (field(w, aoc, "Offers", JV_KIND_ARRAY, 1, &list) < 0)
+	if (field(w, aoc, "Offers", BB_JARRAY, 1, &list) < 0)
 		return -1;
+	if (bb_notification_reserve(n, bb_json_count(list), 0) != 0)
+		return fail(w, "schema", "too many offers to hold in memory");
 	size_t saved = push(w, "Offers");
-	jv r = jv_array();
-	int n = jv_array_length(jv_copy(list));
-	for (int i = 0; i < n; i++) {
-		jv o = jv_array_get(jv_copy(list), i), norm;
+	for (struct bb_jval o = bb_json_first(list); bb_json_type(o) != BB_JNONE; o = bb_json_next(o), i++) {
 		size_t s2 = push_index(w, i);
-		int rc = jv_get_kind(o) != JV_KIND_OBJECT ?
-			 fail(w, "schema", "expected an object, got %s", kind_name(jv_get_kind(o))) :
-			 offer(w, o, &norm);
-		jv_free(o);
-		if (rc < 0) {
-			jv_free(r);
-			jv_free(list);
+		if (bb_json_type(o) != BB_JOBJECT)
+			return fail(w, "schema", "expected an object, got %s", bb_json_type_name(bb_json_type(o)));
+		if (offer(w, o, &n->offers[i]) < 0)
 			return -1;
-		}
-		r = jv_array_append(r, norm);
+		pop(w, s2);
+	}
+	n->noffers = i;
+	pop(w, saved);
+	return 0;
+}
+
+static int condition_matches(struct bb_jval entry, const char *cond)
+{
+	struct bb_str c = bb_str_of(bb_json_getz(entry, "Condition"));
+	return c.p && c.n == strlen(cond) && strncasecmp(c.p, cond, c.n) == 0;
+}
+
+/* Each element of summary.key, type-checked as an object, to fn. */
+static int each_entry(struct walk *w, struct bb_jval summary, const char *key,
+		      int (*fn)(struct walk *, struct bb_jval, void *), void *arg)
+{
+	struct bb_jval list;
+	int rc = field(w, summary, key, BB_JARRAY, 0, &list);
+	size_t i = 0;
+
+	if (rc <= 0)
+		return rc;
+	size_t saved = push(w, key);
+	for (struct bb_jval e = bb_json_first(list); bb_json_type(e) != BB_JNONE; e = bb_json_next(e), i++) {
+		size_t s2 = push_index(w, i);
+		if (bb_json_type(e) != BB_JOBJECT)
+			return fail(w, "schema", "expected an object, got %s", bb_json_type_name(bb_json_type(e)));
+		if (fn(w, e, arg) < 0)
+			return -1;
 		pop(w, s2);
 	}
 	pop(w, saved);
-	jv_free(list);
-	*out = r;
 	return 0;
 }
 
-static int condition_matches(jv entry, const char *cond)
-{
-	jv c = opt(entry, "Condition");
-	int m = jv_get_kind(c) == JV_KIND_STRING && strcasecmp(jv_string_value(c), cond) == 0;
-	jv_free(c);
-	return m;
-}
+struct tally {
+	const char *cond;
+	int64_t total; /* -1 while no entry has the condition */
+	int first;     /* prices: keep the first entry's, else the lowest */
+};
 
-/* Sum the OfferCount of a summary list's entries for the condition.
- * *total stays -1 when no entry has the condition. */
-static int counts(struct walk *w, jv summary, const char *key, const char *cond, int64_t *total)
+/* Sum the OfferCount of a summary list's entries for the condition. */
+static int count_entry(struct walk *w, struct bb_jval e, void *arg)
 {
 	static const char *spec[][2] = {
 		{ "Condition", "s" }, { "FulfillmentChannel", "s" }, { "OfferCount", "c" }, { NULL, NULL } };
-	jv list;
-	int rc = field(w, summary, key, JV_KIND_ARRAY, 0, &list);
+	struct tally *t = arg;
+	int64_t c = 0;
 
-	*total = -1;
-	if (rc <= 0)
-		return rc;
-	size_t saved = push(w, key);
-	int n = jv_array_length(jv_copy(list));
-	for (int i = 0; i < n && rc >= 0; i++) {
-		jv e = jv_array_get(jv_copy(list), i);
-		size_t s2 = push_index(w, i);
-		if (jv_get_kind(e) != JV_KIND_OBJECT)
-			rc = fail(w, "schema", "expected an object, got %s", kind_name(jv_get_kind(e)));
-		else if ((rc = typed(w, e, spec)) == 0 && condition_matches(e, cond)) {
-			jv c = opt(e, "OfferCount");
-			*total = (*total < 0 ? 0 : *total) +
-				 (jv_get_kind(c) == JV_KIND_NUMBER ? (int64_t)jv_number_value(c) : 0);
-			jv_free(c);
-		}
-		if (rc >= 0)
-			pop(w, s2);
-		jv_free(e);
+	if (typed(w, e, spec) < 0)
+		return -1;
+	if (condition_matches(e, t->cond)) {
+		count_of(bb_json_getz(e, "OfferCount"), &c);
+		t->total = (t->total < 0 ? 0 : t->total) + c;
 	}
-	if (rc >= 0)
-		pop(w, saved);
-	jv_free(list);
-	return rc < 0 ? -1 : 0;
+	return 0;
 }
 
-/* A list of priced entries (LowestPrices, BuyBoxPrices): the landed price of
- * each entry of the condition (LandedPrice, else ListingPrice + Shipping);
- * keep the first (first=1) or the lowest. *landed stays -1 when none. */
-static int prices(struct walk *w, jv summary, const char *key, const char *cond, int first,
-		  int64_t *landed)
+/* A priced entry (LowestPrices, BuyBoxPrices): its landed price (LandedPrice,
+ * else ListingPrice + Shipping) when of the condition. */
+static int price_entry(struct walk *w, struct bb_jval e, void *arg)
 {
 	static const char *spec[][2] = {
 		{ "Condition", "s" }, { "FulfillmentChannel", "s" }, { "Points", "o" }, { NULL, NULL } };
-	jv list;
-	int rc = field(w, summary, key, JV_KIND_ARRAY, 0, &list);
+	struct tally *t = arg;
+	int64_t lp = 0, li = 0, sh = 0;
+	int has_lp, has_li, has_sh;
 
-	*landed = -1;
-	if (rc <= 0)
-		return rc;
-	size_t saved = push(w, key);
-	int n = jv_array_length(jv_copy(list));
-	for (int i = 0; i < n && rc >= 0; i++) {
-		jv e = jv_array_get(jv_copy(list), i);
-		int64_t lp = 0, li = 0, sh = 0;
-		int has_lp = 0, has_li = 0, has_sh = 0;
-		size_t s2 = push_index(w, i);
-		if (jv_get_kind(e) != JV_KIND_OBJECT)
-			rc = fail(w, "schema", "expected an object, got %s", kind_name(jv_get_kind(e)));
-		if (rc >= 0 && ((rc = typed(w, e, spec)) < 0 ||
-				(has_lp = money(w, e, "LandedPrice", 0, &lp)) < 0 ||
-				(has_li = money(w, e, "ListingPrice", 0, &li)) < 0 ||
-				(has_sh = money(w, e, "Shipping", 0, &sh)) < 0))
-			rc = -1;
-		if (rc >= 0 && condition_matches(e, cond) && (has_lp || has_li)) {
-			int64_t v = has_lp ? lp : li + (has_sh ? sh : 0);
-			if (*landed < 0 || (!first && v < *landed))
-				*landed = v;
-		}
-		if (rc >= 0)
-			pop(w, s2);
-		jv_free(e);
+	if (typed(w, e, spec) < 0 || (has_lp = money(w, e, "LandedPrice", 0, &lp)) < 0 ||
+	    (has_li = money(w, e, "ListingPrice", 0, &li)) < 0 || (has_sh = money(w, e, "Shipping", 0, &sh)) < 0)
+		return -1;
+	if (condition_matches(e, t->cond) && (has_lp || has_li)) {
+		int64_t v = has_lp ? lp : li + (has_sh ? sh : 0);
+		if (t->total < 0 || (!t->first && v < t->total))
+			t->total = v;
 	}
-	if (rc >= 0)
-		pop(w, saved);
-	jv_free(list);
-	return rc < 0 ? -1 : 0;
+	return 0;
 }
 
-static jv count_or_null(int64_t v)
-{
-	return v < 0 ? jv_null() : jv_number((double)v);
-}
-
-static int rankings(struct walk *w, jv summary, jv *out)
+static int ranking_entry(struct walk *w, struct bb_jval e, void *arg)
 {
 	static const char *spec[][2] = { { "ProductCategoryId", "s" }, { "Rank", "n" }, { NULL, NULL } };
-	jv list;
-	int rc = field(w, summary, "SalesRankings", JV_KIND_ARRAY, 0, &list);
+	struct bb_notification *n = arg;
 
-	*out = jv_array();
-	if (rc <= 0)
-		return rc;
-	size_t saved = push(w, "SalesRankings");
-	int n = jv_array_length(jv_copy(list));
-	for (int i = 0; i < n && rc >= 0; i++) {
-		jv e = jv_array_get(jv_copy(list), i);
-		size_t s2 = push_index(w, i);
-		if (jv_get_kind(e) != JV_KIND_OBJECT)
-			rc = fail(w, "schema", "expected an object, got %s", kind_name(jv_get_kind(e)));
-		else if ((rc = typed(w, e, spec)) == 0) {
-			jv r = jv_object();
-			r = jv_object_set(r, jv_string("category"), opt(e, "ProductCategoryId"));
-			r = jv_object_set(r, jv_string("rank"), opt(e, "Rank"));
-			*out = jv_array_append(*out, r);
-			pop(w, s2);
-		}
-		jv_free(e);
-	}
-	if (rc >= 0)
-		pop(w, saved);
-	jv_free(list);
-	return rc < 0 ? -1 : 0;
+	if (typed(w, e, spec) < 0)
+		return -1;
+	if (bb_notification_reserve(n, 0, n->nrankings + 1) != 0)
+		return fail(w, "schema", "too many rankings to hold in memory");
+	n->rankings[n->nrankings].category = bb_str_of(bb_json_getz(e, "ProductCategoryId"));
+	n->rankings[n->nrankings].rank = num_of(e, "Rank");
+	n->nrankings++;
+	return 0;
 }
 
-/* The summary, reduced to the trigger's condition. Always an object. */
-static int summary(struct walk *w, jv aoc, const char *cond, jv *out)
+static int64_t none_if_negative(int64_t v)
+{
+	return v < 0 ? BB_NONE : v;
+}
+
+/* The summary, reduced to the trigger's condition. */
+static int summary(struct walk *w, struct bb_jval aoc, const char *cond, struct bb_notification *n)
 {
 	static const char *spec[][2] = { { "TotalBuyBoxEligibleOffers", "c" }, { NULL, NULL } };
-	int64_t total, eligible, lowest, buy_box, list_price = 0, unused;
+	struct tally total = { cond, -1, 0 }, eligible = { cond, -1, 0 }, lowest = { cond, -1, 0 },
+		     buy_box = { cond, -1, 1 };
+	int64_t list_price = 0, unused;
 	int has_list = 0;
-	jv s, ranks = jv_array();
-	int rc = field(w, aoc, "Summary", JV_KIND_OBJECT, 0, &s);
+	struct bb_jval s;
+	int rc = field(w, aoc, "Summary", BB_JOBJECT, 0, &s);
 
-	if (rc < 0)
+	if (rc <= 0)
+		return rc;
+	size_t saved = push(w, "Summary");
+	if (each_entry(w, s, "NumberOfOffers", count_entry, &total) < 0 ||
+	    each_entry(w, s, "NumberOfBuyBoxEligibleOffers", count_entry, &eligible) < 0 ||
+	    each_entry(w, s, "LowestPrices", price_entry, &lowest) < 0 ||
+	    each_entry(w, s, "BuyBoxPrices", price_entry, &buy_box) < 0 ||
+	    (has_list = money(w, s, "ListPrice", 0, &list_price)) < 0 ||
+	    money(w, s, "SuggestedLowerPricePlusShipping", 0, &unused) < 0 ||
+	    money(w, s, "CompetitivePriceThreshold", 0, &unused) < 0 ||
+	    money(w, s, "MinimumAdvertisedPrice", 0, &unused) < 0 || typed(w, s, spec) < 0 ||
+	    each_entry(w, s, "SalesRankings", ranking_entry, n) < 0)
 		return -1;
-	total = eligible = lowest = buy_box = -1;
-	if (rc > 0) {
-		size_t saved = push(w, "Summary");
-		jv_free(ranks);
-		if (counts(w, s, "NumberOfOffers", cond, &total) < 0 ||
-		    counts(w, s, "NumberOfBuyBoxEligibleOffers", cond, &eligible) < 0 ||
-		    prices(w, s, "LowestPrices", cond, 0, &lowest) < 0 ||
-		    prices(w, s, "BuyBoxPrices", cond, 1, &buy_box) < 0 ||
-		    (has_list = money(w, s, "ListPrice", 0, &list_price)) < 0 ||
-		    money(w, s, "SuggestedLowerPricePlusShipping", 0, &unused) < 0 ||
-		    money(w, s, "CompetitivePriceThreshold", 0, &unused) < 0 ||
-		    money(w, s, "MinimumAdvertisedPrice", 0, &unused) < 0 ||
-		    typed(w, s, spec) < 0 || rankings(w, s, &ranks) < 0) {
-			jv_free(s);
-			return -1;
-		}
-		pop(w, saved);
-	}
-	jv_free(s);
-	jv r = jv_object();
-	r = jv_object_set(r, jv_string("total_offers"), count_or_null(total));
-	r = jv_object_set(r, jv_string("buy_box_eligible_offers"), count_or_null(eligible));
-	r = jv_object_set(r, jv_string("lowest_landed"), count_or_null(lowest));
-	r = jv_object_set(r, jv_string("buy_box_landed"), count_or_null(buy_box));
-	r = jv_object_set(r, jv_string("list_price"), money_or_null(has_list, list_price));
-	r = jv_object_set(r, jv_string("sales_rankings"), ranks);
-	*out = r;
+	pop(w, saved);
+	n->total_offers = none_if_negative(total.total);
+	n->buy_box_eligible_offers = none_if_negative(eligible.total);
+	n->lowest_landed = none_if_negative(lowest.total);
+	n->buy_box_landed = none_if_negative(buy_box.total);
+	n->list_price = has_list ? list_price : BB_NONE;
 	return 0;
 }
 
-static int known_marketplace(const struct vconf *conf, const char *id)
+static int known_marketplace(const struct vconf *conf, struct bb_str id)
 {
 	for (size_t i = 0; i < sizeof amazon_marketplaces / sizeof *amazon_marketplaces; i++)
-		if (strcmp(amazon_marketplaces[i], id) == 0)
+		if (bb_str_eq(id, amazon_marketplaces[i]))
 			return 1;
 	for (int i = 0; i < conf->nmarketplaces; i++)
-		if (strcmp(conf->marketplaces[i], id) == 0)
+		if (bb_str_eq(id, conf->marketplaces[i]))
 			return 1;
 	return 0;
 }
 
-static int valid_asin(const char *s)
+static int valid_asin(struct bb_str s)
 {
-	size_t n = 0;
-	for (; s[n]; n++)
-		if (!isdigit((unsigned char)s[n]) && !isupper((unsigned char)s[n]))
+	for (size_t i = 0; i < s.n; i++)
+		if (!isdigit((unsigned char)s.p[i]) && !isupper((unsigned char)s.p[i]))
 			return 0;
-	return n == 10;
+	return s.n == 10;
 }
 
-/* The first of the times that is present, as a normalised RFC 3339 string. */
-static jv time_of(jv s, int64_t fallback)
-{
-	int64_t ms = fallback;
-
-	if (jv_get_kind(s) == JV_KIND_STRING && jv_string_length_bytes(jv_copy(s)) > 0)
-		bb_time_parse(jv_string_value(s), strlen(jv_string_value(s)), &ms);
-	jv_free(s);
-	return bb_jv_time(ms);
-}
-
-static int trigger(struct walk *w, jv aoc, jv *trig)
+static int trigger(struct walk *w, struct bb_jval aoc, struct bb_jval *trig, struct bb_notification *n)
 {
 	static const char *spec[][2] = {
-		{ "ItemCondition", "s" }, { "TimeOfOfferChange", "t" }, { "OfferChangeType", "s" },
-		{ NULL, NULL } };
-	jv mkt, asin;
+		{ "TimeOfOfferChange", "t" }, { NULL, NULL } };
 
-	if (field(w, aoc, "OfferChangeTrigger", JV_KIND_OBJECT, 1, trig) < 0)
+	if (field(w, aoc, "OfferChangeTrigger", BB_JOBJECT, 1, trig) < 0)
 		return -1;
 	size_t saved = push(w, "OfferChangeTrigger");
-	if (field(w, *trig, "MarketplaceId", JV_KIND_STRING, 1, &mkt) < 0)
+	if (id_string(w, *trig, "MarketplaceId", 1, &n->marketplace) < 0 ||
+	    id_string(w, *trig, "ASIN", 1, &n->asin) < 0 ||
+	    id_string(w, *trig, "ItemCondition", 0, &n->condition) < 0 ||
+	    id_string(w, *trig, "OfferChangeType", 0, &n->change_type) < 0 || typed(w, *trig, spec) < 0)
 		return -1;
-	if (field(w, *trig, "ASIN", JV_KIND_STRING, 1, &asin) < 0) {
-		jv_free(mkt);
-		return -1;
-	}
-	int rc = typed(w, *trig, spec);
-	if (rc == 0 && !valid_asin(jv_string_value(asin))) {
+	if (!valid_asin(n->asin)) {
 		push(w, "ASIN");
-		rc = fail(w, "invalid_asin", "'%.40s' is not 10 characters of A-Z and 0-9",
-			  jv_string_value(asin));
-	} else if (rc == 0 && !known_marketplace(w->conf, jv_string_value(mkt))) {
-		push(w, "MarketplaceId");
-		rc = fail(w, "invalid_marketplace", "'%.40s' is not a known marketplace id",
-			  jv_string_value(mkt));
+		return fail(w, "invalid_asin", "'%.*s' is not 10 characters of A-Z and 0-9",
+			    (int)(n->asin.n > 40 ? 40 : n->asin.n), n->asin.p);
 	}
-	jv_free(mkt);
-	jv_free(asin);
-	if (rc == 0)
-		pop(w, saved);
-	return rc;
+	if (!known_marketplace(w->conf, n->marketplace)) {
+		push(w, "MarketplaceId");
+		return fail(w, "invalid_marketplace", "'%.*s' is not a known marketplace id",
+			    (int)(n->marketplace.n > 40 ? 40 : n->marketplace.n), n->marketplace.p);
+	}
+	pop(w, saved);
+	return 0;
 }
 
 /* The notification type, whatever the key's casing (PRICING_HEALTH is camelCase). */
-static jv type_of(jv body)
+static struct bb_jval type_of(struct bb_jval body)
 {
-	jv type = jv_invalid();
-	jv_object_foreach(body, k, v) {
-		if (strcasecmp(jv_string_value(k), "NotificationType") == 0 && !jv_is_valid(type))
-			type = jv_copy(v);
-		jv_free(k);
-		jv_free(v);
+	static const char name[] = "NotificationType";
+	for (struct bb_jval m = bb_json_first(body); bb_json_type(m) != BB_JNONE; m = bb_json_next(m)) {
+		const char *k;
+		size_t n;
+		if (bb_json_key(m, &k, &n) == 0 && n == sizeof name - 1 && strncasecmp(k, name, n) == 0)
+			return m;
 	}
-	return type;
+	return (struct bb_jval){ 0 };
 }
 
-static int check_type(struct walk *w, jv body)
+static int check_type(struct walk *w, struct bb_jval body)
 {
-	jv type = type_of(body);
-	int rc = 0;
+	struct bb_jval type = type_of(body);
+	struct bb_str t = bb_str_of(type);
 
 	push(w, "NotificationType");
-	if (!jv_is_valid(type))
-		rc = fail(w, "schema", "missing (required, expected a string)");
-	else if (jv_get_kind(type) != JV_KIND_STRING)
-		rc = fail(w, "schema", "expected a string, got %s", kind_name(jv_get_kind(type)));
-	else if (strcasecmp(jv_string_value(type), "ANY_OFFER_CHANGED") != 0) {
-		fail(w, "unsupported_type", "%.60s is not analysed by bb", jv_string_value(type));
-		rc = 1;
+	if (bb_json_type(type) == BB_JNONE)
+		return fail(w, "schema", "missing (required, expected a string)");
+	if (!t.p)
+		return fail(w, "schema", "expected a string, got %s", bb_json_type_name(bb_json_type(type)));
+	if (t.n != 17 || strncasecmp(t.p, "ANY_OFFER_CHANGED", 17) != 0) {
+		fail(w, "unsupported_type", "%.*s is not analysed by bb", (int)(t.n > 60 ? 60 : t.n), t.p);
+		return 1;
 	}
-	jv_free(type);
-	if (rc == 0)
-		pop(w, 0);
-	return rc;
+	pop(w, 0);
+	return 0;
 }
 
-static jv lower(jv s)
+static struct bb_str trimmed(struct bb_str s)
 {
-	if (jv_get_kind(s) != JV_KIND_STRING)
-		return s;
-	char buf[64];
-	snprintf(buf, sizeof buf, "%s", jv_string_value(s));
-	for (char *p = buf; *p; p++)
-		*p = (char)tolower((unsigned char)*p);
-	jv_free(s);
-	return jv_string(buf);
+	while (s.n && isspace((unsigned char)s.p[s.n - 1]))
+		s.n--;
+	while (s.n && isspace((unsigned char)*s.p))
+		s.p++, s.n--;
+	return s;
 }
 
-static jv trimmed(jv s)
+struct bb_str bb_notification_id_of(struct bb_jval body)
 {
-	if (jv_get_kind(s) != JV_KIND_STRING)
-		return s;
-	const char *p = jv_string_value(s);
-	size_t n = strlen(p);
-	while (n && isspace((unsigned char)p[n - 1]))
-		n--;
-	while (n && isspace((unsigned char)*p))
-		p++, n--;
-	jv r = jv_string_sized(p, (int)n);
-	jv_free(s);
-	return r;
+	struct bb_jval meta = bb_json_getz(body, "NotificationMetadata");
+	struct bb_str id = trimmed(bb_str_of(bb_json_getz(meta, "NotificationId")));
+	if (!id.p || id.n == 0 || memchr(id.p, '\0', id.n))
+		return (struct bb_str){ NULL, 0 };
+	return id;
 }
 
-static jv normalised(jv body, jv aoc, jv trig, jv offer_list, jv summ, const struct walk *w,
-		     const struct vtimes *t)
+/* The first of the times that is present. */
+static int64_t time_of(struct bb_str s, int64_t fallback)
 {
-	jv meta = opt(body, "NotificationMetadata");
-	jv cond = lower(opt(trig, "ItemCondition"));
+	int64_t ms = fallback;
+	if (s.p && s.n > 0)
+		bb_time_parse(s.p, s.n, &ms);
+	return ms;
+}
+
+static int lower(struct walk *w, struct bb_notification *n, struct vscratch *s)
+{
+	if (!n->condition.p)
+		return 0;
+	if (n->condition.n >= sizeof s->condition) {
+		push(w, "Payload");
+		push(w, "AnyOfferChangedNotification");
+		push(w, "OfferChangeTrigger");
+		push(w, "ItemCondition");
+		return fail(w, "schema", "longer than %zu bytes", sizeof s->condition - 1);
+	}
+	for (size_t i = 0; i < n->condition.n; i++)
+		s->condition[i] = (char)tolower((unsigned char)n->condition.p[i]);
+	s->condition[n->condition.n] = '\0';
+	n->condition.p = s->condition;
+	return 0;
+}
+
+static void normalise(struct bb_jval body, struct bb_jval trig, struct bb_notification *n,
+		      const struct walk *w, struct vscratch *s, const struct vtimes *t)
+{
+	struct bb_jval meta = opt(body, "NotificationMetadata", BB_JOBJECT);
 	int64_t fallback = t->sent_at >= 0 ? t->sent_at : t->received_at;
-	jv when = opt(body, "EventTime");
+	struct bb_str when = bb_str_of(bb_json_getz(body, "EventTime"));
 
-	if (jv_get_kind(when) != JV_KIND_STRING || jv_string_length_bytes(jv_copy(when)) == 0) {
-		jv_free(when);
-		when = opt(trig, "TimeOfOfferChange");
-	}
-	jv r = jv_object();
-	r = jv_object_set(r, jv_string("type"), jv_string("ANY_OFFER_CHANGED"));
-	r = jv_object_set(r, jv_string("notification_id"), trimmed(opt(meta, "NotificationId")));
-	r = jv_object_set(r, jv_string("event_time"), time_of(when, fallback));
-	r = jv_object_set(r, jv_string("publish_time"), time_of(opt(meta, "PublishTime"), -1));
-	r = jv_object_set(r, jv_string("seller_id"), opt(aoc, "SellerId"));
-	r = jv_object_set(r, jv_string("marketplace"), opt(trig, "MarketplaceId"));
-	r = jv_object_set(r, jv_string("asin"), opt(trig, "ASIN"));
-	r = jv_object_set(r, jv_string("condition"), cond);
-	r = jv_object_set(r, jv_string("change_type"), opt(trig, "OfferChangeType"));
-	r = jv_object_set(r, jv_string("currency"),
-			  w->currency[0] ? jv_string(w->currency) : jv_null());
-	r = jv_object_set(r, jv_string("offers"), offer_list);
-	r = jv_object_set(r, jv_string("summary"), summ);
-	jv_free(meta);
-	return r;
+	if (!when.p || when.n == 0)
+		when = bb_str_of(bb_json_getz(trig, "TimeOfOfferChange"));
+	n->type = (struct bb_str){ "ANY_OFFER_CHANGED", 17 };
+	n->notification_id = bb_notification_id_of(body);
+	n->event_time = time_of(when, fallback);
+	n->publish_time = time_of(bb_str_of(bb_json_getz(meta, "PublishTime")), -1);
+	memcpy(s->currency, w->currency, sizeof s->currency);
+	n->currency = w->currency[0] ? (struct bb_str){ s->currency, 3 } : (struct bb_str){ NULL, 0 };
 }
 
-int bb_validate_notification(jv body, const struct vconf *conf, const struct vtimes *times,
-			     jv *out, struct verr *err)
+static int check_metadata(struct walk *w, struct bb_jval body)
 {
 	static const char *top[][2] = {
 		{ "NotificationVersion", "s" }, { "PayloadVersion", "s" }, { "EventTime", "t" },
 		{ "NotificationMetadata", "o" }, { NULL, NULL } };
 	static const char *meta[][2] = {
-		{ "ApplicationId", "s" }, { "SubscriptionId", "s" }, { "PublishTime", "t" },
-		{ "NotificationId", "s" }, { NULL, NULL } };
+		{ "ApplicationId", "s" }, { "SubscriptionId", "s" }, { "PublishTime", "t" }, { NULL, NULL } };
+	struct bb_str id;
+
+	if (typed(w, body, top) < 0 || sub(w, body, "NotificationMetadata", meta) < 0)
+		return -1;
+	struct bb_jval m = opt(body, "NotificationMetadata", BB_JOBJECT);
+	if (bb_json_type(m) == BB_JNONE)
+		return 0;
+	size_t saved = push(w, "NotificationMetadata");
+	if (id_string(w, m, "NotificationId", 0, &id) < 0)
+		return -1;
+	pop(w, saved);
+	return 0;
+}
+
+int bb_validate_notification(struct bb_jval body, const struct vconf *conf, const struct vtimes *times,
+			     struct bb_notification *n, struct vscratch *s, struct verr *err)
+{
 	struct walk w = { .conf = conf, .err = err };
-	jv payload = jv_null(), aoc = jv_null(), seller = jv_null(), trig = jv_null();
-	jv list = jv_null(), summ = jv_null();
+	struct bb_jval payload, aoc, trig;
 	int rc;
 
 	memset(err, 0, sizeof *err);
-	if (jv_get_kind(body) != JV_KIND_OBJECT) {
-		fail(&w, "schema", "expected an object, got %s", kind_name(jv_get_kind(body)));
+	bb_notification_clear(n);
+	if (bb_json_type(body) != BB_JOBJECT) {
+		fail(&w, "schema", "expected an object, got %s",
+		     bb_json_type(body) == BB_JNULL ? "null" : bb_json_type_name(bb_json_type(body)));
 		return V_REJECTED;
 	}
 	if ((rc = check_type(&w, body)) != 0)
 		return rc > 0 ? V_UNSUPPORTED : V_REJECTED;
-	rc = typed(&w, body, top) < 0 || sub(&w, body, "NotificationMetadata", meta) < 0 ||
-	     field(&w, body, "Payload", JV_KIND_OBJECT, 1, &payload) < 0;
-	if (!rc) {
-		push(&w, "Payload");
-		rc = field(&w, payload, "AnyOfferChangedNotification", JV_KIND_OBJECT, 1, &aoc) < 0;
-	}
-	if (!rc) {
-		push(&w, "AnyOfferChangedNotification");
-		rc = field(&w, aoc, "SellerId", JV_KIND_STRING, 1, &seller) < 0 ||
-		     trigger(&w, aoc, &trig) < 0 || offers(&w, aoc, &list) < 0;
-	}
-	if (!rc) {
-		jv cond = lower(opt(trig, "ItemCondition"));
-		rc = summary(&w, aoc, jv_get_kind(cond) == JV_KIND_STRING ? jv_string_value(cond) : "new",
-			     &summ) < 0;
-		jv_free(cond);
-	}
-	if (!rc)
-		*out = normalised(body, aoc, trig, jv_copy(list), jv_copy(summ), &w, times);
-	jv_free(payload);
-	jv_free(aoc);
-	jv_free(seller);
-	jv_free(trig);
-	jv_free(list);
-	jv_free(summ);
-	return rc ? V_REJECTED : V_OK;
+	if (check_metadata(&w, body) < 0 || field(&w, body, "Payload", BB_JOBJECT, 1, &payload) < 0)
+		return V_REJECTED;
+	push(&w, "Payload");
+	if (field(&w, payload, "AnyOfferChangedNotification", BB_JOBJECT, 1, &aoc) < 0)
+		return V_REJECTED;
+	push(&w, "AnyOfferChangedNotification");
+	if (id_string(&w, aoc, "SellerId", 1, &n->seller_id) < 0 || trigger(&w, aoc, &trig, n) < 0 ||
+	    offers(&w, aoc, n) < 0)
+		return V_REJECTED;
+	w.plen = 0;
+	if (lower(&w, n, s) < 0)
+		return V_REJECTED;
+	push(&w, "Payload");
+	push(&w, "AnyOfferChangedNotification");
+	if (summary(&w, aoc, n->condition.p ? s->condition : "new", n) < 0)
+		return V_REJECTED;
+	normalise(body, trig, n, &w, s, times);
+	return V_OK;
 }

@@ -2,7 +2,9 @@
 #ifndef BB_VALIDATE_H
 #define BB_VALIDATE_H
 
-#include <jq.h>
+#include "json.h"
+#include "notification.h"
+
 #include <stdint.h>
 
 struct vconf {
@@ -25,9 +27,19 @@ struct verr {
 
 enum { V_OK, V_REJECTED, V_UNSUPPORTED };
 
-/* Validate body (any JSON value). On V_OK, *out is the normalised
- * notification; otherwise err says what and where. */
-int bb_validate_notification(jv body, const struct vconf *conf, const struct vtimes *times,
-			     jv *out, struct verr *err);
+/* What a notification's normalised strings need beyond the parsed body. */
+struct vscratch {
+	char condition[32]; /* ItemCondition in lower case */
+	char currency[4];
+};
+
+/* Validate body (the parsed notification). On V_OK, *out is the normalised
+ * notification (its strings point into body's document and into *s);
+ * otherwise err says what and where. */
+int bb_validate_notification(struct bb_jval body, const struct vconf *conf, const struct vtimes *times,
+			     struct bb_notification *out, struct vscratch *s, struct verr *err);
+
+/* NotificationMetadata.NotificationId, trimmed; p NULL when absent or empty. */
+struct bb_str bb_notification_id_of(struct bb_jval body);
 
 #endif

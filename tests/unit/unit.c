@@ -1,6 +1,8 @@
 /* unit.c: C unit tests of the lib modules, printing TAP like bats does. */
 #include "conf.h"
 #include "ids.h"
+#include "json.h"
+#include "jwrite.h"
 #include "money.h"
 #include "parse.h"
 #include "record.h"
@@ -112,7 +114,7 @@ static int on_rec(struct bb_record *r, struct bb_emit *em, void *ctx)
 {
 	(void)r;
 	(void)ctx;
-	bb_emit_set(em, "status", jv_string("ok"));
+	bb_emit_str(em, "status", "ok", 2);
 	return 0;
 }
 
@@ -128,8 +130,7 @@ static char *write_record(const char *line, int fresh)
 	on_rec(&r, &em, NULL);
 	bb_record_write(&r, &em, f);
 	fclose(f);
-	for (int i = 0; i < em.n; i++)
-		jv_free(em.add[i].val);
+	bb_emit_free(&em);
 	free(r.m);
 	return buf;
 }
@@ -244,8 +245,95 @@ static void test_conf(void)
 	unsetenv("BB_SEVERITY_HIGH_MIN_GAP_PCT");
 }
 
+/* parse TEXT (n bytes): 0, or the fault's offset + 1 with its message in msg. */
+static size_t parse_fault(struct bb_jdoc *d, const char *text, size_t n, char *msg, size_t size)
+{
+	struct bb_jval root;
+	struct bb_jerr e;
+	if (bb_json_parse(d, text, n, &root, &e) == 0)
+		return 0;
+	snprintf(msg, size, "%s", e.message);
+	return e.offset + 1;
+}
+
+static void test_json(void)
+{
+	struct bb_jdoc *d = bb_json_new();
+	struct bb_jval root, v;
+	struct bb_jerr e;
+	const char *s;
+	size_t n;
+	int64_t i;
+	char msg[120];
+	static const char doc[] = "{\"a\": \"x\\u0000y\", \"n\": 21.005, \"i\": -7, \"b\": [true, null, {\"k\": 1}], \"a\": \"last\"}";
+
+	check(bb_json_parse(d, doc, sizeof doc - 1, &root, &e) == 0 && bb_json_type(root) == BB_JOBJECT,
+	      "json: an object parses");
+	v = bb_json_getz(root, "a");
+	check(bb_json_string(v, &s, &n) == 0 && n == 4 && memcmp(s, "last", 4) == 0,
+	      "json: a repeated key reads as its last value");
+	check(bb_json_number_text(bb_json_getz(root, "n"), &s, &n) == 0 && n == 6 && memcmp(s, "21.005", 6) == 0,
+	      "json: a number keeps its text as written");
+	check(bb_json_int64(bb_json_getz(root, "i"), &i) == 0 && i == -7 &&
+	      bb_json_int64(bb_json_getz(root, "n"), &i) != 0, "json: integers read as integers, fractions do not");
+	v = bb_json_getz(root, "b");
+	check(bb_json_count(v) == 3 && bb_json_type(bb_json_first(v)) == BB_JBOOL &&
+	      bb_json_type(bb_json_next(bb_json_first(v))) == BB_JNULL &&
+	      bb_json_type(bb_json_next(bb_json_next(bb_json_next(bb_json_first(v))))) == BB_JNONE,
+	      "json: array iteration visits each element once and ends");
+	check(bb_json_raw(bb_json_next(bb_json_next(bb_json_first(v))), &s, &n) == 0 && n == 8 &&
+	      memcmp(s, "{\"k\": 1}", 8) == 0, "json: an object's raw text is exact");
+	check(bb_json_type(bb_json_getz(bb_json_getz(root, "nope"), "x")) == BB_JNONE,
+	      "json: reading through an absent value is absent, never a crash");
+	bb_json_parse(d, "{\"a\":\"x\\u0000y\"}", 16, &root, &e);
+	check(bb_json_string(bb_json_getz(root, "a"), &s, &n) == 0 && n == 3 && s[1] == '\0',
+	      "json: an escaped NUL stays inside the string's length");
+	check(parse_fault(d, "{\"a\":05}", 8, msg, sizeof msg) == 6 && strcmp(msg, "invalid number") == 0,
+	      "json: a leading zero is an invalid number at its offset");
+	check(parse_fault(d, "{\"a\":+5}", 8, msg, sizeof msg) == 6, "json: +5 is refused at its offset");
+	check(parse_fault(d, "{\"a\":\"\xc0\xaf\"}", 10, msg, sizeof msg) == 7 && strcmp(msg, "invalid UTF-8") == 0,
+	      "json: an overlong UTF-8 form is refused at its first byte");
+	check(parse_fault(d, "{\"a\":\"x\0\"}", 10, msg, sizeof msg) == 8, "json: a raw NUL in a string is refused");
+	check(parse_fault(d, "{} x", 4, msg, sizeof msg) == 4 && strcmp(msg, "bytes after the value") == 0,
+	      "json: bytes after the value are refused where they start");
+	check(parse_fault(d, "", 0, msg, sizeof msg) == 1, "json: empty input is refused");
+	char deep[300];
+	memset(deep, '[', 150);
+	memset(deep + 150, ']', 150);
+	check(parse_fault(d, deep, sizeof deep, msg, sizeof msg) != 0 && strcmp(msg, "nested too deep") == 0,
+	      "json: nesting deeper than the limit is refused");
+	bb_json_free(d);
+}
+
+static void test_jwrite(void)
+{
+	struct bb_jw w = { 0 };
+	size_t n;
+	char *text;
+
+	bb_jw_obj(&w);
+	bb_jw_kstr(&w, "s", "a\"\\\n\x01\0z\xff", 8);
+	bb_jw_kint(&w, "i", -42);
+	bb_jw_key(&w, "f");
+	bb_jw_fixed(&w, -2101, 2);
+	bb_jw_key(&w, "a");
+	bb_jw_arr(&w);
+	bb_jw_bool(&w, 1);
+	bb_jw_null(&w);
+	bb_jw_time(&w, 0);
+	bb_jw_end(&w, ']');
+	bb_jw_end(&w, '}');
+	text = bb_jw_take(&w, &n);
+	check(text && n == strlen("{\"s\":\"a\\\"\\\\\\n\\u0001\\u0000z\\ufffd\",\"i\":-42,\"f\":-21.01,\"a\":[true,null,\"1970-01-01T00:00:00.000Z\"]}") &&
+	      memcmp(text, "{\"s\":\"a\\\"\\\\\\n\\u0001\\u0000z\\ufffd\",\"i\":-42,\"f\":-21.01,\"a\":[true,null,\"1970-01-01T00:00:00.000Z\"]}", n) == 0,
+	      "jwrite: escapes, NUL, bytes that are not UTF-8, commas and fixed amounts");
+	free(text);
+}
+
 int main(void)
 {
+	test_json();
+	test_jwrite();
 	test_money();
 	test_parse();
 	test_time();
