@@ -36,6 +36,8 @@ struct node {
 	size_t rn;
 	const char *k; /* member name, when inside an object */
 	size_t kn;
+	const char *kr; /* … as written */
+	size_t krn;
 	int64_t i;
 };
 
@@ -47,6 +49,7 @@ struct bb_jdoc {
 	char *text = nullptr; /* a padded copy of the input */
 	size_t cap = 0, len = 0;
 	uint32_t parent = 0;         /* the container being read */
+	std::string_view key_raw;    /* the key of the member being read, as written */
 	const char *fault = nullptr; /* where a check of ours failed */
 	const char *fault_msg = nullptr;
 };
@@ -128,6 +131,8 @@ size_t control_fault(const char *p, size_t n)
 size_t push(bb_jdoc *d, uint8_t type, std::string_view key, int has_key, std::string_view raw)
 {
 	node nd{};
+	nd.kr = d->key_raw.data();
+	nd.krn = d->key_raw.size();
 	nd.type = type;
 	nd.parent = d->parent;
 	nd.r = nd.s = raw.data();
@@ -201,7 +206,11 @@ template <typename V> error_code scalar(bb_jdoc *d, V &v, od::json_type t, std::
 	switch (t) {
 	case od::json_type::string: {
 		std::string_view s;
-		if ((e = v.get_string().get(s)))
+		/* without an escape, the string is its text: stage 1 has already
+		 * checked its UTF-8 and control bytes, and nothing needs copying */
+		if (raw.size() >= 2 && !memchr(raw.data(), '\\', raw.size()))
+			s = raw.substr(1, raw.size() - 2);
+		else if ((e = v.get_string().get(s)))
 			return e;
 		at = push(d, BB_JSTRING, key, has_key, raw);
 		d->nodes[at].s = s.data();
@@ -278,8 +287,17 @@ error_code walk(bb_jdoc *d, od::document &doc, od::value v, unsigned depth, std:
 		for (auto f : o) {
 			od::field fld;
 			std::string_view k;
-			if ((e = std::move(f).get(fld)) || (e = fld.unescaped_key().get(k)))
+			if ((e = std::move(f).get(fld)))
 				return e;
+			const char *raw = fld.key().raw(), *end = d->text + d->len;
+			const char *q = (const char *)memchr(raw, '"', (size_t)(end - raw));
+			if (!q)
+				return simdjson::TAPE_ERROR;
+			if (!memchr(raw, '\\', (size_t)(q - raw)))
+				k = std::string_view(raw, (size_t)(q - raw));
+			else if ((e = fld.unescaped_key().get(k)))
+				return e;
+			d->key_raw = std::string_view(raw, (size_t)(q - raw));
 			if ((e = walk(d, doc, fld.value(), depth + 1, k, 1)))
 				return e;
 			count++;
@@ -290,6 +308,7 @@ error_code walk(bb_jdoc *d, od::document &doc, od::value v, unsigned depth, std:
 			return e;
 		for (auto x : a) {
 			od::value c;
+			d->key_raw = {};
 			if ((e = std::move(x).get(c)) || (e = walk(d, doc, c, depth + 1, {}, 0)))
 				return e;
 			count++;
@@ -381,6 +400,7 @@ int bb_json_parse(struct bb_jdoc *d, const char *text, size_t len, struct bb_jva
 	d->nodes.clear();
 	d->fault = nullptr;
 	d->parent = 0;
+	d->key_raw = {};
 	if (need > d->cap) {
 		char *t = (char *)realloc(d->text, need);
 		if (!t) {
@@ -436,7 +456,7 @@ struct bb_jval bb_json_get(struct bb_jval obj, const char *key, size_t kn)
 		return found;
 	for (uint32_t i = obj.i + 1; i < o->next; i = obj.doc->nodes[i].next) {
 		const node &m = obj.doc->nodes[i];
-		if (m.kn == kn && memcmp(m.k, key, kn) == 0)
+		if (m.kn == kn && (kn == 0 || m.k[0] == key[0]) && memcmp(m.k, key, kn) == 0)
 			found = bb_jval{ obj.doc, i }; /* the last one wins */
 	}
 	return found;
@@ -525,6 +545,26 @@ int bb_json_raw(struct bb_jval v, const char **s, size_t *n)
 		return -1;
 	*s = x->r;
 	*n = x->rn;
+	return 0;
+}
+
+int bb_json_span(struct bb_jval v, size_t *off, size_t *n)
+{
+	const node *x = at(v);
+	if (!x)
+		return -1;
+	*off = (size_t)(x->r - v.doc->text);
+	*n = x->rn;
+	return 0;
+}
+
+int bb_json_key_span(struct bb_jval m, size_t *off, size_t *n)
+{
+	const node *x = at(m);
+	if (!x || !x->kr)
+		return -1;
+	*off = (size_t)(x->kr - m.doc->text);
+	*n = x->krn;
 	return 0;
 }
 

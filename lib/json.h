@@ -69,6 +69,11 @@ int bb_json_number_text(struct bb_jval v, const char **s, size_t *n); /* as writ
 /* The value's JSON text as it stands in the parsed document (any type). */
 int bb_json_raw(struct bb_jval v, const char **s, size_t *n);
 
+/* Where v's JSON text, and a member's key (between its quotes, escapes as
+ * written), stand in the parsed text: offsets from its first byte. */
+int bb_json_span(struct bb_jval v, size_t *off, size_t *n);
+int bb_json_key_span(struct bb_jval member, size_t *off, size_t *n);
+
 /* The string v equals s[0..n). */
 int bb_json_string_is(struct bb_jval v, const char *s, size_t n);
 

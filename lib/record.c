@@ -539,10 +539,19 @@ static void read_json(struct reader *rd, struct bb_record *r)
 	if (r->too_large)
 		return;
 	r->json_ok = bb_json_parse(rd->doc, r->line, r->len, &root, &r->jerr) == 0;
-	if (r->json_ok && bb_json_type(root) == BB_JOBJECT)
-		bb_envelope_read(root, &r->env);
-	else
-		r->is_object = 0;
+	r->nm = 0;
+	r->is_object = 0;
+	if (!r->json_ok || bb_json_type(root) != BB_JOBJECT)
+		return;
+	bb_envelope_read(root, &r->env);
+	/* the member index, from what the parse found */
+	for (struct bb_jval m = bb_json_first(root); bb_json_type(m) != BB_JNONE; m = bb_json_next(m)) {
+		size_t ko, kn, vo, vn;
+		if (bb_json_key_span(m, &ko, &kn) || bb_json_span(m, &vo, &vn) ||
+		    add_member(r, r->line + ko, kn, r->line + vo, vn))
+			return;
+	}
+	r->is_object = 1;
 }
 
 static int run_one(struct reader *rd, struct bb_record *r, FILE *out, bb_record_fn fn, void *ctx)
@@ -552,8 +561,10 @@ static int run_one(struct reader *rd, struct bb_record *r, FILE *out, bb_record_
 
 	memset(&em, 0, sizeof em);
 	r->too_large = r->total_len > BB_LINE_MAX;
-	bb_record_index(r);
-	read_json(rd, r);
+	if (r->too_large)
+		bb_record_index(r); /* not parsed: its members are found without */
+	else
+		read_json(rd, r);
 	if (r->unterminated && !r->is_object) {
 		/* what a stage killed in the middle of a write leaves: not a
 		 * record, and its message is still on the queue */
