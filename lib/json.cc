@@ -24,12 +24,19 @@ namespace {
 
 const unsigned max_depth = 128;
 
+inline uint64_t key_bit(const char *k, size_t n)
+{
+	return n ? (uint64_t)1 << ((n * 7 + (unsigned char)k[0] * 3 + (unsigned char)k[n - 1]) & 63) : 1;
+}
+
 struct node {
 	uint8_t type;
 	uint8_t has_int;
+	uint8_t maybe_dup; /* object: two member names may be equal, so the last must be found */
 	uint32_t next;  /* index just past this value and everything inside it */
 	uint32_t count; /* elements or members */
 	uint32_t parent;
+	uint64_t keys; /* object: one bit per member name's hash, to refuse absent names at once */
 	const char *s;  /* string: decoded bytes; number and others: text as written */
 	size_t n;
 	const char *r; /* the value's JSON text */
@@ -140,6 +147,10 @@ size_t push(bb_jdoc *d, uint8_t type, std::string_view key, int has_key, std::st
 	if (has_key) {
 		nd.k = key.data();
 		nd.kn = key.size();
+		node &p = d->nodes[d->parent];
+		uint64_t bit = key_bit(nd.k, nd.kn);
+		p.maybe_dup |= (p.keys & bit) != 0;
+		p.keys |= bit;
 	}
 	d->nodes.push_back(nd);
 	return d->nodes.size() - 1;
@@ -452,12 +463,15 @@ struct bb_jval bb_json_get(struct bb_jval obj, const char *key, size_t kn)
 	const node *o = at(obj);
 	bb_jval found{ nullptr, 0 };
 
-	if (!o || o->type != BB_JOBJECT)
+	if (!o || o->type != BB_JOBJECT || !(o->keys & key_bit(key, kn)))
 		return found;
 	for (uint32_t i = obj.i + 1; i < o->next; i = obj.doc->nodes[i].next) {
 		const node &m = obj.doc->nodes[i];
-		if (m.kn == kn && (kn == 0 || m.k[0] == key[0]) && memcmp(m.k, key, kn) == 0)
+		if (m.kn == kn && (kn == 0 || m.k[0] == key[0]) && memcmp(m.k, key, kn) == 0) {
 			found = bb_jval{ obj.doc, i }; /* the last one wins */
+			if (!o->maybe_dup)
+				break;
+		}
 	}
 	return found;
 }

@@ -148,8 +148,23 @@ static const char *text_of(struct bb_jval v, char *buf, size_t size)
 	size_t n;
 	if (bb_json_number_text(v, &s, &n) != 0)
 		n = 0;
-	snprintf(buf, size, "%.*s%s", (int)(n < size - 4 ? n : size - 4), s, n < size - 4 ? "" : "...");
+	if (n > size - 4) {
+		memcpy(buf, s, size - 4);
+		memcpy(buf + size - 4, "...", 4);
+	} else {
+		memcpy(buf, s, n);
+		buf[n] = '\0';
+	}
 	return buf;
+}
+
+/* The text has a digit other than 0 before its exponent. */
+static int nonzero(const char *t)
+{
+	for (; *t && *t != 'e' && *t != 'E'; t++)
+		if (*t >= '1' && *t <= '9')
+			return 1;
+	return 0;
 }
 
 /* A non-negative whole number, however it is written (5, 5.0, 5e0). */
@@ -212,13 +227,15 @@ static int amount(struct walk *w, struct bb_jval a, const char *code, int64_t *m
 	size_t n;
 	int rc = 0;
 
+	int exp = bb_currency_exponent(code);
+	int64_t limit = exp == 0 ? 1000000000000000LL : 100000000000000000LL; /* 1e15 major units */
+
 	bb_json_number_text(a, &s, &n);
 	text_of(a, t, sizeof t);
 	size_t saved = push(w, "Amount");
-	if (s[0] == '-' && strtod(t, NULL) < 0)
+	if (s[0] == '-' && nonzero(t))
 		rc = fail(w, "invalid_amount", "%s is negative", t);
-	else if (n >= sizeof t - 4 || strtod(t, NULL) >= 1e15 ||
-		 bb_decimal_round(t, bb_currency_exponent(code), minor) != 0)
+	else if (n >= sizeof t - 4 || bb_decimal_round(t, exp, minor) != 0 || *minor >= limit)
 		rc = fail(w, "invalid_amount", "%s is out of range", t);
 	if (rc >= 0)
 		pop(w, saved);
