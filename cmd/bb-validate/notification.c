@@ -228,7 +228,9 @@ static int amount(struct walk *w, struct bb_jval a, const char *code, int64_t *m
 	int rc = 0;
 
 	int exp = bb_currency_exponent(code);
-	int64_t limit = exp == 0 ? 1000000000000000LL : 100000000000000000LL; /* 1e15 major units */
+	/* below 10^13 major units: every landed price and every sum of them
+	 * stays exact in the minor unit, and a total is still a plausible price */
+	int64_t limit = exp == 0 ? 10000000000000LL : 1000000000000000LL;
 
 	bb_json_number_text(a, &s, &n);
 	text_of(a, t, sizeof t);
