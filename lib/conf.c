@@ -1,10 +1,14 @@
 /* conf.c: libinih reads the file into a flat list; lookups are rare (start-up
- * only), so a linear search is all it needs. */
+ * only), so a linear search is all it needs. Every error in the file is
+ * reported, each with its line, so one run shows the operator all of them. */
 #include "conf.h"
+#include "exitcode.h"
+#include "log.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,55 +17,174 @@ struct entry {
 	char *section, *name, *value;
 };
 
+/* What the reader knows of the line libinih has in hand: libinih tells the
+ * handler neither the line number nor that a section header was broken. */
+struct reading {
+	FILE *f;
+	int line;
+	int pair_expected; /* the line must call the handler, or it is malformed */
+	int pair_called;
+	int after_pair;    /* an indented line continues the value before */
+	int continuing;    /* this line does */
+	int last_bad;      /* the key continued was reported already */
+	int bad_section;   /* after a broken [section: its keys belong nowhere */
+	char **errors;     /* "unable to load config: FILE:LINE: ...", in line order */
+	size_t nerrors;
+	int nomem;
+};
+
 struct bb_conf {
 	char *path;
 	struct entry *e;
 	size_t n, cap;
-	char unknown[160]; /* the first key no program reads, for the error */
+	struct reading r;
 };
 
-/* Every key of bb.conf(5). [severity] takes any key here: bb-severity names
- * a threshold it does not know itself, with the list of those it does. */
+/* Every key of bb.conf(5). */
 static const char *const known[] = {
 	"validate.max_receive_count", "validate.marketplaces", "validate.unsupported",
 	"analysis.seller_ids", "analysis.costs", "analysis.rank_curve",
+	"severity.critical_min_offers", "severity.critical_min_gap_pct",
+	"severity.critical_min_percentile", "severity.critical_min_daily_sales",
+	"severity.high_min_offers", "severity.high_min_gap_pct",
+	"severity.high_max_winner_margin_pct", "severity.warning_min_offers",
+	"severity.warning_min_gap_pct", "severity.warning_min_position",
+	"severity.warning_max_market_low_margin_pct", "severity.success_max_offers",
+	"severity.success_max_position", "severity.success_max_gap_pct",
 	"db.url",
 	"sqs.queue_url", "sqs.dlq_url",
 };
 
 static int is_known(const char *section, const char *name)
 {
-	char key[200];
-	if (strcmp(section, "severity") == 0)
-		return 1;
-	snprintf(key, sizeof key, "%s.%s", section, name);
+	size_t ls = strlen(section);
 	for (size_t i = 0; i < sizeof known / sizeof *known; i++)
-		if (strcmp(known[i], key) == 0)
+		if (strncmp(known[i], section, ls) == 0 && known[i][ls] == '.' &&
+		    strcmp(known[i] + ls + 1, name) == 0)
 			return 1;
 	return 0;
+}
+
+static void conf_error(struct bb_conf *c, int line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void conf_error(struct bb_conf *c, int line, const char *fmt, ...)
+{
+	char *msg = NULL, *e = NULL, **more;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	if (!msg || asprintf(&e, "unable to load config: %s:%d: %s", c->path, line, msg) < 0)
+		e = NULL;
+	free(msg);
+	more = e ? realloc(c->r.errors, (c->r.nerrors + 1) * sizeof *more) : NULL;
+	if (!more) {
+		free(e);
+		c->r.nomem = 1;
+		return;
+	}
+	c->r.errors = more;
+	more[c->r.nerrors++] = e;
+}
+
+/* A line that should have been a name = value pair and was not. */
+static void check_last_pair(struct bb_conf *c)
+{
+	if (c->r.pair_expected && !c->r.pair_called)
+		conf_error(c, c->r.line, "syntax error: expected name = value");
+	c->r.pair_expected = c->r.pair_called = 0;
+}
+
+/* libinih's reader: one whole line per call, as libinih counts them, so that
+ * the handler knows its line; the lines libinih would refuse without saying
+ * why are reported here. */
+static char *read_line(char *buf, int size, void *arg)
+{
+	struct bb_conf *c = arg;
+	size_t len;
+	char *s = buf;
+
+	check_last_pair(c);
+	if (!fgets(buf, size, c->r.f))
+		return NULL;
+	c->r.line++;
+	len = strlen(buf);
+	if (len == (size_t)size - 1 && buf[len - 1] != '\n' && !feof(c->r.f)) {
+		int ch;
+		while ((ch = getc(c->r.f)) != EOF && ch != '\n')
+			;
+		conf_error(c, c->r.line, "line longer than %d bytes", size - 2);
+		strcpy(buf, "\n");
+		return buf;
+	}
+	if (c->r.line == 1 && strncmp(s, "\xEF\xBB\xBF", 3) == 0)
+		s += 3;
+	while (isspace((unsigned char)*s))
+		s++;
+	if (!*s || *s == ';' || *s == '#')
+		return buf;
+	c->r.continuing = s > buf && c->r.after_pair;
+	if (*s != '[' || c->r.continuing) {
+		c->r.pair_expected = 1;
+	} else if (strchr(s, ']')) {
+		c->r.bad_section = c->r.after_pair = 0;
+	} else {
+		conf_error(c, c->r.line, "syntax error: section name without its closing ']'");
+		c->r.bad_section = 1;
+	}
+	return buf;
 }
 
 static int on_pair(void *user, const char *section, const char *name, const char *value)
 {
 	struct bb_conf *c = user;
 
-	if (!is_known(section, name)) { /* a misspelt key would otherwise be ignored in silence */
-		snprintf(c->unknown, sizeof c->unknown, "[%.60s] %.60s", section, name);
-		return 0;
+	c->r.pair_called = c->r.after_pair = 1;
+	if (c->r.bad_section || (c->r.continuing && c->r.last_bad))
+		return 1;
+	c->r.last_bad = !is_known(section, name);
+	if (c->r.last_bad) { /* a misspelt key would otherwise be ignored in silence */
+		if (*section)
+			conf_error(c, c->r.line, "no such key [%s] %s (see bb.conf(5))", section, name);
+		else
+			conf_error(c, c->r.line, "no such key %s before any [section] (see bb.conf(5))", name);
+		return 1;
 	}
 	if (c->n == c->cap) {
 		size_t cap = c->cap ? 2 * c->cap : 16;
 		struct entry *e = realloc(c->e, cap * sizeof *e);
 		if (!e)
-			return 0;
+			return !(c->r.nomem = 1);
 		c->e = e;
 		c->cap = cap;
 	}
 	c->e[c->n].section = strdup(section);
 	c->e[c->n].name = strdup(name);
 	c->e[c->n].value = strdup(value);
+	if (!c->e[c->n].section || !c->e[c->n].name || !c->e[c->n].value)
+		c->r.nomem = 1;
 	c->n++;
-	return 1;
+	return !c->r.nomem;
+}
+
+/* Every error but the last is reported here; the last is left in err, for
+ * main() to report as it exits. */
+static int report(struct bb_conf *c, int rc, char *err, size_t errlen)
+{
+	if (rc > 0 && c->r.nerrors == 0) /* refused by libinih, unseen by the reader */
+		conf_error(c, rc, "syntax error");
+	if (rc < 0 || c->r.nomem) {
+		snprintf(err, errlen, "unable to load config: %s: out of memory", c->path);
+		return -1;
+	}
+	for (size_t i = 0; i + 1 < c->r.nerrors; i++)
+		bb_fatal(BB_EX_CONFIG, "%s", c->r.errors[i]);
+	if (c->r.nerrors)
+		snprintf(err, errlen, "%s", c->r.errors[c->r.nerrors - 1]);
+	return c->r.nerrors ? -1 : 0;
 }
 
 int bb_conf_load(struct bb_conf **out, char *err, size_t errlen)
@@ -69,39 +192,41 @@ int bb_conf_load(struct bb_conf **out, char *err, size_t errlen)
 	const char *env = getenv("BB_CONFIG");
 	const char *path = env && *env ? env : "/etc/bb/bb.conf";
 	struct bb_conf *c = calloc(1, sizeof *c);
-	FILE *f;
 	int rc;
 
-	if (!c) {
+	if (!c || !(c->path = strdup(path))) {
+		free(c);
+		*out = NULL;
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
 	*out = c;
-	f = fopen(path, "r");
-	if (!f) {
-		if (errno == ENOENT && !(env && *env))
+	c->r.f = fopen(path, "r");
+	if (!c->r.f) {
+		if (errno == ENOENT && !(env && *env)) {
+			free(c->path);
+			c->path = NULL;
 			return 0;
+		}
 		snprintf(err, errlen, "unable to read config '%s': %s", path, strerror(errno));
-		bb_conf_free(c);
-		*out = NULL;
-		return -1;
-	}
-	c->path = strdup(path);
-	rc = ini_parse_file(f, on_pair, c);
-	fclose(f);
-	if (rc != 0 && c->unknown[0]) {
-		snprintf(err, errlen, "%s:%d: no such key: %s (see bb.conf(5))", path, rc, c->unknown);
-		bb_conf_free(c);
-		*out = NULL;
-		return -1;
+		rc = -1;
+	} else {
+		rc = ini_parse_stream(read_line, c, on_pair, c);
+		check_last_pair(c);
+		if (ferror(c->r.f)) {
+			snprintf(err, errlen, "unable to read config '%s': %s", path, strerror(errno));
+			rc = -1;
+		} else {
+			rc = report(c, rc, err, errlen);
+		}
+		fclose(c->r.f);
+		c->r.f = NULL;
 	}
 	if (rc != 0) {
-		snprintf(err, errlen, "%s:%d: syntax error", path, rc);
 		bb_conf_free(c);
 		*out = NULL;
-		return -1;
 	}
-	return 0;
+	return rc;
 }
 
 void bb_conf_free(struct bb_conf *c)
@@ -114,6 +239,9 @@ void bb_conf_free(struct bb_conf *c)
 		free(c->e[i].value);
 	}
 	free(c->e);
+	for (size_t i = 0; i < c->r.nerrors; i++)
+		free(c->r.errors[i]);
+	free(c->r.errors);
 	free(c->path);
 	free(c);
 }
@@ -137,18 +265,6 @@ const char *bb_conf_get(const struct bb_conf *c, const char *section, const char
 		if (strcmp(c->e[i].section, section) == 0 && strcmp(c->e[i].name, name) == 0)
 			return c->e[i].value;
 	return NULL;
-}
-
-int bb_conf_each(const struct bb_conf *c, const char *section,
-		 int (*fn)(const char *name, const char *value, void *ctx), void *ctx)
-{
-	for (size_t i = 0; c && i < c->n; i++)
-		if (strcmp(c->e[i].section, section) == 0) {
-			int rc = fn(c->e[i].name, c->e[i].value, ctx);
-			if (rc)
-				return rc;
-		}
-	return 0;
 }
 
 const char *bb_conf_path(const struct bb_conf *c)

@@ -41,16 +41,6 @@ static int set_threshold(struct analysis_conf *a, const char *key, const char *v
 	return bb_fatal(BB_EX_CONFIG, "unable to use %s '%s': no such threshold", where, key);
 }
 
-static int conf_threshold(const char *name, const char *value, void *arg)
-{
-	(void)value;
-	for (int i = 0; i < T_COUNT; i++)
-		if (strcmp(threshold_names[i], name) == 0)
-			return 0;
-	(void)arg;
-	return bb_fatal(BB_EX_CONFIG, "unable to use [severity] '%s': no such threshold", name);
-}
-
 static int rank_curve(struct analysis_conf *a, const char *v)
 {
 	char *end;
@@ -75,8 +65,6 @@ static int configure(struct ctx *c, struct bb_conf *conf, char **sellers_copy)
 	int rc;
 
 	memcpy(c->conf.t, threshold_defaults, sizeof c->conf.t);
-	if ((rc = bb_conf_each(conf, "severity", conf_threshold, NULL)))
-		return rc;
 	for (int i = 0; i < T_COUNT; i++) {
 		snprintf(where, sizeof where, "[severity]");
 		if ((v = bb_conf_get(conf, "severity", threshold_names[i])) &&
