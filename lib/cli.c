@@ -1,14 +1,15 @@
 /* cli.c: the options every program answers the same way. */
 #include "cli.h"
+#include "log.h"
 
 #include <stdio.h>
 #include <string.h>
 
-int bb_cli_early(int argc, char **argv, const char *usage, const char *version_line)
+int bb_cli_early(int argc, char **argv, const char *help, const char *version_line)
 {
 	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			fputs(usage, stdout);
+			printf("%s\nSee %s(1).\n", help, bb_prog());
 			return 1;
 		}
 		if (strcmp(argv[i], "--version") == 0 || strcmp(argv[i], "-V") == 0) {

@@ -3,7 +3,9 @@
 #define BB_CLI_H
 
 /* --help and --version answer before anything else is read, so a broken
- * config file never hides the usage. Returns 1 when one was answered. */
-int bb_cli_early(int argc, char **argv, const char *usage, const char *version_line);
+ * config file never hides the usage. --help prints help (the usage, then a
+ * line for each option) and the man page to read, named after bb_log_init's
+ * program. Returns 1 when one was answered. */
+int bb_cli_early(int argc, char **argv, const char *help, const char *version_line);
 
 #endif

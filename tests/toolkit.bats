@@ -28,9 +28,43 @@ PROGS="bb-validate bb-severity bb-dedupe bb-store bb-sqs-recv bb-ack bb-sqs-send
 
 @test "every program's usage matches the SYNOPSIS of its man page option for option" {
 	for p in $PROGS; do
-		usage_opts=$("$p" --help | grep -o -- '--[a-z-]*' | sort -u)
+		usage_opts=$("$p" --help | sed '/^$/q' | grep -o -- '--[a-z-]*' | sort -u)
 		page_opts=$(sed -n '/^\.Sh SYNOPSIS/,/^\.Sh DESCRIPTION/p' "man/$p.1" | sed 's/\\-/-/g' | grep -o 'Fl -[a-z-]*' | sed 's/^Fl /-/' | sort -u)
 		[ "$usage_opts" = "$page_opts" ] || { echo "$p usage: $usage_opts"; echo "$p man: $page_opts"; false; }
+	done
+}
+
+# long_options PROG: the long options of PROG's getopt_long table, one a line.
+long_options() {
+	sed -n '/struct option opts\[\]/,/{ NULL, 0, NULL, 0 }/p' "$BATS_TEST_DIRNAME/../cmd/$1/main.c" |
+		grep -o '{ "[a-z-]*"' | sed 's/^{ "/--/; s/"$//'
+}
+
+@test "every program's --help mentions each long option it accepts and ends naming its man page" {
+	for p in $PROGS; do
+		opts=$(long_options "$p")
+		[ -n "$opts" ] || fail "$p: no getopt_long table found"
+		run --separate-stderr "$p" --help
+		[ "$status" -eq 0 ] || fail "$p --help: exit status $status"
+		[ -z "$stderr" ] || fail "$p --help wrote on stderr: $stderr"
+		for o in $opts; do
+			grep -q -e "$o\\b" <<<"$output" || fail "$p --help does not mention $o"
+		done
+		[ "${lines[-1]}" = "See $p(1)." ] || fail "$p --help ends with: ${lines[-1]}"
+	done
+}
+
+@test "every program's --help has a line for each option of its man page, in the page's order" {
+	# bb-validate's help is its usage alone: its main.c defines no HELP yet
+	for p in ${PROGS/bb-validate/}; do
+		page=$(sed -n '/^\.It Fl /p' "$BATS_TEST_DIRNAME/../man/$p.1" | sed 's/\\-/-/g' |
+			grep -o ' -[a-z][a-z-]*' | sed 's/^ /-/')
+		help=$("$p" --help | grep '^  -' | sed 's/^  \(-[a-zA-Z], \)\{0,1\}\(--[a-z-]*\).*/\2/')
+		[ "$help" = "$page" ] || fail "$p --help lists:
+$help
+but its page:
+$page"
+		! "$p" --help | grep '^  -' | awk 'length > 79' | grep . || fail "$p --help has option lines over 79 columns"
 	done
 }
 

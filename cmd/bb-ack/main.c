@@ -20,6 +20,14 @@
 #include <unistd.h>
 
 #define USAGE "usage: bb-ack [--dlq-url URL] [--max-receive-count N] [--all] [--settled FIFO]\n"
+/* --help: the usage and a line for each option, as in the man page */
+#define HELP USAGE "\n" \
+	     "  --dlq-url URL          dead-letter queue for rejected and spent messages\n" \
+	     "  --max-receive-count N  a message failed N times goes to the DLQ (default 3)\n" \
+	     "  --all                  delete every message, whatever its record holds\n" \
+	     "  --settled FIFO         report settled messages to bb-sqs-recv --settled\n" \
+	     "  -h, --help             print this help and exit\n" \
+	     "  -V, --version          print the version and exit\n"
 #define BATCH 10
 
 enum what { LEAVE, DELETE, TO_DLQ, RETRY_LATER };
@@ -337,7 +345,7 @@ int main(int argc, char **argv)
 	int opt, rc = 0;
 
 	bb_log_init("bb-ack");
-	if (bb_cli_early(argc, argv, USAGE, "bb-ack " BB_VERSION))
+	if (bb_cli_early(argc, argv, HELP, "bb-ack " BB_VERSION))
 		return 0;
 	if (bb_conf_load(&conf, err, sizeof err) != 0)
 		return bb_fatal(BB_EX_CONFIG, "%s", err);

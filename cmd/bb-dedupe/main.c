@@ -23,6 +23,12 @@
 #include <unistd.h>
 
 #define USAGE "usage: bb-dedupe [--db URL] [--memory N]\n"
+/* --help: the usage and a line for each option, as in the man page */
+#define HELP USAGE "\n" \
+	     "  --db URL       sqlite:PATH or a PostgreSQL URL (default sqlite:bb.db)\n" \
+	     "  --memory N     records and alerts remembered in memory (default 100000)\n" \
+	     "  -h, --help     print this help and exit\n" \
+	     "  -V, --version  print the version and exit\n"
 #define BATCH 128
 #define DUP_SQL "SELECT 1 FROM worker_notifications WHERE message_id = $1 " \
 		"UNION ALL SELECT 1 FROM worker_notifications WHERE dedupe_hash = $2 LIMIT 1"
@@ -325,7 +331,7 @@ int main(int argc, char **argv)
 	int opt, rc;
 
 	bb_log_init("bb-dedupe");
-	if (bb_cli_early(argc, argv, USAGE, "bb-dedupe " BB_VERSION))
+	if (bb_cli_early(argc, argv, HELP, "bb-dedupe " BB_VERSION))
 		return 0;
 	if (bb_conf_load(&conf, err, sizeof err) != 0)
 		return bb_fatal(BB_EX_CONFIG, "%s", err);

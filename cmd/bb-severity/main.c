@@ -19,6 +19,14 @@
 
 #define USAGE "usage: bb-severity [--costs FILE] [--seller-id ID]... [--set KEY=VALUE]...\n" \
 	      "                   [--format ndjson|text]\n"
+/* --help: the usage and a line for each option, as in the man page */
+#define HELP USAGE "\n" \
+	     "  --costs FILE          the cost table, for margins and prices\n" \
+	     "  --seller-id ID        an id of ours (repeatable; replaces the configured ids)\n" \
+	     "  --set KEY=VALUE       set a threshold of the rules (repeatable)\n" \
+	     "  --format ndjson|text  write the records (default), or a line for people\n" \
+	     "  -h, --help            print this help and exit\n" \
+	     "  -V, --version         print the version and exit\n"
 
 struct ctx {
 	struct analysis_conf conf;
@@ -199,7 +207,7 @@ int main(int argc, char **argv)
 	int opt, rc, ncli = 0;
 
 	bb_log_init("bb-severity");
-	if (bb_cli_early(argc, argv, USAGE, "bb-severity " BB_VERSION))
+	if (bb_cli_early(argc, argv, HELP, "bb-severity " BB_VERSION))
 		return 0;
 	if (bb_conf_load(&conf, err, sizeof err) != 0)
 		return bb_fatal(BB_EX_CONFIG, "%s", err);

@@ -31,6 +31,18 @@
 #define USAGE "usage: bb-sqs-recv --queue-url URL [--concurrency N] [--max-messages N] [--drain]\n" \
 	      "                   [--wait-seconds S] [--visibility-timeout S] [--settled FIFO]\n" \
 	      "                   [--max-inflight N]\n"
+/* --help: the usage and a line for each option, as in the man page */
+#define HELP USAGE "\n" \
+	     "  --queue-url URL         the queue to read (required)\n" \
+	     "  --concurrency N         pollers at once, 1 to 64 (default 1)\n" \
+	     "  --max-messages N        stop after N records (default no limit)\n" \
+	     "  --drain                 stop at the first receive that returns no message\n" \
+	     "  --wait-seconds S        long poll of each request, 0 to 20 (default 20)\n" \
+	     "  --visibility-timeout S  hide each message received S seconds (default 120)\n" \
+	     "  --settled FIFO          read what bb-ack --settled reports settled\n" \
+	     "  --max-inflight N        with --settled, most unsettled at once (default 1000)\n" \
+	     "  -h, --help              print this help and exit\n" \
+	     "  -V, --version           print the version and exit\n"
 #define PROGRESS_MS 60000
 #define HANDLE_MAX 8192
 
@@ -591,7 +603,7 @@ int main(int argc, char **argv)
 	int rc;
 
 	bb_log_init("bb-sqs-recv");
-	if (bb_cli_early(argc, argv, USAGE, "bb-sqs-recv " BB_VERSION))
+	if (bb_cli_early(argc, argv, HELP, "bb-sqs-recv " BB_VERSION))
 		return 0;
 	if (bb_conf_load(&conf, err, sizeof err) != 0)
 		return bb_fatal(BB_EX_CONFIG, "%s", err);

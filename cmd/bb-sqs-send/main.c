@@ -18,6 +18,12 @@
 #include <unistd.h>
 
 #define USAGE "usage: bb-sqs-send --queue-url URL [--rate N]\n"
+/* --help: the usage and a line for each option, as in the man page */
+#define HELP USAGE "\n" \
+	     "  --queue-url URL  the queue to send to (required)\n" \
+	     "  --rate N         about N messages per second (default as fast as SQS takes)\n" \
+	     "  -h, --help       print this help and exit\n" \
+	     "  -V, --version    print the version and exit\n"
 #define BATCH 10
 #define MAX_BODY (256 * 1024)
 
@@ -191,7 +197,7 @@ int main(int argc, char **argv)
 	int opt, rc = 0;
 
 	bb_log_init("bb-sqs-send");
-	if (bb_cli_early(argc, argv, USAGE, "bb-sqs-send " BB_VERSION))
+	if (bb_cli_early(argc, argv, HELP, "bb-sqs-send " BB_VERSION))
 		return 0;
 	if (bb_conf_load(&conf, err, sizeof err) != 0)
 		return bb_fatal(BB_EX_CONFIG, "%s", err);

@@ -23,6 +23,17 @@
 
 #define USAGE "usage: bb-store [--db URL] [--batch N] [--max-delay MS] [--retry-for DURATION]\n" \
 	      "                [--keep DURATION] [--worker-id ID] [--migrate]\n"
+/* --help: the usage and a line for each option, as in the man page */
+#define HELP USAGE "\n" \
+	     "  --db URL              sqlite:PATH or a PostgreSQL URL (default sqlite:bb.db)\n" \
+	     "  --batch N             records per transaction at most (default 500)\n" \
+	     "  --max-delay MS        commit a partial batch after MS ms (default 100)\n" \
+	     "  --retry-for DURATION  retry an unavailable database so long (default 5m)\n" \
+	     "  --keep DURATION       keep history rows so long, 0 for ever (default 30d)\n" \
+	     "  --worker-id ID        this process in worker_heartbeats (default host:pid)\n" \
+	     "  --migrate             migrate the schema and exit\n" \
+	     "  -h, --help            print this help and exit\n" \
+	     "  -V, --version         print the version and exit\n"
 
 #define HEARTBEAT_MS 10000
 #define PRUNE_EVERY_MS 3600000
@@ -455,7 +466,7 @@ int main(int argc, char **argv)
 	int rc;
 
 	bb_log_init("bb-store");
-	if (bb_cli_early(argc, argv, USAGE, "bb-store " BB_VERSION))
+	if (bb_cli_early(argc, argv, HELP, "bb-store " BB_VERSION))
 		return 0;
 	if (bb_conf_load(&conf, err, sizeof err) != 0)
 		return bb_fatal(BB_EX_CONFIG, "%s", err);
