@@ -3,6 +3,7 @@
 #include "parse.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,9 +27,9 @@ int bb_parse_fixed(const char *s, size_t n, int places, int64_t *out)
 {
 	int64_t v = 0;
 	size_t i = 0;
-	int frac = -1;
+	int frac = -1, big = 0; /* big: beyond INT64_MAX, read on to tell malformed */
 
-	if (n == 0 || n > 18)
+	if (n == 0)
 		return -1;
 	for (; i < n; i++) {
 		if (s[i] == '.' && frac < 0 && i > 0) {
@@ -39,12 +40,17 @@ int bb_parse_fixed(const char *s, size_t n, int places, int64_t *out)
 			return -1;
 		if (frac >= 0 && ++frac > places)
 			return -1;
-		v = v * 10 + (s[i] - '0');
+		big |= v > (INT64_MAX - (s[i] - '0')) / 10;
+		if (!big)
+			v = v * 10 + (s[i] - '0');
 	}
 	if (frac == 0) /* "4." */
 		return -1;
-	for (int k = frac < 0 ? 0 : frac; k < places; k++)
-		v *= 10;
+	for (int k = frac < 0 ? 0 : frac; k < places && !big; k++)
+		if (!(big = v > INT64_MAX / 10))
+			v *= 10;
+	if (big)
+		return -2;
 	*out = v;
 	return 0;
 }

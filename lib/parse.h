@@ -9,7 +9,8 @@
 int bb_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
 
 /* A non-negative decimal with at most `places` fraction digits, scaled by
- * 10^places: ("4.2", 2) -> 420, ("12.5", 2) -> 1250, ("4.205", 2) -> error. */
+ * 10^places: ("4.2", 2) -> 420, ("12.5", 2) -> 1250, ("4.205", 2) -> error.
+ * -1 when malformed, -2 when well formed but beyond INT64_MAX once scaled. */
 int bb_parse_fixed(const char *s, size_t n, int places, int64_t *out);
 
 /* Split list (changed in place) at commas and spaces, appending the words to

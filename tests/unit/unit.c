@@ -63,6 +63,14 @@ static void test_parse(void)
 	check(bb_parse_fixed("4.", 2, 2, &v) != 0 && bb_parse_fixed(".5", 2, 2, &v) != 0,
 	      "a bare point is refused");
 	check(bb_parse_fixed("1200", 4, 0, &v) == 0 && v == 1200, "whole yen parse with 0 places");
+	check(bb_parse_fixed("92233720368547758.07", 20, 2, &v) == 0 && v == INT64_MAX,
+	      "the largest value that fits is read");
+	check(bb_parse_fixed("92233720368547758.08", 20, 2, &v) == -2 &&
+	      bb_parse_fixed("92233720368547759", 17, 2, &v) == -2 &&
+	      bb_parse_fixed("99999999999999999999999", 23, 0, &v) == -2,
+	      "a value beyond int64 once scaled is out of range (-2), not wrapped");
+	check(bb_parse_fixed("000000000000000000000012.5", 26, 2, &v) == 0 && v == 1250,
+	      "leading zeros do not count against the range");
 	check(bb_parse_i64("12x", 0, 100, &v) != 0 && bb_parse_i64("", 0, 100, &v) != 0,
 	      "trailing junk and empty are refused");
 	check(bb_parse_i64("101", 0, 100, &v) != 0, "out of range is refused");
