@@ -889,9 +889,9 @@ COST972=B000TEST01,ATVPDKIKX0DER,USD,6.10,3.22,0.40,15,0.30,
 
 	B000TEST01,ATVPDKIKX0DER,USD,4.205,1.00,0,15,0.30,
 	EOF
-	run bb-severity --costs "$COSTS" </dev/null
-	assert_failure 78
-	assert_output --partial "$COSTS:4:"
+	run --separate-stderr bb-severity --costs "$COSTS" </dev/null
+	[ "$status" -eq 78 ]
+	assert_equal "$stderr" "bb-severity: fatal: unable to load cost table: $COSTS:4: unit_cost (column 4) '4.205' is not a USD amount with at most 2 decimals"
 }
 
 @test "a non-number money cell is malformed" {
@@ -910,9 +910,9 @@ COST972=B000TEST01,ATVPDKIKX0DER,USD,6.10,3.22,0.40,15,0.30,
 	$HEADER
 	B000TEST01,ATVPDKIKX0DER,USD,-1.00,1.00,0,15,0.30,
 	EOF
-	run bb-severity --costs "$COSTS" </dev/null
-	assert_failure 78
-	assert_output --partial "$COSTS:2:"
+	run --separate-stderr bb-severity --costs "$COSTS" </dev/null
+	[ "$status" -eq 78 ]
+	assert_equal "$stderr" "bb-severity: fatal: unable to load cost table: $COSTS:2: unit_cost (column 4) '-1.00' is out of range: 0 to 1000000000"
 }
 
 @test "a JPY money cell with decimals is malformed" {
@@ -920,9 +920,9 @@ COST972=B000TEST01,ATVPDKIKX0DER,USD,6.10,3.22,0.40,15,0.30,
 	$HEADER
 	B000TEST01,A1VC38T7YXB528,JPY,1200.5,420,30,10,30,
 	EOF
-	run bb-severity --costs "$COSTS" </dev/null
-	assert_failure 78
-	assert_output --partial "$COSTS:2:"
+	run --separate-stderr bb-severity --costs "$COSTS" </dev/null
+	[ "$status" -eq 78 ]
+	assert_equal "$stderr" "bb-severity: fatal: unable to load cost table: $COSTS:2: unit_cost (column 4) '1200.5' is not a JPY amount without decimals"
 }
 
 @test "a referral_pct with three decimals is malformed" {
@@ -930,9 +930,55 @@ COST972=B000TEST01,ATVPDKIKX0DER,USD,6.10,3.22,0.40,15,0.30,
 	$HEADER
 	B000TEST01,ATVPDKIKX0DER,USD,1.00,1.00,0,15.125,0.30,
 	EOF
-	run bb-severity --costs "$COSTS" </dev/null
-	assert_failure 78
-	assert_output --partial "$COSTS:2:"
+	run --separate-stderr bb-severity --costs "$COSTS" </dev/null
+	[ "$status" -eq 78 ]
+	assert_equal "$stderr" "bb-severity: fatal: unable to load cost table: $COSTS:2: referral_pct (column 7) '15.125' is not a percent with at most 2 decimals"
+}
+
+@test "a referral_pct over 100 is out of range, naming file, line and column; 100 itself is not" {
+	cat >"$COSTS" <<-EOF
+	$HEADER
+	B000TEST01,ATVPDKIKX0DER,USD,1.00,1.00,0,100,0.30,
+	B000TEST01,*,USD,1.00,1.00,0,100.01,0.30,
+	EOF
+	run --separate-stderr bb-severity --costs "$COSTS" </dev/null
+	[ "$status" -eq 78 ]
+	assert_equal "$stderr" "bb-severity: fatal: unable to load cost table: $COSTS:3: referral_pct (column 7) '100.01' is out of range: 0 to 100"
+}
+
+@test "an amount beyond what fits is out of range, never wrapped round" {
+	# 10^20 cents does not fit in 64 bits; a billion and a cent is past the limit
+	cat >"$COSTS" <<-EOF
+	$HEADER
+	B000TEST01,ATVPDKIKX0DER,USD,1.00,1000000000000000000.00,0,15,0.30,
+	EOF
+	run --separate-stderr bb-severity --costs "$COSTS" </dev/null
+	[ "$status" -eq 78 ]
+	assert_equal "$stderr" "bb-severity: fatal: unable to load cost table: $COSTS:2: fulfillment_fee (column 5) '1000000000000000000.00' is out of range: 0 to 1000000000"
+	cat >"$COSTS" <<-EOF
+	$HEADER
+	B000TEST01,A1VC38T7YXB528,JPY,1000000000,0,0,10,30,
+	B000TEST02,ATVPDKIKX0DER,USD,1.00,0,1000000000.01,15,0.30,
+	EOF
+	run --separate-stderr bb-severity --costs "$COSTS" </dev/null
+	[ "$status" -eq 78 ]
+	assert_equal "$stderr" "bb-severity: fatal: unable to load cost table: $COSTS:3: other_fees (column 6) '1000000000.01' is out of range: 0 to 1000000000"
+}
+
+@test "a negative daily_sales is out of range" {
+	cat >"$COSTS" <<-EOF
+	$HEADER
+	B000TEST01,ATVPDKIKX0DER,USD,1.00,1.00,0,15,0.30,-1
+	EOF
+	run --separate-stderr bb-severity --costs "$COSTS" </dev/null
+	[ "$status" -eq 78 ]
+	assert_equal "$stderr" "bb-severity: fatal: unable to load cost table: $COSTS:2: daily_sales (column 9) '-1' is out of range: 0 to 1000000000"
+}
+
+@test "a cost table that starts with a UTF-8 byte order mark loads" {
+	printf '\xef\xbb\xbf%s\n%s\n' "$HEADER" "$COST972" >"$COSTS"
+	a=$(notify "OURS:13.00 A:12.00" | analyse --costs "$COSTS")
+	assert_equal "$(pick '.min_viable_price, .risk_flags' <<<"$a")" '[1143,["margin-squeeze"]]'
 }
 
 @test "a header missing a required column is malformed at the header's line" {

@@ -22,6 +22,10 @@ static const char *const col_names[C_COUNT] = {
 
 #define MAX_LINE 4096
 #define MAX_CELLS 32
+/* The largest amount and daily sales a row may give, in major units: far
+ * beyond any product, and small enough that no margin computed from them
+ * overflows. */
+#define MAX_MAJOR 1000000000LL
 
 static char *trim(char *s)
 {
@@ -83,9 +87,30 @@ static int header(char **cells, int n, int *pos, const char *path, size_t line, 
 	return 0;
 }
 
-static int money_cell(const char *cell, int places, int64_t *out)
+/* Cell c of a row: a decimal from 0 to max (scaled by 10^places) with at
+ * most `places` decimals; `what` says what it should be, for the error. */
+static int number(char **cells, const int *pos, enum col c, int places, int64_t max,
+		  const char *what, int64_t *out, const char *path, size_t line, char *err, size_t errlen)
 {
-	return bb_parse_fixed(cell, strlen(cell), places, out);
+	const char *cell = cells[pos[c]];
+	char hi[32];
+	int rc = bb_parse_fixed(cell, strlen(cell), places, out);
+
+	if (rc == -1 && cell[0] == '-' && bb_parse_fixed(cell + 1, strlen(cell + 1), places, out) != -1)
+		rc = -2; /* a number all the same, below the range */
+	if (rc == 0 && *out > max)
+		rc = -2;
+	if (rc == -1 && places == 0)
+		return bad(err, errlen, path, line, "%s (column %d) '%.40s' is not %s without decimals",
+			   col_names[c], pos[c] + 1, cell, what);
+	if (rc == -1)
+		return bad(err, errlen, path, line, "%s (column %d) '%.40s' is not %s with at most %d decimals",
+			   col_names[c], pos[c] + 1, cell, what, places);
+	bb_format_fixed(max, places, hi, sizeof hi);
+	if (rc == -2)
+		return bad(err, errlen, path, line, "%s (column %d) '%.40s' is out of range: 0 to %s",
+			   col_names[c], pos[c] + 1, cell, hi);
+	return 0;
 }
 
 static int row(struct cost *r, char **cells, const int *pos, const char *path, size_t line,
@@ -103,23 +128,21 @@ static int row(struct cost *r, char **cells, const int *pos, const char *path, s
 	    !isupper((unsigned char)cur[2]))
 		return bad(err, errlen, path, line, "currency '%.20s' is not a 3-letter code", cur);
 	memcpy(r->currency, cur, 4);
-	for (int i = 0; i < 4; i++) {
-		const char *cell = cells[pos[money_cols[i]]];
-		if (money_cell(cell, bb_currency_exponent(cur), money_out[i]) != 0)
-			return bad(err, errlen, path, line,
-				   "%s '%.40s' is not a non-negative amount with at most %d decimals",
-				   col_names[money_cols[i]], cell, bb_currency_exponent(cur));
-	}
-	if (money_cell(cells[pos[C_REFERRAL_PCT]], 2, &r->referral_bp) != 0)
-		return bad(err, errlen, path, line,
-			   "referral_pct '%.40s' is not a non-negative percent with at most 2 decimals",
-			   cells[pos[C_REFERRAL_PCT]]);
+	int exp = bb_currency_exponent(cur);
+	char amount[16];
+	snprintf(amount, sizeof amount, "a %s amount", cur);
+	for (int i = 0; i < 4; i++)
+		if (number(cells, pos, money_cols[i], exp, MAX_MAJOR * (exp ? 100 : 1), amount,
+			   money_out[i], path, line, err, errlen))
+			return -1;
+	if (number(cells, pos, C_REFERRAL_PCT, 2, 100 * 100, "a percent", &r->referral_bp,
+		   path, line, err, errlen))
+		return -1;
 	r->daily_sales = -1;
 	if (pos[C_DAILY_SALES] >= 0 && *cells[pos[C_DAILY_SALES]] &&
-	    money_cell(cells[pos[C_DAILY_SALES]], 2, &r->daily_sales) != 0)
-		return bad(err, errlen, path, line,
-			   "daily_sales '%.40s' is not a non-negative number with at most 2 decimals",
-			   cells[pos[C_DAILY_SALES]]);
+	    number(cells, pos, C_DAILY_SALES, 2, MAX_MAJOR * 100, "a number", &r->daily_sales,
+		   path, line, err, errlen))
+		return -1;
 	r->asin = strdup(cells[pos[C_ASIN]]);
 	r->marketplace = strdup(cells[pos[C_MARKETPLACE]]);
 	return r->asin && r->marketplace ? 0 : bad(err, errlen, path, line, "out of memory");
@@ -170,7 +193,8 @@ static int read_rows(struct costs *c, FILE *f, const char *path, char *err, size
 		line++;
 		if (!strchr(buf, '\n') && !feof(f))
 			return bad(err, errlen, path, line, "line longer than %d bytes", MAX_LINE);
-		char *s = trim(buf);
+		/* a UTF-8 byte order mark, as spreadsheets save one, is not in the first cell */
+		char *s = trim(line == 1 && strncmp(buf, "\xEF\xBB\xBF", 3) == 0 ? buf + 3 : buf);
 		if (!*s || *s == '#')
 			continue;
 		int n = split(s, cells);
