@@ -643,7 +643,22 @@ COST972=B000TEST01,ATVPDKIKX0DER,USD,6.10,3.22,0.40,15,0.30,
 		bb-severity --costs "$COSTS" 2>"$BATS_TEST_TMPDIR/err" | jq -c '.analysis | [.min_viable_price, .margin_at_current, .risk_flags]')
 	assert_equal "$out" '[null,null,["no-cost-data"]]
 [null,null,["no-cost-data"]]'
-	assert_equal "$(grep -c 'level=warn' "$BATS_TEST_TMPDIR/err")" 1
+	assert_equal "$(grep 'level=warn' "$BATS_TEST_TMPDIR/err" | sed 's/^ts=[^ ]* //')" \
+		"level=warn prog=bb-severity msg=\"$COSTS:2: the cost row of B000TEST01 in ATVPDKIKX0DER is in EUR, the notification in USD: treated as no cost data\" asin=B000TEST01 marketplace=ATVPDKIKX0DER currency=USD cost_currency=EUR"
+}
+
+@test "each cost row in another currency is warned about once, naming its ASIN, marketplace and both currencies" {
+	cat >"$COSTS" <<-EOF
+	$HEADER
+	B000TEST01,*,EUR,1.00,0,0,0,0,
+	B000TEST02,ATVPDKIKX0DER,GBP,1.00,0,0,0,0,
+	EOF
+	other='.Payload.AnyOfferChangedNotification.OfferChangeTrigger.ASIN = "B000TEST02"'
+	{ notify "OURS:13.00 A:10.00"; notify "OURS:13.00 A:10.00" "$other"; notify "OURS:14.00 A:10.00"; } |
+		bb-validate 2>/dev/null | bb-severity --costs "$COSTS" 2>"$BATS_TEST_TMPDIR/err" >/dev/null
+	assert_equal "$(grep 'level=warn' "$BATS_TEST_TMPDIR/err" | sed 's/^ts=[^ ]* //')" \
+		"level=warn prog=bb-severity msg=\"$COSTS:2: the cost row of B000TEST01 in ATVPDKIKX0DER is in EUR, the notification in USD: treated as no cost data\" asin=B000TEST01 marketplace=ATVPDKIKX0DER currency=USD cost_currency=EUR
+level=warn prog=bb-severity msg=\"$COSTS:3: the cost row of B000TEST02 in ATVPDKIKX0DER is in GBP, the notification in USD: treated as no cost data\" asin=B000TEST02 marketplace=ATVPDKIKX0DER currency=USD cost_currency=GBP"
 }
 
 @test "a referral of 100% gives no min_viable_price, no race-to-bottom and no recommendation" {

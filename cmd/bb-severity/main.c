@@ -31,8 +31,9 @@
 struct ctx {
 	struct analysis_conf conf;
 	struct costs costs;
+	const char *costs_path;
+	unsigned char *warned; /* per cost row: its currency was found wrong */
 	int text;
-	int warned_currency;
 	size_t analysed, passed, failed;
 };
 
@@ -87,6 +88,30 @@ static int configure(struct ctx *c, struct bb_conf *conf, char **sellers_copy)
 			return bb_fatal(BB_EX_SOFTWARE, "out of memory");
 	}
 	return 0;
+}
+
+/* A cost row in another currency than the notification is not used. Said
+ * once per row, naming both currencies and where the row is: the fix is in
+ * the table. */
+static void warn_currency(struct ctx *c, const struct bb_record *n)
+{
+	size_t len;
+	char *asin = bb_record_string(n, "asin", &len), *mkt = bb_record_string(n, "marketplace", &len);
+	char *cur = bb_record_string(n, "currency", &len), *msg = NULL;
+	const struct cost *row = asin && mkt ? costs_find(&c->costs, asin, mkt) : NULL;
+
+	if (row && !c->warned[row - c->costs.rows] &&
+	    asprintf(&msg, "%s:%zu: the cost row of %s in %s is in %s, the notification in %s: "
+		     "treated as no cost data", c->costs_path, row->line, asin, mkt, row->currency,
+		     cur ? cur : "no currency") >= 0) {
+		c->warned[row - c->costs.rows] = 1;
+		bb_log(BB_WARN, NULL, msg, "asin", asin, "marketplace", mkt, "currency", cur,
+		       "cost_currency", row->currency, NULL);
+		free(msg);
+	}
+	free(asin);
+	free(mkt);
+	free(cur);
 }
 
 /* status and err are the record's as it leaves (err may be invalid: read the record's). */
@@ -152,11 +177,11 @@ static int on_record(struct bb_record *rec, struct bb_emit *em, void *arg)
 		struct bb_record sub;
 		bb_record_sub(rec, "notification", &sub);
 		a = analyse(&sub, &c->conf, &mismatch);
+		if (mismatch)
+			warn_currency(c, &sub);
 		free(sub.m);
 		if (c->text)
 			n = bb_record_get(rec, "notification");
-		if (mismatch && !c->warned_currency++)
-			bb_log(BB_WARN, NULL, "cost row currency differs from the notification's: treated as no cost data", NULL);
 		if (jv_is_valid(a)) {
 			c->analysed++;
 			bb_emit_set(em, "analysis", jv_copy(a));
@@ -264,6 +289,11 @@ int main(int argc, char **argv)
 		rc = bb_fatal(BB_EX_CONFIG, "unable to load cost table: %s", err);
 		goto out;
 	}
+	c.costs_path = costs_path;
+	if (!(c.warned = calloc(c.costs.n + 1, 1))) {
+		rc = bb_fatal(BB_EX_SOFTWARE, "out of memory");
+		goto out;
+	}
 	c.conf.costs = &c.costs;
 	bb_signals_install();
 	rc = bb_records_each(STDIN_FILENO, stdout, on_record, &c);
@@ -277,6 +307,7 @@ out:
 		free(c.conf.sellers);
 	free(cli_sellers);
 	free(sellers_copy);
+	free(c.warned);
 	costs_free(&c.costs);
 	bb_conf_free(conf);
 	return rc;
