@@ -294,3 +294,14 @@ bb-sqs-send: fatal: unable to load config: $conf:5: line longer than 198 bytes"
 	[ "$(wc -l <"$BATS_TEST_TMPDIR/all.err")" -eq "$expect_lines" ] ||
 		fail "$(wc -l <"$BATS_TEST_TMPDIR/all.err") lines logged, expected $expect_lines"
 }
+
+@test "make demo's tables show money with its currency, in major units" {
+	cd "$BATS_TEST_DIRNAME/.."
+	run env PATH="$BB_BIN:$PATH" BB_DEMO_PORT=$((4592 + ${BB_TEST_PORT_OFFSET:-0})) scripts/demo
+	assert_success
+	assert_line --regexp '^CRITICAL +B0CRIT0001 +ATVPDKIKX0DER +critical +USD 21\.00 +USD 10\.00 +110\.0 +11 +12 *$'
+	assert_line --regexp '^HIGH +B0THIN0003 +ATVPDKIKX0DER +high-thin-margin +USD 9\.49 +USD 9\.79 +-3\.06 +1 +3 *$'
+	assert_line --regexp '^WARNING +B0DEUT0008 +A1PA6795UKMFR9 +offer-missing +EUR 4\.60 +3 *$'
+	assert_line --regexp '^SUCCESS +B0JPYN0007 +A1VC38T7YXB528 +success-top3 +JPY 3010 +JPY 2980 +1\.01 +2 +4 *$'
+	assert_line --partial '"min_viable_price":"USD 11.43"'
+}
