@@ -20,6 +20,14 @@
 
 #define USAGE "usage: bb-validate [--strict] [--rejects FILE] [--max-receive-count N]\n" \
 	      "                   [--marketplace ID]... [--unsupported skip|reject]\n"
+#define HELP USAGE "\n" \
+	     "  --strict                   stop after the first rejected record (exit 65)\n" \
+	     "  --rejects FILE             also append each rejected record to FILE\n" \
+	     "  --max-receive-count N      a receive_count above N is poison (default 3)\n" \
+	     "  --marketplace ID           accept ID besides Amazon's (repeatable)\n" \
+	     "  --unsupported skip|reject  other notification types (default skip)\n" \
+	     "  -h, --help                 print this help and exit\n" \
+	     "  -V, --version              print the version and exit\n"
 
 struct ctx {
 	struct vconf vconf;
@@ -324,14 +332,16 @@ static int run(struct ctx *c)
 
 int main(int argc, char **argv)
 {
-	struct ctx c = { .max_receive_count = 3, .doc = bb_json_new() };
+	struct ctx c = { .max_receive_count = 3 };
 	struct bb_conf *conf = NULL;
 	char err[512], *mkt_copy = NULL;
 	int rc;
 
 	bb_log_init("bb-validate");
-	if (bb_cli_early(argc, argv, USAGE, "bb-validate " BB_VERSION))
+	if (bb_cli_early(argc, argv, HELP, "bb-validate " BB_VERSION))
 		return 0;
+	if (!(c.doc = bb_json_new()))
+		return bb_fatal(BB_EX_SOFTWARE, "out of memory");
 	rc = bb_conf_load(&conf, err, sizeof err) != 0 ? bb_fatal(BB_EX_CONFIG, "%s", err) :
 							configure(&c, conf, &mkt_copy);
 	if (rc == 0)
