@@ -64,6 +64,9 @@ static void test_parse(void)
 	check(bb_parse_i64("12x", 0, 100, &v) != 0 && bb_parse_i64("", 0, 100, &v) != 0,
 	      "trailing junk and empty are refused");
 	check(bb_parse_i64("101", 0, 100, &v) != 0, "out of range is refused");
+	check(bb_parse_i64("\r5", 0, 100, &v) != 0 && bb_parse_i64("\v5", 0, 100, &v) != 0 &&
+	      bb_parse_i64("+5", 0, 100, &v) != 0 && bb_parse_i64("-5", -9, 9, &v) == 0 && v == -5,
+	      "any leading space and a plus sign are refused, a minus sign is not");
 	bb_format_fixed(6250, 2, buf, sizeof buf);
 	check(strcmp(buf, "62.5") == 0, "6250 hundredths print as 62.5");
 	bb_format_fixed(5000, 2, buf, sizeof buf);
