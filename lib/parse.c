@@ -28,7 +28,7 @@ int bb_parse_fixed(const char *s, size_t n, int places, int64_t *out)
 {
 	int64_t v = 0;
 	size_t i = 0;
-	int frac = -1;
+	int frac = -1, digits = 0;
 
 	if (n == 0 || n > 18)
 		return -1;
@@ -42,8 +42,12 @@ int bb_parse_fixed(const char *s, size_t n, int places, int64_t *out)
 		if (frac >= 0 && ++frac > places)
 			return -1;
 		v = v * 10 + (s[i] - '0');
+		digits++;
 	}
 	if (frac == 0) /* "4." */
+		return -1;
+	/* scaled, the value has at most 18 digits: it fits in an int64_t */
+	if (digits + places - (frac < 0 ? 0 : frac) > 18)
 		return -1;
 	for (int k = frac < 0 ? 0 : frac; k < places; k++)
 		v *= 10;

@@ -67,6 +67,9 @@ static void test_parse(void)
 	check(bb_parse_i64("\r5", 0, 100, &v) != 0 && bb_parse_i64("\v5", 0, 100, &v) != 0 &&
 	      bb_parse_i64("+5", 0, 100, &v) != 0 && bb_parse_i64("-5", -9, 9, &v) == 0 && v == -5,
 	      "any leading space and a plus sign are refused, a minus sign is not");
+	check(bb_parse_fixed("99999999999999999", 17, 2, &v) != 0 && bb_parse_fixed("9999999999999999", 16, 2, &v) == 0 &&
+	      v == 999999999999999900LL && bb_parse_fixed("999999999999999999", 18, 0, &v) == 0,
+	      "a fixed decimal of more than 18 digits once scaled is refused, not overflowed");
 	bb_format_fixed(6250, 2, buf, sizeof buf);
 	check(strcmp(buf, "62.5") == 0, "6250 hundredths print as 62.5");
 	bb_format_fixed(5000, 2, buf, sizeof buf);
