@@ -90,6 +90,8 @@ static void test_time(void)
 	check(bb_time_parse("2024-02-30T00:00:00Z", 20, &ms) != 0, "February 30th is refused");
 	check(bb_time_parse("2024-01-15 10:30:00Z", 20, &ms) != 0, "a space instead of T is refused");
 	check(bb_time_parse("2024-01-15T10:30:00", 19, &ms) != 0, "a time without zone is refused");
+	check(bb_time_parse("2024-01-15T10:30:00.5Z", 21, &ms) != 0,
+	      "a fraction that runs to the end of the text has no zone (and what follows is not read)");
 	bb_time_format(1705314600123LL, buf, sizeof buf);
 	check(strcmp(buf, "2024-01-15T10:30:00.123Z") == 0, "format in UTC with milliseconds");
 	bb_time_format(-1, buf, sizeof buf);
