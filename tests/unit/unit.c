@@ -43,6 +43,10 @@ static void test_money(void)
 	check(bb_decimal_round("1.5e-05", 2, &v) == 0 && v == 0, "exponent notation below a cent rounds to 0");
 	check(bb_decimal_round("-2.345", 2, &v) == 0 && v == -235, "negative rounds away from zero");
 	check(bb_decimal_round("1.2.3", 2, &v) != 0, "two points are malformed");
+	check(bb_decimal_round("1e2147483647", 2, &v) != 0 && bb_decimal_round("1e-2147483648", 2, &v) == 0 && v == 0,
+	      "a huge exponent is out of range, a tiny one rounds to 0");
+	check(bb_decimal_round("1e5x", 2, &v) != 0 && bb_decimal_round("1e", 2, &v) != 0,
+	      "an exponent with junk or no digits is malformed");
 	bb_money_format(-5, 2, buf, sizeof buf);
 	check(strcmp(buf, "-0.05") == 0, "-5 cents formats as -0.05");
 	bb_money_format(3010, 0, buf, sizeof buf);
