@@ -535,6 +535,15 @@ accepted_notification() {
 	done
 }
 
+@test "a FeedbackCount of 1e300 is out of range, a schema error; 2^53 - 1 is still a count" {
+	run --separate-stderr bb-validate <<<"$(notify "A:10" ".$AOC.Offers[0].SellerFeedbackRating = {FeedbackCount: 1e300}")"
+	assert_success
+	expect_rejected schema "$AOC.Offers[0].SellerFeedbackRating.FeedbackCount"
+	check '.error.message | endswith("FeedbackCount: 1e+300 is out of range")'
+	run --separate-stderr bb-validate <<<"$(notify "A:10" ".$AOC.Offers[0].SellerFeedbackRating = {FeedbackCount: 9007199254740991}")"
+	check '.status == "ok" and .notification.offers[0].feedback_count == 9007199254740991'
+}
+
 @test "an ASIN too short, in lower case or 12 characters long is invalid_asin" {
 	for asin in B0SHORT b000test01 B000TEST0123; do
 		rejects_as "$(notify "A:10" ".$AOC.OfferChangeTrigger.ASIN = \"$asin\"")" invalid_asin "$AOC.OfferChangeTrigger.ASIN"

@@ -163,6 +163,10 @@ static int field(struct walk *w, jv obj, const char *key, jv_kind want, int requ
 	return rc;
 }
 
+/* Counts are whole numbers a double holds exactly; a larger one would not
+ * even convert to an integer. */
+#define COUNT_LIMIT 9007199254740992.0 /* 2^53 */
+
 /* Check that the optional fields named are of the kinds given ("s" string,
  * "n" number, "b" boolean, "t" RFC 3339 time or "", "c" count, "o" object). */
 static int typed(struct walk *w, jv obj, const char *spec[][2])
@@ -182,7 +186,9 @@ static int typed(struct walk *w, jv obj, const char *spec[][2])
 			double d = t == 'c' ? jv_number_value(v) : 0;
 			if (s && *s && bb_time_parse(s, strlen(s), &ms) != 0)
 				rc = fail(w, "invalid_time", "'%.60s' is not an RFC 3339 time", s);
-			else if (t == 'c' && (d < 0 || d != (double)(int64_t)d))
+			else if (t == 'c' && d >= COUNT_LIMIT)
+				rc = fail(w, "schema", "%g is out of range", d);
+			else if (t == 'c' && !(d >= 0 && d == (double)(int64_t)d))
 				rc = fail(w, "schema", "expected a non-negative whole number, got %g", d);
 			if (rc < 0) {
 				jv_free(v);
@@ -404,8 +410,10 @@ static int counts(struct walk *w, jv summary, const char *key, const char *cond,
 			rc = fail(w, "schema", "expected an object, got %s", kind_name(jv_get_kind(e)));
 		else if ((rc = typed(w, e, spec)) == 0 && condition_matches(e, cond)) {
 			jv c = opt(e, "OfferCount");
-			*total = (*total < 0 ? 0 : *total) +
-				 (jv_get_kind(c) == JV_KIND_NUMBER ? (int64_t)jv_number_value(c) : 0);
+			int64_t count = jv_get_kind(c) == JV_KIND_NUMBER ? (int64_t)jv_number_value(c) : 0;
+			*total = *total < 0 ? 0 : *total;
+			/* below 2^53 each, but a 1 MiB body holds thousands of them */
+			*total = count > INT64_MAX - *total ? INT64_MAX : *total + count;
 			jv_free(c);
 		}
 		if (rc >= 0)
