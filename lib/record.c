@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
@@ -189,7 +190,7 @@ jv bb_record_get(const struct bb_record *r, const char *key)
 
 	if (!m)
 		return jv_invalid();
-	jv v = jv_parse_sized(m->val, (int)m->vallen);
+	jv v = bb_jv_parse(m->val, m->vallen);
 	if (!jv_is_valid(v)) {
 		jv_free(v);
 		return jv_invalid();
@@ -330,6 +331,206 @@ int bb_json_array_each(const char *val, size_t len,
 		p = skip_ws(p + 1, end);
 	}
 	return -1;
+}
+
+/* ---- JSON text checked before libjq parses it ----
+ *
+ * libjq 1.6 leaks the string that follows another value without a
+ * separator ({"a" "b"}), and its error messages quote the text up to the
+ * next NUL byte, past the end of a text that has none. So text goes to
+ * libjq only once it is known to be JSON that libjq parses without error:
+ * RFC 8259's grammar with libjq's limits (a leading UTF-8 BOM, 256 levels of
+ * its parse stack, no unpaired high surrogate). Reasons read like libjq's. */
+
+#define JQ_MAX_DEPTH 256
+
+struct jcheck {
+	const char *start, *p, *end;
+	int depth;       /* libjq's stack: each open container, and each key awaiting its value */
+	const char *why; /* the first error */
+	const char *at;  /* where, or NULL at the end of the text */
+};
+
+static int jfail(struct jcheck *c, const char *why, const char *at)
+{
+	c->why = why;
+	c->at = at < c->end ? at : NULL;
+	return -1;
+}
+
+static int jvalue(struct jcheck *c);
+
+/* An escape at p (the backslash) of a string ending before end. */
+static const char *jescape(struct jcheck *c, const char *p, const char *end)
+{
+	unsigned cp, lo;
+
+	if (p + 1 < end && strchr("\"\\/bfnrt", p[1]) && p[1])
+		return p + 2;
+	if (p + 1 >= end || p[1] != 'u')
+		return jfail(c, "Invalid escape", p), NULL;
+	if (p + 6 > end || hex4(p + 2, &cp))
+		return jfail(c, "Invalid characters in \\uXXXX escape", p), NULL;
+	if (cp >= 0xd800 && cp < 0xdc00 &&
+	    (p + 12 > end || p[6] != '\\' || p[7] != 'u' || hex4(p + 8, &lo) || lo < 0xdc00 || lo > 0xdfff))
+		return jfail(c, "Invalid \\uXXXX\\uXXXX surrogate pair escape", p), NULL;
+	return p + (cp >= 0xd800 && cp < 0xdc00 ? 12 : 6);
+}
+
+static int jstring(struct jcheck *c)
+{
+	const char *close = skip_string(c->p, c->end), *p = c->p + 1;
+
+	if (!close)
+		return jfail(c, "Unfinished string", NULL);
+	while ((p = special(p, close, 1)) < close) {
+		if (*p != '\\')
+			return jfail(c, "Invalid string: control characters from U+0000 through U+001F must be escaped", p);
+		if (!(p = jescape(c, p, close)))
+			return -1;
+	}
+	c->p = close + 1;
+	return 0;
+}
+
+/* A literal or a number: libjq takes every byte up to whitespace, a quote
+ * or a structural character as one token. */
+static int jliteral(struct jcheck *c)
+{
+	static const char ends[] = " \t\r\n\"[]{}:,";
+	const char *p = c->p, *e = p;
+
+	while (e < c->end && !memchr(ends, *e, sizeof ends - 1))
+		e++;
+	c->p = e;
+	if (*p == 't' || *p == 'f' || *p == 'n') {
+		const char *word = *p == 't' ? "true" : *p == 'f' ? "false" : "null";
+		if ((size_t)(e - p) == strlen(word) && memcmp(p, word, (size_t)(e - p)) == 0)
+			return 0;
+		return jfail(c, "Invalid literal", e);
+	}
+	p += p < e && *p == '-';
+	if (p < e && *p == '0')
+		p++;
+	else if (p < e && *p >= '1' && *p <= '9')
+		while (p < e && *p >= '0' && *p <= '9')
+			p++;
+	else
+		return jfail(c, "Invalid numeric literal", e);
+	if (p < e && *p == '.') {
+		const char *d = ++p;
+		while (p < e && *p >= '0' && *p <= '9')
+			p++;
+		if (p == d)
+			return jfail(c, "Invalid numeric literal", e);
+	}
+	if (p < e && (*p == 'e' || *p == 'E')) {
+		p += p + 1 < e && (p[1] == '+' || p[1] == '-') ? 2 : 1;
+		const char *d = p;
+		while (p < e && *p >= '0' && *p <= '9')
+			p++;
+		if (p == d)
+			return jfail(c, "Invalid numeric literal", e);
+	}
+	return p == e ? 0 : jfail(c, "Invalid numeric literal", e);
+}
+
+static int jcontainer(struct jcheck *c)
+{
+	int object = *c->p == '{';
+	char close = object ? '}' : ']';
+
+	if (c->depth >= JQ_MAX_DEPTH)
+		return jfail(c, "Exceeds depth limit for parsing", c->p);
+	c->depth++;
+	c->p = skip_ws(c->p + 1, c->end);
+	if (c->p < c->end && *c->p == close)
+		goto closed;
+	for (;;) {
+		if (object) {
+			c->p = skip_ws(c->p, c->end);
+			if (c->p < c->end && *c->p != '"')
+				return jfail(c, "Object keys must be strings", c->p);
+			if (c->p >= c->end || jstring(c))
+				return c->p >= c->end ? jfail(c, "Unfinished JSON term", NULL) : -1;
+			c->p = skip_ws(c->p, c->end);
+			if (c->p >= c->end || *c->p != ':')
+				return jfail(c, c->p < c->end ? "Objects must consist of key:value pairs" :
+					     "Unfinished JSON term", c->p);
+			c->p++;
+		}
+		c->depth += object;
+		if (jvalue(c))
+			return -1;
+		c->depth -= object;
+		c->p = skip_ws(c->p, c->end);
+		if (c->p >= c->end)
+			return jfail(c, "Unfinished JSON term", NULL);
+		if (*c->p == close)
+			break;
+		if (*c->p != ',')
+			return jfail(c, "Expected separator between values", c->p);
+		c->p++;
+	}
+closed:
+	c->p++;
+	c->depth--;
+	return 0;
+}
+
+static int jvalue(struct jcheck *c)
+{
+	c->p = skip_ws(c->p, c->end);
+	if (c->p >= c->end)
+		return jfail(c, "Unfinished JSON term", NULL);
+	switch (*c->p) {
+	case '"':
+		return jstring(c);
+	case '[':
+	case '{':
+		return jcontainer(c);
+	case ']':
+	case '}':
+	case ',':
+	case ':':
+		return jfail(c, "Expected a value", c->p);
+	default:
+		return jliteral(c);
+	}
+}
+
+/* "REASON at line L, column C", counting as libjq does: bytes on the line,
+ * the one at fault included. */
+static jv jerror(const struct jcheck *c)
+{
+	const char *at = c->at ? c->at : c->end, *nl = c->start - 1;
+	int line = 1;
+
+	for (const char *q = c->start; q < at; q++)
+		if (*q == '\n')
+			line++, nl = q;
+	return jv_invalid_with_msg(jv_string_fmt("%s at %sline %d, column %ld", c->why, c->at ? "" : "EOF at ",
+						 line, (long)(at - nl) - !c->at));
+}
+
+jv bb_jv_parse(const char *text, size_t len)
+{
+	struct jcheck c = { text, text, text + len, 0, NULL, NULL };
+
+	if (len > INT_MAX)
+		return jv_invalid_with_msg(jv_string("Text too large"));
+	if (len > 0 && (unsigned char)text[0] == 0xef) { /* libjq skips a UTF-8 byte order mark */
+		if (len < 3 || (unsigned char)text[1] != 0xbb || (unsigned char)text[2] != 0xbf)
+			return jv_invalid_with_msg(jv_string("Malformed BOM"));
+		c.p += 3;
+	}
+	if (skip_ws(c.p, c.end) == c.end)
+		return jv_invalid_with_msg(jv_string("Expected JSON value"));
+	if (jvalue(&c) != 0)
+		return jerror(&c);
+	if (skip_ws(c.p, c.end) != c.end)
+		return jv_invalid_with_msg(jv_string("Unexpected extra JSON values"));
+	return jv_parse_sized(text, (int)len);
 }
 
 int bb_record_copy(struct bb_record *dst, const struct bb_record *src)

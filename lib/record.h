@@ -96,6 +96,11 @@ int bb_record_sub(const struct bb_record *rec, const char *key, struct bb_record
 int bb_json_array_each(const char *val, size_t len,
 		       int (*fn)(const char *elem, size_t n, void *ctx), void *ctx);
 
+/* Parse one JSON text (libjq, once the text is known to be JSON libjq
+ * reads without error). Not JSON: jv_invalid_with_msg(the reason, such as
+ * "Unfinished string at EOF at line 1, column 700"). */
+jv bb_jv_parse(const char *text, size_t len);
+
 /* Add or replace a member of the output record; takes ownership of v.
  * An invalid v (jv_invalid()) removes the member: for a stage's own keys only. */
 void bb_emit_set(struct bb_emit *em, const char *key, jv v);

@@ -305,7 +305,7 @@ static int retryable_type(const char *t)
 /* The error of an answered request. */
 static void classify(long http, const struct buf *b, struct bb_sqs_error *e)
 {
-	jv doc = b->p ? jv_parse_sized(b->p, (int)b->n) : jv_invalid();
+	jv doc = b->p ? bb_jv_parse(b->p, b->n) : jv_invalid();
 	jv type = jv_get_kind(doc) == JV_KIND_OBJECT ? jv_object_get(jv_copy(doc), jv_string("__type")) : jv_invalid();
 	jv msg = jv_get_kind(doc) == JV_KIND_OBJECT ? jv_object_get(jv_copy(doc), jv_string("message")) : jv_invalid();
 
@@ -363,7 +363,7 @@ static int attempt(struct bb_sqs *s, const char *action, const char *body, long 
 	}
 	curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &http);
 	if (http >= 200 && http < 300) {
-		*response = b.n ? jv_parse_sized(b.p, (int)b.n) : jv_object();
+		*response = b.n ? bb_jv_parse(b.p, b.n) : jv_object();
 		free(b.p);
 		if (jv_is_valid(*response))
 			return 0;

@@ -423,6 +423,14 @@ accepted_notification() {
 	check '.body | startswith("{\"NotificationType\"")'
 }
 
+@test "malformed JSON says why and where, as libjq words it" {
+	run --separate-stderr bb-validate <<<'{"NotificationType": "ANY_OFFER_CHANGED", "Payload": {"a" "b"}}'
+	expect_rejected malformed_json null
+	check '.error.message == "Objects must consist of key:value pairs at line 1, column 59"'
+	run --separate-stderr bb-validate <<<'{"NotificationType": "ANY_OFFER_CHANGED", "Payload": {"a": "b'
+	check '.error.message == "Unfinished string at EOF at line 1, column 61"'
+}
+
 @test "a truncated line is rejected as malformed JSON" {
 	line=$(notify "A:10 B:11 C:12")
 	run --separate-stderr bb-validate <<<"${line:0:${#line}/2}"

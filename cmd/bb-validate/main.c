@@ -123,7 +123,7 @@ static void judge(struct ctx *c, const char *body, size_t n, jv sqs, int64_t rec
 		return;
 	}
 	jv_free(receives);
-	jv doc = jv_parse_sized(body, (int)n);
+	jv doc = bb_jv_parse(body, n);
 	if (!jv_is_valid(doc)) {
 		jv msg = jv_invalid_get_msg(doc);
 		char why[200];

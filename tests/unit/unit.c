@@ -221,6 +221,52 @@ static void test_record_strings(void)
 	free(r.m);
 }
 
+/* The reason bb_jv_parse gives for a text, or "" when it parses. */
+static const char *parse_error(const char *text, char *buf, size_t size)
+{
+	jv v = bb_jv_parse(text, strlen(text));
+	buf[0] = '\0';
+	if (!jv_is_valid(v)) {
+		jv msg = jv_invalid_get_msg(v);
+		snprintf(buf, size, "%s", jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "?");
+		jv_free(msg);
+	} else {
+		jv_free(v);
+	}
+	return buf;
+}
+
+static void test_jv_parse(void)
+{
+	char buf[200], deep[1100];
+
+	check(!*parse_error("\xef\xbb\xbf {\"a\":[1,-0.5e+3,\"\\ud83d\\ude00\\u00e9\",true,null,{}]}\n", buf, sizeof buf),
+	      "JSON parses, after a byte order mark");
+	check(!strcmp(parse_error("{\"a\":\"bc", buf, sizeof buf), "Unfinished string at EOF at line 1, column 8"),
+	      "a truncated string is unfinished at EOF, with libjq's count of columns");
+	check(!strcmp(parse_error("{\"a\" \"b\"}", buf, sizeof buf),
+		      "Objects must consist of key:value pairs at line 1, column 6"),
+	      "a key without its colon is refused before libjq (which would leak the second string)");
+	check(!strcmp(parse_error("[1,\n2 x]", buf, sizeof buf), "Expected separator between values at line 2, column 3"),
+	      "the line and column of an error count newlines");
+	check(!strcmp(parse_error("[\"\\ud800\"]", buf, sizeof buf),
+		      "Invalid \\uXXXX\\uXXXX surrogate pair escape at line 1, column 3"),
+	      "a lone high surrogate is refused, as libjq refuses it");
+	check(*parse_error("[01]", buf, sizeof buf) && *parse_error("[.5]", buf, sizeof buf) &&
+	      *parse_error("[\"\t\"]", buf, sizeof buf) && *parse_error("1 2", buf, sizeof buf),
+	      "leading zeros, bare fractions, raw tabs in strings and two texts are not JSON");
+	memset(deep, '[', 256);
+	memset(deep + 256, ']', 256);
+	deep[512] = '\0';
+	check(!*parse_error(deep, buf, sizeof buf), "256 nested arrays parse");
+	for (int i = 0; i < 129; i++)
+		memcpy(deep + 5 * i, "{\"a\":", 5);
+	memset(deep + 645, '}', 129);
+	deep[774] = '\0';
+	check(!strcmp(parse_error(deep, buf, sizeof buf), "Exceeds depth limit for parsing at line 1, column 641"),
+	      "129 nested objects exceed libjq's stack of 256 (a key awaiting its value takes a place)");
+}
+
 static void test_conf(void)
 {
 	char path[] = "/tmp/bb-unit-XXXXXX", err[256];
@@ -264,6 +310,7 @@ int main(void)
 	test_ids();
 	test_record();
 	test_record_strings();
+	test_jv_parse();
 	test_conf();
 	printf("1..%d\n", n_tests);
 	return n_failed != 0;
