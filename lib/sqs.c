@@ -334,11 +334,12 @@ static int answer(const char *action, long http, struct buf *b, jv *response, st
 	if (http >= 200 && http < 300) {
 		*response = b->n ? bb_jv_parse(b->p, b->n) : jv_object();
 		free(b->p);
-		if (jv_is_valid(*response))
+		/* every action answers an object; callers look members up in it */
+		if (jv_get_kind(*response) == JV_KIND_OBJECT)
 			return 0;
 		jv_free(*response);
 		snprintf(e->type, sizeof e->type, "InvalidResponse");
-		snprintf(e->message, sizeof e->message, "the answer to %s is not JSON", action);
+		snprintf(e->message, sizeof e->message, "the answer to %s is not a JSON object", action);
 		e->http = (int)http;
 		return -1;
 	}
