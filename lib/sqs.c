@@ -183,16 +183,26 @@ void bb_sqs_batch_settle(const char *action, jv resp, struct bb_sqs_entry *e, in
 	jv bad = jv_object_get(jv_copy(resp), jv_string("Failed"));
 
 	for (int j = 0; jv_get_kind(ok) == JV_KIND_ARRAY && j < jv_array_length(jv_copy(ok)); j++) {
-		jv r = jv_array_get(jv_copy(ok), j), rid = jv_object_get(jv_copy(r), jv_string("Id"));
+		jv r = jv_array_get(jv_copy(ok), j);
+		if (jv_get_kind(r) != JV_KIND_OBJECT) { /* names no entry (and libjq asserts on it) */
+			jv_free(r);
+			continue;
+		}
+		jv rid = jv_object_get(jv_copy(r), jv_string("Id"));
 		int i = jv_get_kind(rid) == JV_KIND_STRING ? atoi(jv_string_value(rid)) : -1;
-		if (i >= 0 && i < n && i < 10 && !e[i].done) {
+		if (i >= 0 && i < n && i < 10 && !e[i].done && !e[i].refused) { /* refused before: not sent now */
 			e[i].done = 1;
 			e[i].result = jv_copy(r);
 		}
 		jv_free(rid), jv_free(r);
 	}
 	for (int j = 0; jv_get_kind(bad) == JV_KIND_ARRAY && j < jv_array_length(jv_copy(bad)); j++) {
-		jv f = jv_array_get(jv_copy(bad), j), fid = jv_object_get(jv_copy(f), jv_string("Id"));
+		jv f = jv_array_get(jv_copy(bad), j);
+		if (jv_get_kind(f) != JV_KIND_OBJECT) {
+			jv_free(f);
+			continue;
+		}
+		jv fid = jv_object_get(jv_copy(f), jv_string("Id"));
 		jv sender = jv_object_get(jv_copy(f), jv_string("SenderFault"));
 		jv code = jv_object_get(jv_copy(f), jv_string("Code"));
 		int i = jv_get_kind(fid) == JV_KIND_STRING ? atoi(jv_string_value(fid)) : -1;

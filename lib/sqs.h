@@ -58,7 +58,8 @@ int bb_sqs_batch(struct bb_sqs *s, const char *action, const char *queue, struct
 /* Mark the entries an answer to a *Batch call names (by positional id: the
  * index in e): done, with its Successful object as result, or not done with
  * the error, refused when SenderFault says no retry mends it. An entry done
- * stays done. Takes resp. */
+ * stays done, one refused is not done later; elements that are not objects
+ * name nothing. Takes resp. */
 void bb_sqs_batch_settle(const char *action, jv resp, struct bb_sqs_entry *e, int n);
 
 /* Read an answer as bb_sqs_call does once it has it: the HTTP status, the
