@@ -298,7 +298,7 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *user)
 	static const char name[] = "x-amzn-query-error:";
 	if (n > sizeof name - 1 && strncasecmp(data, name, sizeof name - 1) == 0) {
 		const char *v = data + sizeof name - 1;
-		while (*v == ' ')
+		while (v < data + n && *v == ' ') /* a line of spaces to its end is no reason to read on */
 			v++;
 		snprintf(b->query_error, sizeof b->query_error, "%.*s", (int)(n - (size_t)(v - data)), v);
 		b->query_error[strcspn(b->query_error, ";\r\n")] = '\0';
@@ -332,7 +332,8 @@ static void classify(long http, const struct buf *b, struct bb_sqs_error *e)
 	e->http = (int)http;
 	const char *t = jv_get_kind(type) == JV_KIND_STRING ? jv_string_value(type) : "";
 	const char *hash = strrchr(t, '#');
-	snprintf(e->type, sizeof e->type, "%s", b->query_error[0] ? b->query_error : hash ? hash + 1 : *t ? t : "HTTPError");
+	snprintf(e->type, sizeof e->type, "%s", b->query_error[0] ? b->query_error : hash && hash[1] ? hash + 1 :
+		 *t ? t : "HTTPError"); /* never empty: "ACTION: TYPE: message" names something */
 	snprintf(e->message, sizeof e->message, "%s", jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "");
 	e->retryable = http >= 500 || http == 429 || retryable_type(e->type) || retryable_type(t);
 	jv_free(doc), jv_free(type), jv_free(msg);
