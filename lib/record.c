@@ -599,7 +599,7 @@ void bb_emit_set(struct bb_emit *em, const char *key, jv v)
 jv bb_jv_time(int64_t ms)
 {
 	char buf[40];
-	if (ms < 0)
+	if (ms < 0 || ms > BB_TIME_MAX)
 		return jv_null();
 	bb_time_format(ms, buf, sizeof buf);
 	return jv_string(buf);

@@ -109,7 +109,8 @@ void bb_emit_set(struct bb_emit *em, const char *key, jv v);
  * each callback; exposed for programs that write records elsewhere too). */
 void bb_record_write(const struct bb_record *rec, const struct bb_emit *em, FILE *out);
 
-/* A time as records carry it (2024-01-15T10:30:00.000Z), or null when ms < 0. */
+/* A time as records carry it (2024-01-15T10:30:00.000Z), or null when ms is
+ * before 1970 or after the year 9999 (no such time is written). */
 jv bb_jv_time(int64_t ms);
 
 /* Write v as compact JSON. */

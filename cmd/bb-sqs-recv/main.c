@@ -195,7 +195,12 @@ static int64_t emit(struct shared *sh, struct bb_sqs *sqs, jv messages)
 	}
 	pthread_mutex_lock(&sh->lock);
 	for (int i = 0; i < n; i++) {
-		jv m = jv_array_get(jv_copy(messages), i), attrs = jv_object_get(jv_copy(m), jv_string("Attributes"));
+		jv m = jv_array_get(jv_copy(messages), i);
+		if (jv_get_kind(m) != JV_KIND_OBJECT) { /* no message: nothing to emit, nothing to release */
+			jv_free(m);
+			continue;
+		}
+		jv attrs = jv_object_get(jv_copy(m), jv_string("Attributes"));
 		jv handle = jv_object_get(jv_copy(m), jv_string("ReceiptHandle"));
 		int64_t sent = recv_attr_ms(attrs, "SentTimestamp");
 		const char *h = jv_get_kind(handle) == JV_KIND_STRING ? jv_string_value(handle) : NULL;

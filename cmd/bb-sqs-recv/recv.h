@@ -5,7 +5,8 @@
 #include <jq.h>
 #include <stdint.h>
 
-/* A message attribute that holds milliseconds (SentTimestamp), or -1. */
+/* A message attribute that holds a count or milliseconds (SentTimestamp),
+ * or -1 when it is absent or not a whole number. */
 int64_t recv_attr_ms(jv attrs, const char *key);
 
 /* The record envelope of message m, received from queue_url at now. */
