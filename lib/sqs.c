@@ -208,8 +208,8 @@ void bb_sqs_batch_settle(const char *action, jv resp, struct bb_sqs_entry *e, in
 		int i = jv_get_kind(fid) == JV_KIND_STRING ? atoi(jv_string_value(fid)) : -1;
 		if (i >= 0 && i < n && i < 10 && !e[i].done) {
 			e[i].refused = jv_get_kind(sender) == JV_KIND_TRUE;
-			snprintf(e[i].error, sizeof e[0].error, "%s: %s", action,
-				 jv_get_kind(code) == JV_KIND_STRING ? jv_string_value(code) : "refused");
+			snprintf(e[i].code, sizeof e[0].code, "%s", jv_get_kind(code) == JV_KIND_STRING ? jv_string_value(code) : "");
+			snprintf(e[i].error, sizeof e[0].error, "%s: %s", action, e[i].code[0] ? e[i].code : "refused");
 		}
 		jv_free(fid), jv_free(sender), jv_free(code), jv_free(f);
 	}
@@ -224,7 +224,7 @@ int bb_sqs_batch(struct bb_sqs *s, const char *action, const char *queue, struct
 	for (int i = 0; i < n && i < 10; i++) {
 		e[i].done = e[i].refused = 0;
 		e[i].result = jv_invalid();
-		e[i].error[0] = '\0';
+		e[i].code[0] = e[i].error[0] = '\0';
 		todo[ntodo++] = i;
 	}
 	for (int call = 0; call < calls && ntodo > 0; call++) {

@@ -44,6 +44,7 @@ struct bb_sqs_entry {
 	int done;         /* SQS accepted it */
 	jv result;        /* its Successful object when done, else jv_invalid(); the caller frees it */
 	int refused;      /* SQS refused it (SenderFault): no retry mends it */
+	char code[80];    /* the Code SQS failed it with, or "" */
 	char error[480];  /* why it is not done: "ACTION: CODE[: message]" */
 };
 
