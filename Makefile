@@ -3,6 +3,7 @@
 #   make check      install what is missing, build, run every test (SAN=1: ASan+UBSan)
 #   make demo       install what is missing, build, run the examples end to end
 #   make bench      throughput and memory of each program against jq
+#   make fuzz       build the libFuzzer targets (clang) and run each FUZZ_SECONDS
 #   make install    PREFIX=/usr/local DESTDIR=
 
 PREFIX  ?= /usr/local
@@ -67,8 +68,8 @@ deps:
 	@scripts/install-deps -q
 
 check: deps
-	@$(MAKE) --no-print-directory all $(UNIT)
-	@BB_BIN=$(CURDIR)/$(BUILD)/bin BB_UNIT=$(CURDIR)/$(UNIT) scripts/run-tests
+	@$(MAKE) --no-print-directory all $(UNIT) fuzz-build
+	@BB_BIN=$(CURDIR)/$(BUILD)/bin BB_UNIT=$(CURDIR)/$(UNIT) BB_FUZZ=$(CURDIR)/$(FUZZ)/bin scripts/run-tests
 
 demo: deps
 	@$(MAKE) --no-print-directory all
@@ -78,13 +79,60 @@ bench: deps
 	@$(MAKE) --no-print-directory all
 	@PATH=$(CURDIR)/$(BUILD)/bin:$$PATH scripts/bench
 
+# ---- fuzzing ----
+# Every tests/fuzz/NAME.c is a libFuzzer target, built with clang into
+# build-fuzz/bin/NAME against lib/ compiled apart with the fuzzer's
+# instrumentation (SAN does not apply: these builds always have ASan and
+# UBSan). A target that needs code from cmd/ names it in a line of its own
+# "fuzz-links: cmd/PROG/FILE.c ..." (its opening comment is the place).
+FUZZ         := build-fuzz
+FUZZ_CC      ?= clang
+FUZZ_CXX     ?= clang++
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g -fno-omit-frame-pointer \
+	-fsanitize=address,undefined -fno-sanitize-recover=all \
+	-DBB_VERSION='"$(VERSION)"' -Ilib $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+FUZZ_NAMES   := $(basename $(notdir $(wildcard tests/fuzz/*.c)))
+FUZZ_BINS    := $(FUZZ_NAMES:%=$(FUZZ)/bin/%)
+FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ)/%.o) $(FUZZ)/lib/json.o $(FUZZ)/gen/sql.o
+fuzz_links    = $(patsubst %.c,$(FUZZ)/%.o,$(shell sed -n 's/^.*fuzz-links:\([^*]*\).*/\1/p' tests/fuzz/$(1).c))
+
+$(FUZZ)/%.o: %.c $(wildcard lib/*.h) $(wildcard cmd/*/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ)/lib/json.o: lib/json.cc lib/json.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CXX) -std=c++17 -Wall -Wextra -Werror -O1 -g -fno-omit-frame-pointer $(SIMD) -Ilib \
+		-fsanitize=address,undefined,fuzzer-no-link -fno-sanitize=vptr -fno-sanitize-recover=all -c -o $@ $<
+
+$(FUZZ)/gen/sql.c: $(SQL) scripts/embed-sql
+	@mkdir -p $(dir $@)
+	scripts/embed-sql lib/sql >$@
+
+$(FUZZ)/gen/sql.o: $(FUZZ)/gen/sql.c lib/sql.h
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(FUZZ)/libbb.a: $(FUZZ_LIB_OBJ)
+	$(AR) rcs $@ $^
+
+$(FUZZ)/bin/%: tests/fuzz/%.c $(wildcard tests/fuzz/*.h) $$(call fuzz_links,$$*) $(FUZZ)/libbb.a
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(call fuzz_links,$*) $(FUZZ)/libbb.a $(LDLIBS)
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: deps
+	@$(MAKE) --no-print-directory fuzz-build
+	@BB_FUZZ=$(CURDIR)/$(FUZZ)/bin scripts/run-fuzz -t $(FUZZ_SECONDS) -w $(FUZZ)/corpus
+
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
 	install -m 755 $(BINS) $(DESTDIR)$(BINDIR)
 	for m in $(MANS); do install -m 644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}; done
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san $(FUZZ)
 
 .SECONDARY:
-.PHONY: all deps check demo bench install clean
+.PHONY: all deps check demo bench fuzz fuzz-build install clean

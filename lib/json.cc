@@ -1,10 +1,13 @@
-/* json.cc: lib/json.h over simdjson's On-Demand API, the only C++ of bb.
+/* json.cc: lib/json.h over simdjson, the only C++ of bb.
  *
- * On-Demand validates only what is read, so the parse reads everything: it
- * walks the whole document once, checking every number, string and literal,
- * and lays the values out in a flat array that the C side navigates. Strings
- * are decoded into the parser's own buffer; numbers keep their text. Nothing
- * throws: every simdjson call goes through its error codes. */
+ * simdjson's DOM parser validates the whole text (RFC 8259: numbers,
+ * strings, UTF-8, structure, nothing after the value); the values are then
+ * laid out in a flat array that the C side navigates. Where each value and
+ * key stands in the text comes from the parser's structural indexes, read in
+ * step with the values, so a number keeps its text as written. When the DOM
+ * parser refuses a text it does not say where: the On-Demand API, which
+ * stops at the first fault it meets, is asked for the place. Nothing throws
+ * across the C API: every simdjson call goes through its error codes. */
 #include "json.h"
 
 #include <simdjson.h>
@@ -18,6 +21,7 @@
 #include <vector>
 
 namespace od = simdjson::ondemand;
+namespace dom = simdjson::dom;
 using simdjson::error_code;
 
 namespace {
@@ -51,13 +55,15 @@ struct node {
 } // namespace
 
 struct bb_jdoc {
-	od::parser parser;
+	dom::parser dparser;
+	od::parser parser; /* only to find where a refused text goes wrong */
 	std::vector<node> nodes;
 	char *text = nullptr; /* a padded copy of the input */
 	size_t cap = 0, len = 0;
 	uint32_t parent = 0;         /* the container being read */
 	std::string_view key_raw;    /* the key of the member being read, as written */
 	const char *fault = nullptr; /* where a check of ours failed */
+	const char *big = nullptr;   /* the first number too large to convert */
 	const char *fault_msg = nullptr;
 };
 
@@ -114,6 +120,24 @@ size_t utf8_fault(const unsigned char *p, size_t n)
 		i += k + 1;
 	}
 	return n;
+}
+
+/* Where the string left open at the end of the text opens. */
+size_t unclosed_fault(const char *p, size_t n)
+{
+	size_t open = n;
+	int in = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!in) {
+			if (p[i] == '"')
+				in = 1, open = i;
+		} else if (p[i] == '\\') {
+			i++;
+		} else if (p[i] == '"') {
+			in = 0;
+		}
+	}
+	return in ? open : n;
 }
 
 /* The first control byte inside a string. */
@@ -195,6 +219,20 @@ std::string_view trim(std::string_view t)
 	return t;
 }
 
+/* Where the string that starts at p (its opening quote) closes, or NULL.
+ * On-Demand reads a string up to its closing quote and no further, so a
+ * token such as "a"b" would pass for "a": the close is checked here. */
+const char *string_close(const char *p, const char *end)
+{
+	for (p++; p < end; p++) {
+		if (*p == '\\')
+			p++;
+		else if (*p == '"')
+			return p;
+	}
+	return nullptr;
+}
+
 std::string_view raw_of(od::value &v)
 {
 	return trim(v.raw_json_token());
@@ -217,9 +255,13 @@ template <typename V> error_code scalar(bb_jdoc *d, V &v, od::json_type t, std::
 	switch (t) {
 	case od::json_type::string: {
 		std::string_view s;
+		if (string_close(raw.data(), raw.data() + raw.size()) != raw.data() + raw.size() - 1) {
+			d->fault = raw.data();
+			return simdjson::STRING_ERROR;
+		}
 		/* without an escape, the string is its text: stage 1 has already
 		 * checked its UTF-8 and control bytes, and nothing needs copying */
-		if (raw.size() >= 2 && !memchr(raw.data(), '\\', raw.size()))
+		if (!memchr(raw.data(), '\\', raw.size()))
 			s = raw.substr(1, raw.size() - 2);
 		else if ((e = v.get_string().get(s)))
 			return e;
@@ -235,6 +277,8 @@ template <typename V> error_code scalar(bb_jdoc *d, V &v, od::json_type t, std::
 			d->fault = raw.data();
 			return e;
 		}
+		if (e && !d->big)
+			d->big = raw.data();
 		at = push(d, BB_JNUMBER, key, has_key, raw);
 		if (!e && num.is_int64()) {
 			d->nodes[at].has_int = 1;
@@ -301,9 +345,13 @@ error_code walk(bb_jdoc *d, od::document &doc, od::value v, unsigned depth, std:
 			if ((e = std::move(f).get(fld)))
 				return e;
 			const char *raw = fld.key().raw(), *end = d->text + d->len;
-			const char *q = (const char *)memchr(raw, '"', (size_t)(end - raw));
-			if (!q)
-				return simdjson::TAPE_ERROR;
+			const char *q = string_close(raw - 1, end), *colon = q ? q + 1 : end;
+			while (colon < end && (*colon == ' ' || *colon == '\t' || *colon == '\n' || *colon == '\r'))
+				colon++;
+			if (colon >= end || *colon != ':') { /* "a"b": is no key */
+				d->fault = raw - 1;
+				return simdjson::STRING_ERROR;
+			}
 			if (!memchr(raw, '\\', (size_t)(q - raw)))
 				k = std::string_view(raw, (size_t)(q - raw));
 			else if ((e = fld.unescaped_key().get(k)))
@@ -342,9 +390,18 @@ error_code walk_document(bb_jdoc *d, od::document &doc)
 		return e;
 	if (is_scalar) {
 		od::json_type t;
-		if ((e = doc.type().get(t)))
+		std::string_view raw = raw_of(doc);
+		if ((e = doc.type().get(t)) || (e = scalar(d, doc, t, {}, 0)))
 			return e;
-		return scalar(d, doc, t, {}, 0);
+		/* a document that is one scalar: nothing but space may follow it */
+		const char *p = raw.data() + raw.size(), *end = d->text + d->len;
+		while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+			p++;
+		if (p < end) {
+			d->fault = p;
+			return simdjson::TRAILING_CONTENT;
+		}
+		return simdjson::SUCCESS;
 	}
 	od::value root;
 	if ((e = doc.get_value().get(root)) || (e = walk(d, doc, root, 0, {}, 0)))
@@ -368,6 +425,8 @@ void fail(bb_jdoc *d, od::document *doc, error_code e, bb_jerr *err)
 		off = utf8_fault((const unsigned char *)d->text, d->len);
 	else if (e == simdjson::UNESCAPED_CHARS)
 		off = control_fault(d->text, d->len);
+	else if (e == simdjson::UNCLOSED_STRING)
+		off = unclosed_fault(d->text, d->len);
 	else if (e == simdjson::EMPTY)
 		off = 0;
 	else if (doc && !doc->current_location().get(loc))
@@ -377,6 +436,148 @@ void fail(bb_jdoc *d, od::document *doc, error_code e, bb_jerr *err)
 	err->offset = off;
 	snprintf(err->message, sizeof err->message, "%s",
 		 off == d->len && e == simdjson::TAPE_ERROR ? "unexpected end of input" : message_of(e));
+}
+
+/* ---- the values, from the DOM and the structural indexes in step ---- */
+
+struct layout {
+	bb_jdoc *d;
+	const uint32_t *idx; /* offsets of the text's tokens, then len, len */
+	uint32_t n, j;       /* tokens; the next one */
+};
+
+const char *tok(const layout &l)
+{
+	return l.d->text + (l.j < l.n ? l.idx[l.j] : l.d->len);
+}
+
+/* The scalar token at l.j, without the space after it. */
+std::string_view scalar_text(const layout &l)
+{
+	const char *p = tok(l);
+	const char *end = l.d->text + (l.j + 1 < l.n ? l.idx[l.j + 1] : l.d->len);
+	return trim(std::string_view(p, (size_t)(end - p)));
+}
+
+error_code lay(layout &l, dom::element e, std::string_view key, int has_key, unsigned depth);
+
+error_code lay_container(layout &l, dom::element e, std::string_view key, int has_key, unsigned depth)
+{
+	bool obj = e.type() == dom::element_type::OBJECT;
+	const char *start = tok(l);
+	size_t at = push(l.d, obj ? BB_JOBJECT : BB_JARRAY, key, has_key, {});
+	uint32_t count = 0, outer = l.d->parent;
+	error_code err;
+
+	if (depth >= max_depth)
+		return simdjson::DEPTH_ERROR;
+	l.d->parent = (uint32_t)at;
+	l.j++; /* { or [ */
+	if (obj) {
+		for (dom::key_value_pair kv : dom::object(e)) {
+			const char *q = tok(l); /* the key's opening quote */
+			l.d->key_raw = std::string_view(q + 1, (size_t)(string_close(q, l.d->text + l.d->len) - q - 1));
+			l.j += 2; /* the key and its colon */
+			if ((err = lay(l, kv.value, kv.key, 1, depth + 1)))
+				return err;
+			if (*tok(l) == ',')
+				l.j++;
+			count++;
+		}
+	} else {
+		for (dom::element x : dom::array(e)) {
+			l.d->key_raw = {};
+			if ((err = lay(l, x, {}, 0, depth + 1)))
+				return err;
+			if (*tok(l) == ',')
+				l.j++;
+			count++;
+		}
+	}
+	const char *close = tok(l); /* } or ] */
+	l.j++;
+	l.d->parent = outer;
+	node &nd = l.d->nodes[at];
+	nd.next = (uint32_t)l.d->nodes.size();
+	nd.count = count;
+	nd.r = nd.s = start;
+	nd.rn = nd.n = (size_t)(close + 1 - start);
+	return simdjson::SUCCESS;
+}
+
+error_code lay(layout &l, dom::element e, std::string_view key, int has_key, unsigned depth)
+{
+	std::string_view raw;
+	size_t at;
+
+	switch (e.type()) {
+	case dom::element_type::OBJECT:
+	case dom::element_type::ARRAY:
+		return lay_container(l, e, key, has_key, depth);
+	case dom::element_type::STRING: {
+		std::string_view s;
+		raw = scalar_text(l);
+		if (e.get_string().get(s))
+			return simdjson::STRING_ERROR;
+		at = push(l.d, BB_JSTRING, key, has_key, raw);
+		l.d->nodes[at].s = s.data();
+		l.d->nodes[at].n = s.size();
+		break;
+	}
+	case dom::element_type::INT64:
+	case dom::element_type::UINT64:
+	case dom::element_type::DOUBLE: {
+		raw = scalar_text(l);
+		at = push(l.d, BB_JNUMBER, key, has_key, raw);
+		int64_t i;
+		if (e.type() == dom::element_type::INT64 && !e.get_int64().get(i)) {
+			l.d->nodes[at].has_int = 1;
+			l.d->nodes[at].i = i;
+		}
+		break;
+	}
+	case dom::element_type::BOOL:
+		raw = scalar_text(l);
+		at = push(l.d, BB_JBOOL, key, has_key, raw);
+		l.d->nodes[at].i = raw[0] == 't';
+		break;
+	default:
+		raw = scalar_text(l);
+		at = push(l.d, BB_JNULL, key, has_key, raw);
+	}
+	l.d->nodes[at].next = (uint32_t)l.d->nodes.size();
+	l.j++;
+	return simdjson::SUCCESS;
+}
+
+/* The DOM parser refused the text: the On-Demand walk finds where. */
+void locate(bb_jdoc *d, error_code dom_error, bb_jerr *err)
+{
+	od::document doc;
+	error_code e = d->parser.iterate(simdjson::padded_string_view(d->text, d->len, d->cap)).get(doc);
+
+	if (e) {
+		fail(d, nullptr, e, err);
+		return;
+	}
+	try {
+		e = walk_document(d, doc);
+	} catch (...) {
+		e = simdjson::MEMALLOC;
+	}
+	d->nodes.clear();
+	if (e) {
+		fail(d, &doc, e, err);
+		return;
+	}
+	/* a fault only the DOM parser sees: a number beyond 64-bit integers and
+	 * doubles, or structure On-Demand does not check; say what, if not where */
+	err->offset = 0;
+	snprintf(err->message, sizeof err->message, "%s", message_of(dom_error));
+	if (dom_error == simdjson::NUMBER_ERROR && d->big) {
+		err->offset = (size_t)(d->big - d->text);
+		snprintf(err->message, sizeof err->message, "number out of range");
+	}
 }
 
 const node *at(bb_jval v)
@@ -410,6 +611,7 @@ int bb_json_parse(struct bb_jdoc *d, const char *text, size_t len, struct bb_jva
 	*root = bb_jval{ nullptr, 0 };
 	d->nodes.clear();
 	d->fault = nullptr;
+	d->big = nullptr;
 	d->parent = 0;
 	d->key_raw = {};
 	if (need > d->cap) {
@@ -425,19 +627,21 @@ int bb_json_parse(struct bb_jdoc *d, const char *text, size_t len, struct bb_jva
 	memcpy(d->text, text, len);
 	memset(d->text + len, ' ', simdjson::SIMDJSON_PADDING);
 	d->len = len;
-	od::document doc;
-	error_code e = d->parser.iterate(simdjson::padded_string_view(d->text, len, d->cap)).get(doc);
+	dom::element top;
+	error_code e = d->dparser.parse(d->text, len, false).get(top);
 	if (e) {
-		fail(d, nullptr, e, err);
+		locate(d, e, err);
 		return -1;
 	}
+	layout l{ d, d->dparser.implementation->structural_indexes.get(),
+		  d->dparser.implementation->n_structural_indexes, 0 };
 	try {
-		e = walk_document(d, doc);
+		e = lay(l, top, {}, 0, 0);
 	} catch (...) { /* vector growth: out of memory */
 		e = simdjson::MEMALLOC;
 	}
 	if (e) {
-		fail(d, &doc, e, err);
+		fail(d, nullptr, e, err);
 		d->nodes.clear();
 		return -1;
 	}

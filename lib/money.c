@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int bb_currency_exponent(const char *code)
@@ -27,8 +28,14 @@ int bb_decimal_round(const char *s, int places, int64_t *out)
 	}
 	if (nd == 0)
 		return -1;
-	if (*s && sscanf(s + 1, "%d", &exp10) != 1)
-		return -1;
+	if (*s) {
+		char *end;
+		long e = strtol(s + 1, &end, 10);
+		if (end == s + 1 || *end)
+			return -1;
+		/* far beyond any double's digits: clamped, so point + exp10 cannot overflow */
+		exp10 = e > 1000 ? 1000 : e < -1000 ? -1000 : (int)e;
+	}
 	if (point < 0)
 		point = nd;
 	/* value = 0.dig × 10^(point+exp10); keep point+exp10+places integer digits */

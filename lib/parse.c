@@ -2,6 +2,7 @@
  * of ten so that no floating point ever decides a comparison. */
 #include "parse.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -13,7 +14,8 @@ int bb_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
 	char *end;
 	long long v;
 
-	if (!s || !*s || strchr(" \t\n+", *s))
+	/* strtoll would skip any leading space (\r \v \f too) and take a '+' */
+	if (!s || !*s || isspace((unsigned char)*s) || *s == '+')
 		return -1;
 	errno = 0;
 	v = strtoll(s, &end, 10);

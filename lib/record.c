@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
@@ -189,7 +190,7 @@ jv bb_record_get(const struct bb_record *r, const char *key)
 
 	if (!m)
 		return jv_invalid();
-	jv v = jv_parse_sized(m->val, (int)m->vallen);
+	jv v = bb_jv_parse(m->val, m->vallen);
 	if (!jv_is_valid(v)) {
 		jv_free(v);
 		return jv_invalid();
@@ -332,6 +333,32 @@ int bb_json_array_each(const char *val, size_t len,
 	return -1;
 }
 
+/* ---- libjq values, for the programs that still read with it ----
+ *
+ * libjq 1.6 accepts what JSON does not (+5, .5, raw control bytes), leaks on
+ * some malformed text and reads past text without a NUL in its messages: it
+ * is handed only text the JSON layer has found to be strict JSON. */
+jv bb_jv_parse(const char *text, size_t len)
+{
+	struct bb_jdoc *d = bb_json_new();
+	struct bb_jval root;
+	struct bb_jerr e;
+	char why[160];
+
+	if (!d)
+		return jv_invalid_with_msg(jv_string("out of memory"));
+	if (len > INT_MAX || bb_json_parse(d, text, len, &root, &e) != 0) {
+		if (len > INT_MAX)
+			snprintf(why, sizeof why, "text too large");
+		else
+			snprintf(why, sizeof why, "%s at byte %zu", e.message, e.offset);
+		bb_json_free(d);
+		return jv_invalid_with_msg(jv_string(why));
+	}
+	bb_json_free(d);
+	return jv_parse_sized(text, (int)len);
+}
+
 int bb_record_copy(struct bb_record *dst, const struct bb_record *src)
 {
 	char *line = malloc(src->len + 1);
@@ -456,7 +483,7 @@ void bb_emit_set(struct bb_emit *em, const char *key, jv v)
 jv bb_jv_time(int64_t ms)
 {
 	char buf[40];
-	if (ms < 0)
+	if (ms < 0 || ms > BB_TIME_MAX)
 		return jv_null();
 	bb_time_format(ms, buf, sizeof buf);
 	return jv_string(buf);

@@ -118,6 +118,10 @@ void bb_emit_free(struct bb_emit *em);
 /* Remove a member: for a stage's own keys only. */
 void bb_emit_remove(struct bb_emit *em, const char *key);
 
+/* Parse one JSON text with libjq, once the JSON layer has found it strict
+ * JSON. Not JSON: jv_invalid_with_msg(the reason and its byte offset). */
+jv bb_jv_parse(const char *text, size_t len);
+
 /* Add or replace a member with a libjq value (takes ownership of v; an
  * invalid v removes the member). */
 void bb_emit_set(struct bb_emit *em, const char *key, jv v);
@@ -126,7 +130,8 @@ void bb_emit_set(struct bb_emit *em, const char *key, jv v);
  * each callback; exposed for programs that write records elsewhere too). */
 void bb_record_write(const struct bb_record *rec, const struct bb_emit *em, FILE *out);
 
-/* A time as records carry it (2024-01-15T10:30:00.000Z), or null when ms < 0. */
+/* A time as records carry it (2024-01-15T10:30:00.000Z), or null when ms is
+ * before 1970 or after the year 9999 (no such time is written). */
 jv bb_jv_time(int64_t ms);
 
 /* Write v as compact JSON. */

@@ -177,6 +177,45 @@ void bb_sqs_set_patience(struct bb_sqs *s, long ms)
 	s->patience_ms = ms;
 }
 
+void bb_sqs_batch_settle(const char *action, jv resp, struct bb_sqs_entry *e, int n)
+{
+	jv ok = jv_object_get(jv_copy(resp), jv_string("Successful"));
+	jv bad = jv_object_get(jv_copy(resp), jv_string("Failed"));
+
+	for (int j = 0; jv_get_kind(ok) == JV_KIND_ARRAY && j < jv_array_length(jv_copy(ok)); j++) {
+		jv r = jv_array_get(jv_copy(ok), j);
+		if (jv_get_kind(r) != JV_KIND_OBJECT) { /* names no entry (and libjq asserts on it) */
+			jv_free(r);
+			continue;
+		}
+		jv rid = jv_object_get(jv_copy(r), jv_string("Id"));
+		int i = jv_get_kind(rid) == JV_KIND_STRING ? atoi(jv_string_value(rid)) : -1;
+		if (i >= 0 && i < n && i < 10 && !e[i].done && !e[i].refused) { /* refused before: not sent now */
+			e[i].done = 1;
+			e[i].result = jv_copy(r);
+		}
+		jv_free(rid), jv_free(r);
+	}
+	for (int j = 0; jv_get_kind(bad) == JV_KIND_ARRAY && j < jv_array_length(jv_copy(bad)); j++) {
+		jv f = jv_array_get(jv_copy(bad), j);
+		if (jv_get_kind(f) != JV_KIND_OBJECT) {
+			jv_free(f);
+			continue;
+		}
+		jv fid = jv_object_get(jv_copy(f), jv_string("Id"));
+		jv sender = jv_object_get(jv_copy(f), jv_string("SenderFault"));
+		jv code = jv_object_get(jv_copy(f), jv_string("Code"));
+		int i = jv_get_kind(fid) == JV_KIND_STRING ? atoi(jv_string_value(fid)) : -1;
+		if (i >= 0 && i < n && i < 10 && !e[i].done) {
+			e[i].refused = jv_get_kind(sender) == JV_KIND_TRUE;
+			snprintf(e[i].code, sizeof e[0].code, "%s", jv_get_kind(code) == JV_KIND_STRING ? jv_string_value(code) : "");
+			snprintf(e[i].error, sizeof e[0].error, "%s: %s", action, e[i].code[0] ? e[i].code : "refused");
+		}
+		jv_free(fid), jv_free(sender), jv_free(code), jv_free(f);
+	}
+	jv_free(ok), jv_free(bad), jv_free(resp);
+}
+
 int bb_sqs_batch(struct bb_sqs *s, const char *action, const char *queue, struct bb_sqs_entry *e, int n,
 		 int calls, struct bb_sqs_error *err)
 {
@@ -185,7 +224,7 @@ int bb_sqs_batch(struct bb_sqs *s, const char *action, const char *queue, struct
 	for (int i = 0; i < n && i < 10; i++) {
 		e[i].done = e[i].refused = 0;
 		e[i].result = jv_invalid();
-		e[i].error[0] = '\0';
+		e[i].code[0] = e[i].error[0] = '\0';
 		todo[ntodo++] = i;
 	}
 	for (int call = 0; call < calls && ntodo > 0; call++) {
@@ -206,31 +245,8 @@ int bb_sqs_batch(struct bb_sqs *s, const char *action, const char *queue, struct
 				jv_free(e[i].request), e[i].request = jv_invalid();
 			return -1;
 		}
-		jv ok = jv_object_get(jv_copy(resp), jv_string("Successful"));
-		jv bad = jv_object_get(jv_copy(resp), jv_string("Failed"));
+		bb_sqs_batch_settle(action, resp, e, n);
 		int again[10], nagain = 0;
-		for (int j = 0; jv_get_kind(ok) == JV_KIND_ARRAY && j < jv_array_length(jv_copy(ok)); j++) {
-			jv r = jv_array_get(jv_copy(ok), j), rid = jv_object_get(jv_copy(r), jv_string("Id"));
-			int i = jv_get_kind(rid) == JV_KIND_STRING ? atoi(jv_string_value(rid)) : -1;
-			if (i >= 0 && i < n && i < 10 && !e[i].done) {
-				e[i].done = 1;
-				e[i].result = jv_copy(r);
-			}
-			jv_free(rid), jv_free(r);
-		}
-		for (int j = 0; jv_get_kind(bad) == JV_KIND_ARRAY && j < jv_array_length(jv_copy(bad)); j++) {
-			jv f = jv_array_get(jv_copy(bad), j), fid = jv_object_get(jv_copy(f), jv_string("Id"));
-			jv sender = jv_object_get(jv_copy(f), jv_string("SenderFault"));
-			jv code = jv_object_get(jv_copy(f), jv_string("Code"));
-			int i = jv_get_kind(fid) == JV_KIND_STRING ? atoi(jv_string_value(fid)) : -1;
-			if (i >= 0 && i < n && i < 10 && !e[i].done) {
-				e[i].refused = jv_get_kind(sender) == JV_KIND_TRUE;
-				snprintf(e[i].error, sizeof e[0].error, "%s: %s", action,
-					 jv_get_kind(code) == JV_KIND_STRING ? jv_string_value(code) : "refused");
-			}
-			jv_free(fid), jv_free(sender), jv_free(code), jv_free(f);
-		}
-		jv_free(ok), jv_free(bad), jv_free(resp);
 		/* failed for a passing reason, or not answered at all: again */
 		for (int k = 0; k < ntodo; k++)
 			if (!e[todo[k]].done && !e[todo[k]].refused)
@@ -282,7 +298,7 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *user)
 	static const char name[] = "x-amzn-query-error:";
 	if (n > sizeof name - 1 && strncasecmp(data, name, sizeof name - 1) == 0) {
 		const char *v = data + sizeof name - 1;
-		while (*v == ' ')
+		while (v < data + n && *v == ' ') /* a line of spaces to its end is no reason to read on */
 			v++;
 		snprintf(b->query_error, sizeof b->query_error, "%.*s", (int)(n - (size_t)(v - data)), v);
 		b->query_error[strcspn(b->query_error, ";\r\n")] = '\0';
@@ -305,7 +321,7 @@ static int retryable_type(const char *t)
 /* The error of an answered request. */
 static void classify(long http, const struct buf *b, struct bb_sqs_error *e)
 {
-	jv doc = b->p ? jv_parse_sized(b->p, (int)b->n) : jv_invalid();
+	jv doc = b->p ? bb_jv_parse(b->p, b->n) : jv_invalid();
 	jv type = jv_get_kind(doc) == JV_KIND_OBJECT ? jv_object_get(jv_copy(doc), jv_string("__type")) : jv_invalid();
 	jv msg = jv_get_kind(doc) == JV_KIND_OBJECT ? jv_object_get(jv_copy(doc), jv_string("message")) : jv_invalid();
 
@@ -316,10 +332,52 @@ static void classify(long http, const struct buf *b, struct bb_sqs_error *e)
 	e->http = (int)http;
 	const char *t = jv_get_kind(type) == JV_KIND_STRING ? jv_string_value(type) : "";
 	const char *hash = strrchr(t, '#');
-	snprintf(e->type, sizeof e->type, "%s", b->query_error[0] ? b->query_error : hash ? hash + 1 : *t ? t : "HTTPError");
+	snprintf(e->type, sizeof e->type, "%s", b->query_error[0] ? b->query_error : hash && hash[1] ? hash + 1 :
+		 *t ? t : "HTTPError"); /* never empty: "ACTION: TYPE: message" names something */
 	snprintf(e->message, sizeof e->message, "%s", jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "");
 	e->retryable = http >= 500 || http == 429 || retryable_type(e->type) || retryable_type(t);
 	jv_free(doc), jv_free(type), jv_free(msg);
+}
+
+/* What an answer says: the response for a 2xx, else the error. Frees b->p. */
+static int answer(const char *action, long http, struct buf *b, jv *response, struct bb_sqs_error *e)
+{
+	if (http >= 200 && http < 300) {
+		*response = b->n ? bb_jv_parse(b->p, b->n) : jv_object();
+		free(b->p);
+		/* every action answers an object; callers look members up in it */
+		if (jv_get_kind(*response) == JV_KIND_OBJECT)
+			return 0;
+		jv_free(*response);
+		snprintf(e->type, sizeof e->type, "InvalidResponse");
+		snprintf(e->message, sizeof e->message, "the answer to %s is not a JSON object", action);
+		e->http = (int)http;
+		return -1;
+	}
+	classify(http, b, e);
+	free(b->p);
+	return -1;
+}
+
+int bb_sqs_answer(const char *action, long http, const char *headers, size_t hlen, const char *body,
+		  size_t blen, jv *response, struct bb_sqs_error *err)
+{
+	struct buf b = { 0 };
+
+	for (const char *p = headers, *end = headers + hlen, *nl; p < end; p = nl + 1) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		nl = nl ? nl : end - 1;
+		on_header((char *)p, 1, (size_t)(nl + 1 - p), &b);
+	}
+	memset(err, 0, sizeof *err);
+	if (blen > 0 && on_body((char *)body, 1, blen, &b) != blen) { /* as curl fails a refused write */
+		free(b.p);
+		snprintf(err->type, sizeof err->type, "connection");
+		snprintf(err->message, sizeof err->message, "Failure writing output to destination");
+		err->retryable = 1;
+		return -1;
+	}
+	return answer(action, http, &b, response, err);
 }
 
 static int attempt(struct bb_sqs *s, const char *action, const char *body, long timeout_ms, jv *response,
@@ -362,20 +420,7 @@ static int attempt(struct bb_sqs *s, const char *action, const char *body, long 
 		return -1;
 	}
 	curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &http);
-	if (http >= 200 && http < 300) {
-		*response = b.n ? jv_parse_sized(b.p, (int)b.n) : jv_object();
-		free(b.p);
-		if (jv_is_valid(*response))
-			return 0;
-		jv_free(*response);
-		snprintf(e->type, sizeof e->type, "InvalidResponse");
-		snprintf(e->message, sizeof e->message, "the answer to %s is not JSON", action);
-		e->http = (int)http;
-		return -1;
-	}
-	classify(http, &b, e);
-	free(b.p);
-	return -1;
+	return answer(action, http, &b, response, e);
 }
 
 /* Sleep, but come back at once when the program is asked to stop. */

@@ -44,6 +44,7 @@ struct bb_sqs_entry {
 	int done;         /* SQS accepted it */
 	jv result;        /* its Successful object when done, else jv_invalid(); the caller frees it */
 	int refused;      /* SQS refused it (SenderFault): no retry mends it */
+	char code[80];    /* the Code SQS failed it with, or "" */
 	char error[480];  /* why it is not done: "ACTION: CODE[: message]" */
 };
 
@@ -54,6 +55,20 @@ struct bb_sqs_entry {
  * not done carries the error). */
 int bb_sqs_batch(struct bb_sqs *s, const char *action, const char *queue, struct bb_sqs_entry *e, int n,
 		 int calls, struct bb_sqs_error *err);
+
+/* Mark the entries an answer to a *Batch call names (by positional id: the
+ * index in e): done, with its Successful object as result, or not done with
+ * the error, refused when SenderFault says no retry mends it. An entry done
+ * stays done, one refused is not done later; elements that are not objects
+ * name nothing. Takes resp. */
+void bb_sqs_batch_settle(const char *action, jv resp, struct bb_sqs_entry *e, int n);
+
+/* Read an answer as bb_sqs_call does once it has it: the HTTP status, the
+ * header lines as they came (each ending in a newline), the body. 0 with
+ * *response for a 2xx, else -1 with err. For tests and fuzzing: no request
+ * is made. */
+int bb_sqs_answer(const char *action, long http, const char *headers, size_t hlen, const char *body,
+		  size_t blen, jv *response, struct bb_sqs_error *err);
 
 /* The last part of a queue URL, for logs: ".../000000000000/bb" -> "bb". */
 const char *bb_sqs_queue_name(const char *url);

@@ -82,6 +82,8 @@ static int parse(const char *s, size_t n, int loose, int64_t *ms)
 		if (i == start)
 			return -1;
 	}
+	if (i >= n) /* a fraction that runs to the end has no zone */
+		return -1;
 	if (i + 1 == n && (s[i] == 'Z' || s[i] == 'z')) {
 		off = 0;
 	} else if ((s[i] == '+' || s[i] == '-') &&

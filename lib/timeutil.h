@@ -5,6 +5,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* 9999-12-31T23:59:59.999Z: the last time an RFC 3339 date-time can name. */
+#define BB_TIME_MAX INT64_C(253402300799999)
+
 /* Parse an RFC 3339 date-time (fraction optional, Z or +hh:mm). 0 ok, -1 not one. */
 int bb_time_parse(const char *s, size_t n, int64_t *ms);
 

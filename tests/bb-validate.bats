@@ -423,6 +423,14 @@ accepted_notification() {
 	check '.body | startswith("{\"NotificationType\"")'
 }
 
+@test "malformed JSON says why and at which byte" {
+	run --separate-stderr bb-validate <<<'{"NotificationType": "ANY_OFFER_CHANGED", "Payload": {"a" "b"}}'
+	expect_rejected malformed_json null
+	check '.error.message == "invalid JSON structure at byte 58"'
+	run --separate-stderr bb-validate <<<'{"NotificationType": "ANY_OFFER_CHANGED", "Payload": {"a": "b'
+	check '.error.message == "string not closed at byte 59"'
+}
+
 @test "a truncated line is rejected as malformed JSON" {
 	line=$(notify "A:10 B:11 C:12")
 	run --separate-stderr bb-validate <<<"${line:0:${#line}/2}"
@@ -533,6 +541,15 @@ accepted_notification() {
 		rejects_as "$(notify "A:10" ".$AOC.Summary.NumberOfOffers = [{Condition: \"new\", FulfillmentChannel: \"Merchant\", OfferCount: 1}, {Condition: \"new\", FulfillmentChannel: \"Amazon\", OfferCount: $n}]")" \
 			schema "$AOC.Summary.NumberOfOffers[1].OfferCount"
 	done
+}
+
+@test "a FeedbackCount of 1e300 is out of range, a schema error; 2^53 - 1 is still a count" {
+	run --separate-stderr bb-validate <<<"$(notify "A:10" ".$AOC.Offers[0].SellerFeedbackRating = {FeedbackCount: 1e300}")"
+	assert_success
+	expect_rejected schema "$AOC.Offers[0].SellerFeedbackRating.FeedbackCount"
+	check '.error.message | endswith("FeedbackCount: 1e+300 is out of range")'
+	run --separate-stderr bb-validate <<<"$(notify "A:10" ".$AOC.Offers[0].SellerFeedbackRating = {FeedbackCount: 9007199254740991}")"
+	check '.status == "ok" and .notification.offers[0].feedback_count == 9007199254740991'
 }
 
 @test "an ASIN too short, in lower case or 12 characters long is invalid_asin" {
@@ -849,15 +866,20 @@ amount_as() {
 	done
 }
 
-@test "numbers JSON allows are accepted: -0, 1E+2, 0.5e-1 and a 30-digit integer elsewhere" {
+@test "numbers JSON allows are accepted: -0, 1E+1, 100e-1 and 0.1e2" {
 	for form in 0 -0 10.00 1E+1 100e-1 0.1e2; do
 		out=$(bb-validate 2>/dev/null <<<"$(amount_as "$form")")
 		jq -e '.status == "ok"' <<<"$out" >/dev/null || fail "$form: $(jq -c .error <<<"$out")"
 	done
+}
+
+@test "a number beyond what 64-bit integers and doubles hold is refused as out of range, where it stands" {
 	line=$(notify "A:10" '.Payload.AnyOfferChangedNotification.Offers[0].Extra = 0' |
 		sed 's/"Extra":0/"Extra":123456789012345678901234567890/')
 	run --separate-stderr bb-validate <<<"$line"
-	check '.status == "ok"'
+	expect_rejected malformed_json null
+	prefix=${line%%123456789012345678901234567890*}
+	check ".error.message == \"number out of range at byte ${#prefix}\""
 }
 
 @test "an amount too large is quoted as written" {

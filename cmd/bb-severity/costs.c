@@ -230,7 +230,8 @@ int costs_load(struct costs *c, const char *path, char *err, size_t errlen)
 	fclose(f);
 	if (rc != 0)
 		return -1;
-	qsort(c->rows, c->n, sizeof *c->rows, by_key_line);
+	if (c->n > 1) /* a table of a header alone has no rows to sort, not even a pointer */
+		qsort(c->rows, c->n, sizeof *c->rows, by_key_line);
 	for (size_t i = 1; i < c->n; i++)
 		if (by_key(&c->rows[i - 1], &c->rows[i]) == 0)
 			return bad(err, errlen, path, c->rows[i].line,

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "parse.h"
 #include "record.h"
+#include "recv.h"
 #include "sqs.h"
 #include "timeutil.h"
 
@@ -78,42 +79,6 @@ static void nap(int64_t ms)
 		nanosleep(&ts, NULL);
 		ms -= step;
 	}
-}
-
-static int64_t attr_ms(jv attrs, const char *key)
-{
-	jv v = jv_get_kind(attrs) == JV_KIND_OBJECT ? jv_object_get(jv_copy(attrs), jv_string(key)) : jv_invalid();
-	int64_t r = jv_get_kind(v) == JV_KIND_STRING ? atoll(jv_string_value(v)) : -1;
-	jv_free(v);
-	return r;
-}
-
-/* The envelope, with members in DESIGN.md's order. */
-static jv envelope(const struct shared *sh, jv m, int64_t now)
-{
-	char trace[37];
-	jv attrs = jv_object_get(jv_copy(m), jv_string("Attributes"));
-	jv s = jv_object();
-
-	bb_uuid7(trace);
-	s = jv_object_set(s, jv_string("queue_url"), jv_string(sh->queue_url));
-	s = jv_object_set(s, jv_string("message_id"), jv_object_get(jv_copy(m), jv_string("MessageId")));
-	s = jv_object_set(s, jv_string("receipt_handle"), jv_object_get(jv_copy(m), jv_string("ReceiptHandle")));
-	s = jv_object_set(s, jv_string("receive_count"), jv_number((double)attr_ms(attrs, "ApproximateReceiveCount")));
-	s = jv_object_set(s, jv_string("sent_at"), bb_jv_time(attr_ms(attrs, "SentTimestamp")));
-	s = jv_object_set(s, jv_string("first_received_at"), bb_jv_time(attr_ms(attrs, "ApproximateFirstReceiveTimestamp")));
-	jv ma = jv_object_get(jv_copy(m), jv_string("MessageAttributes"));
-	if (jv_get_kind(ma) == JV_KIND_OBJECT) /* a dead-lettered copy's error_type and trace_id */
-		s = jv_object_set(s, jv_string("message_attributes"), ma);
-	else
-		jv_free(ma);
-	jv e = jv_object();
-	e = jv_object_set(e, jv_string("trace_id"), jv_string(trace));
-	e = jv_object_set(e, jv_string("sqs"), s);
-	e = jv_object_set(e, jv_string("body"), jv_object_get(jv_copy(m), jv_string("Body")));
-	e = jv_object_set(e, jv_string("received_at"), bb_jv_time(now));
-	jv_free(attrs);
-	return e;
 }
 
 static jv receive_request(const struct shared *sh, int64_t want)
@@ -242,9 +207,14 @@ static int64_t emit(struct shared *sh, struct bb_sqs *sqs, jv messages)
 	}
 	pthread_mutex_lock(&sh->lock);
 	for (int i = 0; i < n; i++) {
-		jv m = jv_array_get(jv_copy(messages), i), attrs = jv_object_get(jv_copy(m), jv_string("Attributes"));
+		jv m = jv_array_get(jv_copy(messages), i);
+		if (jv_get_kind(m) != JV_KIND_OBJECT) { /* no message: nothing to emit, nothing to release */
+			jv_free(m);
+			continue;
+		}
+		jv attrs = jv_object_get(jv_copy(m), jv_string("Attributes"));
 		jv handle = jv_object_get(jv_copy(m), jv_string("ReceiptHandle"));
-		int64_t sent = attr_ms(attrs, "SentTimestamp");
+		int64_t sent = recv_attr_ms(attrs, "SentTimestamp");
 		const char *h = jv_get_kind(handle) == JV_KIND_STRING ? jv_string_value(handle) : NULL;
 		int over = bb_stopping() || sh->done || (sh->max_messages > 0 && sh->emitted >= sh->max_messages);
 		if (over && h) {
@@ -252,7 +222,7 @@ static int64_t emit(struct shared *sh, struct bb_sqs *sqs, jv messages)
 		} else if (!over) {
 			if (sh->settled && h)
 				hold(sh, h, mono);
-			out[nout++] = envelope(sh, m, now);
+			out[nout++] = recv_envelope(sh->queue_url, m, now);
 			sh->emitted++;
 			if (sent >= 0 && now - sent > sh->max_lag_ms)
 				sh->max_lag_ms = now - sent;

@@ -76,17 +76,35 @@ static void emit(struct pending *p, jv sent, FILE *out)
 	free(rec.m);
 }
 
-/* Send what is pending; entries SQS refuses for a passing reason go again. */
+/* What SQS said of an entry it took: the queue and the message id. */
+static jv sent_member(const struct ctx *c, jv result)
+{
+	jv id = jv_object_get(jv_copy(result), jv_string("MessageId"));
+	jv sent = jv_object();
+	sent = jv_object_set(sent, jv_string("queue_url"), jv_string(c->queue_url));
+	return jv_object_set(sent, jv_string("message_id"), jv_is_valid(id) ? id : (jv_free(id), jv_null()));
+}
+
+/* Send what is pending; entries SQS fails for a passing reason, or leaves
+ * unanswered, go again, unless it refused one. The answer is read by
+ * bb_sqs_batch_settle, so an entry is emitted once however often the answer
+ * names it. */
 static int flush_batch(struct ctx *c)
 {
+	struct bb_sqs_entry e[BATCH];
 	int todo[BATCH], ntodo = c->n;
 	int rc = 0;
 
-	for (int i = 0; i < c->n; i++)
+	for (int i = 0; i < c->n; i++) {
 		todo[i] = i;
-	for (int round = 0; ntodo > 0 && round < 5 && rc == 0; round++) {
+		e[i].request = jv_invalid();
+		e[i].done = e[i].refused = 0;
+		e[i].result = jv_invalid();
+		e[i].code[0] = e[i].error[0] = '\0';
+	}
+	for (int round = 0; ntodo > 0 && round < 5 && rc == 0; round++) { /* a refusal ends the retries */
 		jv entries = jv_array(), resp;
-		struct bb_sqs_error e;
+		struct bb_sqs_error err;
 		char id[16];
 		for (int k = 0; k < ntodo; k++) {
 			snprintf(id, sizeof id, "%d", todo[k]); /* positional ids: the index in the batch */
@@ -99,51 +117,36 @@ static int flush_batch(struct ctx *c)
 		req = jv_object_set(req, jv_string("QueueUrl"), jv_string(c->queue_url));
 		req = jv_object_set(req, jv_string("Entries"), entries);
 		pace(c);
-		if (bb_sqs_call(c->sqs, "SendMessageBatch", req, &resp, &e) != 0) /* 70: retrying cannot mend it */
-			return bb_fatal(e.retryable ? BB_EX_UNAVAILABLE : BB_EX_SOFTWARE,
-					"unable to send to queue '%s': %s: %s", c->queue_url, e.type, e.message);
-		c->in_window += ntodo;
-		jv ok = jv_object_get(jv_copy(resp), jv_string("Successful"));
-		jv bad = jv_object_get(jv_copy(resp), jv_string("Failed"));
-		int again[BATCH], nagain = 0;
-		for (int k = 0; jv_get_kind(ok) == JV_KIND_ARRAY && k < jv_array_length(jv_copy(ok)); k++) {
-			jv s = jv_array_get(jv_copy(ok), k);
-			jv sid = jv_object_get(jv_copy(s), jv_string("Id"));
-			int i = jv_get_kind(sid) == JV_KIND_STRING ? atoi(jv_string_value(sid)) : -1;
-			if (i >= 0 && i < c->n && c->batch[i].line) {
-				jv sent = jv_object();
-				sent = jv_object_set(sent, jv_string("queue_url"), jv_string(c->queue_url));
-				sent = jv_object_set(sent, jv_string("message_id"), jv_object_get(jv_copy(s), jv_string("MessageId")));
-				emit(&c->batch[i], sent, stdout);
-				c->sent++;
-			}
-			jv_free(sid);
-			jv_free(s);
+		if (bb_sqs_call(c->sqs, "SendMessageBatch", req, &resp, &err) != 0) { /* 70: retrying cannot mend it */
+			rc = bb_fatal(err.retryable ? BB_EX_UNAVAILABLE : BB_EX_SOFTWARE,
+				      "unable to send to queue '%s': %s: %s", c->queue_url, err.type, err.message);
+			break;
 		}
-		for (int k = 0; jv_get_kind(bad) == JV_KIND_ARRAY && k < jv_array_length(jv_copy(bad)); k++) {
-			jv f = jv_array_get(jv_copy(bad), k);
-			jv sid = jv_object_get(jv_copy(f), jv_string("Id")), sender = jv_object_get(jv_copy(f), jv_string("SenderFault"));
-			jv code = jv_object_get(jv_copy(f), jv_string("Code"));
-			int i = jv_get_kind(sid) == JV_KIND_STRING ? atoi(jv_string_value(sid)) : -1;
-			if (i >= 0 && i < c->n && jv_get_kind(sender) != JV_KIND_TRUE)
-				again[nagain++] = i;
-			else if (i >= 0 && i < c->n) {
-				char line[16];
-				snprintf(line, sizeof line, "%d", i);
-				bb_log(BB_ERROR, NULL, "message refused by SQS", "entry", line, "code",
-				       jv_get_kind(code) == JV_KIND_STRING ? jv_string_value(code) : "", NULL);
+		c->in_window += ntodo;
+		bb_sqs_batch_settle("SendMessageBatch", resp, e, c->n);
+		int again[BATCH], nagain = 0;
+		for (int k = 0; k < ntodo; k++) {
+			int i = todo[k];
+			char entry[16];
+			if (e[i].done) {
+				emit(&c->batch[i], sent_member(c, e[i].result), stdout);
+				c->sent++;
+			} else if (e[i].refused) {
+				snprintf(entry, sizeof entry, "%d", i);
+				bb_log(BB_ERROR, NULL, "message refused by SQS", "entry", entry, "code", e[i].code, NULL);
 				c->failed++;
 				rc = BB_EX_DATAERR;
+			} else {
+				again[nagain++] = i;
 			}
-			jv_free(sid), jv_free(sender), jv_free(code), jv_free(f);
 		}
-		jv_free(ok), jv_free(bad), jv_free(resp);
 		memcpy(todo, again, sizeof again);
 		ntodo = nagain;
 	}
-	if (ntodo > 0)
+	if (ntodo > 0 && (rc == 0 || rc == BB_EX_DATAERR))
 		rc = bb_fatal(BB_EX_UNAVAILABLE, "unable to send %d messages to '%s' after retries", ntodo, c->queue_url);
 	for (int i = 0; i < c->n; i++) {
+		jv_free(e[i].result);
 		free(c->batch[i].line);
 		free(c->batch[i].body);
 		c->batch[i].line = c->batch[i].body = NULL;

@@ -10,6 +10,7 @@
 #include "timeutil.h"
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -167,7 +168,8 @@ static int nonzero(const char *t)
 	return 0;
 }
 
-/* A non-negative whole number, however it is written (5, 5.0, 5e0). */
+/* A non-negative whole number, however it is written (5, 5.0, 5e0): 0, -1
+ * when it is not one, -2 when it is too large to count. */
 static int count_of(struct bb_jval v, int64_t *out)
 {
 	char t[48];
@@ -175,7 +177,9 @@ static int count_of(struct bb_jval v, int64_t *out)
 
 	if (bb_json_int64(v, out) == 0)
 		return *out >= 0 ? 0 : -1;
-	if (bb_decimal_round(text_of(v, t, sizeof t), 3, &milli) != 0 || milli < 0 || milli % 1000)
+	if (bb_decimal_round(text_of(v, t, sizeof t), 3, &milli) != 0)
+		return t[0] == '-' ? -1 : -2;
+	if (milli < 0 || milli % 1000)
 		return -1;
 	*out = milli / 1000;
 	return 0;
@@ -196,8 +200,11 @@ static int typed_one(struct walk *w, struct bb_jval obj, const char *key, char t
 	struct bb_str s = t == 't' ? bb_str_of(v) : (struct bb_str){ NULL, 0 };
 	if (s.p && s.n && bb_time_parse(s.p, s.n, &ms) != 0)
 		rc = fail(w, "invalid_time", "'%.*s' is not an RFC 3339 time", (int)(s.n > 60 ? 60 : s.n), s.p);
-	else if (t == 'c' && count_of(v, &ms) != 0)
-		rc = fail(w, "schema", "expected a non-negative whole number, got %s", text_of(v, buf, sizeof buf));
+	else if (t == 'c' && (rc = count_of(v, &ms)) != 0)
+		rc = fail(w, "schema", rc == -2 ? "%s is out of range" : "expected a non-negative whole number, got %s",
+			  text_of(v, buf, sizeof buf));
+	else
+		rc = 1;
 	if (rc >= 0)
 		pop(w, saved);
 	return rc;
@@ -431,6 +438,10 @@ static int count_entry(struct walk *w, struct bb_jval e, void *arg)
 		return -1;
 	if (condition_matches(e, t->cond)) {
 		count_of(bb_json_getz(e, "OfferCount"), &c);
+		if (t->total > 0 && c > INT64_MAX - t->total) {
+			push(w, "OfferCount");
+			return fail(w, "schema", "the offer counts add up beyond any count");
+		}
 		t->total = (t->total < 0 ? 0 : t->total) + c;
 	}
 	return 0;

@@ -45,6 +45,10 @@ static void test_money(void)
 	check(bb_decimal_round("1.5e-05", 2, &v) == 0 && v == 0, "exponent notation below a cent rounds to 0");
 	check(bb_decimal_round("-2.345", 2, &v) == 0 && v == -235, "negative rounds away from zero");
 	check(bb_decimal_round("1.2.3", 2, &v) != 0, "two points are malformed");
+	check(bb_decimal_round("1e2147483647", 2, &v) != 0 && bb_decimal_round("1e-2147483648", 2, &v) == 0 && v == 0,
+	      "a huge exponent is out of range, a tiny one rounds to 0");
+	check(bb_decimal_round("1e5x", 2, &v) != 0 && bb_decimal_round("1e", 2, &v) != 0,
+	      "an exponent with junk or no digits is malformed");
 	bb_money_format(-5, 2, buf, sizeof buf);
 	check(strcmp(buf, "-0.05") == 0, "-5 cents formats as -0.05");
 	bb_money_format(3010, 0, buf, sizeof buf);
@@ -74,6 +78,12 @@ static void test_parse(void)
 	check(bb_parse_i64("12x", 0, 100, &v) != 0 && bb_parse_i64("", 0, 100, &v) != 0,
 	      "trailing junk and empty are refused");
 	check(bb_parse_i64("101", 0, 100, &v) != 0, "out of range is refused");
+	check(bb_parse_i64("\r5", 0, 100, &v) != 0 && bb_parse_i64("\v5", 0, 100, &v) != 0 &&
+	      bb_parse_i64("+5", 0, 100, &v) != 0 && bb_parse_i64("-5", -9, 9, &v) == 0 && v == -5,
+	      "any leading space and a plus sign are refused, a minus sign is not");
+	check(bb_parse_fixed("99999999999999999", 17, 2, &v) != 0 && bb_parse_fixed("9999999999999999", 16, 2, &v) == 0 &&
+	      v == 999999999999999900LL && bb_parse_fixed("999999999999999999", 18, 0, &v) == 0,
+	      "a fixed decimal of more than 18 digits once scaled is refused, not overflowed");
 	bb_format_fixed(6250, 2, buf, sizeof buf);
 	check(strcmp(buf, "62.5") == 0, "6250 hundredths print as 62.5");
 	bb_format_fixed(5000, 2, buf, sizeof buf);
@@ -94,6 +104,8 @@ static void test_time(void)
 	check(bb_time_parse("2024-02-30T00:00:00Z", 20, &ms) != 0, "February 30th is refused");
 	check(bb_time_parse("2024-01-15 10:30:00Z", 20, &ms) != 0, "a space instead of T is refused");
 	check(bb_time_parse("2024-01-15T10:30:00", 19, &ms) != 0, "a time without zone is refused");
+	check(bb_time_parse("2024-01-15T10:30:00.5Z", 21, &ms) != 0,
+	      "a fraction that runs to the end of the text has no zone (and what follows is not read)");
 	bb_time_format(1705314600123LL, buf, sizeof buf);
 	check(strcmp(buf, "2024-01-15T10:30:00.123Z") == 0, "format in UTC with milliseconds");
 	bb_time_format(-1, buf, sizeof buf);
@@ -216,6 +228,46 @@ static void test_record_strings(void)
 	r = (struct bb_record){ .line = open, .len = strlen(open) };
 	check(bb_record_index(&r) != 0, "a string whose last quote is escaped never ends");
 	free(r.m);
+}
+
+/* The reason bb_jv_parse gives for a text, or "" when it parses. */
+static const char *parse_error(const char *text, char *buf, size_t size)
+{
+	jv v = bb_jv_parse(text, strlen(text));
+	buf[0] = '\0';
+	if (!jv_is_valid(v)) {
+		jv msg = jv_invalid_get_msg(v);
+		snprintf(buf, size, "%s", jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "?");
+		jv_free(msg);
+	} else {
+		jv_free(v);
+	}
+	return buf;
+}
+
+static void test_jv_parse(void)
+{
+	char buf[200], deep[1100];
+
+	check(!*parse_error(" {\"a\":[1,-0.5e+3,\"\\ud83d\\ude00\\u00e9\",true,null,{}]}\n", buf, sizeof buf),
+	      "libjq: JSON parses");
+	check(*parse_error("\xef\xbb\xbf{}", buf, sizeof buf), "libjq: a byte order mark is not JSON text (RFC 8259)");
+	check(!strcmp(parse_error("{\"a\":\"bc", buf, sizeof buf), "string not closed at byte 5"),
+	      "libjq: a truncated string is refused with its byte offset, before libjq reads past it");
+	check(*parse_error("{\"a\" \"b\"}", buf, sizeof buf),
+	      "libjq: a key without its colon is refused before libjq (which would leak the second string)");
+	check(*parse_error("[\"\\ud800\"]", buf, sizeof buf), "libjq: a lone high surrogate is refused");
+	check(*parse_error("[01]", buf, sizeof buf) && *parse_error("[.5]", buf, sizeof buf) &&
+	      *parse_error("[\"\t\"]", buf, sizeof buf) && *parse_error("1 2", buf, sizeof buf),
+	      "libjq: leading zeros, bare fractions, raw tabs in strings and two texts are not JSON");
+	memset(deep, '[', 128);
+	memset(deep + 128, ']', 128);
+	deep[256] = '\0';
+	check(!*parse_error(deep, buf, sizeof buf), "libjq: 128 nested arrays parse");
+	memset(deep, '[', 129);
+	memset(deep + 129, ']', 129);
+	deep[258] = '\0';
+	check(*parse_error(deep, buf, sizeof buf), "libjq: 129 nested arrays are too deep");
 }
 
 static void test_conf(void)
@@ -348,6 +400,7 @@ int main(void)
 	test_ids();
 	test_record();
 	test_record_strings();
+	test_jv_parse();
 	test_conf();
 	printf("1..%d\n", n_tests);
 	return n_failed != 0;

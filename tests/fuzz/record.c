@@ -1,0 +1,143 @@
+/* record: the record scanner of lib/record.c on one input line, as the loop
+ * hands it over: the member index (bb_record_index, bb_record_sub), string
+ * members decoded (bb_record_string, checked against libjq for plain ASCII),
+ * arrays walked (bb_json_array_each), members and the line parsed
+ * (bb_record_get, bb_jv_parse), copies, and the writer. */
+#include "fuzz.h"
+#include "record.h"
+
+#define MAX_DEPTH 8
+
+static FILE *devnull;
+
+static void members(const struct bb_record *r, int depth);
+
+/* One element of an array: walked again if it is an array itself, indexed
+ * if it is an object. */
+static int element(const char *elem, size_t n, void *ctx)
+{
+	int depth = *(const int *)ctx;
+	struct bb_record sub = { .line = elem, .len = n, .total_len = n };
+
+	FUZZ_ASSERT(n > 0);
+	if (depth >= MAX_DEPTH)
+		return 0;
+	depth++;
+	bb_json_array_each(elem, n, element, &depth);
+	if (bb_record_index(&sub) == 0)
+		members(&sub, depth);
+	free(sub.m);
+	return 0;
+}
+
+/* A string value whose escapes stand for ASCII only decodes to what libjq
+ * makes of it. (libjq replaces bad UTF-8 and lone surrogates; bb does not.) */
+static void same_as_jq(const struct bb_member *m, const char *s, size_t len)
+{
+	for (size_t i = 0; i < m->vallen; i++)
+		if ((unsigned char)m->val[i] >= 0x80 ||
+		    (m->val[i] == '\\' && i + 1 < m->vallen && m->val[i + 1] == 'u'))
+			return;
+	jv v = bb_jv_parse(m->val, m->vallen);
+	if (jv_get_kind(v) == JV_KIND_STRING) {
+		FUZZ_ASSERT((size_t)jv_string_length_bytes(jv_copy(v)) == len);
+		FUZZ_ASSERT(memcmp(jv_string_value(v), s, len) == 0);
+	}
+	jv_free(v);
+}
+
+static void member(const struct bb_record *r, const struct bb_member *m, int depth)
+{
+	char *key = strndup(m->key, m->keylen), *s;
+	size_t len = 0;
+
+	FUZZ_ASSERT(key);
+	if (strlen(key) == m->keylen) { /* lookups are by C string */
+		const struct bb_member *found = bb_record_member(r, key);
+		FUZZ_ASSERT(found && found->keylen == m->keylen && memcmp(found->key, key, m->keylen) == 0);
+		if ((s = bb_record_string(r, key, &len))) {
+			FUZZ_ASSERT(s[len] == '\0' && len < found->vallen);
+			if (found == m)
+				same_as_jq(m, s, len);
+			free(s);
+		}
+		free(bb_record_text(r, key));
+		jv_free(bb_record_get(r, key));
+		struct bb_record sub;
+		if (bb_record_sub(r, key, &sub) == 0 && depth < MAX_DEPTH)
+			members(&sub, depth + 1);
+		free(sub.m);
+	}
+	if (depth < MAX_DEPTH)
+		bb_json_array_each(m->val, m->vallen, element, &depth);
+	free(key);
+}
+
+static void members(const struct bb_record *r, int depth)
+{
+	const char *end = r->line + r->len;
+
+	FUZZ_ASSERT(r->is_object);
+	for (size_t i = 0; i < r->nm; i++) {
+		const struct bb_member *m = &r->m[i];
+		FUZZ_ASSERT(m->key > r->line && m->key + m->keylen < end);
+		FUZZ_ASSERT(m->val > m->key + m->keylen && m->vallen > 0 && m->val + m->vallen <= end);
+		member(r, m, depth);
+	}
+}
+
+/* bb_jv_parse hands libjq only text libjq parses: any error is its own,
+ * never libjq's (which would quote the text, "while parsing"). And what
+ * libjq writes of a value it parsed is JSON to bb_jv_parse too. */
+static void parse(const char *text, size_t n)
+{
+	jv v = bb_jv_parse(text, n);
+	if (!jv_is_valid(v)) {
+		jv msg = jv_invalid_get_msg(v);
+		FUZZ_ASSERT(jv_get_kind(msg) == JV_KIND_STRING && !strstr(jv_string_value(msg), "while parsing"));
+		jv_free(msg);
+		return;
+	}
+	jv dumped = jv_dump_string(v, 0);
+	jv again = bb_jv_parse(jv_string_value(dumped), (size_t)jv_string_length_bytes(jv_copy(dumped)));
+	FUZZ_ASSERT(jv_is_valid(again));
+	jv_free(again);
+	jv_free(dumped);
+}
+
+/* The writer, as a stage uses it: one member replaced or added, one removed. */
+static void write_back(const struct bb_record *r)
+{
+	struct bb_emit em;
+
+	memset(&em, 0, sizeof em);
+	bb_record_write(r, &em, devnull);
+	bb_emit_str(&em, "status", "ok", 2);
+	bb_emit_remove(&em, "trace_id");
+	bb_record_write(r, &em, devnull);
+	bb_emit_free(&em);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *line = fuzz_copy(data, size);
+	struct bb_record r = { .line = line, .len = size, .total_len = size, .lineno = 1 };
+
+	if (!devnull)
+		FUZZ_ASSERT((devnull = fopen("/dev/null", "w")));
+	if (bb_record_index(&r) == 0) {
+		struct bb_record copy;
+		members(&r, 0);
+		FUZZ_ASSERT(bb_record_copy(&copy, &r) == 0);
+		FUZZ_ASSERT(copy.nm == r.nm && memcmp(copy.line, r.line, r.len) == 0);
+		bb_record_free(&copy);
+	} else {
+		FUZZ_ASSERT(!r.is_object);
+	}
+	write_back(&r);
+	parse(line, size);
+	bb_json_array_each(line, size, element, &(int){ 0 });
+	free(r.m);
+	free(line);
+	return 0;
+}
