@@ -883,6 +883,11 @@ level=warn prog=bb-severity msg=\"$COSTS:3: the cost row of B000TEST02 in ATVPDK
 	assert_equal "$out" "HIGH     B000TEST01 ATVPDKIKX0DER ours 13.00 low 10.00 high-gap: offers 6 ≥ 5; gap 30.00% ≥ 20%; not buy-box winner [no-cost-data]"
 }
 
+@test "the outputs on the stored inputs equal tests/fixtures/severity/*.expected.ndjson as JSON values" {
+	run "$BATS_TEST_DIRNAME/../scripts/compare-outputs"
+	assert_success
+}
+
 @test "--help prints the usage on stdout and exits 0" {
 	out=$(bb-severity --help 2>/dev/null)
 	assert_equal "$?" 0
