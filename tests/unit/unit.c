@@ -1,4 +1,5 @@
 /* unit.c: C unit tests of the lib modules, printing TAP like bats does. */
+#include "analysis.h"
 #include "conf.h"
 #include "ids.h"
 #include "json.h"
@@ -218,6 +219,70 @@ static void test_record_strings(void)
 	free(r.m);
 }
 
+#define VIEW(z) ((struct bb_str){ z, sizeof z - 1 })
+
+/* An analysis as bb-severity could have made it, with a seller id holding
+ * a NUL and a quote. */
+static void sample_analysis(struct bb_analysis *a)
+{
+	bb_analysis_reserve(a, 2, 2, 2);
+	bb_analysis_clear(a);
+	a->severity = VIEW("CRITICAL"), a->rule = VIEW("critical"), a->priority = 1;
+	a->reasons[0] = VIEW("offers 12 ≥ 10"), a->reasons[1] = VIEW("gap 62.50% ≥ 50%"), a->nreasons = 2;
+	a->our_price = 1300, a->market_low = 800, a->market_low_seller = VIEW("A\0\"B");
+	a->total_offers = a->offers_listed = 12, a->position = 11;
+	a->position_percentile = 9091, a->gap_pct = 6250, a->min_viable_price = 1143;
+	a->margin_at_current = -5, a->margin_at_market_low = 11000, a->estimated_daily_sales = 250;
+	a->risk_flags[0] = VIEW("margin-squeeze"), a->nflags = 1;
+	a->recommended[0] = (struct bb_recommendation){ VIEW("match-low"), 800, 9 }, a->nrecommended = 1;
+}
+
+static int read_text(struct bb_jdoc *d, const char *text, size_t n, struct bb_analysis *a, char *why)
+{
+	struct bb_jval root;
+	struct bb_jerr err;
+	return bb_json_parse(d, text, n, &root, &err) == 0 ? bb_analysis_read(root, a, why, 200) : -2;
+}
+
+static void test_analysis(void)
+{
+	struct bb_analysis a = { 0 }, b = { 0 };
+	struct bb_jw w, again;
+	struct bb_jdoc *d = bb_json_new();
+	char why[200], bad[2048];
+
+	sample_analysis(&a);
+	bb_jw_init(&w);
+	bb_jw_init(&again);
+	bb_analysis_write(&w, &a);
+	check(memmem(w.buf, w.len, "\"position_percentile\":90.91,\"gap_pct\":62.5,", 43) &&
+	      memmem(w.buf, w.len, "\"margin_at_current\":-0.05,\"margin_at_market_low\":110,", 53),
+	      "hundredths are written as their shortest decimal");
+	check(read_text(d, w.buf, w.len, &b, why) == 0, "a written analysis reads back");
+	bb_analysis_write(&again, &b);
+	check(again.len == w.len && memcmp(again.buf, w.buf, w.len) == 0, "and is written again byte for byte");
+	check(b.market_low_seller.n == 4 && memcmp(b.market_low_seller.p, "A\0\"B", 4) == 0 &&
+	      b.prime_low == BB_NONE && b.recommended[0].margin_pct == 9,
+	      "a seller id with a NUL reads back whole, null as BB_NONE");
+	int n = snprintf(bad, sizeof bad, "%.*s", (int)w.len, w.buf);
+	char *gap = strstr(bad, "62.5,");
+	memmove(gap + 6, gap + 4, (size_t)(bad + n - (gap + 4)) + 1);
+	memcpy(gap + 4, "05", 2);
+	check(read_text(d, bad, strlen(bad), &b, why) == -1 &&
+	      strcmp(why, "analysis.gap_pct: expected a number with at most two decimals, or null") == 0,
+	      "a percentage with three decimals is refused, naming the member");
+	check(read_text(d, "{\"severity\":\"BAD\"}", 18, &b, why) == -1 &&
+	      strcmp(why, "analysis.severity: expected CRITICAL, HIGH, WARNING, SUCCESS or STABLE") == 0,
+	      "an unknown severity is refused");
+	check(bb_severity_priority(VIEW("STABLE")) == 5 && bb_severity_priority(VIEW("stable")) == 0,
+	      "priorities come from the severity's exact name");
+	bb_jw_free(&w);
+	bb_jw_free(&again);
+	bb_analysis_free(&a);
+	bb_analysis_free(&b);
+	bb_json_free(d);
+}
+
 static void test_conf(void)
 {
 	char path[] = "/tmp/bb-unit-XXXXXX", err[256];
@@ -348,6 +413,7 @@ int main(void)
 	test_ids();
 	test_record();
 	test_record_strings();
+	test_analysis();
 	test_conf();
 	printf("1..%d\n", n_tests);
 	return n_failed != 0;
