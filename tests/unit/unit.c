@@ -4,6 +4,7 @@
 #include "ids.h"
 #include "json.h"
 #include "jwrite.h"
+#include "log.h"
 #include "money.h"
 #include "parse.h"
 #include "record.h"
@@ -283,6 +284,32 @@ static void test_analysis(void)
 	bb_json_free(d);
 }
 
+/* Member i of em is key with the JSON text json (emitted text has a length, no NUL). */
+static int emitted_is(const struct bb_emit *em, int i, const char *key, const char *json)
+{
+	return i < em->n && strcmp(em->add[i].key, key) == 0 && em->add[i].len == strlen(json) &&
+	       memcmp(em->add[i].json, json, em->add[i].len) == 0;
+}
+
+static void test_reject(void)
+{
+	struct bb_emit em = { 0 };
+	char why[100];
+
+	bb_log_init("bb-unit");
+	bb_reject_unvalidated(&em, "severity", why, sizeof why);
+	check(em.n == 2 && emitted_is(&em, 0, "status", "\"rejected\""), "a rejected record's status is rejected");
+	check(emitted_is(&em, 1, "error", "{\"type\":\"schema\",\"message\":\"no notification member: run "
+					  "bb-validate before bb-unit\",\"stage\":\"severity\",\"path\":\"notification\"}") &&
+	      strcmp(why, "no notification member: run bb-validate before bb-unit") == 0,
+	      "a record without a notification is rejected saying bb-validate runs first");
+	bb_reject(&em, "schema", "a\0b", 3, "dedupe", NULL);
+	check(em.n == 2 && emitted_is(&em, 1, "error", "{\"type\":\"schema\",\"message\":\"a\\u0000b\",\"stage\":"
+						       "\"dedupe\",\"path\":null}"),
+	      "a second rejection replaces the first; the message is bytes with a length");
+	bb_emit_free(&em);
+}
+
 static void test_conf(void)
 {
 	char path[] = "/tmp/bb-unit-XXXXXX", err[256];
@@ -414,6 +441,7 @@ int main(void)
 	test_record();
 	test_record_strings();
 	test_analysis();
+	test_reject();
 	test_conf();
 	printf("1..%d\n", n_tests);
 	return n_failed != 0;
