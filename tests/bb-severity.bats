@@ -883,6 +883,21 @@ level=warn prog=bb-severity msg=\"$COSTS:3: the cost row of B000TEST02 in ATVPDK
 	assert_equal "$out" "HIGH     B000TEST01 ATVPDKIKX0DER ours 13.00 low 10.00 high-gap: offers 6 ≥ 5; gap 30.00% ≥ 20%; not buy-box winner [no-cost-data]"
 }
 
+@test "an ok record whose notification is not as bb-validate writes it is rejected naming the member" {
+	out=$(notify "OURS:13.00 A:10.00" | bb-validate 2>/dev/null | jq -c '.notification.offers[1].landed = "1000"' | bb-severity 2>/dev/null)
+	same_json "$(jq -c '{status, error}' <<<"$out")" '{"status": "rejected", "error": {"type": "schema",
+	  "message": "notification.offers[].landed: expected an integer", "stage": "severity", "path": "notification"}}'
+}
+
+@test "seller ids are compared and written whole, whatever bytes they hold (a NUL, a quote)" {
+	# ours is "O\u0000S"; "O\u0000X" differs from it only after the NUL and is a competitor
+	out=$(notify "OURS:13.00 A:10.00 B:11.00" | bb-validate 2>/dev/null |
+		jq -c '.notification.seller_id = "O\u0000S" | .notification.offers[0].seller_id = "O\u0000S" |
+		       .notification.offers[1].seller_id = "O\u0000X\"" ' | bb-severity 2>/dev/null)
+	assert_equal "$(jq -c '.analysis | [.our_price, .market_low_seller, .position, .offers_listed]' <<<"$out")" \
+		'[1300,"O\u0000X\"",3,3]'
+}
+
 @test "the outputs on the stored inputs equal tests/fixtures/severity/*.expected.ndjson as JSON values" {
 	run "$BATS_TEST_DIRNAME/../scripts/compare-outputs"
 	assert_success

@@ -249,15 +249,36 @@ void costs_free(struct costs *c)
 	memset(c, 0, sizeof *c);
 }
 
-const struct cost *costs_find(const struct costs *c, const char *asin, const char *marketplace)
+/* A row's key (its own NUL-terminated text) against a key from a record
+ * (bytes with a length), in the order strcmp sorted the rows. */
+static int cmp_view(const char *row, struct bb_str key)
 {
-	struct cost key = { .asin = (char *)asin, .marketplace = (char *)marketplace };
+	size_t n = strlen(row);
+	int c = memcmp(row, key.p, n < key.n ? n : key.n);
+	return c ? c : (n > key.n) - (n < key.n);
+}
+
+struct lookup {
+	struct bb_str asin, marketplace;
+};
+
+static int by_lookup(const void *k, const void *r)
+{
+	const struct lookup *key = k;
+	const struct cost *row = r;
+	int c = cmp_view(row->asin, key->asin);
+	return -(c ? c : cmp_view(row->marketplace, key->marketplace));
+}
+
+const struct cost *costs_find(const struct costs *c, struct bb_str asin, struct bb_str marketplace)
+{
+	struct lookup key = { asin, marketplace };
 	const struct cost *r;
 
-	if (!c || c->n == 0)
+	if (!c || c->n == 0 || !asin.p || !marketplace.p)
 		return NULL;
-	if ((r = bsearch(&key, c->rows, c->n, sizeof *c->rows, by_key)))
+	if ((r = bsearch(&key, c->rows, c->n, sizeof *c->rows, by_lookup)))
 		return r;
-	key.marketplace = (char *)"*";
-	return bsearch(&key, c->rows, c->n, sizeof *c->rows, by_key);
+	key.marketplace = (struct bb_str){ "*", 1 };
+	return bsearch(&key, c->rows, c->n, sizeof *c->rows, by_lookup);
 }
