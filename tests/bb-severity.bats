@@ -883,6 +883,23 @@ level=warn prog=bb-severity msg=\"$COSTS:3: the cost row of B000TEST02 in ATVPDK
 	assert_equal "$out" "HIGH     B000TEST01 ATVPDKIKX0DER ours 13.00 low 10.00 high-gap: offers 6 ≥ 5; gap 30.00% ≥ 20%; not buy-box winner [no-cost-data]"
 }
 
+@test "a raw notification piped straight into bb-severity is rejected: bb-validate must run first" {
+	out=$(notify "OURS:13.00 A:10.00" | bb-severity 2>/dev/null)
+	same_json "$(jq -c '{status, error}' <<<"$out")" '{"status": "rejected", "error": {"type": "schema",
+	  "message": "no notification member: run bb-validate before bb-severity",
+	  "stage": "severity", "path": "notification"}}'
+	# the notification's own bytes go on, for bb-store to keep
+	assert_equal "$(jq -c 'del(.status, .error)' <<<"$out")" "$(notify "OURS:13.00 A:10.00")"
+}
+
+@test "an ok record without a notification is rejected the same way, and the text format says why" {
+	run --separate-stderr bb-severity --format text <<<'{"status":"ok","message_id":"m-1"}'
+	assert_success
+	assert_output "REJECTED - line 1 schema: no notification member: run bb-validate before bb-severity"
+	[[ "$stderr" == *'level=warn prog=bb-severity msg="line 1: schema: no notification member: run bb-validate before bb-severity" line=1 error_type=schema'* ]] ||
+		fail "logged: $stderr"
+}
+
 @test "an ok record whose notification is not as bb-validate writes it is rejected naming the member" {
 	out=$(notify "OURS:13.00 A:10.00" | bb-validate 2>/dev/null | jq -c '.notification.offers[1].landed = "1000"' | bb-severity 2>/dev/null)
 	same_json "$(jq -c '{status, error}' <<<"$out")" '{"status": "rejected", "error": {"type": "schema",

@@ -228,15 +228,26 @@ static void text_other(FILE *out, const struct bb_record *rec, const char *rejec
 
 enum outcome { PASSED, ANALYSED, REJECTED };
 
-static enum outcome reject(struct ctx *c, const struct bb_record *rec, struct bb_emit *em)
+static enum outcome reject(struct ctx *c, const struct bb_record *rec, struct bb_emit *em, int unvalidated)
 {
 	char line[24], msg[sizeof c->why + 64];
 
-	bb_reject(em, "schema", c->why, strlen(c->why), "severity", "notification");
+	if (unvalidated)
+		bb_reject_unvalidated(em, "severity", c->why, sizeof c->why);
+	else
+		bb_reject(em, "schema", c->why, strlen(c->why), "severity", "notification");
 	snprintf(line, sizeof line, "%zu", rec->lineno);
 	snprintf(msg, sizeof msg, "line %zu: schema: %s", rec->lineno, c->why);
 	bb_log(BB_WARN, NULL, msg, "line", line, "error_type", "schema", NULL);
 	return REJECTED;
+}
+
+/* An object without a status has not been through bb-validate either. */
+static int unvalidated(const struct bb_envelope *e)
+{
+	if (bb_json_type(e->notification) != BB_JNONE)
+		return 0;
+	return bb_str_eq(e->status, "ok") || bb_json_type(bb_json_getz(e->root, "status")) == BB_JNONE;
 }
 
 static enum outcome judge(struct ctx *c, const struct bb_record *rec, struct bb_emit *em)
@@ -246,10 +257,12 @@ static enum outcome judge(struct ctx *c, const struct bb_record *rec, struct bb_
 
 	if (!rec->json_ok || !rec->is_object) /* not a record: on as it came */
 		return PASSED;
+	if (unvalidated(e))
+		return reject(c, rec, em, 1);
 	if (!bb_str_eq(e->status, "ok"))
 		return PASSED;
 	if (bb_notification_read(e->notification, &c->n, c->why, sizeof c->why) != 0)
-		return reject(c, rec, em);
+		return reject(c, rec, em, 0);
 	analyse(&c->n, &c->conf, &c->out, &mismatch);
 	if (mismatch)
 		warn_currency(c, &c->n);
