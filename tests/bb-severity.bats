@@ -880,7 +880,12 @@ level=warn prog=bb-severity msg=\"$COSTS:3: the cost row of B000TEST02 in ATVPDK
 
 @test "--format text prints one line per record beginning with the severity" {
 	out=$(notify "OURS:13.00 A:10.00" "$(with_offers_count 6)" | bb-validate 2>/dev/null | bb-severity --format text 2>/dev/null)
-	assert_equal "$out" "HIGH     B000TEST01 ATVPDKIKX0DER ours 13.00 low 10.00 high-gap: offers 6 ≥ 5; gap 30.00% ≥ 20%; not buy-box winner [no-cost-data]"
+	assert_equal "$out" "HIGH     B000TEST01 ATVPDKIKX0DER ours USD 13.00 low USD 10.00 high-gap: offers 6 ≥ 5; gap 30.00% ≥ 20%; not buy-box winner [no-cost-data]"
+}
+
+@test "--format text gives each price with its currency code, yen without decimals" {
+	out=$(notify "OURS:3010 A:2980" "$JPY" | bb-validate 2>/dev/null | bb-severity --format text 2>/dev/null)
+	assert_equal "$out" "SUCCESS  B000TEST01 A1VC38T7YXB528 ours JPY 3010 low JPY 2980 success-few-offers: offers 2 ≤ 2 [no-cost-data]"
 }
 
 @test "a raw notification piped straight into bb-severity is rejected: bb-validate must run first" {

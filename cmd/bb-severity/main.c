@@ -162,15 +162,13 @@ static void put_status(FILE *out, struct bb_str s)
 
 static void put_money(FILE *out, int64_t v, struct bb_str currency)
 {
-	char b[32], code[4] = "";
+	char b[48];
 
 	if (v == BB_NONE) {
 		putc('-', out);
 		return;
 	}
-	if (currency.p && currency.n == 3)
-		memcpy(code, currency.p, 3);
-	bb_money_format(v, bb_currency_exponent(code), b, sizeof b);
+	bb_money_text(v, currency.p, currency.n, b, sizeof b);
 	fputs(b, out);
 }
 

@@ -51,6 +51,12 @@ static void test_money(void)
 	check(strcmp(buf, "-0.05") == 0, "-5 cents formats as -0.05");
 	bb_money_format(3010, 0, buf, sizeof buf);
 	check(strcmp(buf, "3010") == 0, "JPY formats without decimals");
+	bb_money_text(2101, "USD", 3, buf, sizeof buf);
+	check(strcmp(buf, "USD 21.01") == 0, "money for people carries its currency code");
+	bb_money_text(3010, "JPYX", 3, buf, sizeof buf);
+	check(strcmp(buf, "JPY 3010") == 0, "yen for people have no decimals");
+	bb_money_text(-5, "us\n", 3, buf, sizeof buf);
+	check(strcmp(buf, "-0.05") == 0, "a code that is not three capitals is left out");
 }
 
 static void test_parse(void)
