@@ -6,6 +6,7 @@
 #include "jwrite.h"
 #include "log.h"
 #include "money.h"
+#include "notification.h"
 #include "parse.h"
 #include "record.h"
 #include "timeutil.h"
@@ -316,6 +317,35 @@ static void test_reject(void)
 	bb_emit_free(&em);
 }
 
+/* Offers read the same whether their members come in the writer's order
+ * (one pass) or not (by name, the last of a repeated key winning). */
+static void test_notification_offers(void)
+{
+	static const char text[] =
+		"{\"seller_id\":\"S\",\"marketplace\":\"M\",\"asin\":\"A\",\"event_time\":null,\"publish_time\":null,"
+		"\"offers\":[{\"seller_id\":\"X\",\"listing\":1,\"shipping\":2,\"landed\":3,\"fba\":true,\"prime\":false,"
+		"\"buy_box_winner\":null,\"featured\":true,\"feedback_count\":10,\"feedback_rating\":9.5,"
+		"\"sub_condition\":\"new\",\"min_hours\":0,\"max_hours\":24},"
+		"{\"landed\":5,\"max_hours\":24,\"min_hours\":0,\"sub_condition\":\"new\",\"feedback_rating\":9.5,"
+		"\"feedback_count\":10,\"featured\":true,\"buy_box_winner\":null,\"prime\":false,\"fba\":true,"
+		"\"shipping\":2,\"listing\":1,\"seller_id\":\"X\",\"landed\":3}]}";
+	struct bb_jdoc *d = bb_json_new();
+	struct bb_notification n = { 0 };
+	struct bb_jval root;
+	struct bb_jerr e;
+	char why[120];
+
+	check(bb_json_parse(d, text, sizeof text - 1, &root, &e) == 0 &&
+	      bb_notification_read(root, &n, why, sizeof why) == 0 && n.noffers == 2, "a notification reads");
+	const struct bb_offer *a = &n.offers[0], *b = &n.offers[1];
+	check(a->landed == 3 && a->fba == 1 && a->prime == 0 && a->buy_box_winner == -1 && a->max_hours.n == 2 &&
+	      b->landed == 3 && b->fba == 1 && b->prime == 0 && b->buy_box_winner == -1 && b->max_hours.n == 2 &&
+	      b->seller_id.n == 1 && b->feedback_rating.n == 3,
+	      "an offer reads the same in the writer's order and in another, a repeated key's last value winning");
+	bb_notification_free(&n);
+	bb_json_free(d);
+}
+
 static void test_conf(void)
 {
 	char path[] = "/tmp/bb-unit-XXXXXX", err[256];
@@ -447,6 +477,7 @@ int main(void)
 	test_record();
 	test_record_strings();
 	test_analysis();
+	test_notification_offers();
 	test_reject();
 	test_conf();
 	printf("1..%d\n", n_tests);
