@@ -87,6 +87,18 @@ static void test_parse(void)
 	check(strcmp(buf, "62.5") == 0, "6250 hundredths print as 62.5");
 	bb_format_fixed(5000, 2, buf, sizeof buf);
 	check(strcmp(buf, "50") == 0, "5000 hundredths print as 50");
+	bb_format_fixed(-5, 2, buf, sizeof buf);
+	check(strcmp(buf, "-0.05") == 0, "-5 hundredths print as -0.05");
+	bb_format_fixed(9090, 2, buf, sizeof buf);
+	check(strcmp(buf, "90.9") == 0, "9090 hundredths print as 90.9");
+	bb_format_fixed(0, 2, buf, sizeof buf);
+	check(strcmp(buf, "0") == 0, "0 prints as 0");
+	bb_format_fixed(INT64_MIN, 2, buf, sizeof buf);
+	check(strcmp(buf, "-92233720368547758.08") == 0, "the most negative number prints whole");
+	bb_format_fixed(123456, 2, buf, 4);
+	check(strcmp(buf, "123") == 0, "a short buffer gets what fits, terminated");
+	bb_format_fixed(1234, 0, buf, sizeof buf);
+	check(strcmp(buf, "1234") == 0, "no places: the whole number");
 	check(bb_div_round(5, 2) == 3 && bb_div_round(-5, 2) == -3 && bb_div_round(4, 3) == 1,
 	      "division rounds half away from zero");
 }
