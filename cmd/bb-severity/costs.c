@@ -145,7 +145,11 @@ static int row(struct cost *r, char **cells, const int *pos, const char *path, s
 		return -1;
 	r->asin = strdup(cells[pos[C_ASIN]]);
 	r->marketplace = strdup(cells[pos[C_MARKETPLACE]]);
-	return r->asin && r->marketplace ? 0 : bad(err, errlen, path, line, "out of memory");
+	if (!r->asin || !r->marketplace)
+		return bad(err, errlen, path, line, "out of memory");
+	r->asin_n = strlen(r->asin);
+	r->marketplace_n = strlen(r->marketplace);
+	return 0;
 }
 
 static int by_key(const void *a, const void *b)
@@ -249,11 +253,10 @@ void costs_free(struct costs *c)
 	memset(c, 0, sizeof *c);
 }
 
-/* A row's key (its own NUL-terminated text) against a key from a record
- * (bytes with a length), in the order strcmp sorted the rows. */
-static int cmp_view(const char *row, struct bb_str key)
+/* A row's key against a key from a record (bytes with a length), in the
+ * order strcmp sorted the rows. */
+static int cmp_view(const char *row, size_t n, struct bb_str key)
 {
-	size_t n = strlen(row);
 	int c = memcmp(row, key.p, n < key.n ? n : key.n);
 	return c ? c : (n > key.n) - (n < key.n);
 }
@@ -266,8 +269,8 @@ static int by_lookup(const void *k, const void *r)
 {
 	const struct lookup *key = k;
 	const struct cost *row = r;
-	int c = cmp_view(row->asin, key->asin);
-	return -(c ? c : cmp_view(row->marketplace, key->marketplace));
+	int c = cmp_view(row->asin, row->asin_n, key->asin);
+	return -(c ? c : cmp_view(row->marketplace, row->marketplace_n, key->marketplace));
 }
 
 const struct cost *costs_find(const struct costs *c, struct bb_str asin, struct bb_str marketplace)

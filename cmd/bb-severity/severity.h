@@ -22,6 +22,7 @@ extern const int64_t threshold_defaults[T_COUNT]; /* in hundredths */
 
 struct cost {
 	char *asin, *marketplace;
+	size_t asin_n, marketplace_n; /* their lengths, for lookups by a record's views */
 	char currency[4];
 	int64_t unit_cost, fulfillment_fee, other_fees, min_referral_fee; /* minor units */
 	int64_t referral_bp;  /* hundredths of a percent: 15% -> 1500 */
