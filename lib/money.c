@@ -70,3 +70,18 @@ void bb_money_format(int64_t v, int exponent, char *buf, size_t size)
 		snprintf(buf, size, "%s%lld.%02lld", v < 0 ? "-" : "", (long long)(a / 100),
 			 (long long)(a % 100));
 }
+
+void bb_money_text(int64_t v, const char *code, size_t n, char *buf, size_t size)
+{
+	char c[4] = "";
+	int k = 0;
+
+	if (code && n == 3 && code[0] >= 'A' && code[0] <= 'Z' && code[1] >= 'A' && code[1] <= 'Z' &&
+	    code[2] >= 'A' && code[2] <= 'Z') {
+		memcpy(c, code, 3);
+		k = snprintf(buf, size, "%s ", c);
+	}
+	if (k < 0 || (size_t)k >= size)
+		return;
+	bb_money_format(v, bb_currency_exponent(c), buf + k, size - (size_t)k);
+}

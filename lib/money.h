@@ -20,4 +20,9 @@ int bb_decimal_round(const char *s, int places, int64_t *out);
 /* "21.00", "-0.05", "1051" (JPY). */
 void bb_money_format(int64_t v, int exponent, char *buf, size_t size);
 
+/* An amount for people, with its currency code[0..n) in the major unit:
+ * "USD 21.00", "JPY 3010". A code that is not three capital letters is
+ * left out and the amount given with two decimals. */
+void bb_money_text(int64_t v, const char *code, size_t n, char *buf, size_t size);
+
 #endif

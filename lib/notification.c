@@ -80,9 +80,9 @@ static void lack(struct rd *r, const char *path, const char *what)
 	r->bad = 1;
 }
 
-static struct bb_str str(struct rd *r, struct bb_jval o, const char *key, const char *path, int required)
+/* The readers take the member's value (absent: BB_JNONE). */
+static struct bb_str str_v(struct rd *r, struct bb_jval v, const char *path, int required)
 {
-	struct bb_jval v = bb_json_getz(o, key);
 	struct bb_str s = bb_str_of(v);
 	enum bb_jtype t = bb_json_type(v);
 	if ((!s.p && required) || (!s.p && t != BB_JNULL && t != BB_JNONE))
@@ -90,9 +90,8 @@ static struct bb_str str(struct rd *r, struct bb_jval o, const char *key, const 
 	return s;
 }
 
-static int64_t integer(struct rd *r, struct bb_jval o, const char *key, const char *path, int required)
+static int64_t integer_v(struct rd *r, struct bb_jval v, const char *path, int required)
 {
-	struct bb_jval v = bb_json_getz(o, key);
 	int64_t i;
 	if (bb_json_int64(v, &i) == 0)
 		return i;
@@ -101,9 +100,8 @@ static int64_t integer(struct rd *r, struct bb_jval o, const char *key, const ch
 	return BB_NONE;
 }
 
-static struct bb_str number(struct rd *r, struct bb_jval o, const char *key, const char *path)
+static struct bb_str number_v(struct rd *r, struct bb_jval v, const char *path)
 {
-	struct bb_jval v = bb_json_getz(o, key);
 	struct bb_str s = { NULL, 0 };
 	if (bb_json_number_text(v, &s.p, &s.n) != 0) {
 		s.p = NULL;
@@ -113,10 +111,25 @@ static struct bb_str number(struct rd *r, struct bb_jval o, const char *key, con
 	return s;
 }
 
-static int boolean(struct bb_jval o, const char *key)
+static int boolean_v(struct bb_jval v)
 {
 	int b;
-	return bb_json_bool(bb_json_getz(o, key), &b) == 0 ? b : -1;
+	return bb_json_bool(v, &b) == 0 ? b : -1;
+}
+
+static struct bb_str str(struct rd *r, struct bb_jval o, const char *key, const char *path, int required)
+{
+	return str_v(r, bb_json_getz(o, key), path, required);
+}
+
+static int64_t integer(struct rd *r, struct bb_jval o, const char *key, const char *path, int required)
+{
+	return integer_v(r, bb_json_getz(o, key), path, required);
+}
+
+static struct bb_str number(struct rd *r, struct bb_jval o, const char *key, const char *path)
+{
+	return number_v(r, bb_json_getz(o, key), path);
 }
 
 static int64_t when(struct rd *r, struct bb_jval o, const char *key, int required)
@@ -132,25 +145,61 @@ static int64_t when(struct rd *r, struct bb_jval o, const char *key, int require
 	return -1;
 }
 
+/* An offer's members, in the order bb_notification_write puts them. */
+enum { O_SELLER_ID, O_LISTING, O_SHIPPING, O_LANDED, O_FBA, O_PRIME, O_BUY_BOX_WINNER, O_FEATURED,
+       O_FEEDBACK_COUNT, O_FEEDBACK_RATING, O_SUB_CONDITION, O_MIN_HOURS, O_MAX_HOURS, O_COUNT };
+
+static const struct {
+	const char *key;
+	size_t n;
+} offer_keys[O_COUNT] = {
+	{ "seller_id", 9 }, { "listing", 7 }, { "shipping", 8 }, { "landed", 6 }, { "fba", 3 },
+	{ "prime", 5 }, { "buy_box_winner", 14 }, { "featured", 8 }, { "feedback_count", 14 },
+	{ "feedback_rating", 15 }, { "sub_condition", 13 }, { "min_hours", 9 }, { "max_hours", 9 },
+};
+
+/* Offers are most of a notification, so their members are taken in one
+ * pass when they come in the writer's order, as they do from bb-validate;
+ * otherwise (another order, a key missing or repeated) each by its name. */
+static void offer_members(struct bb_jval o, struct bb_jval *val)
+{
+	struct bb_jval m = bb_json_first(o);
+	const char *k;
+	size_t i = 0, kn;
+
+	for (; i < O_COUNT && bb_json_key(m, &k, &kn) == 0; i++, m = bb_json_next(m)) {
+		if (kn != offer_keys[i].n || memcmp(k, offer_keys[i].key, kn) != 0)
+			break;
+		val[i] = m;
+	}
+	if (i == O_COUNT && bb_json_type(m) == BB_JNONE)
+		return;
+	for (i = 0; i < O_COUNT; i++)
+		val[i] = bb_json_get(o, offer_keys[i].key, offer_keys[i].n);
+}
+
 static void read_offer(struct rd *r, struct bb_jval v, struct bb_offer *o)
 {
+	struct bb_jval m[O_COUNT];
+
 	if (bb_json_type(v) != BB_JOBJECT) {
 		lack(r, "offers[]", "an object");
 		return;
 	}
-	o->seller_id = str(r, v, "seller_id", "offers[].seller_id", 1);
-	o->listing = integer(r, v, "listing", "offers[].listing", 1);
-	o->shipping = integer(r, v, "shipping", "offers[].shipping", 1);
-	o->landed = integer(r, v, "landed", "offers[].landed", 1);
-	o->fba = boolean(v, "fba");
-	o->prime = boolean(v, "prime");
-	o->buy_box_winner = boolean(v, "buy_box_winner");
-	o->featured = boolean(v, "featured");
-	o->feedback_count = number(r, v, "feedback_count", "offers[].feedback_count");
-	o->feedback_rating = number(r, v, "feedback_rating", "offers[].feedback_rating");
-	o->sub_condition = str(r, v, "sub_condition", "offers[].sub_condition", 0);
-	o->min_hours = number(r, v, "min_hours", "offers[].min_hours");
-	o->max_hours = number(r, v, "max_hours", "offers[].max_hours");
+	offer_members(v, m);
+	o->seller_id = str_v(r, m[O_SELLER_ID], "offers[].seller_id", 1);
+	o->listing = integer_v(r, m[O_LISTING], "offers[].listing", 1);
+	o->shipping = integer_v(r, m[O_SHIPPING], "offers[].shipping", 1);
+	o->landed = integer_v(r, m[O_LANDED], "offers[].landed", 1);
+	o->fba = boolean_v(m[O_FBA]);
+	o->prime = boolean_v(m[O_PRIME]);
+	o->buy_box_winner = boolean_v(m[O_BUY_BOX_WINNER]);
+	o->featured = boolean_v(m[O_FEATURED]);
+	o->feedback_count = number_v(r, m[O_FEEDBACK_COUNT], "offers[].feedback_count");
+	o->feedback_rating = number_v(r, m[O_FEEDBACK_RATING], "offers[].feedback_rating");
+	o->sub_condition = str_v(r, m[O_SUB_CONDITION], "offers[].sub_condition", 0);
+	o->min_hours = number_v(r, m[O_MIN_HOURS], "offers[].min_hours");
+	o->max_hours = number_v(r, m[O_MAX_HOURS], "offers[].max_hours");
 }
 
 static void read_summary(struct rd *r, struct bb_jval s, struct bb_notification *n)

@@ -70,23 +70,35 @@ int bb_split_list(char *list, const char ***items, int *n)
 	return 0;
 }
 
+/* Digits written from the right, without printf: bb-severity writes several
+ * of these for every record. */
 void bb_format_fixed(int64_t v, int places, char *buf, size_t size)
 {
-	int64_t scale = 1;
-	for (int i = 0; i < places; i++)
-		scale *= 10;
-	int64_t a = v < 0 ? -v : v;
-	int64_t whole = a / scale, frac = a % scale;
-	int len = snprintf(buf, size, "%s%lld", v < 0 ? "-" : "", (long long)whole);
-	if (frac == 0 || len < 0 || (size_t)len >= size)
+	char t[48], *p = t + sizeof t;
+	uint64_t a = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+	int any = 0; /* a fraction digit other than a trailing zero */
+
+	if (places < 0 || places > 18)
+		places = 0;
+	for (int i = 0; i < places; i++, a /= 10) {
+		any |= a % 10 != 0;
+		if (any)
+			*--p = (char)('0' + a % 10);
+	}
+	if (any)
+		*--p = '.';
+	do
+		*--p = (char)('0' + a % 10);
+	while (a /= 10);
+	if (v < 0)
+		*--p = '-';
+	size_t n = (size_t)(t + sizeof t - p);
+	if (size == 0)
 		return;
-	char f[24];
-	if (places < 1 || places > 18)
-		return;
-	snprintf(f, sizeof f, "%0*lld", places, (long long)frac % 1000000000000000000LL);
-	for (int i = places - 1; i > 0 && f[i] == '0'; i--)
-		f[i] = '\0';
-	snprintf(buf + len, size - (size_t)len, ".%s", f);
+	if (n >= size)
+		n = size - 1;
+	memcpy(buf, p, n);
+	buf[n] = '\0';
 }
 
 int64_t bb_div_round(int64_t num, int64_t den)

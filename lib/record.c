@@ -467,6 +467,30 @@ void bb_emit_remove(struct bb_emit *em, const char *key)
 	emit(em, key, NULL, 0);
 }
 
+void bb_reject(struct bb_emit *em, const char *type, const char *message, size_t n,
+	       const char *stage, const char *path)
+{
+	struct bb_jw w;
+
+	bb_jw_init(&w);
+	bb_jw_obj(&w);
+	bb_jw_kstrz(&w, "type", type);
+	bb_jw_kstr(&w, "message", message, n);
+	bb_jw_kstrz(&w, "stage", stage);
+	bb_jw_kstrz(&w, "path", path);
+	bb_jw_end(&w, '}');
+	bb_emit_str(em, "status", "rejected", 8);
+	bb_emit_jw(em, "error", &w);
+}
+
+void bb_reject_unvalidated(struct bb_emit *em, const char *stage, char *why, size_t whylen)
+{
+	int n = snprintf(why, whylen, "no notification member: run bb-validate before %s", bb_prog());
+	size_t len = n < 0 || whylen == 0 ? 0 : (size_t)n < whylen ? (size_t)n : whylen - 1;
+
+	bb_reject(em, "schema", why, len, stage, "notification");
+}
+
 void bb_emit_set(struct bb_emit *em, const char *key, jv v)
 {
 	if (!jv_is_valid(v)) {

@@ -122,6 +122,17 @@ void bb_emit_remove(struct bb_emit *em, const char *key);
  * JSON. Not JSON: jv_invalid_with_msg(the reason and its byte offset). */
 jv bb_jv_parse(const char *text, size_t len);
 
+/* Reject the record: status "rejected" and error {type, message, stage,
+ * path} (path NULL: null). The one way a stage marks a record it cannot
+ * handle; the record then goes on for bb-store to keep and bb-ack to settle. */
+void bb_reject(struct bb_emit *em, const char *type, const char *message, size_t n,
+	       const char *stage, const char *path);
+
+/* Reject an ok record that has no `notification` (bb-validate did not run
+ * before this program): error type schema, path notification, and the one
+ * wording that says so, also left in why for the caller's own report. */
+void bb_reject_unvalidated(struct bb_emit *em, const char *stage, char *why, size_t whylen);
+
 /* Add or replace a member with a libjq value (takes ownership of v; an
  * invalid v removes the member). */
 void bb_emit_set(struct bb_emit *em, const char *key, jv v);

@@ -880,7 +880,49 @@ level=warn prog=bb-severity msg=\"$COSTS:3: the cost row of B000TEST02 in ATVPDK
 
 @test "--format text prints one line per record beginning with the severity" {
 	out=$(notify "OURS:13.00 A:10.00" "$(with_offers_count 6)" | bb-validate 2>/dev/null | bb-severity --format text 2>/dev/null)
-	assert_equal "$out" "HIGH     B000TEST01 ATVPDKIKX0DER ours 13.00 low 10.00 high-gap: offers 6 ≥ 5; gap 30.00% ≥ 20%; not buy-box winner [no-cost-data]"
+	assert_equal "$out" "HIGH     B000TEST01 ATVPDKIKX0DER ours USD 13.00 low USD 10.00 high-gap: offers 6 ≥ 5; gap 30.00% ≥ 20%; not buy-box winner [no-cost-data]"
+}
+
+@test "--format text gives each price with its currency code, yen without decimals" {
+	out=$(notify "OURS:3010 A:2980" "$JPY" | bb-validate 2>/dev/null | bb-severity --format text 2>/dev/null)
+	assert_equal "$out" "SUCCESS  B000TEST01 A1VC38T7YXB528 ours JPY 3010 low JPY 2980 success-few-offers: offers 2 ≤ 2 [no-cost-data]"
+}
+
+@test "a raw notification piped straight into bb-severity is rejected: bb-validate must run first" {
+	out=$(notify "OURS:13.00 A:10.00" | bb-severity 2>/dev/null)
+	same_json "$(jq -c '{status, error}' <<<"$out")" '{"status": "rejected", "error": {"type": "schema",
+	  "message": "no notification member: run bb-validate before bb-severity",
+	  "stage": "severity", "path": "notification"}}'
+	# the notification's own bytes go on, for bb-store to keep
+	assert_equal "$(jq -c 'del(.status, .error)' <<<"$out")" "$(notify "OURS:13.00 A:10.00")"
+}
+
+@test "an ok record without a notification is rejected the same way, and the text format says why" {
+	run --separate-stderr bb-severity --format text <<<'{"status":"ok","message_id":"m-1"}'
+	assert_success
+	assert_output "REJECTED - line 1 schema: no notification member: run bb-validate before bb-severity"
+	[[ "$stderr" == *'level=warn prog=bb-severity msg="line 1: schema: no notification member: run bb-validate before bb-severity" line=1 error_type=schema'* ]] ||
+		fail "logged: $stderr"
+}
+
+@test "an ok record whose notification is not as bb-validate writes it is rejected naming the member" {
+	out=$(notify "OURS:13.00 A:10.00" | bb-validate 2>/dev/null | jq -c '.notification.offers[1].landed = "1000"' | bb-severity 2>/dev/null)
+	same_json "$(jq -c '{status, error}' <<<"$out")" '{"status": "rejected", "error": {"type": "schema",
+	  "message": "notification.offers[].landed: expected an integer", "stage": "severity", "path": "notification"}}'
+}
+
+@test "seller ids are compared and written whole, whatever bytes they hold (a NUL, a quote)" {
+	# ours is "O\u0000S"; "O\u0000X" differs from it only after the NUL and is a competitor
+	out=$(notify "OURS:13.00 A:10.00 B:11.00" | bb-validate 2>/dev/null |
+		jq -c '.notification.seller_id = "O\u0000S" | .notification.offers[0].seller_id = "O\u0000S" |
+		       .notification.offers[1].seller_id = "O\u0000X\"" ' | bb-severity 2>/dev/null)
+	assert_equal "$(jq -c '.analysis | [.our_price, .market_low_seller, .position, .offers_listed]' <<<"$out")" \
+		'[1300,"O\u0000X\"",3,3]'
+}
+
+@test "the outputs on the stored inputs equal tests/fixtures/severity/*.expected.ndjson as JSON values" {
+	run "$BATS_TEST_DIRNAME/../scripts/compare-outputs"
+	assert_success
 }
 
 @test "--help prints the usage on stdout and exits 0" {

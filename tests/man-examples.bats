@@ -86,14 +86,14 @@ bb-validate < examples/notifications.ndjson 2>/dev/null |
     --format text 2>/dev/null
 EOF
 	assert_output - <<'EOF'
-CRITICAL B0CRIT0001 ATVPDKIKX0DER ours 21.00 low 10.00 critical: offers 12 ≥ 10; gap 110.00% ≥ 50%; not buy-box winner; position 11 of 12 (90.9th percentile) ≥ 80th [margin-squeeze,race-to-bottom]
-HIGH     B0HIGH0002 ATVPDKIKX0DER ours 15.00 low 12.00 high-gap: offers 6 ≥ 5; gap 25.00% ≥ 20%; not buy-box winner
-HIGH     B0THIN0003 ATVPDKIKX0DER ours 9.49 low 9.79 high-thin-margin: buy-box winner; margin at current price 2.85% < 10%
-WARNING  B0WARN0004 ATVPDKIKX0DER ours 28.00 low 25.00 warning-gap: offers 5 ≥ 3; gap 12.00% ≥ 10%; position 4 ≥ 4
-SUCCESS  B0GOOD0005 ATVPDKIKX0DER ours 39.99 low 42.49 success-buy-box: buy-box winner
-STABLE   B0STBL0006 ATVPDKIKX0DER ours 52.00 low 50.00 stable: no rule above held
-SUCCESS  B0JPYN0007 A1VC38T7YXB528 ours 3010 low 2980 success-top3: position 2 ≤ 3; gap 1.01% ≤ 5%
-WARNING  B0DEUT0008 A1PA6795UKMFR9 ours - low 4.60 offer-missing: no offer of ours among 3 offers [offer-missing]
+CRITICAL B0CRIT0001 ATVPDKIKX0DER ours USD 21.00 low USD 10.00 critical: offers 12 ≥ 10; gap 110.00% ≥ 50%; not buy-box winner; position 11 of 12 (90.9th percentile) ≥ 80th [margin-squeeze,race-to-bottom]
+HIGH     B0HIGH0002 ATVPDKIKX0DER ours USD 15.00 low USD 12.00 high-gap: offers 6 ≥ 5; gap 25.00% ≥ 20%; not buy-box winner
+HIGH     B0THIN0003 ATVPDKIKX0DER ours USD 9.49 low USD 9.79 high-thin-margin: buy-box winner; margin at current price 2.85% < 10%
+WARNING  B0WARN0004 ATVPDKIKX0DER ours USD 28.00 low USD 25.00 warning-gap: offers 5 ≥ 3; gap 12.00% ≥ 10%; position 4 ≥ 4
+SUCCESS  B0GOOD0005 ATVPDKIKX0DER ours USD 39.99 low USD 42.49 success-buy-box: buy-box winner
+STABLE   B0STBL0006 ATVPDKIKX0DER ours USD 52.00 low USD 50.00 stable: no rule above held
+SUCCESS  B0JPYN0007 A1VC38T7YXB528 ours JPY 3010 low JPY 2980 success-top3: position 2 ≤ 3; gap 1.01% ≤ 5%
+WARNING  B0DEUT0008 A1PA6795UKMFR9 ours - low EUR 4.60 offer-missing: no offer of ours among 3 offers [offer-missing]
 SKIPPED  - line 9 unsupported_type: NotificationType: PRICING_HEALTH is not analysed by bb
 EOF
 }
@@ -313,7 +313,7 @@ jq -c 'select(.error.message | endswith("expected a number, got string"))
 bb-validate --rejects rejects.ndjson < fixed.ndjson 2>/dev/null |
     bb-severity --costs examples/costs.csv --format text 2>/dev/null
 EOF
-	assert_output 'HIGH     B0HIGH0002 ATVPDKIKX0DER ours 15.00 low 12.00 high-gap: offers 6 ≥ 5; gap 25.00% ≥ 20%; not buy-box winner'
+	assert_output 'HIGH     B0HIGH0002 ATVPDKIKX0DER ours USD 15.00 low USD 12.00 high-gap: offers 6 ≥ 5; gap 25.00% ≥ 20%; not buy-box winner'
 	# nothing was rejected this time, and the record is the one rejected before
 	run -0 wc -c < rejects.ndjson
 	assert_output 0
@@ -378,7 +378,7 @@ bb-validate < examples/notifications.ndjson 2>/dev/null |
     bb-severity --costs examples/costs.csv --set critical_min_daily_sales=5 \
     --format text 2>/dev/null | grep B0CRIT0001
 EOF
-	assert_output 'HIGH     B0CRIT0001 ATVPDKIKX0DER ours 21.00 low 10.00 critical-downgraded: offers 12 ≥ 10; gap 110.00% ≥ 50%; not buy-box winner; position 11 of 12 (90.9th percentile) ≥ 80th; estimated daily sales 3 < 5 [margin-squeeze,race-to-bottom]'
+	assert_output 'HIGH     B0CRIT0001 ATVPDKIKX0DER ours USD 21.00 low USD 10.00 critical-downgraded: offers 12 ≥ 10; gap 110.00% ≥ 50%; not buy-box winner; position 11 of 12 (90.9th percentile) ≥ 80th; estimated daily sales 3 < 5 [margin-squeeze,race-to-bottom]'
 }
 
 # A notification as the SQS console shows it: pretty-printed.
@@ -403,7 +403,7 @@ EOF
 bb-validate < one.ndjson 2>/dev/null |
     bb-severity --costs examples/costs.csv --format text 2>/dev/null
 EOF
-	assert_output 'HIGH     B0HIGH0002 ATVPDKIKX0DER ours 15.00 low 12.00 high-gap: offers 6 ≥ 5; gap 25.00% ≥ 20%; not buy-box winner'
+	assert_output 'HIGH     B0HIGH0002 ATVPDKIKX0DER ours USD 15.00 low USD 12.00 high-gap: offers 6 ≥ 5; gap 25.00% ≥ 20%; not buy-box winner'
 }
 
 @test "bb(7): by hand: our price cut to 12.50 would be SUCCESS" {
@@ -414,7 +414,7 @@ jq -c '.Payload.AnyOfferChangedNotification.Offers[1].ListingPrice.Amount
     = 12.5' one.ndjson | bb-validate 2>/dev/null |
     bb-severity --costs examples/costs.csv --format text 2>/dev/null
 EOF
-	assert_output 'SUCCESS  B0HIGH0002 ATVPDKIKX0DER ours 12.50 low 12.00 success-top3: position 2 ≤ 3; gap 4.17% ≤ 5%'
+	assert_output 'SUCCESS  B0HIGH0002 ATVPDKIKX0DER ours USD 12.50 low USD 12.00 success-top3: position 2 ≤ 3; gap 4.17% ≤ 5%'
 }
 
 @test "bb(7): by hand: a bad notification says where it is wrong" {

@@ -258,8 +258,9 @@ bb-sqs-send: fatal: unable to load config: $conf:5: line longer than 198 bytes"
 }
 
 @test "text format reports a record bb-severity itself rejects as REJECTED with its reason" {
-	run bash -c "echo '{\"status\":\"ok\",\"notification\":{\"asin\":\"B000TEST01\"}}' | bb-severity --format text 2>/dev/null"
-	assert_output "REJECTED B000TEST01 line 1 schema: notification lacks asin, marketplace or offers with seller_id and landed"
+	notify "OURS:10.00 A:9.00" | bb-validate 2>/dev/null | jq -c 'del(.notification.offers)' >"$BATS_TEST_TMPDIR/in"
+	run bash -c "bb-severity --format text <'$BATS_TEST_TMPDIR/in' 2>/dev/null"
+	assert_output "REJECTED B000TEST01 line 1 schema: notification.offers: expected an array"
 }
 
 @test "an unterminated last line that is not a JSON object is dropped with a warning; one that is, is a record" {

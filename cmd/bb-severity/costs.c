@@ -145,7 +145,11 @@ static int row(struct cost *r, char **cells, const int *pos, const char *path, s
 		return -1;
 	r->asin = strdup(cells[pos[C_ASIN]]);
 	r->marketplace = strdup(cells[pos[C_MARKETPLACE]]);
-	return r->asin && r->marketplace ? 0 : bad(err, errlen, path, line, "out of memory");
+	if (!r->asin || !r->marketplace)
+		return bad(err, errlen, path, line, "out of memory");
+	r->asin_n = strlen(r->asin);
+	r->marketplace_n = strlen(r->marketplace);
+	return 0;
 }
 
 static int by_key(const void *a, const void *b)
@@ -250,15 +254,35 @@ void costs_free(struct costs *c)
 	memset(c, 0, sizeof *c);
 }
 
-const struct cost *costs_find(const struct costs *c, const char *asin, const char *marketplace)
+/* A row's key against a key from a record (bytes with a length), in the
+ * order strcmp sorted the rows. */
+static int cmp_view(const char *row, size_t n, struct bb_str key)
 {
-	struct cost key = { .asin = (char *)asin, .marketplace = (char *)marketplace };
+	int c = memcmp(row, key.p, n < key.n ? n : key.n);
+	return c ? c : (n > key.n) - (n < key.n);
+}
+
+struct lookup {
+	struct bb_str asin, marketplace;
+};
+
+static int by_lookup(const void *k, const void *r)
+{
+	const struct lookup *key = k;
+	const struct cost *row = r;
+	int c = cmp_view(row->asin, row->asin_n, key->asin);
+	return -(c ? c : cmp_view(row->marketplace, row->marketplace_n, key->marketplace));
+}
+
+const struct cost *costs_find(const struct costs *c, struct bb_str asin, struct bb_str marketplace)
+{
+	struct lookup key = { asin, marketplace };
 	const struct cost *r;
 
-	if (!c || c->n == 0)
+	if (!c || c->n == 0 || !asin.p || !marketplace.p)
 		return NULL;
-	if ((r = bsearch(&key, c->rows, c->n, sizeof *c->rows, by_key)))
+	if ((r = bsearch(&key, c->rows, c->n, sizeof *c->rows, by_lookup)))
 		return r;
-	key.marketplace = (char *)"*";
-	return bsearch(&key, c->rows, c->n, sizeof *c->rows, by_key);
+	key.marketplace = (struct bb_str){ "*", 1 };
+	return bsearch(&key, c->rows, c->n, sizeof *c->rows, by_lookup);
 }

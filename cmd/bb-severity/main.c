@@ -1,5 +1,6 @@
 /* bb-severity: how threatened is each product? Adds `analysis` to every ok
- * record (SEVERITY.md); passes every other record through unchanged. */
+ * record (SEVERITY.md) and passes every other record through unchanged; an
+ * ok record without a usable `notification` is rejected. */
 #include "cli.h"
 #include "conf.h"
 #include "exitcode.h"
@@ -31,10 +32,19 @@
 struct ctx {
 	struct analysis_conf conf;
 	struct costs costs;
-	const char *costs_path;
 	unsigned char *warned; /* per cost row: its currency was found wrong */
 	int text;
 	size_t analysed, passed, failed;
+	/* reused for every record: their arrays grow to the largest seen */
+	struct bb_notification n;
+	struct analysis_out out;
+	struct bb_jw w;
+	char why[256]; /* why the last record was rejected */
+	/* options */
+	const char *costs_path;
+	const char **cli_sellers;
+	int ncli;
+	char *sellers_copy; /* [analysis] seller_ids, split in place */
 };
 
 static int set_threshold(struct analysis_conf *a, const char *key, const char *value, const char *where)
@@ -67,40 +77,49 @@ bad:
 	return bb_fatal(BB_EX_CONFIG, "unable to use [analysis] rank_curve '%s': expected A,B", v);
 }
 
-static int configure(struct ctx *c, struct bb_conf *conf, char **sellers_copy)
+static int configure(struct ctx *c, struct bb_conf *conf)
 {
 	const char *v;
-	char where[64];
 	int rc;
 
 	memcpy(c->conf.t, threshold_defaults, sizeof c->conf.t);
-	for (int i = 0; i < T_COUNT; i++) {
-		snprintf(where, sizeof where, "[severity]");
+	for (int i = 0; i < T_COUNT; i++)
 		if ((v = bb_conf_get(conf, "severity", threshold_names[i])) &&
-		    (rc = set_threshold(&c->conf, threshold_names[i], v, where)))
+		    (rc = set_threshold(&c->conf, threshold_names[i], v, "[severity]")))
 			return rc;
-	}
 	if ((v = bb_conf_get(conf, "analysis", "rank_curve")) && (rc = rank_curve(&c->conf, v)))
 		return rc;
 	if ((v = bb_conf_get(conf, "analysis", "seller_ids"))) {
-		if (!(*sellers_copy = strdup(v)) ||
-		    bb_split_list(*sellers_copy, &c->conf.sellers, &c->conf.nsellers) != 0)
+		if (!(c->sellers_copy = strdup(v)) ||
+		    bb_split_list(c->sellers_copy, &c->conf.sellers, &c->conf.nsellers) != 0)
 			return bb_fatal(BB_EX_SOFTWARE, "out of memory");
 	}
+	/* costs_path points into conf, which lives until main() returns */
+	c->costs_path = bb_conf_get(conf, "analysis", "costs");
 	return 0;
+}
+
+/* ---- cost rows ---- */
+
+/* A record's string for a log field, which takes C strings: a NUL inside
+ * would only cut the logged value short. NULL for null. */
+static char *log_text(struct bb_str s)
+{
+	return s.p ? strndup(s.p, s.n) : NULL;
 }
 
 /* A cost row in another currency than the notification is not used. Said
  * once per row, naming both currencies and where the row is: the fix is in
  * the table. */
-static void warn_currency(struct ctx *c, const struct bb_record *n)
+static void warn_currency(struct ctx *c, const struct bb_notification *n)
 {
-	size_t len;
-	char *asin = bb_record_string(n, "asin", &len), *mkt = bb_record_string(n, "marketplace", &len);
-	char *cur = bb_record_string(n, "currency", &len), *msg = NULL;
-	const struct cost *row = asin && mkt ? costs_find(&c->costs, asin, mkt) : NULL;
+	const struct cost *row = costs_find(&c->costs, n->asin, n->marketplace);
+	char *asin, *mkt, *cur, *msg = NULL;
 
-	if (row && !c->warned[row - c->costs.rows] &&
+	if (!row || c->warned[row - c->costs.rows])
+		return;
+	asin = log_text(n->asin), mkt = log_text(n->marketplace), cur = log_text(n->currency);
+	if (asin && mkt &&
 	    asprintf(&msg, "%s:%zu: the cost row of %s in %s is in %s, the notification in %s: "
 		     "treated as no cost data", c->costs_path, row->line, asin, mkt, row->currency,
 		     cur ? cur : "no currency") >= 0) {
@@ -114,109 +133,189 @@ static void warn_currency(struct ctx *c, const struct bb_record *n)
 	free(cur);
 }
 
-/* status and err are the record's as it leaves (err may be invalid: read the record's). */
-static void text_line(FILE *out, const struct bb_record *rec, jv status, jv n, jv a, jv own_err)
-{
-	jv asin = jv_get_kind(n) == JV_KIND_OBJECT ? jv_object_get(jv_copy(n), jv_string("asin")) : jv_null();
-	const char *as = jv_get_kind(asin) == JV_KIND_STRING ? jv_string_value(asin) : "-";
+/* ---- the text format ---- */
 
-	if (!jv_is_valid(a)) {
-		jv err = jv_is_valid(own_err) ? jv_copy(own_err) : bb_record_get(rec, "error");
-		jv msg = jv_get_kind(err) == JV_KIND_OBJECT ? jv_object_get(jv_copy(err), jv_string("message")) : jv_null();
-		jv type = jv_get_kind(err) == JV_KIND_OBJECT ? jv_object_get(jv_copy(err), jv_string("type")) : jv_null();
-		char st[16];
-		snprintf(st, sizeof st, "%s", jv_get_kind(status) == JV_KIND_STRING ? jv_string_value(status) : "unknown");
-		for (char *p = st; *p; p++)
-			*p = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
-		fprintf(out, "%-8s %s line %zu %s: %s\n", st, as, rec->lineno,
-			jv_get_kind(type) == JV_KIND_STRING ? jv_string_value(type) : "-",
-			jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "");
-		jv_free(type);
-		jv_free(msg);
-		jv_free(err);
-		jv_free(asin);
+/* Bytes for a terminal: a control byte in a record's string
+ * would break the one-line-per-record format. */
+static void put_text(FILE *out, struct bb_str s, const char *none)
+{
+	if (!s.p) {
+		fputs(none, out);
 		return;
 	}
-	jv cur = jv_object_get(jv_copy(n), jv_string("currency")), mkt = jv_object_get(jv_copy(n), jv_string("marketplace"));
-	int exp = bb_currency_exponent(jv_get_kind(cur) == JV_KIND_STRING ? jv_string_value(cur) : "");
-	jv sev = jv_object_get(jv_copy(a), jv_string("severity")), rule = jv_object_get(jv_copy(a), jv_string("rule"));
-	jv ours = jv_object_get(jv_copy(a), jv_string("our_price")), low = jv_object_get(jv_copy(a), jv_string("market_low"));
-	jv reasons = jv_object_get(jv_copy(a), jv_string("reasons")), flags = jv_object_get(jv_copy(a), jv_string("risk_flags"));
-	char op[32] = "-", lp[32] = "-";
-	if (jv_get_kind(ours) == JV_KIND_NUMBER)
-		bb_money_format((int64_t)jv_number_value(ours), exp, op, sizeof op);
-	if (jv_get_kind(low) == JV_KIND_NUMBER)
-		bb_money_format((int64_t)jv_number_value(low), exp, lp, sizeof lp);
-	fprintf(out, "%-8s %s %s ours %s low %s %s: ", jv_string_value(sev), as,
-		jv_get_kind(mkt) == JV_KIND_STRING ? jv_string_value(mkt) : "-", op, lp, jv_string_value(rule));
-	for (int i = 0; i < jv_array_length(jv_copy(reasons)); i++) {
-		jv r = jv_array_get(jv_copy(reasons), i);
-		fprintf(out, "%s%s", i ? "; " : "", jv_string_value(r));
-		jv_free(r);
+	for (size_t i = 0; i < s.n; i++)
+		putc((unsigned char)s.p[i] < 0x20 ? '?' : s.p[i], out);
+}
+
+/* "WARNING ", "REJECTED": capitals, padded to 8 columns. */
+static void put_status(FILE *out, struct bb_str s)
+{
+	size_t i = 0;
+
+	for (; i < s.n; i++) {
+		char ch = s.p[i];
+		putc((unsigned char)ch < 0x20 ? '?' : ch >= 'a' && ch <= 'z' ? ch - 32 : ch, out);
 	}
-	for (int i = 0; i < jv_array_length(jv_copy(flags)); i++) {
-		jv r = jv_array_get(jv_copy(flags), i);
-		fprintf(out, "%s%s", i ? "," : " [", jv_string_value(r));
-		jv_free(r);
+	for (; i < 8; i++)
+		putc(' ', out);
+}
+
+static void put_money(FILE *out, int64_t v, struct bb_str currency)
+{
+	char b[48];
+
+	if (v == BB_NONE) {
+		putc('-', out);
+		return;
 	}
-	fputs(jv_array_length(jv_copy(flags)) ? "]\n" : "\n", out);
-	jv_free(cur), jv_free(mkt), jv_free(sev), jv_free(rule), jv_free(ours), jv_free(low);
-	jv_free(reasons), jv_free(flags), jv_free(asin);
+	bb_money_text(v, currency.p, currency.n, b, sizeof b);
+	fputs(b, out);
+}
+
+/* SEVERITY ASIN MARKETPLACE ours OUR low LOW RULE: REASON; REASON [FLAG,FLAG] */
+static void text_analysis(FILE *out, const struct bb_notification *n, const struct bb_analysis *a)
+{
+	put_status(out, a->severity);
+	putc(' ', out);
+	put_text(out, n->asin, "-");
+	putc(' ', out);
+	put_text(out, n->marketplace, "-");
+	fputs(" ours ", out);
+	put_money(out, a->our_price, n->currency);
+	fputs(" low ", out);
+	put_money(out, a->market_low, n->currency);
+	putc(' ', out);
+	put_text(out, a->rule, "-");
+	fputs(": ", out);
+	for (size_t i = 0; i < a->nreasons; i++) {
+		fputs(i ? "; " : "", out);
+		put_text(out, a->reasons[i], "");
+	}
+	for (size_t i = 0; i < a->nflags; i++) {
+		fputs(i ? "," : " [", out);
+		put_text(out, a->risk_flags[i], "");
+	}
+	fputs(a->nflags ? "]\n" : "\n", out);
+}
+
+/* STATUS ASIN line N TYPE: MESSAGE, with the status and error the record
+ * leaves with: bb-severity's own rejection, else those it came with. */
+static void text_other(FILE *out, const struct bb_record *rec, const char *rejected_why)
+{
+	const struct bb_envelope *e = &rec->env;
+	struct bb_str status = e->status, type = e->error_type, msg = e->error_message;
+
+	if (rejected_why) {
+		status = (struct bb_str){ "rejected", 8 };
+		type = (struct bb_str){ "schema", 6 };
+		msg = (struct bb_str){ rejected_why, strlen(rejected_why) };
+	} else if (!status.p) {
+		status = (struct bb_str){ "unknown", 7 };
+	}
+	put_status(out, status);
+	putc(' ', out);
+	put_text(out, bb_str_of(bb_json_getz(e->notification, "asin")), "-");
+	fprintf(out, " line %zu ", rec->lineno);
+	put_text(out, type, "-");
+	fputs(": ", out);
+	put_text(out, msg, "");
+	putc('\n', out);
+}
+
+/* ---- records ---- */
+
+enum outcome { PASSED, ANALYSED, REJECTED };
+
+static enum outcome reject(struct ctx *c, const struct bb_record *rec, struct bb_emit *em, int unvalidated)
+{
+	char line[24], msg[sizeof c->why + 64];
+
+	if (unvalidated)
+		bb_reject_unvalidated(em, "severity", c->why, sizeof c->why);
+	else
+		bb_reject(em, "schema", c->why, strlen(c->why), "severity", "notification");
+	snprintf(line, sizeof line, "%zu", rec->lineno);
+	snprintf(msg, sizeof msg, "line %zu: schema: %s", rec->lineno, c->why);
+	bb_log(BB_WARN, NULL, msg, "line", line, "error_type", "schema", NULL);
+	return REJECTED;
+}
+
+/* An object without a status has not been through bb-validate either. */
+static int unvalidated(const struct bb_envelope *e)
+{
+	if (bb_json_type(e->notification) != BB_JNONE)
+		return 0;
+	return bb_str_eq(e->status, "ok") || bb_json_type(bb_json_getz(e->root, "status")) == BB_JNONE;
+}
+
+static enum outcome judge(struct ctx *c, const struct bb_record *rec, struct bb_emit *em)
+{
+	const struct bb_envelope *e = &rec->env;
+	int mismatch;
+
+	if (!rec->json_ok || !rec->is_object) /* not a record: on as it came */
+		return PASSED;
+	if (unvalidated(e))
+		return reject(c, rec, em, 1);
+	if (!bb_str_eq(e->status, "ok"))
+		return PASSED;
+	if (bb_notification_read(e->notification, &c->n, c->why, sizeof c->why) != 0)
+		return reject(c, rec, em, 0);
+	analyse(&c->n, &c->conf, &c->out, &mismatch);
+	if (mismatch)
+		warn_currency(c, &c->n);
+	/* one writer for every record: its buffer is allocated once */
+	bb_jw_reset(&c->w);
+	bb_analysis_write(&c->w, &c->out.a);
+	if (!c->w.oom)
+		bb_emit_raw(em, "analysis", c->w.buf, c->w.len);
+	return ANALYSED;
 }
 
 static int on_record(struct bb_record *rec, struct bb_emit *em, void *arg)
 {
 	struct ctx *c = arg;
-	jv status = bb_record_get(rec, "status"), n = jv_invalid(), a = jv_invalid(), own_err = jv_invalid();
-	int ok = jv_get_kind(status) == JV_KIND_STRING && strcmp(jv_string_value(status), "ok") == 0;
+	enum outcome o = judge(c, rec, em);
 
-	if (!ok) {
-		c->passed++;
-	} else {
-		int mismatch;
-		struct bb_record sub;
-		bb_record_sub(rec, "notification", &sub);
-		a = analyse(&sub, &c->conf, &mismatch);
-		if (mismatch)
-			warn_currency(c, &sub);
-		free(sub.m);
-		if (c->text)
-			n = bb_record_get(rec, "notification");
-		if (jv_is_valid(a)) {
-			c->analysed++;
-			bb_emit_set(em, "analysis", jv_copy(a));
-		} else {
-			jv msg = jv_invalid_get_msg(a);
-			jv e = jv_object();
-			e = jv_object_set(e, jv_string("type"), jv_string("schema"));
-			e = jv_object_set(e, jv_string("message"), msg);
-			e = jv_object_set(e, jv_string("stage"), jv_string("severity"));
-			e = jv_object_set(e, jv_string("path"), jv_string("notification"));
-			char line[24];
-			snprintf(line, sizeof line, "%zu", rec->lineno);
-			bb_log(BB_WARN, NULL, "rejected: the notification lacks what the analysis needs",
-			       "line", line, "error_type", "schema", NULL);
-			jv_free(status);
-			status = jv_string("rejected");
-			own_err = jv_copy(e);
-			bb_emit_set(em, "status", jv_string("rejected"));
-			bb_emit_set(em, "error", e);
-			a = jv_invalid();
-			c->failed++;
-		}
-	}
+	if (c->w.oom)
+		return bb_fatal(BB_EX_SOFTWARE, "out of memory");
+	c->analysed += o == ANALYSED;
+	c->failed += o == REJECTED;
+	c->passed += o == PASSED;
 	if (c->text) {
 		em->suppress = 1;
-		text_line(stdout, rec, status, n, a, own_err);
+		if (o == ANALYSED)
+			text_analysis(stdout, &c->n, &c->out.a);
+		else
+			text_other(stdout, rec, o == REJECTED ? c->why : NULL);
 	}
-	jv_free(own_err);
-	jv_free(status);
-	jv_free(n);
-	jv_free(a);
 	return 0;
 }
 
-int main(int argc, char **argv)
+/* ---- options and running ---- */
+
+static int add_seller(struct ctx *c, const char *id)
+{
+	const char **s = realloc(c->cli_sellers, (size_t)(c->ncli + 1) * sizeof *s);
+	if (!s)
+		return bb_fatal(BB_EX_SOFTWARE, "out of memory");
+	c->cli_sellers = s;
+	s[c->ncli++] = id;
+	return 0;
+}
+
+static int set_option(struct ctx *c, char *kv)
+{
+	char *eq = strchr(kv, '=');
+	if (!eq) {
+		bb_say("--set '%s': expected KEY=VALUE", kv);
+		return BB_EX_USAGE;
+	}
+	*eq = '\0';
+	return set_threshold(&c->conf, kv, eq + 1, "--set");
+}
+
+static int parse_options(int argc, char **argv, struct ctx *c)
 {
 	static const struct option opts[] = {
 		{ "costs", required_argument, NULL, 'c' },
@@ -225,90 +324,86 @@ int main(int argc, char **argv)
 		{ "format", required_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 },
 	};
+	int opt, rc = 0;
+
+	while (rc == 0 && (opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': c->costs_path = optarg; break;
+		case 's': rc = add_seller(c, optarg); break;
+		case 'S': rc = set_option(c, optarg); break;
+		case 'f':
+			if (strcmp(optarg, "text") && strcmp(optarg, "ndjson")) {
+				bb_say("--format '%s': expected ndjson or text", optarg);
+				return BB_EX_USAGE;
+			}
+			c->text = strcmp(optarg, "text") == 0;
+			break;
+		default: fputs(USAGE, stderr); return BB_EX_USAGE;
+		}
+	}
+	if (rc == 0 && optind < argc) {
+		bb_say("unexpected argument '%s'", argv[optind]);
+		fputs(USAGE, stderr);
+		return BB_EX_USAGE;
+	}
+	if (c->ncli) { /* --seller-id replaces the configured list */
+		free(c->conf.sellers);
+		c->conf.sellers = c->cli_sellers;
+		c->conf.nsellers = c->ncli;
+		c->cli_sellers = NULL;
+	}
+	return rc;
+}
+
+static int run(struct ctx *c)
+{
+	char err[600], an[24], pa[24], fa[24];
+	int rc;
+
+	if (c->costs_path && costs_load(&c->costs, c->costs_path, err, sizeof err) != 0)
+		return bb_fatal(BB_EX_CONFIG, "unable to load cost table: %s", err);
+	c->conf.costs = &c->costs;
+	if (!(c->warned = calloc(c->costs.n + 1, 1)) || analysis_out_init(&c->out) != 0)
+		return bb_fatal(BB_EX_SOFTWARE, "out of memory");
+	bb_jw_init(&c->w);
+	bb_signals_install();
+	rc = bb_records_each(STDIN_FILENO, stdout, on_record, c);
+	snprintf(an, sizeof an, "%zu", c->analysed);
+	snprintf(pa, sizeof pa, "%zu", c->passed);
+	snprintf(fa, sizeof fa, "%zu", c->failed);
+	bb_log(BB_INFO, NULL, "summary", "analysed", an, "passed", pa, "rejected", fa, NULL);
+	return rc;
+}
+
+static void release(struct ctx *c)
+{
+	free(c->conf.sellers);
+	free(c->cli_sellers);
+	free(c->sellers_copy);
+	free(c->warned);
+	costs_free(&c->costs);
+	bb_notification_free(&c->n);
+	analysis_out_free(&c->out);
+	bb_jw_free(&c->w);
+}
+
+int main(int argc, char **argv)
+{
 	struct ctx c = { 0 };
 	struct bb_conf *conf = NULL;
-	const char *costs_path = NULL, **cli_sellers = NULL;
-	char err[600], *sellers_copy = NULL;
-	int opt, rc, ncli = 0;
+	char err[600];
+	int rc;
 
 	bb_log_init("bb-severity");
 	if (bb_cli_early(argc, argv, HELP, "bb-severity " BB_VERSION))
 		return 0;
-	if (bb_conf_load(&conf, err, sizeof err) != 0)
-		return bb_fatal(BB_EX_CONFIG, "%s", err);
-	if ((rc = configure(&c, conf, &sellers_copy)) != 0)
-		goto out;
-	costs_path = bb_conf_get(conf, "analysis", "costs");
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'c': costs_path = optarg; break;
-		case 's': {
-			const char **s = realloc(cli_sellers, (size_t)(ncli + 1) * sizeof *s);
-			if (!s) {
-				rc = bb_fatal(BB_EX_SOFTWARE, "out of memory");
-				goto out;
-			}
-			cli_sellers = s;
-			s[ncli++] = optarg;
-			break;
-		}
-		case 'S': {
-			char *eq = strchr(optarg, '=');
-			if (!eq) {
-				bb_say("--set '%s': expected KEY=VALUE", optarg);
-				rc = BB_EX_USAGE;
-				goto out;
-			}
-			*eq = '\0';
-			if ((rc = set_threshold(&c.conf, optarg, eq + 1, "--set")))
-				goto out;
-			break;
-		}
-		case 'f':
-			if (strcmp(optarg, "text") && strcmp(optarg, "ndjson")) {
-				bb_say("--format '%s': expected ndjson or text", optarg);
-				rc = BB_EX_USAGE;
-				goto out;
-			}
-			c.text = strcmp(optarg, "text") == 0;
-			break;
-		default: fputs(USAGE, stderr); rc = BB_EX_USAGE; goto out;
-		}
-	}
-	if (optind < argc) {
-		bb_say("unexpected argument '%s'", argv[optind]);
-		fputs(USAGE, stderr);
-		rc = BB_EX_USAGE;
-		goto out;
-	}
-	if (ncli) { /* --seller-id replaces the configured list */
-		c.conf.sellers = cli_sellers;
-		c.conf.nsellers = ncli;
-	}
-	if (costs_path && costs_load(&c.costs, costs_path, err, sizeof err) != 0) {
-		rc = bb_fatal(BB_EX_CONFIG, "unable to load cost table: %s", err);
-		goto out;
-	}
-	c.costs_path = costs_path;
-	if (!(c.warned = calloc(c.costs.n + 1, 1))) {
-		rc = bb_fatal(BB_EX_SOFTWARE, "out of memory");
-		goto out;
-	}
-	c.conf.costs = &c.costs;
-	bb_signals_install();
-	rc = bb_records_each(STDIN_FILENO, stdout, on_record, &c);
-	char an[24], pa[24], fa[24];
-	snprintf(an, sizeof an, "%zu", c.analysed);
-	snprintf(pa, sizeof pa, "%zu", c.passed);
-	snprintf(fa, sizeof fa, "%zu", c.failed);
-	bb_log(BB_INFO, NULL, "summary", "analysed", an, "passed", pa, "rejected", fa, NULL);
-out:
-	if (c.conf.sellers != cli_sellers)
-		free(c.conf.sellers);
-	free(cli_sellers);
-	free(sellers_copy);
-	free(c.warned);
-	costs_free(&c.costs);
+	rc = bb_conf_load(&conf, err, sizeof err) != 0 ? bb_fatal(BB_EX_CONFIG, "%s", err) :
+							configure(&c, conf);
+	if (rc == 0)
+		rc = parse_options(argc, argv, &c);
+	if (rc == 0)
+		rc = run(&c);
+	release(&c);
 	bb_conf_free(conf);
 	return rc;
 }

@@ -3,7 +3,9 @@
 #ifndef BB_SEVERITY_H
 #define BB_SEVERITY_H
 
-#include <jq.h>
+#include "analysis.h"
+#include "notification.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,6 +22,7 @@ extern const int64_t threshold_defaults[T_COUNT]; /* in hundredths */
 
 struct cost {
 	char *asin, *marketplace;
+	size_t asin_n, marketplace_n; /* their lengths, for lookups by a record's views */
 	char currency[4];
 	int64_t unit_cost, fulfillment_fee, other_fees, min_referral_fee; /* minor units */
 	int64_t referral_bp;  /* hundredths of a percent: 15% -> 1500 */
@@ -36,7 +39,7 @@ struct costs {
 int costs_load(struct costs *c, const char *path, char *err, size_t errlen);
 void costs_free(struct costs *c);
 /* The row for (asin, marketplace): exact beats (asin, "*"). NULL when none. */
-const struct cost *costs_find(const struct costs *c, const char *asin, const char *marketplace);
+const struct cost *costs_find(const struct costs *c, struct bb_str asin, struct bb_str marketplace);
 
 struct analysis_conf {
 	int64_t t[T_COUNT];
@@ -47,13 +50,25 @@ struct analysis_conf {
 	double rank_a, rank_b;
 };
 
-struct bb_record;
+/* The most reasons a rule gives (critical-downgraded: five), and room for
+ * the longest: words and numbers only, never a string from the record. */
+#define REASONS_MAX 6
+#define REASON_LEN 160
 
-/* Analyse a normalised notification (the record's `notification` member,
- * indexed). Returns the analysis object, or an invalid jv with a message when
- * the notification lacks what it needs. *currency_mismatch is set when a cost
- * row exists in another currency. */
-jv analyse(const struct bb_record *notification, const struct analysis_conf *conf,
-	   int *currency_mismatch);
+/* An analysis and the text its reasons point into, reused for every record. */
+struct analysis_out {
+	struct bb_analysis a;
+	char text[REASONS_MAX][REASON_LEN];
+};
+
+/* Room for the analysis of any notification: 0, or -1 out of memory. */
+int analysis_out_init(struct analysis_out *out);
+void analysis_out_free(struct analysis_out *out);
+
+/* Analyse a normalised notification into out->a, whose strings then point
+ * into n, out and static text. *currency_mismatch is set when a cost row
+ * exists in another currency than the notification's. */
+void analyse(const struct bb_notification *n, const struct analysis_conf *conf,
+	     struct analysis_out *out, int *currency_mismatch);
 
 #endif

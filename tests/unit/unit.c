@@ -1,9 +1,12 @@
 /* unit.c: C unit tests of the lib modules, printing TAP like bats does. */
+#include "analysis.h"
 #include "conf.h"
 #include "ids.h"
 #include "json.h"
 #include "jwrite.h"
+#include "log.h"
 #include "money.h"
+#include "notification.h"
 #include "parse.h"
 #include "record.h"
 #include "timeutil.h"
@@ -53,6 +56,12 @@ static void test_money(void)
 	check(strcmp(buf, "-0.05") == 0, "-5 cents formats as -0.05");
 	bb_money_format(3010, 0, buf, sizeof buf);
 	check(strcmp(buf, "3010") == 0, "JPY formats without decimals");
+	bb_money_text(2101, "USD", 3, buf, sizeof buf);
+	check(strcmp(buf, "USD 21.01") == 0, "money for people carries its currency code");
+	bb_money_text(3010, "JPYX", 3, buf, sizeof buf);
+	check(strcmp(buf, "JPY 3010") == 0, "yen for people have no decimals");
+	bb_money_text(-5, "us\n", 3, buf, sizeof buf);
+	check(strcmp(buf, "-0.05") == 0, "a code that is not three capitals is left out");
 }
 
 static void test_parse(void)
@@ -88,6 +97,18 @@ static void test_parse(void)
 	check(strcmp(buf, "62.5") == 0, "6250 hundredths print as 62.5");
 	bb_format_fixed(5000, 2, buf, sizeof buf);
 	check(strcmp(buf, "50") == 0, "5000 hundredths print as 50");
+	bb_format_fixed(-5, 2, buf, sizeof buf);
+	check(strcmp(buf, "-0.05") == 0, "-5 hundredths print as -0.05");
+	bb_format_fixed(9090, 2, buf, sizeof buf);
+	check(strcmp(buf, "90.9") == 0, "9090 hundredths print as 90.9");
+	bb_format_fixed(0, 2, buf, sizeof buf);
+	check(strcmp(buf, "0") == 0, "0 prints as 0");
+	bb_format_fixed(INT64_MIN, 2, buf, sizeof buf);
+	check(strcmp(buf, "-92233720368547758.08") == 0, "the most negative number prints whole");
+	bb_format_fixed(123456, 2, buf, 4);
+	check(strcmp(buf, "123") == 0, "a short buffer gets what fits, terminated");
+	bb_format_fixed(1234, 0, buf, sizeof buf);
+	check(strcmp(buf, "1234") == 0, "no places: the whole number");
 	check(bb_div_round(5, 2) == 3 && bb_div_round(-5, 2) == -3 && bb_div_round(4, 3) == 1,
 	      "division rounds half away from zero");
 }
@@ -270,6 +291,125 @@ static void test_jv_parse(void)
 	check(*parse_error(deep, buf, sizeof buf), "libjq: 129 nested arrays are too deep");
 }
 
+#define VIEW(z) ((struct bb_str){ z, sizeof z - 1 })
+
+/* An analysis as bb-severity could have made it, with a seller id holding
+ * a NUL and a quote. */
+static void sample_analysis(struct bb_analysis *a)
+{
+	bb_analysis_reserve(a, 2, 2, 2);
+	bb_analysis_clear(a);
+	a->severity = VIEW("CRITICAL"), a->rule = VIEW("critical"), a->priority = 1;
+	a->reasons[0] = VIEW("offers 12 ≥ 10"), a->reasons[1] = VIEW("gap 62.50% ≥ 50%"), a->nreasons = 2;
+	a->our_price = 1300, a->market_low = 800, a->market_low_seller = VIEW("A\0\"B");
+	a->total_offers = a->offers_listed = 12, a->position = 11;
+	a->position_percentile = 9091, a->gap_pct = 6250, a->min_viable_price = 1143;
+	a->margin_at_current = -5, a->margin_at_market_low = 11000, a->estimated_daily_sales = 250;
+	a->risk_flags[0] = VIEW("margin-squeeze"), a->nflags = 1;
+	a->recommended[0] = (struct bb_recommendation){ VIEW("match-low"), 800, 9 }, a->nrecommended = 1;
+}
+
+static int read_text(struct bb_jdoc *d, const char *text, size_t n, struct bb_analysis *a, char *why)
+{
+	struct bb_jval root;
+	struct bb_jerr err;
+	return bb_json_parse(d, text, n, &root, &err) == 0 ? bb_analysis_read(root, a, why, 200) : -2;
+}
+
+static void test_analysis(void)
+{
+	struct bb_analysis a = { 0 }, b = { 0 };
+	struct bb_jw w, again;
+	struct bb_jdoc *d = bb_json_new();
+	char why[200], bad[2048];
+
+	sample_analysis(&a);
+	bb_jw_init(&w);
+	bb_jw_init(&again);
+	bb_analysis_write(&w, &a);
+	check(memmem(w.buf, w.len, "\"position_percentile\":90.91,\"gap_pct\":62.5,", 43) &&
+	      memmem(w.buf, w.len, "\"margin_at_current\":-0.05,\"margin_at_market_low\":110,", 53),
+	      "hundredths are written as their shortest decimal");
+	check(read_text(d, w.buf, w.len, &b, why) == 0, "a written analysis reads back");
+	bb_analysis_write(&again, &b);
+	check(again.len == w.len && memcmp(again.buf, w.buf, w.len) == 0, "and is written again byte for byte");
+	check(b.market_low_seller.n == 4 && memcmp(b.market_low_seller.p, "A\0\"B", 4) == 0 &&
+	      b.prime_low == BB_NONE && b.recommended[0].margin_pct == 9,
+	      "a seller id with a NUL reads back whole, null as BB_NONE");
+	int n = snprintf(bad, sizeof bad, "%.*s", (int)w.len, w.buf);
+	char *gap = strstr(bad, "62.5,");
+	memmove(gap + 6, gap + 4, (size_t)(bad + n - (gap + 4)) + 1);
+	memcpy(gap + 4, "05", 2);
+	check(read_text(d, bad, strlen(bad), &b, why) == -1 &&
+	      strcmp(why, "analysis.gap_pct: expected a number with at most two decimals, or null") == 0,
+	      "a percentage with three decimals is refused, naming the member");
+	check(read_text(d, "{\"severity\":\"BAD\"}", 18, &b, why) == -1 &&
+	      strcmp(why, "analysis.severity: expected CRITICAL, HIGH, WARNING, SUCCESS or STABLE") == 0,
+	      "an unknown severity is refused");
+	check(bb_severity_priority(VIEW("STABLE")) == 5 && bb_severity_priority(VIEW("stable")) == 0,
+	      "priorities come from the severity's exact name");
+	bb_jw_free(&w);
+	bb_jw_free(&again);
+	bb_analysis_free(&a);
+	bb_analysis_free(&b);
+	bb_json_free(d);
+}
+
+/* Member i of em is key with the JSON text json (emitted text has a length, no NUL). */
+static int emitted_is(const struct bb_emit *em, int i, const char *key, const char *json)
+{
+	return i < em->n && strcmp(em->add[i].key, key) == 0 && em->add[i].len == strlen(json) &&
+	       memcmp(em->add[i].json, json, em->add[i].len) == 0;
+}
+
+static void test_reject(void)
+{
+	struct bb_emit em = { 0 };
+	char why[100];
+
+	bb_log_init("bb-unit");
+	bb_reject_unvalidated(&em, "severity", why, sizeof why);
+	check(em.n == 2 && emitted_is(&em, 0, "status", "\"rejected\""), "a rejected record's status is rejected");
+	check(emitted_is(&em, 1, "error", "{\"type\":\"schema\",\"message\":\"no notification member: run "
+					  "bb-validate before bb-unit\",\"stage\":\"severity\",\"path\":\"notification\"}") &&
+	      strcmp(why, "no notification member: run bb-validate before bb-unit") == 0,
+	      "a record without a notification is rejected saying bb-validate runs first");
+	bb_reject(&em, "schema", "a\0b", 3, "dedupe", NULL);
+	check(em.n == 2 && emitted_is(&em, 1, "error", "{\"type\":\"schema\",\"message\":\"a\\u0000b\",\"stage\":"
+						       "\"dedupe\",\"path\":null}"),
+	      "a second rejection replaces the first; the message is bytes with a length");
+	bb_emit_free(&em);
+}
+
+/* Offers read the same whether their members come in the writer's order
+ * (one pass) or not (by name, the last of a repeated key winning). */
+static void test_notification_offers(void)
+{
+	static const char text[] =
+		"{\"seller_id\":\"S\",\"marketplace\":\"M\",\"asin\":\"A\",\"event_time\":null,\"publish_time\":null,"
+		"\"offers\":[{\"seller_id\":\"X\",\"listing\":1,\"shipping\":2,\"landed\":3,\"fba\":true,\"prime\":false,"
+		"\"buy_box_winner\":null,\"featured\":true,\"feedback_count\":10,\"feedback_rating\":9.5,"
+		"\"sub_condition\":\"new\",\"min_hours\":0,\"max_hours\":24},"
+		"{\"landed\":5,\"max_hours\":24,\"min_hours\":0,\"sub_condition\":\"new\",\"feedback_rating\":9.5,"
+		"\"feedback_count\":10,\"featured\":true,\"buy_box_winner\":null,\"prime\":false,\"fba\":true,"
+		"\"shipping\":2,\"listing\":1,\"seller_id\":\"X\",\"landed\":3}]}";
+	struct bb_jdoc *d = bb_json_new();
+	struct bb_notification n = { 0 };
+	struct bb_jval root;
+	struct bb_jerr e;
+	char why[120];
+
+	check(bb_json_parse(d, text, sizeof text - 1, &root, &e) == 0 &&
+	      bb_notification_read(root, &n, why, sizeof why) == 0 && n.noffers == 2, "a notification reads");
+	const struct bb_offer *a = &n.offers[0], *b = &n.offers[1];
+	check(a->landed == 3 && a->fba == 1 && a->prime == 0 && a->buy_box_winner == -1 && a->max_hours.n == 2 &&
+	      b->landed == 3 && b->fba == 1 && b->prime == 0 && b->buy_box_winner == -1 && b->max_hours.n == 2 &&
+	      b->seller_id.n == 1 && b->feedback_rating.n == 3,
+	      "an offer reads the same in the writer's order and in another, a repeated key's last value winning");
+	bb_notification_free(&n);
+	bb_json_free(d);
+}
+
 static void test_conf(void)
 {
 	char path[] = "/tmp/bb-unit-XXXXXX", err[256];
@@ -401,6 +541,9 @@ int main(void)
 	test_record();
 	test_record_strings();
 	test_jv_parse();
+	test_analysis();
+	test_notification_offers();
+	test_reject();
 	test_conf();
 	printf("1..%d\n", n_tests);
 	return n_failed != 0;
