@@ -6,6 +6,8 @@
 #ifndef BB_SQS_H
 #define BB_SQS_H
 
+#include "outage.h"
+
 #include <jq.h>
 #include <stddef.h>
 
@@ -24,7 +26,14 @@ struct bb_sqs_error {
  * NULL with err set when the credentials cannot be had. */
 struct bb_sqs *bb_sqs_new(char *err, size_t errlen);
 void bb_sqs_free(struct bb_sqs *s);
+/* The endpoint, without any user name or password it was given with. */
 const char *bb_sqs_endpoint(const struct bb_sqs *s);
+
+/* Where a client reports failed attempts (outage.h): its own outage, named
+ * "SQS" by its endpoint, unless bb_sqs_report_to gave it another's, so that
+ * the clients of one program's threads warn as one. */
+struct bb_outage *bb_sqs_outage(struct bb_sqs *s);
+void bb_sqs_report_to(struct bb_sqs *s, struct bb_outage *o);
 
 /* How long one call may keep retrying retryable failures, in ms (default 60 s). */
 void bb_sqs_set_patience(struct bb_sqs *s, long ms);
@@ -32,8 +41,16 @@ void bb_sqs_set_patience(struct bb_sqs *s, long ms);
 /* Call an action with a request object (taken); on success *response is the
  * parsed answer. Retries throttling, 5xx, timeouts and connection failures
  * with jittered exponential backoff; after repeated failures the circuit
- * opens and calls wait out a cool-down, then one probe decides. Returns 0, or
- * -1 with err filled in (err->retryable: worth trying again later). */
+ * opens and calls wait out a cool-down, then one probe decides. Each failed
+ * attempt is reported to the client's outage. Returns 0, or -1 with err
+ * filled in (err->retryable: worth trying again later).
+ *
+ * Once the program is stopping (bb_stopping), a transfer begun before is
+ * abandoned at once, with err->type "stopping"; a call begun after makes one
+ * attempt, without waiting, and all of a client's attempts after the stop
+ * end within BB_SQS_STOP_GRACE_MS of the first: what is in hand is settled
+ * if SQS answers at once, and the program exits promptly if it does not. */
+#define BB_SQS_STOP_GRACE_MS 700
 int bb_sqs_call(struct bb_sqs *s, const char *action, jv request, jv *response,
 		struct bb_sqs_error *err);
 

@@ -320,11 +320,16 @@ gaps_at_least() {
 	expect "distinct messages" "$(jq -r .sqs.message_id "$T/out" | sort -u | wc -l)" 3
 	expect "receive counts" "$(jq -r .sqs.receive_count "$T/out" | sort -u)" 1
 	all_verified
-	expect "attempts" "$(jq -c '[.fault, .status, .messages]' "$PROXY_LOG" | paste -sd' ')" \
+	expect "attempts" "$(proxied ReceiveMessage | jq -c '[.fault, .status, .messages]' | paste -sd' ')" \
 		'["reset",0,null] ["503",503,null] ["throttle403",403,null] ["500",500,null] [null,200,3] [null,200,0]'
 	# retried inside the client: no failed receive, as bb-sqs-recv counts them
 	grep -q 'emitted=3 receives=2 errors=0' "$T/err" || fail "summary: $(cat "$T/err")"
-	! grep -q 'receive failed' "$T/err" || fail "a retried attempt was logged as a failed receive"
+	# the first failed attempt warned about at once, the next ones within 30 s not
+	expect "warnings" "$(grep -c 'level=warn' "$T/err")" 1
+	expect_match "the warning" "$(grep 'level=warn' "$T/err")" \
+		"^ts=[^ ]+ level=warn prog=bb-sqs-recv msg=\"SQS unavailable: retrying\" endpoint=$PROXY_URL error=connection detail=\"[^\"]+\" attempts=1 failing_for_s=0\$"
+	grep -q "level=info prog=bb-sqs-recv msg=\"SQS available again\" endpoint=$PROXY_URL failed_for_s=[0-9]" "$T/err" ||
+		fail "the end of the outage was not logged: $(cat "$T/err")"
 	gaps_at_least ReceiveMessage 50 100 200 400
 	expect "messages in flight" "$(sqs_counts "$Q")" "0 3"
 }
