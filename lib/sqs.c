@@ -524,3 +524,27 @@ int bb_sqs_call(struct bb_sqs *s, const char *action, jv request, jv *response, 
 	jv_free(dumped);
 	return rc;
 }
+
+int bb_sqs_check_queue(struct bb_sqs *s, const char *queue, struct bb_sqs_error *err)
+{
+	jv req = jv_object_set(jv_object(), jv_string("QueueUrl"), jv_string(queue)), resp;
+
+	long patience = s->patience_ms;
+	int rc;
+
+	req = jv_object_set(req, jv_string("AttributeNames"), jv_array_append(jv_array(), jv_string("QueueArn")));
+	s->patience_ms = 0; /* one attempt: an endpoint that fails now is the program's to wait for */
+	rc = bb_sqs_call(s, "GetQueueAttributes", req, &resp, err);
+	s->patience_ms = patience;
+	if (rc != 0)
+		return bb_sqs_no_such_queue(err) ? -1 : 0;
+	jv_free(resp);
+	return 0;
+}
+
+int bb_sqs_no_such_queue(const struct bb_sqs_error *err)
+{
+	/* the JSON protocol's name, and the query protocol's (x-amzn-query-error) */
+	return strcmp(err->type, "QueueDoesNotExist") == 0 ||
+	       strcmp(err->type, "AWS.SimpleQueueService.NonExistentQueue") == 0;
+}

@@ -72,6 +72,15 @@ struct bb_sqs_entry {
 int bb_sqs_batch(struct bb_sqs *s, const char *action, const char *queue, struct bb_sqs_entry *e, int n,
 		 int calls, struct bb_sqs_error *err);
 
+/* Whether the queue exists, asked of SQS at start (GetQueueAttributes, one
+ * attempt): -1, with err set, only when SQS says it does not; any other
+ * failure (SQS cannot be reached now, the request is refused) is left for
+ * the program's own requests to meet: 0. */
+int bb_sqs_check_queue(struct bb_sqs *s, const char *queue, struct bb_sqs_error *err);
+
+/* Whether err says the queue does not exist: a configuration error. */
+int bb_sqs_no_such_queue(const struct bb_sqs_error *err);
+
 /* The last part of a queue URL, for logs: ".../000000000000/bb" -> "bb". */
 const char *bb_sqs_queue_name(const char *url);
 

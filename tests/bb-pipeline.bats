@@ -241,7 +241,7 @@ stored_not_deleted() {
 # The SQS emulator unavailable for 10 s while the pipeline runs. fauxqs keeps
 # its queues in memory only, so `scripts/sqs-local stop` and start again would
 # lose them with every message in them: that is a new, empty SQS, not an outage
-# (bb-sqs-recv would stop at once, 69, on the queue that no longer exists).
+# (bb-sqs-recv would stop at once, 78, on the queue that no longer exists).
 # The emulator is frozen instead (SIGSTOP, then SIGCONT): it keeps its state,
 # and to its clients it is an SQS that does not answer. The kernel still
 # accepts their connections, and their requests hang unanswered; its clock

@@ -163,16 +163,17 @@ recv() {
 	expect "visible, in flight" "$(sqs_counts "$Q")" "0 200"
 }
 
-@test "a queue that does not exist: exit 69, naming the queue URL" {
+@test "a queue that does not exist: exit 78 at start, naming the queue URL" {
 	fresh_queues exists
 	missing="${Q%/*}/no-such-queue-$BATS_TEST_NUMBER"
 	start=$(ms_now)
 	recv --queue-url "$missing" --drain --wait-seconds 1
 	elapsed=$(($(ms_now) - start))
-	expect "exit status" "$status" 69
+	expect "exit status" "$status" 78
 	expect "records" "$(wc -l <"$T/out.ndjson")" 0
-	grep -qF "$missing" "$T/err" || fail "stderr does not name $missing: $(cat "$T/err")"
-	[ "$elapsed" -lt 10000 ] || fail "took ${elapsed} ms to give up on a queue that does not exist"
+	expect "stderr" "$(cat "$T/err")" \
+		"bb-sqs-recv: fatal: unable to use queue '$missing': AWS.SimpleQueueService.NonExistentQueue: The specified queue does not exist."
+	[ "$elapsed" -lt 5000 ] || fail "took ${elapsed} ms to give up on a queue that does not exist"
 }
 
 @test "no full receipt handle in stderr, even at debug level" {

@@ -352,9 +352,9 @@ static void *poller(void *arg)
 			pthread_mutex_lock(&sh->lock);
 			sh->errors++;
 			int fatal = !e.retryable;
-			if (fatal && !sh->done)
-				sh->status = bb_fatal(BB_EX_UNAVAILABLE, "unable to receive from '%s': %s: %s",
-						      sh->queue_url, e.type, e.message);
+			if (fatal && !sh->done) /* a queue deleted while it ran is no outage */
+				sh->status = bb_fatal(bb_sqs_no_such_queue(&e) ? BB_EX_CONFIG : BB_EX_UNAVAILABLE,
+						      "unable to receive from '%s': %s: %s", sh->queue_url, e.type, e.message);
 			if (fatal)
 				sh->done = 1;
 			pthread_mutex_unlock(&sh->lock);
@@ -616,15 +616,19 @@ static int open_settled(const char *path, int *fd, int *writer)
 	return rc;
 }
 
-/* The credentials are a configuration error found before anything is
- * received; *sqs is the client whose outage every poller reports to. */
+/* The credentials, and a queue that does not exist, are configuration
+ * errors found before anything is received; *sqs is the client whose
+ * outage every poller reports to. */
 static int connect_queue(struct shared *sh, struct bb_sqs **sqs)
 {
+	struct bb_sqs_error e;
 	char err[600];
 
 	if (!(*sqs = bb_sqs_new(err, sizeof err)))
 		return bb_fatal(BB_EX_CONFIG, "unable to use AWS credentials: %s", err);
 	sh->outage = bb_sqs_outage(*sqs);
+	if (bb_sqs_check_queue(*sqs, sh->queue_url, &e) != 0)
+		return bb_fatal(BB_EX_CONFIG, "unable to use queue '%s': %s: %s", sh->queue_url, e.type, e.message);
 	return 0;
 }
 
