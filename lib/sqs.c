@@ -354,11 +354,32 @@ static void classify(long http, const struct buf *b, struct bb_sqs_error *e)
 	jv_free(doc), jv_free(type), jv_free(msg);
 }
 
-/* A transfer begun before the stop is abandoned at once. */
-static int on_progress(void *abandon, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+/* After the stop, every attempt of the client ends within the grace that
+ * began when it first saw the stop: the time left, or 0 when it is over.
+ * Before, -1. */
+static long stop_budget(struct bb_sqs *s)
 {
+	if (!bb_stopping())
+		return -1;
+	int64_t now = bb_mono_ms();
+	if (!s->stop_at)
+		s->stop_at = now;
+	int64_t left = s->stop_at + BB_SQS_STOP_GRACE_MS - now;
+	return left > 0 ? (long)left : 0;
+}
+
+struct transfer {
+	struct bb_sqs *s;
+	int poll; /* a long poll: a wait, which the stop ends at once */
+};
+
+/* At the stop a long poll is abandoned at once; any other transfer in
+ * progress, whose answer may say what SQS has done, gets the grace. */
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct transfer *t = arg;
 	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
-	return *(int *)abandon && bb_stopping();
+	return bb_stopping() && (t->poll || stop_budget(t->s) == 0);
 }
 
 /* curl_easy_perform, but in steps of at most 100 ms: libcurl calls the
@@ -384,27 +405,14 @@ static CURLcode perform(struct bb_sqs *s)
 	return rc;
 }
 
-/* After the stop, every attempt of the client ends within the grace that
- * began at its first: the time left, or 0 when it is over. Before, -1. */
-static long stop_budget(struct bb_sqs *s)
-{
-	if (!bb_stopping())
-		return -1;
-	int64_t now = bb_mono_ms();
-	if (!s->stop_at)
-		s->stop_at = now;
-	int64_t left = s->stop_at + BB_SQS_STOP_GRACE_MS - now;
-	return left > 0 ? (long)left : 0;
-}
-
-static int attempt(struct bb_sqs *s, const char *action, const char *body, long timeout_ms, jv *response,
-		   struct bb_sqs_error *e)
+static int attempt(struct bb_sqs *s, const char *action, const char *body, long timeout_ms, int poll,
+		   jv *response, struct bb_sqs_error *e)
 {
 	struct buf b = { 0 };
 	struct curl_slist *h = NULL;
 	char target[128], url[600];
 	long http = 0, connect_ms = 5000, budget = stop_budget(s);
-	int abandon = budget < 0; /* begun before the stop: abandoned at it */
+	struct transfer t = { s, poll };
 
 	memset(e, 0, sizeof *e);
 	if (budget == 0) {
@@ -440,14 +448,14 @@ static int attempt(struct bb_sqs *s, const char *action, const char *body, long 
 	curl_easy_setopt(s->curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(s->curl, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(s->curl, CURLOPT_XFERINFOFUNCTION, on_progress);
-	curl_easy_setopt(s->curl, CURLOPT_XFERINFODATA, &abandon);
+	curl_easy_setopt(s->curl, CURLOPT_XFERINFODATA, &t);
 	CURLcode rc = perform(s);
 	curl_slist_free_all(h);
 	if (rc != CURLE_OK) {
 		int stopped = rc == CURLE_ABORTED_BY_CALLBACK;
 		snprintf(e->type, sizeof e->type, stopped ? "stopping" : "connection");
 		snprintf(e->message, sizeof e->message, "%s",
-			 stopped ? "abandoned: the program is stopping" : curl_easy_strerror(rc));
+			 stopped ? "no answer before the program stopped" : curl_easy_strerror(rc));
 		e->retryable = 1;
 		free(b.p);
 		return -1;
@@ -495,7 +503,7 @@ int bb_sqs_call(struct bb_sqs *s, const char *action, jv request, jv *response, 
 		int64_t now = bb_clock_ms();
 		if (s->open_until > now && nap(s->open_until - now) != 0)
 			break; /* the circuit is open: wait, then this call is the probe */
-		rc = attempt(s, action, jv_string_value(dumped), timeout_ms, response, err);
+		rc = attempt(s, action, jv_string_value(dumped), timeout_ms, timeout_ms > 10000, response, err);
 		if (rc == 0 || !err->retryable) {
 			if (rc == 0 || err->http) { /* the endpoint answered */
 				s->failures = 0;

@@ -45,11 +45,12 @@ void bb_sqs_set_patience(struct bb_sqs *s, long ms);
  * attempt is reported to the client's outage. Returns 0, or -1 with err
  * filled in (err->retryable: worth trying again later).
  *
- * Once the program is stopping (bb_stopping), a transfer begun before is
- * abandoned at once, with err->type "stopping"; a call begun after makes one
- * attempt, without waiting, and all of a client's attempts after the stop
- * end within BB_SQS_STOP_GRACE_MS of the first: what is in hand is settled
- * if SQS answers at once, and the program exits promptly if it does not. */
+ * Once the program is stopping (bb_stopping), no call waits: a long poll in
+ * progress is abandoned at once, with err->type "stopping", and so are the
+ * backoff and the circuit's cool-down; any other call makes one attempt,
+ * and all of a client's attempts after the stop end within
+ * BB_SQS_STOP_GRACE_MS of when it first saw it: what is in hand is sent or
+ * settled if SQS answers at once, and the program exits promptly if not. */
 #define BB_SQS_STOP_GRACE_MS 700
 int bb_sqs_call(struct bb_sqs *s, const char *action, jv request, jv *response,
 		struct bb_sqs_error *err);
