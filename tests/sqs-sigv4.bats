@@ -163,8 +163,9 @@ gaps_at_least() {
 		'[true,false,null] [true,true,null] [false,false,null]'
 
 	all_verified
+	# each program first checks that its queue (bb-ack: its dead-letter queue) exists
 	expect "requests, in order" "$(jq -r .action "$PROXY_LOG" | paste -sd' ')" \
-		"GetQueueAttributes SendMessageBatch GetQueueAttributes ReceiveMessage ReceiveMessage SendMessageBatch DeleteMessageBatch ChangeMessageVisibilityBatch"
+		"GetQueueAttributes SendMessageBatch GetQueueAttributes ReceiveMessage ReceiveMessage GetQueueAttributes SendMessageBatch DeleteMessageBatch ChangeMessageVisibilityBatch"
 	expect "statuses" "$(jq -r .status "$PROXY_LOG" | sort -u)" 200
 	expect "no session token sent" "$(jq -r .token "$PROXY_LOG" | sort -u)" false
 	expect "messages per receive" "$(proxied ReceiveMessage | jq -r .messages | paste -sd' ')" "3 0"
@@ -360,7 +361,7 @@ gaps_at_least() {
 		'[true,false,null] [true,false,null] [true,true,null] [false,false,null]'
 	grep -q 'deleted=3 dead_lettered=1 retry_later=1 unsettled=0' "$T/err" || fail "summary: $(cat "$T/err")"
 	all_verified
-	expect "attempts" "$(jq -c '[.action, .fault, .status]' "$PROXY_LOG" | paste -sd' ')" \
+	expect "attempts" "$(jq -c 'select(.action != "GetQueueAttributes") | [.action, .fault, .status]' "$PROXY_LOG" | paste -sd' ')" \
 		"$(printf '%s ' '["SendMessageBatch","requestthrottled",400]' '["SendMessageBatch","requestthrottled",400]' \
 			'["SendMessageBatch",null,200]' '["DeleteMessageBatch","throttle403",403]' \
 			'["DeleteMessageBatch","throttle",400]' '["DeleteMessageBatch",null,200]' \
