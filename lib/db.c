@@ -367,11 +367,21 @@ static int pg_exec(struct bb_db *db, const char *sql, int n, const char *const *
 	return pg_result(db, res, rows);
 }
 
+/* A refusal no retry mends: the server answered, but the database or the
+ * role does not exist, or the password or the host is refused. libpq
+ * gives no SQLSTATE for a failed connection: its message is all there is. */
+static int pg_refused(const char *msg)
+{
+	return strstr(msg, "FATAL:") &&
+	       (strstr(msg, "does not exist") || strstr(msg, "authentication failed") || strstr(msg, "pg_hba.conf"));
+}
+
 static int pg_open(struct bb_db *db)
 {
 	db->pg = PQconnectdb(db->url);
 	if (pg_gone(db))
-		return fail(db, BB_DB_RETRY, "unable to connect", PQerrorMessage(db->pg));
+		return fail(db, pg_refused(PQerrorMessage(db->pg)) ? BB_DB_BADURL : BB_DB_RETRY, "unable to connect",
+			    PQerrorMessage(db->pg));
 	PQsetNoticeProcessor(db->pg, NULL, NULL);
 	return pg_exec(db, "SET client_min_messages = warning", 0, NULL, NULL);
 }
@@ -568,6 +578,8 @@ int bb_db_url_check(const char *url, char *err, size_t errlen)
 	char *msg = NULL;
 	PQconninfoOption *o;
 
+	if (!url[strspn(url, " \t\r\n")]) /* libpq would take it for "every default" */
+		return snprintf(err, errlen, "empty: expected sqlite:PATH, or a PostgreSQL URL or conninfo string"), -1;
 	if (strncmp(url, "sqlite:", 7) == 0)
 		return url[7] ? 0 : (snprintf(err, errlen, "sqlite: needs a path"), -1);
 	if (!(o = PQconninfoParse(url, &msg))) {
@@ -596,6 +608,8 @@ int bb_db_open(const char *url, struct bb_db **out, char *err, size_t errlen)
 	rc = bb_db_reconnect(db);
 	if (rc == BB_DB_OK && bb_db_migrate(db, err, errlen) < 0)
 		return BB_DB_ERR;
+	if (rc == BB_DB_ERR && !db->pg) /* the file cannot be opened, or is no database */
+		rc = BB_DB_BADURL;
 	if (rc != BB_DB_OK)
 		snprintf(err, errlen, "%s", db->err);
 	return rc;

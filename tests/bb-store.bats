@@ -594,8 +594,43 @@ check_concurrent() {
 	expect "stored" "$(q "$url" "SELECT message_id FROM worker_notifications ORDER BY message_id" | paste -sd' ')" "n-0 n-1 n-2 n-3 n-4"
 }
 
-@test "a database that cannot be opened exits 69 naming it" {
-	run bb-store --db sqlite:/nonexistent/dir/x.db </dev/null
-	[ "$status" -eq 69 ] || fail "exit status $status, expected 69; output: $output"
-	assert_output --partial "bb-store: fatal: unable to open database 'sqlite:/nonexistent/dir/x.db'"
+# ---------------------------------------------------------------------------
+# What an operator sees: a --db that is wrong
+
+@test "an empty --db, or one that names no usable database, exits 78 at once naming it, reading nothing" {
+	printf '%s\n' "$(gen 1 1)" >"$IN"
+	for url in '' ' ' 'bb.db' 'sqlite:' 'sqlite:/nonexistent/dir/x.db' "sqlite:$BATS_TEST_TMPDIR"; do
+		exec 8<"$IN"
+		run --separate-stderr timeout 20 bb-store --db "$url" <&8
+		left=$(cat <&8)
+		exec 8<&-
+		expect "exit status for --db '$url'" "$status" 78
+		expect "stdout for --db '$url'" "$output" ""
+		expect_match "stderr for --db '$url'" "$stderr" "^bb-store: fatal: unable to open database '$url': .+$"
+		expect "lines of stderr for --db '$url'" "${#stderr_lines[@]}" 1
+		expect "input left for --db '$url'" "$left" "$(cat "$IN")"
+	done
+	run --separate-stderr bb-store --db '' </dev/null
+	expect "the reason for an empty --db" "$stderr" \
+		"bb-store: fatal: unable to open database '': empty: expected sqlite:PATH, or a PostgreSQL URL or conninfo string"
+	echo "not a database" >"$BATS_TEST_TMPDIR/text.db"
+	run --separate-stderr bb-store --db "sqlite:$BATS_TEST_TMPDIR/text.db" </dev/null
+	expect "exit status for a file that is no database" "$status" 78
+	expect "the reason" "$stderr" \
+		"bb-store: fatal: unable to open database 'sqlite:$BATS_TEST_TMPDIR/text.db': unable to set WAL mode: file is not a database"
+}
+
+@test "PostgreSQL: a database that does not exist exits 78 naming it, its password masked; a server not listening, 75" {
+	db=pg
+	url="postgresql://$PG_USER:s3cret@/no_such_db?host=$PG_DIR&port=$PG_PORT"
+	run --separate-stderr timeout 20 bb-store --db "$url" </dev/null
+	expect "exit status" "$status" 78
+	expect_match "stderr" "$stderr" \
+		"^bb-store: fatal: unable to open database 'postgresql://$PG_USER:\\*\\*\\*@/no_such_db\\?host=[^']+': unable to connect: .*FATAL: +database \"no_such_db\" does not exist"
+	[[ $stderr != *s3cret* ]] || fail "the password was shown: $stderr"
+	# nothing listens on port 9: a server that may come, not a mistake
+	run --separate-stderr timeout 20 bb-store --db "host=127.0.0.1 port=9 dbname=bb" </dev/null
+	expect "exit status, nothing listening" "$status" 75
+	expect_match "stderr, nothing listening" "$stderr" \
+		"^bb-store: fatal: unable to open database 'host=127.0.0.1 port=9 dbname=bb': unable to connect: .*refused"
 }

@@ -192,6 +192,15 @@ bb-sqs-send: fatal: unable to load config: $conf:5: line longer than 198 bytes"
 	assert_output 74
 }
 
+@test "an empty --db is a configuration error, 78, for every program that takes one" {
+	for p in bb-dedupe bb-store; do
+		run --separate-stderr "$p" --db '' </dev/null
+		[ "$status" -eq 78 ] || fail "$p: exit status $status; stderr: $stderr"
+		[ "$stderr" = "$p: fatal: unable to open database '': empty: expected sqlite:PATH, or a PostgreSQL URL or conninfo string" ] ||
+			fail "$p said: $stderr"
+	done
+}
+
 @test "SIGTERM while waiting for input flushes what was read and exits 0" {
 	fifo=$BATS_TEST_TMPDIR/in
 	mkfifo "$fifo"
