@@ -2,6 +2,7 @@
  * and cached by their SQL text's address (the SQL is always a literal);
  * PostgreSQL statements go out with PQexecParams. */
 #include "db.h"
+#include "record.h"
 #include "sql.h"
 #include "timeutil.h"
 
@@ -182,12 +183,23 @@ static void hook_checkpointer(struct bb_db *db)
 	sqlite3_wal_hook(db->lite, wal_hook, db->ckpt);
 }
 
+/* Wait up to 10 s for another writer's lock, as sqlite3_busy_timeout
+ * would, but give up at once when the program is asked to stop. */
+static int busy_wait(void *arg, int tries)
+{
+	(void)arg;
+	if (tries >= 1000 || bb_stopping())
+		return 0;
+	sqlite3_sleep(10);
+	return 1;
+}
+
 static int lite_open(struct bb_db *db, const char *path)
 {
 	if (sqlite3_open_v2(path, &db->lite, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
 	    SQLITE_OK)
 		return fail(db, BB_DB_ERR, "unable to open database", sqlite3_errmsg(db->lite));
-	sqlite3_busy_timeout(db->lite, 10000);
+	sqlite3_busy_handler(db->lite, busy_wait, NULL);
 	/* WAL lets readers (bb-serve, bb-status) and several writers share the
 	 * file. Switching a new file to WAL takes a lock the busy timeout does
 	 * not wait for, so two programs starting at once retry it. */

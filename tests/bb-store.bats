@@ -595,7 +595,8 @@ check_concurrent() {
 }
 
 # ---------------------------------------------------------------------------
-# What an operator sees: a --db that is wrong
+# What an operator sees: a --db that is wrong, a database that goes away, a
+# stop
 
 @test "an empty --db, or one that names no usable database, exits 78 at once naming it, reading nothing" {
 	printf '%s\n' "$(gen 1 1)" >"$IN"
@@ -633,4 +634,62 @@ check_concurrent() {
 	expect "exit status, nothing listening" "$status" 75
 	expect_match "stderr, nothing listening" "$stderr" \
 		"^bb-store: fatal: unable to open database 'host=127.0.0.1 port=9 dbname=bb': unable to connect: .*refused"
+}
+
+@test "PostgreSQL stopped mid-run: warned about within 5 s naming the database, password masked; SIGTERM ends the retries within 1 s" {
+	db=pg
+	name=$(fresh_db pg | sed -n 's/.*dbname=\([^ ]*\).*/\1/p')
+	url="postgresql://$PG_USER:s3cret@/$name?host=$PG_DIR&port=$PG_PORT"
+	bb-store --migrate --db "$url" 2>>"$(LOG)"
+	gen 10 2 >"$IN"
+	mkfifo "$BATS_TEST_TMPDIR/fifo"
+	timeout 60 bb-store --db "$url" --max-delay 100 <"$BATS_TEST_TMPDIR/fifo" >"$OUT" 2>"$BATS_TEST_TMPDIR/err" 3>&- &
+	pid=$!
+	track $pid
+	exec 4>"$BATS_TEST_TMPDIR/fifo"
+	head -n 5 "$IN" >&4
+	wait_lines "$OUT" 5 10 || fail "the first five records did not come out"
+	"$PG_LOCAL" stop "$PG_DIR"
+	tail -n 5 "$IN" >&4
+	wait_for 5 grep -q 'database unavailable' "$BATS_TEST_TMPDIR/err" ||
+		fail "no warning within 5 s: $(cat "$BATS_TEST_TMPDIR/err")"
+	term_and_time $pid
+	exec 4>&-
+	"$PG_LOCAL" start "$PG_DIR" "$PG_PORT" >/dev/null
+	cat "$BATS_TEST_TMPDIR/err" >>"$(LOG)"
+	[ "$term_ms" -le 1000 ] || fail "bb-store took $term_ms ms to stop"
+	expect "exit status (the batch in hand could not be committed)" "$term_status" 75
+	expect "warnings" "$(grep -c 'level=warn' "$BATS_TEST_TMPDIR/err")" 1
+	expect_match "the warning" "$(grep 'level=warn' "$BATS_TEST_TMPDIR/err")" \
+		"^ts=[^ ]+ level=warn prog=bb-store msg=\"database unavailable: retrying\" db=\"?postgresql://$PG_USER:\\*\\*\\*@/$name\\?host=[^ ]+ error=\"[^\"]+\" attempts=1 failing_for_s=0\$"
+	grep -q "^bb-store: fatal: unable to write batch to 'postgresql://$PG_USER:\*\*\*@/$name?host=.*(stopped while retrying)\$" \
+		"$BATS_TEST_TMPDIR/err" || fail "no fatal message: $(cat "$BATS_TEST_TMPDIR/err")"
+	! grep -q s3cret "$BATS_TEST_TMPDIR/err" || fail "the password was logged"
+	expect "records out: the committed ones only" "$(jq -r .message_id "$OUT" | paste -sd' ')" "n-0 n-1 n-2 n-3 n-4"
+}
+
+@test "SQLite locked by another writer: SIGTERM ends the wait for the lock within 1 s" {
+	db=sqlite
+	url=$(migrated_db sqlite)
+	gen 3 1 >"$IN"
+	mkfifo "$BATS_TEST_TMPDIR/fifo"
+	timeout 60 bb-store --db "$url" --max-delay 100 <"$BATS_TEST_TMPDIR/fifo" >"$OUT" 2>"$BATS_TEST_TMPDIR/err" 3>&- &
+	pid=$!
+	track $pid
+	exec 4>"$BATS_TEST_TMPDIR/fifo"
+	# bb-store has the database open; then another writer takes its lock
+	sleep 1
+	hold_lock "$url" 8 "$BATS_TEST_TMPDIR/locked" 3>&- &
+	track $!
+	wait_file "$BATS_TEST_TMPDIR/locked" 10 || fail "the lock was not taken"
+	cat "$IN" >&4
+	sleep 2
+	term_and_time $pid
+	exec 4>&-
+	cat "$BATS_TEST_TMPDIR/err" >>"$(LOG)"
+	[ "$term_ms" -le 1000 ] || fail "bb-store took $term_ms ms to stop"
+	expect "exit status (the batch in hand could not be committed)" "$term_status" 75
+	grep -q "^bb-store: fatal: unable to write batch to '$url': .*locked.*(stopped while retrying)\$" "$BATS_TEST_TMPDIR/err" ||
+		fail "no fatal message: $(cat "$BATS_TEST_TMPDIR/err")"
+	expect "records out" "$(wc -l <"$OUT")" 0
 }

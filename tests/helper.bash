@@ -82,3 +82,19 @@ term_and_time() {
 	term_status=0
 	wait "$pid" || term_status=$?
 }
+
+# ms_now: wall-clock milliseconds since the epoch.
+ms_now() {
+	date +%s%3N
+}
+
+# wait_for SECONDS COMMAND...: run COMMAND every $WAIT_STEP seconds (default
+# 0.1) until it succeeds; fail after SECONDS.
+wait_for() {
+	local deadline=$(($(ms_now) + $1 * 1000))
+	shift
+	until "$@"; do
+		[ "$(ms_now)" -lt "$deadline" ] || return 1
+		sleep "${WAIT_STEP:-0.1}"
+	done
+}
