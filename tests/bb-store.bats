@@ -596,7 +596,7 @@ check_concurrent() {
 
 # ---------------------------------------------------------------------------
 # What an operator sees: a --db that is wrong, a database that goes away, a
-# stop
+# stop, a broken output
 
 @test "an empty --db, or one that names no usable database, exits 78 at once naming it, reading nothing" {
 	printf '%s\n' "$(gen 1 1)" >"$IN"
@@ -692,4 +692,15 @@ check_concurrent() {
 	grep -q "^bb-store: fatal: unable to write batch to '$url': .*locked.*(stopped while retrying)\$" "$BATS_TEST_TMPDIR/err" ||
 		fail "no fatal message: $(cat "$BATS_TEST_TMPDIR/err")"
 	expect "records out" "$(wc -l <"$OUT")" 0
+}
+
+@test "standard output on a full disk: exit 74, saying so" {
+	for db in sqlite pg; do
+		on $db
+		url=$(migrated_db $db)
+		run --separate-stderr bash -c 'bb-store --db "$1" >/dev/full' _ "$url" <<<"$(gen 1 1)"
+		expect "exit status" "$status" 74
+		expect_match "stderr" "$stderr" '^bb-store: fatal: unable to write standard output: No space left on device'
+		expect "stored all the same" "$(count "$url" worker_notifications)" 1
+	done
 }
