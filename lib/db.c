@@ -2,6 +2,7 @@
  * and cached by their SQL text's address (the SQL is always a literal);
  * PostgreSQL statements go out with PQexecParams. */
 #include "db.h"
+#include "record.h"
 #include "sql.h"
 #include "timeutil.h"
 
@@ -182,12 +183,23 @@ static void hook_checkpointer(struct bb_db *db)
 	sqlite3_wal_hook(db->lite, wal_hook, db->ckpt);
 }
 
+/* Wait up to 10 s for another writer's lock, as sqlite3_busy_timeout
+ * would, but give up at once when the program is asked to stop. */
+static int busy_wait(void *arg, int tries)
+{
+	(void)arg;
+	if (tries >= 1000 || bb_stopping())
+		return 0;
+	sqlite3_sleep(10);
+	return 1;
+}
+
 static int lite_open(struct bb_db *db, const char *path)
 {
 	if (sqlite3_open_v2(path, &db->lite, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
 	    SQLITE_OK)
 		return fail(db, BB_DB_ERR, "unable to open database", sqlite3_errmsg(db->lite));
-	sqlite3_busy_timeout(db->lite, 10000);
+	sqlite3_busy_handler(db->lite, busy_wait, NULL);
 	/* WAL lets readers (bb-serve, bb-status) and several writers share the
 	 * file. Switching a new file to WAL takes a lock the busy timeout does
 	 * not wait for, so two programs starting at once retry it. */
@@ -367,11 +379,21 @@ static int pg_exec(struct bb_db *db, const char *sql, int n, const char *const *
 	return pg_result(db, res, rows);
 }
 
+/* A refusal no retry mends: the server answered, but the database or the
+ * role does not exist, or the password or the host is refused. libpq
+ * gives no SQLSTATE for a failed connection: its message is all there is. */
+static int pg_refused(const char *msg)
+{
+	return strstr(msg, "FATAL:") &&
+	       (strstr(msg, "does not exist") || strstr(msg, "authentication failed") || strstr(msg, "pg_hba.conf"));
+}
+
 static int pg_open(struct bb_db *db)
 {
 	db->pg = PQconnectdb(db->url);
 	if (pg_gone(db))
-		return fail(db, BB_DB_RETRY, "unable to connect", PQerrorMessage(db->pg));
+		return fail(db, pg_refused(PQerrorMessage(db->pg)) ? BB_DB_BADURL : BB_DB_RETRY, "unable to connect",
+			    PQerrorMessage(db->pg));
 	PQsetNoticeProcessor(db->pg, NULL, NULL);
 	return pg_exec(db, "SET client_min_messages = warning", 0, NULL, NULL);
 }
@@ -568,6 +590,8 @@ int bb_db_url_check(const char *url, char *err, size_t errlen)
 	char *msg = NULL;
 	PQconninfoOption *o;
 
+	if (!url[strspn(url, " \t\r\n")]) /* libpq would take it for "every default" */
+		return snprintf(err, errlen, "empty: expected sqlite:PATH, or a PostgreSQL URL or conninfo string"), -1;
 	if (strncmp(url, "sqlite:", 7) == 0)
 		return url[7] ? 0 : (snprintf(err, errlen, "sqlite: needs a path"), -1);
 	if (!(o = PQconninfoParse(url, &msg))) {
@@ -596,6 +620,8 @@ int bb_db_open(const char *url, struct bb_db **out, char *err, size_t errlen)
 	rc = bb_db_reconnect(db);
 	if (rc == BB_DB_OK && bb_db_migrate(db, err, errlen) < 0)
 		return BB_DB_ERR;
+	if (rc == BB_DB_ERR && !db->pg) /* the file cannot be opened, or is no database */
+		rc = BB_DB_BADURL;
 	if (rc != BB_DB_OK)
 		snprintf(err, errlen, "%s", db->err);
 	return rc;

@@ -15,14 +15,16 @@ enum {
 	BB_DB_OK = 0,
 	BB_DB_ERR = -1,   /* the statement failed: a bug or bad data */
 	BB_DB_RETRY = -2, /* the database is busy or gone: reconnect and retry the batch */
-	BB_DB_BADURL = -3, /* the URL is malformed: a configuration error */
+	BB_DB_BADURL = -3, /* the URL is malformed or names no database bb can use: a configuration error */
 };
 
 /* 0 when url is sqlite:PATH or parses as a libpq URL or conninfo string. */
 int bb_db_url_check(const char *url, char *err, size_t errlen);
 
 /* Open (and migrate) the database. err gets a message on failure; the
- * return is BB_DB_RETRY when the server could not be reached. */
+ * return is BB_DB_RETRY when the server could not be reached, BB_DB_BADURL
+ * when the URL is empty or malformed, the SQLite file cannot be opened or is
+ * no database, or the server refused the database, role or password. */
 int bb_db_open(const char *url, struct bb_db **out, char *err, size_t errlen);
 void bb_db_close(struct bb_db *db);
 int bb_db_reconnect(struct bb_db *db);

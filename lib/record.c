@@ -773,6 +773,8 @@ int bb_records_run(int fd, FILE *out, const struct bb_loop *loop)
 				break;
 			if (fflush(out) != 0 || ferror(out))
 				break;
+			if (stop_requested) /* it came while on_idle worked: a read now would wait for input */
+				break;
 			if (!wait_input(fd, wait_ms))
 				continue; /* the deadline passed: idle again */
 		}

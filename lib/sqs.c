@@ -25,12 +25,15 @@ struct creds {
 
 struct bb_sqs {
 	CURL *curl;
-	char endpoint[512], region[64], sigv4[128], userpwd[300];
+	CURLM *multi; /* runs the transfers, in steps short enough to see a stop */
+	char endpoint[512], shown[512], region[64], sigv4[128], userpwd[300];
 	char token_header[2100];
 	long patience_ms;
 	int failures;              /* consecutive failed attempts */
 	int64_t open_until;        /* circuit open: no calls before this */
 	int64_t cooldown_ms;
+	int64_t stop_at;           /* when an attempt first found the program stopping (monotonic ms) */
+	struct bb_outage own, *outage;
 };
 
 struct buf {
@@ -125,6 +128,18 @@ static int load_creds(struct creds *c, char *err, size_t errlen)
 
 /* ---- the client ---- */
 
+/* The endpoint for logs: "https://user:secret@host" -> "https://host". */
+static void shown_endpoint(const char *ep, char *out, size_t size)
+{
+	const char *scheme = strstr(ep, "://"), *host = scheme ? scheme + 3 : ep;
+	const char *at = strchr(host, '@'), *slash = strchr(host, '/');
+
+	if (at && (!slash || at < slash))
+		snprintf(out, size, "%.*s%s", (int)(host - ep), ep, at + 1);
+	else
+		snprintf(out, size, "%s", ep);
+}
+
 struct bb_sqs *bb_sqs_new(char *err, size_t errlen)
 {
 	struct creds c;
@@ -133,8 +148,10 @@ struct bb_sqs *bb_sqs_new(char *err, size_t errlen)
 
 	if (load_creds(&c, err, errlen) != 0)
 		return NULL;
-	if (!(s = calloc(1, sizeof *s)) || !(s->curl = curl_easy_init())) {
+	if (!(s = calloc(1, sizeof *s)) || !(s->curl = curl_easy_init()) || !(s->multi = curl_multi_init())) {
 		snprintf(err, errlen, "out of memory");
+		if (s)
+			curl_easy_cleanup(s->curl);
 		free(s);
 		return NULL;
 	}
@@ -147,6 +164,9 @@ struct bb_sqs *bb_sqs_new(char *err, size_t errlen)
 	size_t n = strlen(s->endpoint);
 	if (n && s->endpoint[n - 1] == '/')
 		s->endpoint[n - 1] = '\0';
+	shown_endpoint(s->endpoint, s->shown, sizeof s->shown);
+	bb_outage_init(&s->own, "SQS", "endpoint", s->shown);
+	s->outage = &s->own;
 	snprintf(s->region, sizeof s->region, "%s", c.region);
 	snprintf(s->sigv4, sizeof s->sigv4, "aws:amz:%s:sqs", c.region);
 	snprintf(s->userpwd, sizeof s->userpwd, "%s:%s", c.key, c.secret);
@@ -162,14 +182,26 @@ void bb_sqs_free(struct bb_sqs *s)
 {
 	if (!s)
 		return;
+	curl_multi_cleanup(s->multi);
 	curl_easy_cleanup(s->curl);
+	bb_outage_destroy(&s->own);
 	memset(s->userpwd, 0, sizeof s->userpwd);
 	free(s);
 }
 
 const char *bb_sqs_endpoint(const struct bb_sqs *s)
 {
-	return s->endpoint;
+	return s->shown;
+}
+
+struct bb_outage *bb_sqs_outage(struct bb_sqs *s)
+{
+	return s->outage;
+}
+
+void bb_sqs_report_to(struct bb_sqs *s, struct bb_outage *o)
+{
+	s->outage = o;
 }
 
 void bb_sqs_set_patience(struct bb_sqs *s, long ms)
@@ -380,14 +412,77 @@ int bb_sqs_answer(const char *action, long http, const char *headers, size_t hle
 	return answer(action, http, &b, response, err);
 }
 
-static int attempt(struct bb_sqs *s, const char *action, const char *body, long timeout_ms, jv *response,
-		   struct bb_sqs_error *e)
+/* After the stop, every attempt of the client ends within the grace that
+ * began when it first saw the stop: the time left, or 0 when it is over.
+ * Before, -1. */
+static long stop_budget(struct bb_sqs *s)
+{
+	if (!bb_stopping())
+		return -1;
+	int64_t now = bb_mono_ms();
+	if (!s->stop_at)
+		s->stop_at = now;
+	int64_t left = s->stop_at + BB_SQS_STOP_GRACE_MS - now;
+	return left > 0 ? (long)left : 0;
+}
+
+struct transfer {
+	struct bb_sqs *s;
+	int poll; /* a long poll: a wait, which the stop ends at once */
+};
+
+/* At the stop a long poll is abandoned at once; any other transfer in
+ * progress, whose answer may say what SQS has done, gets the grace. */
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct transfer *t = arg;
+	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+	return bb_stopping() && (t->poll || stop_budget(t->s) == 0);
+}
+
+/* curl_easy_perform, but in steps of at most 100 ms: libcurl calls the
+ * progress function only about once a second while a long poll waits. */
+static CURLcode perform(struct bb_sqs *s)
+{
+	CURLcode rc = CURLE_FAILED_INIT;
+	int running = 1, left;
+	CURLMsg *m;
+
+	if (curl_multi_add_handle(s->multi, s->curl) != CURLM_OK)
+		return rc;
+	while (running) {
+		if (curl_multi_perform(s->multi, &running) != CURLM_OK)
+			break;
+		if (running && curl_multi_poll(s->multi, NULL, 0, 100, NULL) != CURLM_OK)
+			break;
+	}
+	while ((m = curl_multi_info_read(s->multi, &left)))
+		if (m->msg == CURLMSG_DONE && m->easy_handle == s->curl)
+			rc = m->data.result;
+	curl_multi_remove_handle(s->multi, s->curl);
+	return rc;
+}
+
+static int attempt(struct bb_sqs *s, const char *action, const char *body, long timeout_ms, int poll,
+		   jv *response, struct bb_sqs_error *e)
 {
 	struct buf b = { 0 };
 	struct curl_slist *h = NULL;
 	char target[128], url[600];
-	long http = 0;
+	long http = 0, connect_ms = 5000, budget = stop_budget(s);
+	struct transfer t = { s, poll };
 
+	memset(e, 0, sizeof *e);
+	if (budget == 0) {
+		snprintf(e->type, sizeof e->type, "stopping");
+		snprintf(e->message, sizeof e->message, "no time left to ask SQS: the program is stopping");
+		e->retryable = 1;
+		return -1;
+	}
+	if (budget > 0) {
+		timeout_ms = timeout_ms < budget ? timeout_ms : budget;
+		connect_ms = connect_ms < budget ? connect_ms : budget;
+	}
 	snprintf(target, sizeof target, "X-Amz-Target: AmazonSQS.%s", action);
 	snprintf(url, sizeof url, "%s/", s->endpoint);
 	/* curl 7.88 signs every header added here: exactly these, never X-Amz-Date */
@@ -406,15 +501,19 @@ static int attempt(struct bb_sqs *s, const char *action, const char *body, long 
 	curl_easy_setopt(s->curl, CURLOPT_WRITEDATA, &b);
 	curl_easy_setopt(s->curl, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(s->curl, CURLOPT_HEADERDATA, &b);
-	curl_easy_setopt(s->curl, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+	curl_easy_setopt(s->curl, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
 	curl_easy_setopt(s->curl, CURLOPT_TIMEOUT_MS, timeout_ms);
 	curl_easy_setopt(s->curl, CURLOPT_NOSIGNAL, 1L);
-	CURLcode rc = curl_easy_perform(s->curl);
+	curl_easy_setopt(s->curl, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(s->curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(s->curl, CURLOPT_XFERINFODATA, &t);
+	CURLcode rc = perform(s);
 	curl_slist_free_all(h);
-	memset(e, 0, sizeof *e);
 	if (rc != CURLE_OK) {
-		snprintf(e->type, sizeof e->type, "connection");
-		snprintf(e->message, sizeof e->message, "%s", curl_easy_strerror(rc));
+		int stopped = rc == CURLE_ABORTED_BY_CALLBACK;
+		snprintf(e->type, sizeof e->type, stopped ? "stopping" : "connection");
+		snprintf(e->message, sizeof e->message, "%s",
+			 stopped ? "no answer before the program stopped" : curl_easy_strerror(rc));
 		e->retryable = 1;
 		free(b.p);
 		return -1;
@@ -423,13 +522,14 @@ static int attempt(struct bb_sqs *s, const char *action, const char *body, long 
 	return answer(action, http, &b, response, e);
 }
 
-/* Sleep, but come back at once when the program is asked to stop. */
+/* Sleep, but come back within 100 ms when the program is asked to stop:
+ * the signal may be delivered to another thread, and leave this one asleep. */
 static int nap(int64_t ms)
 {
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		if (bb_stopping())
-			return -1;
+	for (int64_t end = bb_mono_ms() + ms, left; !bb_stopping() && (left = end - bb_mono_ms()) > 0;) {
+		struct timespec ts = { 0, (left > 100 ? 100 : left) * 1000000 };
+		nanosleep(&ts, NULL);
+	}
 	return bb_stopping() ? -1 : 0;
 }
 
@@ -443,19 +543,24 @@ int bb_sqs_call(struct bb_sqs *s, const char *action, jv request, jv *response, 
 	int64_t start = bb_clock_ms(), backoff = 100;
 	int rc = -1;
 
+	memset(err, 0, sizeof *err);
 	for (;;) {
 		int64_t now = bb_clock_ms();
 		if (s->open_until > now && nap(s->open_until - now) != 0)
 			break; /* the circuit is open: wait, then this call is the probe */
-		rc = attempt(s, action, jv_string_value(dumped), timeout_ms, response, err);
+		rc = attempt(s, action, jv_string_value(dumped), timeout_ms, timeout_ms > 10000, response, err);
 		if (rc == 0 || !err->retryable) {
 			if (rc == 0 || err->http) { /* the endpoint answered */
 				s->failures = 0;
 				s->cooldown_ms = 5000;
 				s->open_until = 0;
+				bb_outage_over(s->outage, bb_mono_ms());
 			}
 			break;
 		}
+		if (strcmp(err->type, "stopping") == 0)
+			break; /* not the endpoint's failure */
+		bb_outage_failed(s->outage, bb_mono_ms(), err->type, err->message);
 		if (++s->failures >= BREAKER_FAILURES) {
 			s->open_until = bb_clock_ms() + s->cooldown_ms;
 			s->cooldown_ms = s->cooldown_ms * 2 > 80000 ? 80000 : s->cooldown_ms * 2; /* 5, 10, 20, 40, 80 s */
@@ -466,8 +571,33 @@ int bb_sqs_call(struct bb_sqs *s, const char *action, jv request, jv *response, 
 	}
 	if (rc != 0 && bb_stopping() && !err->type[0]) {
 		snprintf(err->type, sizeof err->type, "stopping");
+		snprintf(err->message, sizeof err->message, "not made: the program is stopping");
 		err->retryable = 1;
 	}
 	jv_free(dumped);
 	return rc;
+}
+
+int bb_sqs_check_queue(struct bb_sqs *s, const char *queue, struct bb_sqs_error *err)
+{
+	jv req = jv_object_set(jv_object(), jv_string("QueueUrl"), jv_string(queue)), resp;
+
+	long patience = s->patience_ms;
+	int rc;
+
+	req = jv_object_set(req, jv_string("AttributeNames"), jv_array_append(jv_array(), jv_string("QueueArn")));
+	s->patience_ms = 0; /* one attempt: an endpoint that fails now is the program's to wait for */
+	rc = bb_sqs_call(s, "GetQueueAttributes", req, &resp, err);
+	s->patience_ms = patience;
+	if (rc != 0)
+		return bb_sqs_no_such_queue(err) ? -1 : 0;
+	jv_free(resp);
+	return 0;
+}
+
+int bb_sqs_no_such_queue(const struct bb_sqs_error *err)
+{
+	/* the JSON protocol's name, and the query protocol's (x-amzn-query-error) */
+	return strcmp(err->type, "QueueDoesNotExist") == 0 ||
+	       strcmp(err->type, "AWS.SimpleQueueService.NonExistentQueue") == 0;
 }

@@ -6,6 +6,8 @@
 #ifndef BB_SQS_H
 #define BB_SQS_H
 
+#include "outage.h"
+
 #include <jq.h>
 #include <stddef.h>
 
@@ -24,7 +26,14 @@ struct bb_sqs_error {
  * NULL with err set when the credentials cannot be had. */
 struct bb_sqs *bb_sqs_new(char *err, size_t errlen);
 void bb_sqs_free(struct bb_sqs *s);
+/* The endpoint, without any user name or password it was given with. */
 const char *bb_sqs_endpoint(const struct bb_sqs *s);
+
+/* Where a client reports failed attempts (outage.h): its own outage, named
+ * "SQS" by its endpoint, unless bb_sqs_report_to gave it another's, so that
+ * the clients of one program's threads warn as one. */
+struct bb_outage *bb_sqs_outage(struct bb_sqs *s);
+void bb_sqs_report_to(struct bb_sqs *s, struct bb_outage *o);
 
 /* How long one call may keep retrying retryable failures, in ms (default 60 s). */
 void bb_sqs_set_patience(struct bb_sqs *s, long ms);
@@ -32,8 +41,17 @@ void bb_sqs_set_patience(struct bb_sqs *s, long ms);
 /* Call an action with a request object (taken); on success *response is the
  * parsed answer. Retries throttling, 5xx, timeouts and connection failures
  * with jittered exponential backoff; after repeated failures the circuit
- * opens and calls wait out a cool-down, then one probe decides. Returns 0, or
- * -1 with err filled in (err->retryable: worth trying again later). */
+ * opens and calls wait out a cool-down, then one probe decides. Each failed
+ * attempt is reported to the client's outage. Returns 0, or -1 with err
+ * filled in (err->retryable: worth trying again later).
+ *
+ * Once the program is stopping (bb_stopping), no call waits: a long poll in
+ * progress is abandoned at once, with err->type "stopping", and so are the
+ * backoff and the circuit's cool-down; any other call makes one attempt,
+ * and all of a client's attempts after the stop end within
+ * BB_SQS_STOP_GRACE_MS of when it first saw it: what is in hand is sent or
+ * settled if SQS answers at once, and the program exits promptly if not. */
+#define BB_SQS_STOP_GRACE_MS 700
 int bb_sqs_call(struct bb_sqs *s, const char *action, jv request, jv *response,
 		struct bb_sqs_error *err);
 
@@ -69,6 +87,15 @@ void bb_sqs_batch_settle(const char *action, jv resp, struct bb_sqs_entry *e, in
  * is made. */
 int bb_sqs_answer(const char *action, long http, const char *headers, size_t hlen, const char *body,
 		  size_t blen, jv *response, struct bb_sqs_error *err);
+
+/* Whether the queue exists, asked of SQS at start (GetQueueAttributes, one
+ * attempt): -1, with err set, only when SQS says it does not; any other
+ * failure (SQS cannot be reached now, the request is refused) is left for
+ * the program's own requests to meet: 0. */
+int bb_sqs_check_queue(struct bb_sqs *s, const char *queue, struct bb_sqs_error *err);
+
+/* Whether err says the queue does not exist: a configuration error. */
+int bb_sqs_no_such_queue(const struct bb_sqs_error *err);
 
 /* The last part of a queue URL, for logs: ".../000000000000/bb" -> "bb". */
 const char *bb_sqs_queue_name(const char *url);

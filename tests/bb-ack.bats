@@ -259,3 +259,59 @@ acks() {
 	ack --settled "$T/missing" </dev/null
 	expect "exit status, missing" "$status" 78
 }
+
+# ---------------------------------------------------------------------------
+# What an operator sees: a missing dead-letter queue, a failing endpoint, a
+# stop, a broken output
+
+@test "a dead-letter queue that does not exist: exit 78 before reading or deleting anything, naming it" {
+	fresh_queues missingdlq
+	printf 'keep me\n' | sdk_send "$Q" >/dev/null
+	receive --drain
+	outcome ok <"$T/recv.ndjson" >"$T/in.ndjson"
+	missing="${DLQ%/*}/no-such-dlq-$BATS_TEST_NUMBER"
+	# one open file shared with bb-ack: what it did not read is left
+	exec 8<"$T/in.ndjson"
+	status=0
+	timeout 60 bb-ack --dlq-url "$missing" <&8 >"$T/out.ndjson" 2>"$T/err" || status=$?
+	left=$(cat <&8)
+	exec 8<&-
+	expect "exit status" "$status" 78
+	expect "stderr" "$(cat "$T/err")" \
+		"bb-ack: fatal: unable to use dead-letter queue '$missing': AWS.SimpleQueueService.NonExistentQueue: The specified queue does not exist."
+	expect "stdout" "$(cat "$T/out.ndjson")" ""
+	expect "the input, unread" "$left" "$(cat "$T/in.ndjson")"
+	expect "visible, in flight: not deleted" "$(sqs_counts "$Q")" "0 1"
+}
+
+@test "an endpoint that refuses connections is warned about within 5 s, naming it; SIGTERM ends the retries within 1 s, the record unsettled" {
+	fresh_queues deadack
+	printf 'one\n' | sdk_send "$Q" >/dev/null
+	receive --drain
+	outcome ok <"$T/recv.ndjson" >"$T/in.ndjson"
+	mkfifo "$T/in"
+	AWS_ENDPOINT_URL_SQS=http://127.0.0.1:9 timeout 60 bb-ack <"$T/in" >"$T/out.ndjson" 2>"$T/err" &
+	pid=$!
+	exec 7>"$T/in"
+	cat "$T/in.ndjson" >&7
+	wait_for 5 grep -q 'SQS unavailable' "$T/err" || fail "no warning within 5 s: $(cat "$T/err")"
+	term_and_time "$pid"
+	exec 7>&-
+	[ "$term_ms" -le 1000 ] || fail "bb-ack took $term_ms ms to stop"
+	expect "exit status" "$term_status" 0
+	expect_match "the warning" "$(grep 'SQS unavailable' "$T/err")" \
+		'^ts=[^ ]+ level=warn prog=bb-ack msg="SQS unavailable: retrying" endpoint=http://127.0.0.1:9 error=connection detail="Couldn.t connect to server" attempts=1 failing_for_s=0$'
+	expect "ack" "$(jq -c .ack "$T/out.ndjson")" \
+		"{\"deleted\":false,\"dlq\":false,\"error\":\"DeleteMessageBatch: connection: Couldn't connect to server\"}"
+	grep -q 'msg=summary deleted=0 dead_lettered=0 retry_later=0 unsettled=1' "$T/err" || fail "summary: $(cat "$T/err")"
+	expect "visible, in flight: left for redelivery" "$(sqs_counts "$Q")" "0 1"
+}
+
+@test "standard output on a full disk: exit 74, saying so" {
+	status=0
+	echo '{"body":"a replay, nothing to settle","status":"ok","stored":{}}' |
+		timeout 60 bb-ack >/dev/full 2>"$T/err" || status=$?
+	expect "exit status" "$status" 74
+	grep -qx 'bb-ack: fatal: unable to write standard output: No space left on device' "$T/err" ||
+		fail "no message: $(cat "$T/err")"
+}

@@ -241,7 +241,7 @@ stored_not_deleted() {
 # The SQS emulator unavailable for 10 s while the pipeline runs. fauxqs keeps
 # its queues in memory only, so `scripts/sqs-local stop` and start again would
 # lose them with every message in them: that is a new, empty SQS, not an outage
-# (bb-sqs-recv would stop at once, 69, on the queue that no longer exists).
+# (bb-sqs-recv would stop at once, 78, on the queue that no longer exists).
 # The emulator is frozen instead (SIGSTOP, then SIGCONT): it keeps its state,
 # and to its clients it is an SQS that does not answer. The kernel still
 # accepts their connections, and their requests hang unanswered; its clock
@@ -249,8 +249,8 @@ stored_not_deleted() {
 # and are delivered again once it answers, as by a real SQS after such a gap.
 # No request fails outright in 10 s (an attempt waits 10 s more than its long
 # poll, one that times out is made again, and the client keeps trying for a
-# minute before bb-sqs-recv logs "receive failed" or bb-ack leaves a message
-# "not settled"), so the logs show the outage
+# minute before bb-ack leaves a message "not settled"; an attempt that times
+# out would be warned about as "SQS unavailable"), so the logs show the outage
 # otherwise: bb-sqs-recv's summary, whose longest lag spans it, and its
 # warnings that the visibility of messages in flight could not be extended,
 # their receipt handles having expired meanwhile.

@@ -163,16 +163,17 @@ recv() {
 	expect "visible, in flight" "$(sqs_counts "$Q")" "0 200"
 }
 
-@test "a queue that does not exist: exit 69, naming the queue URL" {
+@test "a queue that does not exist: exit 78 at start, naming the queue URL" {
 	fresh_queues exists
 	missing="${Q%/*}/no-such-queue-$BATS_TEST_NUMBER"
 	start=$(ms_now)
 	recv --queue-url "$missing" --drain --wait-seconds 1
 	elapsed=$(($(ms_now) - start))
-	expect "exit status" "$status" 69
+	expect "exit status" "$status" 78
 	expect "records" "$(wc -l <"$T/out.ndjson")" 0
-	grep -qF "$missing" "$T/err" || fail "stderr does not name $missing: $(cat "$T/err")"
-	[ "$elapsed" -lt 10000 ] || fail "took ${elapsed} ms to give up on a queue that does not exist"
+	expect "stderr" "$(cat "$T/err")" \
+		"bb-sqs-recv: fatal: unable to use queue '$missing': AWS.SimpleQueueService.NonExistentQueue: The specified queue does not exist."
+	[ "$elapsed" -lt 5000 ] || fail "took ${elapsed} ms to give up on a queue that does not exist"
 }
 
 @test "no full receipt handle in stderr, even at debug level" {
@@ -258,22 +259,22 @@ recv() {
 	wait "$pid" || true
 }
 
-@test "SIGTERM during a long poll: what the poll brings back is released at once, not emitted" {
+@test "SIGTERM during a long poll: exit 0 within 1 s; what SQS hands the abandoned poll comes back after its visibility timeout" {
 	fresh_queues term
 	mkfifo "$T/settled"
-	timeout 60 bb-sqs-recv --queue-url "$Q" --settled "$T/settled" --wait-seconds 20 \
+	timeout 60 bb-sqs-recv --queue-url "$Q" --settled "$T/settled" --wait-seconds 20 --visibility-timeout 2 \
 		>"$T/out.ndjson" 2>"$T/err" &
 	pid=$!
 	sleep 1
-	kill -TERM "$pid"
-	# the poll in progress still returns what arrives now
+	term_and_time "$pid"
+	expect "exit status" "$term_status" 0
+	[ "$term_ms" -le 1000 ] || fail "bb-sqs-recv took $term_ms ms to stop"
+	grep -q 'msg=summary emitted=0 ' "$T/err" || fail "no summary: $(cat "$T/err")"
+	# a message sent at the stop is never written; should SQS have handed it
+	# to the poll abandoned at that instant, it is hidden for the timeout only
 	printf 'late\n' | sdk_send "$Q" >/dev/null
-	wait_for 25 eval '! kill -0 "$pid" 2>/dev/null' || fail "bb-sqs-recv still runs 25 s after SIGTERM"
-	status=0
-	wait "$pid" || status=$?
-	expect "exit status" "$status" 0
 	expect "records" "$(wc -l <"$T/out.ndjson")" 0
-	expect "visible, in flight" "$(sqs_counts "$Q")" "1 0"
+	wait_for 10 counts_are "$Q" "1 0" || fail "the message is not visible: $(sqs_counts "$Q")"
 	expect "the message" "$(sdk_receive "$Q" | jq -r .Body)" late
 }
 
@@ -285,4 +286,45 @@ recv() {
 	grep -qF "$T/plain" "$T/err" || fail "stderr does not name the path: $(cat "$T/err")"
 	recv --queue-url "$Q" --settled "$T/missing" --drain --wait-seconds 1
 	expect "exit status, missing" "$status" 78
+}
+
+# ---------------------------------------------------------------------------
+# What an operator sees: a failing endpoint, a stop, a broken output
+
+@test "an endpoint that refuses connections is warned about within 5 s, once for every poller, naming it without its credentials" {
+	AWS_ENDPOINT_URL_SQS=http://ops:s3cret@127.0.0.1:9 timeout 60 bb-sqs-recv --queue-url "http://127.0.0.1:9/000000000000/bb" \
+		--concurrency 4 --wait-seconds 1 >"$T/out.ndjson" 2>"$T/err" &
+	pid=$!
+	wait_for 5 grep -q 'SQS unavailable' "$T/err" || fail "no warning within 5 s: $(cat "$T/err")"
+	sleep 3
+	term_and_time "$pid"
+	expect "exit status" "$term_status" 0
+	[ "$term_ms" -le 1000 ] || fail "bb-sqs-recv took $term_ms ms to stop while retrying"
+	expect "warnings in 4 s (the next is due 30 s after the first)" "$(grep -c 'level=warn' "$T/err")" 1
+	expect_match "the warning" "$(grep 'level=warn' "$T/err")" \
+		'^ts=[^ ]+ level=warn prog=bb-sqs-recv msg="SQS unavailable: retrying" endpoint=http://127.0.0.1:9 error=connection detail="Couldn.t connect to server" attempts=1 failing_for_s=0$'
+	! grep -q s3cret "$T/err" || fail "the endpoint's password was logged: $(cat "$T/err")"
+	expect "records" "$(wc -l <"$T/out.ndjson")" 0
+}
+
+@test "SIGTERM while waiting out an open circuit: exit 0 within 1 s" {
+	AWS_ENDPOINT_URL_SQS=http://127.0.0.1:9 timeout 60 bb-sqs-recv --queue-url "http://127.0.0.1:9/000000000000/bb" \
+		>"$T/out.ndjson" 2>"$T/err" &
+	pid=$!
+	# five failures in about 1.5 s open the circuit for 5 s
+	sleep 3
+	term_and_time "$pid"
+	expect "exit status" "$term_status" 0
+	[ "$term_ms" -le 1000 ] || fail "bb-sqs-recv took $term_ms ms to stop"
+	grep -q 'msg=summary emitted=0 ' "$T/err" || fail "no summary: $(cat "$T/err")"
+}
+
+@test "standard output on a full disk: exit 74, saying so" {
+	fresh_queues full
+	printf 'one\n' | sdk_send "$Q" >/dev/null
+	status=0
+	timeout 60 bb-sqs-recv --queue-url "$Q" --max-messages 1 --wait-seconds 1 >/dev/full 2>"$T/err" || status=$?
+	expect "exit status" "$status" 74
+	grep -qx 'bb-sqs-recv: fatal: unable to write standard output: No space left on device' "$T/err" ||
+		fail "no message: $(cat "$T/err")"
 }

@@ -122,3 +122,54 @@ got_body() {
 	expect "stdout" "$output" ""
 	[[ $stderr == *"queue URL"* ]] || fail "stderr does not say a queue URL is needed: $stderr"
 }
+
+# ---------------------------------------------------------------------------
+# What an operator sees: a missing queue, a failing endpoint, a stop, a
+# broken output
+
+@test "a queue that does not exist: exit 78 before reading any input, naming the queue URL" {
+	fresh_queues missing
+	missing="${Q%/*}/no-such-queue-$BATS_TEST_NUMBER"
+	printf 'one\ntwo\n' >"$T/in.txt"
+	# one open file shared with bb-sqs-send: what it did not read is left
+	exec 8<"$T/in.txt"
+	status=0
+	timeout 60 bb-sqs-send --queue-url "$missing" <&8 >"$T/out" 2>"$T/err" || status=$?
+	echo "left: $(cat <&8)" >"$T/left"
+	exec 8<&-
+	expect "exit status" "$status" 78
+	expect "stderr" "$(cat "$T/err")" \
+		"bb-sqs-send: fatal: unable to use queue '$missing': AWS.SimpleQueueService.NonExistentQueue: The specified queue does not exist."
+	expect "stdout" "$(cat "$T/out")" ""
+	expect "the input, unread" "$(cat "$T/left")" "left: one
+two"
+}
+
+@test "an endpoint that refuses connections is warned about within 5 s, naming it; SIGTERM then ends the retries within 1 s" {
+	mkfifo "$T/in"
+	AWS_ENDPOINT_URL_SQS=http://127.0.0.1:9 timeout 60 bb-sqs-send --queue-url http://127.0.0.1:9/000000000000/bb \
+		<"$T/in" >"$T/out" 2>"$T/err" &
+	pid=$!
+	exec 7>"$T/in"
+	echo hello >&7
+	wait_for 5 grep -q 'SQS unavailable' "$T/err" || fail "no warning within 5 s: $(cat "$T/err")"
+	term_and_time "$pid"
+	exec 7>&-
+	[ "$term_ms" -le 1000 ] || fail "bb-sqs-send took $term_ms ms to stop"
+	expect "exit status (the line could not be sent)" "$term_status" 69
+	expect_match "the warning" "$(grep 'level=warn' "$T/err")" \
+		'^ts=[^ ]+ level=warn prog=bb-sqs-send msg="SQS unavailable: retrying" endpoint=http://127.0.0.1:9 error=connection detail="Couldn.t connect to server" attempts=1 failing_for_s=0$'
+	grep -qx "bb-sqs-send: fatal: unable to send to queue 'http://127.0.0.1:9/000000000000/bb': connection: Couldn't connect to server" "$T/err" ||
+		fail "no fatal message: $(cat "$T/err")"
+	expect "stdout" "$(cat "$T/out")" ""
+}
+
+@test "standard output on a full disk: exit 74, saying so, the message sent all the same" {
+	fresh_queues full
+	status=0
+	echo hello | timeout 60 bb-sqs-send --queue-url "$Q" >/dev/full 2>"$T/err" || status=$?
+	expect "exit status" "$status" 74
+	grep -qx 'bb-sqs-send: fatal: unable to write standard output: No space left on device' "$T/err" ||
+		fail "no message: $(cat "$T/err")"
+	expect "messages in the queue" "$(sqs_total "$Q")" 1
+}

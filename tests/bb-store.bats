@@ -594,8 +594,113 @@ check_concurrent() {
 	expect "stored" "$(q "$url" "SELECT message_id FROM worker_notifications ORDER BY message_id" | paste -sd' ')" "n-0 n-1 n-2 n-3 n-4"
 }
 
-@test "a database that cannot be opened exits 69 naming it" {
-	run bb-store --db sqlite:/nonexistent/dir/x.db </dev/null
-	[ "$status" -eq 69 ] || fail "exit status $status, expected 69; output: $output"
-	assert_output --partial "bb-store: fatal: unable to open database 'sqlite:/nonexistent/dir/x.db'"
+# ---------------------------------------------------------------------------
+# What an operator sees: a --db that is wrong, a database that goes away, a
+# stop, a broken output
+
+@test "an empty --db, or one that names no usable database, exits 78 at once naming it, reading nothing" {
+	printf '%s\n' "$(gen 1 1)" >"$IN"
+	for url in '' ' ' 'bb.db' 'sqlite:' 'sqlite:/nonexistent/dir/x.db' "sqlite:$BATS_TEST_TMPDIR"; do
+		exec 8<"$IN"
+		run --separate-stderr timeout 20 bb-store --db "$url" <&8
+		left=$(cat <&8)
+		exec 8<&-
+		expect "exit status for --db '$url'" "$status" 78
+		expect "stdout for --db '$url'" "$output" ""
+		expect_match "stderr for --db '$url'" "$stderr" "^bb-store: fatal: unable to open database '$url': .+$"
+		expect "lines of stderr for --db '$url'" "${#stderr_lines[@]}" 1
+		expect "input left for --db '$url'" "$left" "$(cat "$IN")"
+	done
+	run --separate-stderr bb-store --db '' </dev/null
+	expect "the reason for an empty --db" "$stderr" \
+		"bb-store: fatal: unable to open database '': empty: expected sqlite:PATH, or a PostgreSQL URL or conninfo string"
+	echo "not a database" >"$BATS_TEST_TMPDIR/text.db"
+	run --separate-stderr bb-store --db "sqlite:$BATS_TEST_TMPDIR/text.db" </dev/null
+	expect "exit status for a file that is no database" "$status" 78
+	expect "the reason" "$stderr" \
+		"bb-store: fatal: unable to open database 'sqlite:$BATS_TEST_TMPDIR/text.db': unable to set WAL mode: file is not a database"
+}
+
+@test "PostgreSQL: a database that does not exist exits 78 naming it, its password masked; a server not listening, 75" {
+	db=pg
+	url="postgresql://$PG_USER:s3cret@/no_such_db?host=$PG_DIR&port=$PG_PORT"
+	run --separate-stderr timeout 20 bb-store --db "$url" </dev/null
+	expect "exit status" "$status" 78
+	expect_match "stderr" "$stderr" \
+		"^bb-store: fatal: unable to open database 'postgresql://$PG_USER:\\*\\*\\*@/no_such_db\\?host=[^']+': unable to connect: .*FATAL: +database \"no_such_db\" does not exist"
+	[[ $stderr != *s3cret* ]] || fail "the password was shown: $stderr"
+	# nothing listens on port 9: a server that may come, not a mistake
+	run --separate-stderr timeout 20 bb-store --db "host=127.0.0.1 port=9 dbname=bb" </dev/null
+	expect "exit status, nothing listening" "$status" 75
+	expect_match "stderr, nothing listening" "$stderr" \
+		"^bb-store: fatal: unable to open database 'host=127.0.0.1 port=9 dbname=bb': unable to connect: .*refused"
+}
+
+@test "PostgreSQL stopped mid-run: warned about within 5 s naming the database, password masked; SIGTERM ends the retries within 1 s" {
+	db=pg
+	name=$(fresh_db pg | sed -n 's/.*dbname=\([^ ]*\).*/\1/p')
+	url="postgresql://$PG_USER:s3cret@/$name?host=$PG_DIR&port=$PG_PORT"
+	bb-store --migrate --db "$url" 2>>"$(LOG)"
+	gen 10 2 >"$IN"
+	mkfifo "$BATS_TEST_TMPDIR/fifo"
+	timeout 60 bb-store --db "$url" --max-delay 100 <"$BATS_TEST_TMPDIR/fifo" >"$OUT" 2>"$BATS_TEST_TMPDIR/err" 3>&- &
+	pid=$!
+	track $pid
+	exec 4>"$BATS_TEST_TMPDIR/fifo"
+	head -n 5 "$IN" >&4
+	wait_lines "$OUT" 5 10 || fail "the first five records did not come out"
+	"$PG_LOCAL" stop "$PG_DIR"
+	tail -n 5 "$IN" >&4
+	wait_for 5 grep -q 'database unavailable' "$BATS_TEST_TMPDIR/err" ||
+		fail "no warning within 5 s: $(cat "$BATS_TEST_TMPDIR/err")"
+	term_and_time $pid
+	exec 4>&-
+	"$PG_LOCAL" start "$PG_DIR" "$PG_PORT" >/dev/null
+	cat "$BATS_TEST_TMPDIR/err" >>"$(LOG)"
+	[ "$term_ms" -le 1000 ] || fail "bb-store took $term_ms ms to stop"
+	expect "exit status (the batch in hand could not be committed)" "$term_status" 75
+	expect "warnings" "$(grep -c 'level=warn' "$BATS_TEST_TMPDIR/err")" 1
+	expect_match "the warning" "$(grep 'level=warn' "$BATS_TEST_TMPDIR/err")" \
+		"^ts=[^ ]+ level=warn prog=bb-store msg=\"database unavailable: retrying\" db=\"?postgresql://$PG_USER:\\*\\*\\*@/$name\\?host=[^ ]+ error=\"[^\"]+\" attempts=1 failing_for_s=0\$"
+	grep -q "^bb-store: fatal: unable to write batch to 'postgresql://$PG_USER:\*\*\*@/$name?host=.*(stopped while retrying)\$" \
+		"$BATS_TEST_TMPDIR/err" || fail "no fatal message: $(cat "$BATS_TEST_TMPDIR/err")"
+	! grep -q s3cret "$BATS_TEST_TMPDIR/err" || fail "the password was logged"
+	expect "records out: the committed ones only" "$(jq -r .message_id "$OUT" | paste -sd' ')" "n-0 n-1 n-2 n-3 n-4"
+}
+
+@test "SQLite locked by another writer: SIGTERM ends the wait for the lock within 1 s" {
+	db=sqlite
+	url=$(migrated_db sqlite)
+	gen 3 1 >"$IN"
+	mkfifo "$BATS_TEST_TMPDIR/fifo"
+	timeout 60 bb-store --db "$url" --max-delay 100 <"$BATS_TEST_TMPDIR/fifo" >"$OUT" 2>"$BATS_TEST_TMPDIR/err" 3>&- &
+	pid=$!
+	track $pid
+	exec 4>"$BATS_TEST_TMPDIR/fifo"
+	# bb-store has the database open; then another writer takes its lock
+	sleep 1
+	hold_lock "$url" 8 "$BATS_TEST_TMPDIR/locked" 3>&- &
+	track $!
+	wait_file "$BATS_TEST_TMPDIR/locked" 10 || fail "the lock was not taken"
+	cat "$IN" >&4
+	sleep 2
+	term_and_time $pid
+	exec 4>&-
+	cat "$BATS_TEST_TMPDIR/err" >>"$(LOG)"
+	[ "$term_ms" -le 1000 ] || fail "bb-store took $term_ms ms to stop"
+	expect "exit status (the batch in hand could not be committed)" "$term_status" 75
+	grep -q "^bb-store: fatal: unable to write batch to '$url': .*locked.*(stopped while retrying)\$" "$BATS_TEST_TMPDIR/err" ||
+		fail "no fatal message: $(cat "$BATS_TEST_TMPDIR/err")"
+	expect "records out" "$(wc -l <"$OUT")" 0
+}
+
+@test "standard output on a full disk: exit 74, saying so" {
+	for db in sqlite pg; do
+		on $db
+		url=$(migrated_db $db)
+		run --separate-stderr bash -c 'bb-store --db "$1" >/dev/full' _ "$url" <<<"$(gen 1 1)"
+		expect "exit status" "$status" 74
+		expect_match "stderr" "$stderr" '^bb-store: fatal: unable to write standard output: No space left on device'
+		expect "stored all the same" "$(count "$url" worker_notifications)" 1
+	done
 }

@@ -59,3 +59,42 @@ field() {
 	shift
 	bb-validate 2>/dev/null | bb-severity "$@" | jq -c ".analysis.$name"
 }
+
+# term_and_time PID: send SIGTERM to PID (a background job of this shell) and
+# wait for it, at most 10 s (then it is killed). Sets term_ms to the
+# milliseconds from the signal to its exit (date +%s%N) and term_status to
+# its exit status (124 when it had to be killed).
+term_and_time() {
+	local pid=$1 start i=0
+	start=$(date +%s%N)
+	kill -TERM "$pid"
+	while kill -0 "$pid" 2>/dev/null && [ "$i" -lt 1000 ]; do
+		sleep 0.01
+		i=$((i + 1))
+	done
+	term_ms=$((($(date +%s%N) - start) / 1000000))
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		term_status=124
+		return 0
+	fi
+	term_status=0
+	wait "$pid" || term_status=$?
+}
+
+# ms_now: wall-clock milliseconds since the epoch.
+ms_now() {
+	date +%s%3N
+}
+
+# wait_for SECONDS COMMAND...: run COMMAND every $WAIT_STEP seconds (default
+# 0.1) until it succeeds; fail after SECONDS.
+wait_for() {
+	local deadline=$(($(ms_now) + $1 * 1000))
+	shift
+	until "$@"; do
+		[ "$(ms_now)" -lt "$deadline" ] || return 1
+		sleep "${WAIT_STEP:-0.1}"
+	done
+}

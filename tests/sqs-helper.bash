@@ -183,11 +183,6 @@ expect_match() {
 	[[ $2 =~ $3 ]] || fail "$1: '$2' does not match $3"
 }
 
-# ms_now: wall-clock milliseconds since the epoch.
-ms_now() {
-	date +%s%3N
-}
-
 # sleep_until MS: sleep until ms_now reaches MS.
 sleep_until() {
 	local left=$(($1 - $(ms_now)))
@@ -227,15 +222,4 @@ sys.stdout.buffer.write(b)' "$1"
 body_line() {
 	python3 -c 'import json, sys
 sys.stdout.write(json.dumps({"body": open(sys.argv[1], encoding="utf-8", newline="").read()}, ensure_ascii=False) + "\n")' "$1"
-}
-
-# wait_for SECONDS COMMAND...: run COMMAND every $WAIT_STEP seconds (default
-# 0.1) until it succeeds; fail after SECONDS.
-wait_for() {
-	local deadline=$(($(ms_now) + $1 * 1000))
-	shift
-	until "$@"; do
-		[ "$(ms_now)" -lt "$deadline" ] || return 1
-		sleep "${WAIT_STEP:-0.1}"
-	done
 }

@@ -192,6 +192,28 @@ bb-sqs-send: fatal: unable to load config: $conf:5: line longer than 198 bytes"
 	assert_output 74
 }
 
+@test "every filter given a full disk as standard output exits 74, saying so" {
+	notify "OURS:10.00 A:9.00" >"$BATS_TEST_TMPDIR/one"
+	# the SQS programs have theirs in their own suites, against the emulator
+	for p in bb-validate bb-severity bb-dedupe bb-store; do
+		args=()
+		[[ $p != bb-dedupe && $p != bb-store ]] || args=(--db "sqlite:$BATS_TEST_TMPDIR/$p.db")
+		run --separate-stderr bash -c '"$@" >/dev/full' _ "$p" "${args[@]}" <"$BATS_TEST_TMPDIR/one"
+		[ "$status" -eq 74 ] || fail "$p: exit status $status; stderr: $stderr"
+		[[ $stderr == *"$p: fatal: unable to write standard output: No space left on device"* ]] ||
+			fail "$p said: $stderr"
+	done
+}
+
+@test "an empty --db is a configuration error, 78, for every program that takes one" {
+	for p in bb-dedupe bb-store; do
+		run --separate-stderr "$p" --db '' </dev/null
+		[ "$status" -eq 78 ] || fail "$p: exit status $status; stderr: $stderr"
+		[ "$stderr" = "$p: fatal: unable to open database '': empty: expected sqlite:PATH, or a PostgreSQL URL or conninfo string" ] ||
+			fail "$p said: $stderr"
+	done
+}
+
 @test "SIGTERM while waiting for input flushes what was read and exits 0" {
 	fifo=$BATS_TEST_TMPDIR/in
 	mkfifo "$fifo"

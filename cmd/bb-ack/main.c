@@ -299,7 +299,7 @@ static int flush(struct ctx *c)
 		item_free(it);
 	}
 	c->n = 0;
-	return fflush(stdout) == 0 ? 0 : bb_fatal(BB_EX_IOERR, "unable to write standard output");
+	return fflush(stdout) == 0 ? 0 : bb_fatal(BB_EX_IOERR, "unable to write standard output: %s", strerror(errno));
 }
 
 static int on_record(struct bb_record *rec, struct bb_emit *em, void *arg)
@@ -328,6 +328,29 @@ static int on_idle(void *arg, int *wait_ms)
 {
 	*wait_ms = -1;
 	return flush(arg); /* nothing is held while input is awaited */
+}
+
+/* The credentials, --settled and the dead-letter queue, checked before any
+ * input is read, so that none is settled under a configuration that is
+ * wrong; SIGTERM is obeyed from here on. */
+static int configure(struct ctx *c)
+{
+	struct bb_sqs_error e;
+	struct stat st;
+	char err[600];
+
+	if (!(c->sqs = bb_sqs_new(err, sizeof err)))
+		return bb_fatal(BB_EX_CONFIG, "unable to use AWS credentials: %s", err);
+	if (c->settled && stat(c->settled, &st) != 0)
+		return bb_fatal(BB_EX_CONFIG, "unable to use '%s' for --settled: %s", c->settled, strerror(errno));
+	if (c->settled && !S_ISFIFO(st.st_mode))
+		return bb_fatal(BB_EX_CONFIG, "unable to use '%s' for --settled: not a FIFO (make one with mkfifo)",
+				c->settled);
+	bb_signals_install();
+	if (c->dlq_url && bb_sqs_check_queue(c->sqs, c->dlq_url, &e) != 0)
+		return bb_fatal(BB_EX_CONFIG, "unable to use dead-letter queue '%s': %s: %s", c->dlq_url, e.type,
+				e.message);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -373,28 +396,23 @@ int main(int argc, char **argv)
 		fputs(USAGE, stderr);
 		rc = BB_EX_USAGE;
 	}
-	if (rc == 0 && !(c.sqs = bb_sqs_new(err, sizeof err)))
-		rc = bb_fatal(BB_EX_CONFIG, "unable to use AWS credentials: %s", err);
-	struct stat st;
-	if (rc == 0 && c.settled && stat(c.settled, &st) != 0)
-		rc = bb_fatal(BB_EX_CONFIG, "unable to use '%s' for --settled: %s", c.settled, strerror(errno));
-	else if (rc == 0 && c.settled && !S_ISFIFO(st.st_mode))
-		rc = bb_fatal(BB_EX_CONFIG, "unable to use '%s' for --settled: not a FIFO (make one with mkfifo)",
-			      c.settled);
+	if (rc == 0)
+		rc = configure(&c);
 	if (rc == 0 && c.settled) {
 		/* bb-sqs-recv opens its end as it starts: give it a moment, so that
 		 * it hears from us before it could think nobody will report */
-		for (int i = 0; i < 50 && c.settled && open_settled(&c) != 0; i++)
+		for (int i = 0; i < 50 && c.settled && !bb_stopping() && open_settled(&c) != 0; i++)
 			usleep(100000);
 		report_settled(&c); /* the empty line: bb-ack is there */
 	}
 	if (rc == 0) {
 		struct bb_loop loop = { on_record, on_idle, &c };
-		bb_signals_install();
 		rc = bb_records_run(STDIN_FILENO, stdout, &loop);
 		int f = flush(&c);
 		if (rc == 0)
 			rc = f;
+		if (fclose(stdout) != 0 && rc == 0) /* what stdio held until the end */
+			rc = bb_fatal(BB_EX_IOERR, "unable to write standard output: %s", strerror(errno));
 		char d[24], q[24], r[24], x[24];
 		snprintf(d, sizeof d, "%zu", c.deleted);
 		snprintf(q, sizeof q, "%zu", c.dead_lettered);

@@ -16,6 +16,7 @@
 #include "seen.h"
 #include "timeutil.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -288,7 +289,7 @@ static int flush_batch(struct ctx *c)
 	}
 	c->n = 0;
 	if (fflush(stdout) != 0 && rc == 0)
-		rc = bb_fatal(BB_EX_IOERR, "unable to write standard output");
+		rc = bb_fatal(BB_EX_IOERR, "unable to write standard output: %s", strerror(errno));
 	return rc;
 }
 

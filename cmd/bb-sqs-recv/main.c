@@ -69,12 +69,13 @@ struct shared {
 	size_t nheld, capheld;
 	int done, status;
 	int receiving_over; /* the pollers have stopped */
+	struct bb_outage *outage; /* every client's failed attempts, warned about as one */
 };
 
 static void nap(int64_t ms)
 {
 	while (ms > 0 && !bb_stopping()) {
-		int64_t step = ms > 200 ? 200 : ms; /* stay responsive to SIGTERM in every thread */
+		int64_t step = ms > 100 ? 100 : ms; /* stay responsive to SIGTERM in every thread */
 		struct timespec ts = { 0, step * 1000000 };
 		nanosleep(&ts, NULL);
 		ms -= step;
@@ -241,12 +242,12 @@ static int64_t emit(struct shared *sh, struct bb_sqs *sqs, jv messages)
 		fputc('\n', stdout);
 		jv_free(out[i]);
 	}
-	int broken = nout > 0 && fflush(stdout) != 0;
+	int broken = nout > 0 && fflush(stdout) != 0 ? (errno ? errno : EIO) : 0;
 	pthread_mutex_unlock(&sh->out_lock);
 	if (broken) {
 		pthread_mutex_lock(&sh->lock);
 		if (!sh->status)
-			sh->status = bb_fatal(BB_EX_IOERR, "unable to write standard output");
+			sh->status = bb_fatal(BB_EX_IOERR, "unable to write standard output: %s", strerror(broken));
 		sh->done = 1;
 		pthread_mutex_unlock(&sh->lock);
 	}
@@ -303,6 +304,7 @@ static void *poller(void *arg)
 		pthread_mutex_unlock(&sh->lock);
 		return NULL;
 	}
+	bb_sqs_report_to(sqs, sh->outage);
 	while (!sh->done && !bb_stopping()) {
 		int64_t want = wanted(sh);
 		struct bb_sqs_error e;
@@ -320,16 +322,15 @@ static void *poller(void *arg)
 			pthread_mutex_lock(&sh->lock);
 			sh->errors++;
 			int fatal = !e.retryable;
-			if (fatal && !sh->done)
-				sh->status = bb_fatal(BB_EX_UNAVAILABLE, "unable to receive from '%s': %s: %s",
-						      sh->queue_url, e.type, e.message);
+			if (fatal && !sh->done) /* a queue deleted while it ran is no outage */
+				sh->status = bb_fatal(bb_sqs_no_such_queue(&e) ? BB_EX_CONFIG : BB_EX_UNAVAILABLE,
+						      "unable to receive from '%s': %s: %s", sh->queue_url, e.type, e.message);
 			if (fatal)
 				sh->done = 1;
 			pthread_mutex_unlock(&sh->lock);
 			if (fatal)
 				break;
-			bb_log(BB_WARN, NULL, "receive failed: retrying", "queue", bb_sqs_queue_name(sh->queue_url),
-			       "error", e.type, "detail", e.message, NULL);
+			/* the client warned of the failed attempts (outage.h) */
 			nap(bb_jitter_ms(backoff));
 			backoff = backoff * 2 > 51200 ? 51200 : backoff * 2; /* 0.1 s doubled nine times */
 			continue;
@@ -489,6 +490,9 @@ static void *keeper(void *arg)
 	struct bb_sqs *sqs = sh->settled ? bb_sqs_new(err, sizeof err) : NULL;
 	int64_t next_progress = bb_mono_ms() + PROGRESS_MS, over_since = -1;
 
+	if (sqs)
+		bb_sqs_report_to(sqs, sh->outage);
+
 	while (!bb_stopping()) {
 		struct pollfd p = { .fd = k->fd, .events = POLLIN };
 		if (k->fd >= 0 && poll(&p, 1, 200) > 0)
@@ -560,6 +564,44 @@ static int parse_options(int argc, char **argv, struct shared *sh)
 	return 0;
 }
 
+/* The FIFO of --settled: the read end, and a writer of our own so that the
+ * FIFO reads as empty, not ended, until bb-ack opens it; ours closes once
+ * the pollers stop, and then the end is bb-ack's own exit. */
+static int open_settled(const char *path, int *fd, int *writer)
+{
+	struct stat st;
+
+	*fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (*fd >= 0)
+		*writer = open(path, O_WRONLY | O_CLOEXEC);
+	if (*fd >= 0 && *writer >= 0 && fstat(*fd, &st) == 0 && S_ISFIFO(st.st_mode))
+		return 0;
+	int rc = bb_fatal(BB_EX_CONFIG, "unable to open '%s' as a FIFO for --settled: %s", path,
+			  *fd < 0 || *writer < 0 ? strerror(errno) : "not a FIFO (make one with mkfifo)");
+	if (*fd >= 0)
+		close(*fd);
+	if (*writer >= 0)
+		close(*writer);
+	*fd = *writer = -1;
+	return rc;
+}
+
+/* The credentials, and a queue that does not exist, are configuration
+ * errors found before anything is received; *sqs is the client whose
+ * outage every poller reports to. */
+static int connect_queue(struct shared *sh, struct bb_sqs **sqs)
+{
+	struct bb_sqs_error e;
+	char err[600];
+
+	if (!(*sqs = bb_sqs_new(err, sizeof err)))
+		return bb_fatal(BB_EX_CONFIG, "unable to use AWS credentials: %s", err);
+	sh->outage = bb_sqs_outage(*sqs);
+	if (bb_sqs_check_queue(*sqs, sh->queue_url, &e) != 0)
+		return bb_fatal(BB_EX_CONFIG, "unable to use queue '%s': %s: %s", sh->queue_url, e.type, e.message);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct shared sh = { .wait_s = 20, .visibility_s = 120, .concurrency = 1, .max_inflight = 1000,
@@ -568,6 +610,7 @@ int main(int argc, char **argv)
 	pthread_t keeper_thread;
 	int writer = -1;
 	struct bb_conf *conf = NULL;
+	struct bb_sqs *sqs = NULL;
 	pthread_t threads[64];
 	char err[600];
 	int rc;
@@ -578,30 +621,19 @@ int main(int argc, char **argv)
 	if (bb_conf_load(&conf, err, sizeof err) != 0)
 		return bb_fatal(BB_EX_CONFIG, "%s", err);
 	sh.queue_url = bb_conf_get(conf, "sqs", "queue_url");
-	if ((rc = parse_options(argc, argv, &sh)) != 0) {
+	if ((rc = parse_options(argc, argv, &sh)) != 0 ||
+	    (sh.settled && (rc = open_settled(sh.settled, &k.fd, &writer)) != 0)) {
 		bb_conf_free(conf);
 		return rc;
 	}
-	if (sh.settled) {
-		/* the read end, and a writer of our own so that the FIFO reads as
-		 * empty, not ended, until bb-ack opens it; ours closes once the
-		 * pollers stop, and then the end is bb-ack's own exit */
-		k.fd = open(sh.settled, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-		if (k.fd >= 0)
-			writer = open(sh.settled, O_WRONLY | O_CLOEXEC);
-		struct stat st;
-		if (k.fd < 0 || writer < 0 || fstat(k.fd, &st) != 0 || !S_ISFIFO(st.st_mode)) {
-			rc = bb_fatal(BB_EX_CONFIG, "unable to open '%s' as a FIFO for --settled: %s", sh.settled,
-				      k.fd < 0 || writer < 0 ? strerror(errno) : "not a FIFO (make one with mkfifo)");
-			if (k.fd >= 0)
-				close(k.fd);
-			if (writer >= 0)
-				close(writer);
-			bb_conf_free(conf);
-			return rc;
-		}
-	}
 	bb_signals_install();
+	if ((rc = connect_queue(&sh, &sqs)) != 0 || bb_stopping()) {
+		if (k.fd >= 0)
+			close(k.fd), close(writer);
+		bb_sqs_free(sqs);
+		bb_conf_free(conf);
+		return rc;
+	}
 	k.sh = &sh;
 	pthread_create(&keeper_thread, NULL, keeper, &k);
 	for (int i = 0; i < sh.concurrency; i++)
@@ -610,7 +642,7 @@ int main(int argc, char **argv)
 		pthread_join(threads[i], NULL);
 	/* the end of the stream for the stages after this one */
 	if (fclose(stdout) != 0 && sh.status == 0 && !bb_stopping())
-		sh.status = bb_fatal(BB_EX_IOERR, "unable to write standard output");
+		sh.status = bb_fatal(BB_EX_IOERR, "unable to write standard output: %s", strerror(errno));
 	if (writer >= 0)
 		close(writer);
 	pthread_mutex_lock(&sh.lock);
@@ -633,6 +665,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sh.nheld; i++)
 		free(sh.held[i].handle);
 	free(sh.held);
+	bb_sqs_free(sqs); /* after the threads: its outage is theirs too */
 	bb_conf_free(conf);
 	return sh.status;
 }

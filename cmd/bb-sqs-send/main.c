@@ -10,6 +10,7 @@
 #include "sqs.h"
 #include "timeutil.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,8 +118,8 @@ static int flush_batch(struct ctx *c)
 		req = jv_object_set(req, jv_string("QueueUrl"), jv_string(c->queue_url));
 		req = jv_object_set(req, jv_string("Entries"), entries);
 		pace(c);
-		if (bb_sqs_call(c->sqs, "SendMessageBatch", req, &resp, &err) != 0) { /* 70: retrying cannot mend it */
-			rc = bb_fatal(err.retryable ? BB_EX_UNAVAILABLE : BB_EX_SOFTWARE,
+		if (bb_sqs_call(c->sqs, "SendMessageBatch", req, &resp, &err) != 0) { /* 70, 78: retrying cannot mend it */
+			rc = bb_fatal(err.retryable ? BB_EX_UNAVAILABLE : bb_sqs_no_such_queue(&err) ? BB_EX_CONFIG : BB_EX_SOFTWARE,
 				      "unable to send to queue '%s': %s: %s", c->queue_url, err.type, err.message);
 			break;
 		}
@@ -152,7 +153,8 @@ static int flush_batch(struct ctx *c)
 		c->batch[i].line = c->batch[i].body = NULL;
 	}
 	c->n = 0;
-	fflush(stdout);
+	if (fflush(stdout) != 0 && rc != BB_EX_UNAVAILABLE) /* sent, but not said so: stop before sending more */
+		return bb_fatal(BB_EX_IOERR, "unable to write standard output: %s", strerror(errno));
 	return rc == BB_EX_DATAERR ? 0 : rc;
 }
 
@@ -223,12 +225,18 @@ int main(int argc, char **argv)
 	}
 	if (rc == 0 && !(c.sqs = bb_sqs_new(err, sizeof err)))
 		rc = bb_fatal(BB_EX_CONFIG, "unable to use AWS credentials: %s", err);
+	if (rc == 0)
+		bb_signals_install();
+	struct bb_sqs_error e;
+	if (rc == 0 && bb_sqs_check_queue(c.sqs, c.queue_url, &e) != 0) /* before any input is read */
+		rc = bb_fatal(BB_EX_CONFIG, "unable to use queue '%s': %s: %s", c.queue_url, e.type, e.message);
 	if (rc == 0) {
 		struct bb_loop loop = { on_record, on_idle, &c };
-		bb_signals_install();
 		rc = bb_records_run(STDIN_FILENO, stdout, &loop);
 		if (rc == 0)
 			rc = flush_batch(&c);
+		if (fclose(stdout) != 0 && rc == 0) /* what stdio held until the end */
+			rc = bb_fatal(BB_EX_IOERR, "unable to write standard output: %s", strerror(errno));
 		char s[24], f[24];
 		snprintf(s, sizeof s, "%zu", c.sent);
 		snprintf(f, sizeof f, "%zu", c.failed);

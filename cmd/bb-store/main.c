@@ -6,6 +6,7 @@
 #include "exitcode.h"
 #include "ids.h"
 #include "log.h"
+#include "outage.h"
 #include "parse.h"
 #include "record.h"
 #include "store.h"
@@ -65,12 +66,17 @@ struct ctx {
 	char host[256];
 	size_t processed, failed, duplicates;
 	int fatal;
+	struct bb_outage outage; /* the database's, warned about as outage.h says */
 };
 
+/* Sleep, but come back within 100 ms of SIGTERM: it may be delivered to
+ * the emitter's thread and leave this one asleep. */
 static void sleep_ms(int64_t ms)
 {
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
-	nanosleep(&ts, NULL);
+	for (int64_t end = bb_mono_ms() + ms, left; !bb_stopping() && (left = end - bb_mono_ms()) > 0;) {
+		struct timespec ts = { 0, (left > 100 ? 100 : left) * 1000000 };
+		nanosleep(&ts, NULL);
+	}
 }
 
 /* batch_failed: the failures of the batch being committed with this row */
@@ -234,7 +240,8 @@ static int write_batch(struct ctx *c, struct outcome *out, const char *now)
 }
 
 /* Wait out an unreachable database, with jittered exponential backoff, for
- * at most --retry-for from the first failure. */
+ * at most --retry-for from the first failure: 1 when it answers again, 0
+ * when it still does not, -1 when --retry-for is over, -2 on SIGTERM. */
 static int recover(struct ctx *c, int64_t first_failure, int attempt)
 {
 	int64_t backoff = 100;
@@ -245,7 +252,12 @@ static int recover(struct ctx *c, int64_t first_failure, int attempt)
 	if (bb_clock_ms() - first_failure > c->retry_for)
 		return -1;
 	sleep_ms(bb_jitter_ms(backoff));
-	return bb_db_reconnect(c->db) == BB_DB_OK ? 1 : 0;
+	if (bb_stopping())
+		return -2;
+	if (bb_db_reconnect(c->db) == BB_DB_OK)
+		return 1;
+	bb_outage_failed(&c->outage, bb_mono_ms(), bb_db_errmsg(c->db), NULL);
+	return 0;
 }
 
 static int commit(struct ctx *c)
@@ -276,22 +288,19 @@ static int commit(struct ctx *c)
 			return bb_fatal(BB_EX_SOFTWARE, "unable to write batch to '%s': %s", bb_db_name(c->db),
 					bb_db_errmsg(c->db));
 		}
-		if (first_failure < 0) {
+		if (first_failure < 0)
 			first_failure = bb_clock_ms();
-			bb_log(BB_WARN, NULL, "database unavailable: retrying", "db", bb_db_name(c->db),
-			       "error", bb_db_errmsg(c->db), NULL);
-		}
+		bb_outage_failed(&c->outage, bb_mono_ms(), bb_db_errmsg(c->db), NULL);
 		int r;
 		while ((r = recover(c, first_failure, attempt++)) == 0)
 			;
 		if (r < 0) {
 			free(out);
-			return bb_fatal(BB_EX_TEMPFAIL, "unable to write batch to '%s': %s (gave up after retrying)",
-					bb_db_name(c->db), bb_db_errmsg(c->db));
+			return bb_fatal(BB_EX_TEMPFAIL, "unable to write batch to '%s': %s (%s)", bb_db_name(c->db),
+					bb_db_errmsg(c->db), r == -2 ? "stopped while retrying" : "gave up after retrying");
 		}
 	}
-	if (first_failure >= 0)
-		bb_log(BB_INFO, NULL, "database available again", "db", bb_db_name(c->db), NULL);
+	bb_outage_over(&c->outage, bb_mono_ms());
 	for (int i = 0; i < c->n; i++) {
 		c->processed++;
 		if (strcmp(out[i].status, "rejected") == 0 || strcmp(out[i].status, "failed") == 0)
@@ -379,8 +388,13 @@ static int on_idle(void *arg, int *wait_ms)
 	} else if (c->n == 0 && next_beat <= 0) {
 		char ts[40];
 		bb_time_format(bb_now_ms(), ts, sizeof ts);
-		if (heartbeat(c, ts, 0) != BB_DB_OK)
+		int rc = heartbeat(c, ts, 0);
+		if (rc == BB_DB_RETRY) /* the database gone while idle: the next batch reconnects */
+			bb_outage_failed(&c->outage, bb_mono_ms(), bb_db_errmsg(c->db), NULL);
+		else if (rc != BB_DB_OK)
 			bb_log(BB_WARN, NULL, "heartbeat failed", "error", bb_db_errmsg(c->db), NULL);
+		else
+			bb_outage_over(&c->outage, bb_mono_ms());
 		c->last_heartbeat = now; /* try again in one period, not in a loop */
 	}
 	next_beat = c->last_heartbeat + HEARTBEAT_MS - now;
@@ -479,12 +493,14 @@ int main(int argc, char **argv)
 	snprintf(wid, sizeof wid, "%s:%d", c.host, (int)getpid());
 	c.conf.worker_id = o.worker_id ? o.worker_id : wid;
 	c.started = bb_now_ms();
+	bb_signals_install(); /* before the database, whose lock may be waited for */
 	rc = bb_db_open(o.url, &c.db, err, sizeof err);
 	if (rc < 0) {
 		rc = bb_fatal(rc == BB_DB_BADURL ? BB_EX_CONFIG : rc == BB_DB_RETRY ? BB_EX_TEMPFAIL : BB_EX_UNAVAILABLE,
 			      "unable to open database '%s': %s", bb_db_name(c.db), err);
 		goto out;
 	}
+	bb_outage_init(&c.outage, "database", "db", bb_db_name(c.db));
 	if (o.migrate) {
 		bb_log(BB_INFO, NULL, "schema up to date", "db", bb_db_name(c.db), NULL);
 		rc = 0;
@@ -492,7 +508,6 @@ int main(int argc, char **argv)
 	}
 	if (bb_db_checkpoint_in_background(c.db) != BB_DB_OK)
 		bb_log(BB_WARN, NULL, "checkpoints stay in the writer", "error", bb_db_errmsg(c.db), NULL);
-	bb_signals_install();
 	if (emitter_start(&c.em) != 0) {
 		rc = bb_fatal(BB_EX_IOERR, "unable to start writing standard output");
 		goto out;
@@ -512,6 +527,8 @@ int main(int argc, char **argv)
 	bb_log(BB_INFO, NULL, "summary", "processed", p, "failed", f, "duplicates", d, NULL);
 out:
 	emitter_stop(&c.em);
+	if (c.outage.service)
+		bb_outage_destroy(&c.outage);
 	for (int i = 0; i < c.n; i++)
 		bb_record_free(&c.batch[i]);
 	free(c.batch);

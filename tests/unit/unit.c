@@ -7,10 +7,12 @@
 #include "log.h"
 #include "money.h"
 #include "notification.h"
+#include "outage.h"
 #include "parse.h"
 #include "record.h"
 #include "timeutil.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -530,6 +532,29 @@ static void test_jwrite(void)
 	free(text);
 }
 
+static void test_outage(void)
+{
+	struct bb_outage o;
+	int err = dup(STDERR_FILENO), null = open("/dev/null", O_WRONLY);
+
+	dup2(null, STDERR_FILENO); /* the warnings themselves are the suites' to check */
+	bb_outage_init(&o, "SQS", "endpoint", "http://127.0.0.1:9");
+	check(bb_outage_failed(&o, 1000, "connection", "refused") == 1, "outage: the first failure is warned about at once");
+	check(bb_outage_failed(&o, 1100, "connection", NULL) == 0 && bb_outage_failed(&o, 30999, "connection", NULL) == 0,
+	      "outage: failures within 30 s of the warning are not");
+	check(bb_outage_failed(&o, 31000, "connection", NULL) == 1 && o.attempts == 4,
+	      "outage: 30 s after the warning, the next failure is, counting every attempt");
+	bb_outage_over(&o, 32000);
+	check(o.since == -1 && o.attempts == 0, "outage: an answer ends the outage");
+	check(bb_outage_failed(&o, 40000, "connection", NULL) == 0,
+	      "outage: a new failure within 30 s of the last warning waits its turn");
+	check(bb_outage_failed(&o, 61000, "connection", NULL) == 1, "outage: and is warned about once it comes");
+	bb_outage_destroy(&o);
+	dup2(err, STDERR_FILENO);
+	close(err);
+	close(null);
+}
+
 int main(void)
 {
 	test_json();
@@ -545,6 +570,7 @@ int main(void)
 	test_notification_offers();
 	test_reject();
 	test_conf();
+	test_outage();
 	printf("1..%d\n", n_tests);
 	return n_failed != 0;
 }
