@@ -128,8 +128,7 @@ static char *write_record(const char *line, int fresh)
 	on_rec(&r, &em, NULL);
 	bb_record_write(&r, &em, f);
 	fclose(f);
-	for (int i = 0; i < em.n; i++)
-		jv_free(em.add[i].val);
+	bb_emit_free(&em);
 	free(r.m);
 	return buf;
 }
