@@ -1,10 +1,13 @@
-/* unit.c: C unit tests of the lib modules, printing TAP like bats does. */
+/* unit.c: C unit tests of the lib modules, printing TAP like bats does.
+ *   unit-tests            every test; the database ones on a temporary SQLite file
+ *   unit-tests --db URL   the database tests only, on URL (tests/unit.bats: PostgreSQL) */
 #include "conf.h"
 #include "ids.h"
 #include "money.h"
 #include "parse.h"
 #include "record.h"
 #include "timeutil.h"
+#include "unit.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +16,7 @@
 
 static int n_tests, n_failed;
 
-static void check(int ok, const char *name)
+void check(int ok, const char *name)
 {
 	n_tests++;
 	if (!ok)
@@ -243,8 +246,38 @@ static void test_conf(void)
 	unsetenv("BB_SEVERITY_HIGH_MIN_GAP_PCT");
 }
 
-int main(void)
+static void test_databases(const char *url)
 {
+	test_db(url);
+}
+
+/* A new SQLite file for the database tests, removed after. */
+static void on_sqlite(void)
+{
+	char path[] = "/tmp/bb-unit-db-XXXXXX", url[64], side[80];
+	int fd = mkstemp(path);
+
+	if (fd < 0) {
+		check(0, "a temporary database file");
+		return;
+	}
+	close(fd);
+	snprintf(url, sizeof url, "sqlite:%s", path);
+	test_databases(url);
+	unlink(path);
+	snprintf(side, sizeof side, "%s-wal", path);
+	unlink(side);
+	snprintf(side, sizeof side, "%s-shm", path);
+	unlink(side);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && strcmp(argv[1], "--db") == 0) {
+		test_databases(argv[2]);
+		printf("1..%d\n", n_tests);
+		return n_failed != 0;
+	}
 	test_money();
 	test_parse();
 	test_time();
@@ -252,6 +285,7 @@ int main(void)
 	test_record();
 	test_record_strings();
 	test_conf();
+	on_sqlite();
 	printf("1..%d\n", n_tests);
 	return n_failed != 0;
 }
