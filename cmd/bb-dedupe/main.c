@@ -70,7 +70,7 @@ static int seen_in_db(struct ctx *c, const char *mid, const char *hash, int *dup
 static int alert_row(struct ctx *c, const char *fp, const char *queue, struct bb_rows *asked,
 		     struct bb_alert_row *row)
 {
-	void **mem = bb_seen_get(c->alerts, fp);
+	void **mem = bb_seen_get(c->alerts, fp, strlen(fp));
 	const char *p[2] = { fp, queue };
 	struct bb_rows *rows = asked;
 	int rc = BB_DB_OK;
@@ -98,7 +98,7 @@ static int alert_row(struct ctx *c, const char *fp, const char *queue, struct bb
 
 static void remember(struct ctx *c, const char *fp, const struct bb_alert_row *row)
 {
-	void **slot = bb_seen_add(c->alerts, fp);
+	void **slot = bb_seen_add(c->alerts, fp, strlen(fp));
 	if (!slot)
 		return;
 	if (!*slot)
@@ -114,7 +114,7 @@ static void resolve_known(struct ctx *c, const char *asin, const char *mkt, int6
 	char fp[128];
 	for (int i = 0; i < 3; i++) {
 		snprintf(fp, sizeof fp, "%s|%s|%s", asin, mkt, open_sev[i]);
-		void **slot = bb_seen_get(c->alerts, fp);
+		void **slot = bb_seen_get(c->alerts, fp, strlen(fp));
 		struct bb_alert_row *row = slot ? *slot : NULL;
 		if (row && bb_alert_is_open(row->status) && row->last_seen <= event_ms)
 			snprintf(row->status, sizeof row->status, "resolved");
@@ -203,7 +203,7 @@ static int settle_one(struct ctx *c, struct pending *p)
 		bb_emit_set(&em, "error", e);
 		goto out;
 	}
-	dup = bb_seen_has(c->ids, f->mid) || bb_seen_has(c->ids, f->hash);
+	dup = bb_seen_has(c->ids, f->mid, strlen(f->mid)) || bb_seen_has(c->ids, f->hash, strlen(f->hash));
 	if (!dup && p->q_dup >= 0)
 		dup = bb_db_nrows(c->answers[p->q_dup]) > 0;
 	else if (!dup)
@@ -216,8 +216,8 @@ static int settle_one(struct ctx *c, struct pending *p)
 	if (rc == BB_DB_OK)
 		rc = decide(c, f->asin, f->mkt, f->severity, p->ev, p->q_alert >= 0 ? c->answers[p->q_alert] : NULL, &em);
 	if (rc == BB_DB_OK) {
-		bb_seen_add(c->ids, f->mid);
-		bb_seen_add(c->ids, f->hash);
+		bb_seen_add(c->ids, f->mid, strlen(f->mid));
+		bb_seen_add(c->ids, f->hash, strlen(f->hash));
 		c->unique++;
 	}
 out:
@@ -244,14 +244,14 @@ static int flush_batch(struct ctx *c)
 		p->q_dup = p->q_alert = -1;
 		if (!p->check)
 			continue;
-		if (!bb_seen_has(c->ids, p->f.mid) && !bb_seen_has(c->ids, p->f.hash)) {
+		if (!bb_seen_has(c->ids, p->f.mid, strlen(p->f.mid)) && !bb_seen_has(c->ids, p->f.hash, strlen(p->f.hash))) {
 			p->args[0][0] = p->f.mid, p->args[0][1] = p->f.hash;
 			p->q_dup = ns;
 			st[ns++] = (struct bb_stmt){ DUP_SQL, 2, p->args[0] };
 		}
 		p->queue = bb_alert_queue(p->f.severity);
 		bb_alert_fingerprint(p->f.asin, p->f.mkt, p->f.severity, p->fp, sizeof p->fp);
-		if (bb_seen_get(c->alerts, p->fp))
+		if (bb_seen_get(c->alerts, p->fp, strlen(p->fp)))
 			continue;
 		for (int k = 0; k < i && p->q_alert < 0; k++) /* the same alert asked once */
 			if (c->batch[k].q_alert >= 0 && strcmp(c->batch[k].fp, p->fp) == 0 &&

@@ -6,6 +6,7 @@
 #include "money.h"
 #include "parse.h"
 #include "record.h"
+#include "seen.h"
 #include "timeutil.h"
 #include "unit.h"
 
@@ -174,6 +175,28 @@ static void test_record(void)
 	free(out);
 }
 
+static void test_seen(void)
+{
+	struct bb_seen *s = bb_seen_new(4);
+	const char *keys[] = { "a", "b", "c", "d", "e", "f" };
+
+	bb_seen_add(s, "m\0a", 3);
+	check(bb_seen_has(s, "m\0a", 3) && !bb_seen_has(s, "m\0b", 3) && !bb_seen_has(s, "m", 1),
+	      "seen: keys that differ only after a NUL byte are two keys");
+	for (int i = 0; i < 3; i++)
+		bb_seen_add(s, keys[i], 1);
+	check(bb_seen_has(s, "m\0a", 3) && bb_seen_has(s, "c", 1), "seen: four keys fit in four");
+	bb_seen_add(s, "d", 1);
+	check(!bb_seen_has(s, "m\0a", 3) && bb_seen_has(s, "d", 1), "seen: a fifth key forgets the oldest");
+	bb_seen_make_room(s, 2); /* a and b go now, so c and d outlive the next two */
+	check(!bb_seen_has(s, "a", 1) && !bb_seen_has(s, "b", 1) && bb_seen_has(s, "c", 1), "seen: room made");
+	bb_seen_add(s, "e", 1);
+	bb_seen_add(s, "f", 1);
+	check(bb_seen_has(s, "c", 1) && bb_seen_has(s, "d", 1) && bb_seen_has(s, "f", 1),
+	      "seen: the keys added after making room evict nothing");
+	bb_seen_free(s);
+}
+
 /* Strings with a quote, a backslash or an escaped control character at
  * every offset of the first words: each reads back as written, and the
  * index finds the member after it. */
@@ -284,6 +307,7 @@ int main(int argc, char **argv)
 	test_ids();
 	test_record();
 	test_record_strings();
+	test_seen();
 	test_conf();
 	on_sqlite();
 	printf("1..%d\n", n_tests);
