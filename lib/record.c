@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio_ext.h>
 #include <stdlib.h>
@@ -438,6 +439,30 @@ void bb_emit_free(struct bb_emit *em)
 void bb_emit_remove(struct bb_emit *em, const char *key)
 {
 	emit(em, key, NULL, 0);
+}
+
+void bb_record_reject(struct bb_emit *em, const char *type, const char *stage, const char *path,
+		      const char *fmt, ...)
+{
+	struct bb_jw w;
+	char *msg = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	int n = vasprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		abort(); /* a line of text: nothing sensible is left to do */
+	bb_jw_init(&w);
+	bb_jw_obj(&w);
+	bb_jw_kstrz(&w, "type", type);
+	bb_jw_kstr(&w, "message", msg, (size_t)n);
+	bb_jw_kstrz(&w, "stage", stage);
+	bb_jw_kstrz(&w, "path", path);
+	bb_jw_end(&w, '}');
+	free(msg);
+	bb_emit_str(em, "status", "rejected", 8);
+	bb_emit_jw(em, "error", &w);
 }
 
 void bb_emit_set(struct bb_emit *em, const char *key, jv v)

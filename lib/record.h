@@ -118,6 +118,12 @@ void bb_emit_free(struct bb_emit *em);
 /* Remove a member: for a stage's own keys only. */
 void bb_emit_remove(struct bb_emit *em, const char *key);
 
+/* Reject the record: status "rejected" and error {type, message, stage,
+ * path} (path NULL: null), the message formatted from fmt. The one way a
+ * stage marks a record it cannot handle as bad input. */
+void bb_record_reject(struct bb_emit *em, const char *type, const char *stage, const char *path,
+		      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
 /* Add or replace a member with a libjq value (takes ownership of v; an
  * invalid v removes the member). */
 void bb_emit_set(struct bb_emit *em, const char *key, jv v);

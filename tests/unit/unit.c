@@ -197,6 +197,30 @@ static void test_seen(void)
 	bb_seen_free(s);
 }
 
+static void test_reject(void)
+{
+	const char *line = "{\"status\":\"ok\",\"a\":1}";
+	struct bb_record r = { .line = line, .len = strlen(line), .total_len = strlen(line) };
+	struct bb_emit em = { 0 };
+	char *buf = NULL;
+	size_t size = 0;
+	FILE *f = open_memstream(&buf, &size);
+
+	bb_record_index(&r);
+	bb_record_reject(&em, "schema", "dedupe", "analysis", "no %s member: run %s first", "analysis", "bb-severity");
+	bb_record_write(&r, &em, f);
+	fclose(f);
+	check(strcmp(buf, "{\"a\":1,\"status\":\"rejected\",\"error\":{\"type\":\"schema\",\"message\":"
+			  "\"no analysis member: run bb-severity first\",\"stage\":\"dedupe\",\"path\":\"analysis\"}}\n") == 0,
+	      "a rejected record gets status rejected and error {type, message, stage, path}");
+	bb_emit_free(&em);
+	bb_record_reject(&em, "schema", "store", NULL, "x");
+	check(em.n == 2 && strstr(em.add[1].json, "\"path\":null}"), "a rejection without a path has path null");
+	bb_emit_free(&em);
+	free(buf);
+	free(r.m);
+}
+
 /* Strings with a quote, a backslash or an escaped control character at
  * every offset of the first words: each reads back as written, and the
  * index finds the member after it. */
@@ -308,6 +332,7 @@ int main(int argc, char **argv)
 	test_record();
 	test_record_strings();
 	test_seen();
+	test_reject();
 	test_conf();
 	on_sqlite();
 	printf("1..%d\n", n_tests);
