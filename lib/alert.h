@@ -1,14 +1,120 @@
-/* alert.h: the alert rules of SEVERITY.md, shared by bb-dedupe (which
- * proposes) and bb-store (whose write is the final word). Times are
- * milliseconds since the epoch, in event time. */
+/* alert.h: the alerts of bb in one module (DESIGN.md "One owner per rule"):
+ * the rules of SEVERITY.md "Alerts" that decide what a notification does to
+ * its alert, and the lifecycle of ALERTS.md "States". bb-dedupe proposes a
+ * decision; bb-store decides again inside its transaction and writes it, the
+ * final word; bb-alert and bb-serve move alerts through their lifecycle.
+ *
+ * Times are milliseconds since the epoch: event time for the decisions, so
+ * a replay decides alike; the wall clock for the operator transitions.
+ * ASINs, marketplaces and ids are bytes with a length. */
 #ifndef BB_ALERT_H
 #define BB_ALERT_H
+
+#include "jwrite.h"
+#include "str.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
 #define BB_ALERT_WINDOW_MS (30 * 60 * 1000)   /* same fingerprint within this: an update */
 #define BB_ALERT_STANDARD_MS (5 * 60 * 1000)  /* WARNING delivery boundary */
+
+/* ---- the vocabulary ---- */
+
+enum bb_severity { BB_SEV_CRITICAL, BB_SEV_HIGH, BB_SEV_WARNING, BB_SEV_SUCCESS, BB_SEV_STABLE, BB_SEVERITIES };
+
+/* The severity analysis.severity names (upper case), or -1. */
+int bb_severity_of(const char *s, size_t n);
+const char *bb_severity_name(enum bb_severity sev); /* "CRITICAL" */
+
+/* An alert's status in alert_queues; ABSENT: no row (or one bb does not know). */
+enum bb_alert_status {
+	BB_ALERT_ABSENT, BB_ALERT_QUEUED, BB_ALERT_DELIVERED, BB_ALERT_ACKNOWLEDGED,
+	BB_ALERT_SNOOZED, BB_ALERT_RESOLVED, BB_ALERT_FAILED, BB_ALERT_STATUSES
+};
+enum bb_alert_status bb_alert_status_of(const char *s, size_t n);
+const char *bb_alert_status_name(enum bb_alert_status st); /* "queued"; "" for ABSENT */
+
+/* What a notification does to its alert (alert.action). */
+enum bb_alert_act { BB_ACT_NONE, BB_ACT_NEW, BB_ACT_UPDATE, BB_ACT_SUPPRESSED };
+const char *bb_alert_act_name(enum bb_alert_act act); /* "none", "new", … */
+
+/* ---- the rules (SEVERITY.md "Alerts") ---- */
+
+/* What a decision reads of a stored alert. */
+struct bb_alert_state {
+	enum bb_alert_status status;
+	int64_t last_seen;    /* event time */
+	int64_t snooze_until; /* -1 when none */
+};
+
+/* high_priority (CRITICAL, HIGH), standard (WARNING) or background. */
+const char *bb_alert_queue_type(enum bb_severity sev);
+
+/* Open for the de-duplication rule: queued, delivered or acknowledged. */
+int bb_alert_open(enum bb_alert_status st);
+
+/* The action for an event of severity sev, given the stored alert of its
+ * fingerprint (NULL or ABSENT: none): none for a background severity,
+ * suppressed while snoozed past the event, update when open and last seen
+ * less than 30 minutes before it, else new. */
+enum bb_alert_act bb_alert_rule(enum bb_severity sev, const struct bb_alert_state *st, int64_t event_ms);
+
+/* When a new alert goes out: at the event for high_priority, at the first
+ * 5-minute boundary at or after it for standard; -1 for background. */
+int64_t bb_alert_deliver_at(enum bb_severity sev, int64_t event_ms);
+
+/* ---- decisions against a view of the stored alerts ---- */
+
+/* An ASIN in a marketplace: its alerts are read, decided and resolved together. */
+struct bb_alert_place {
+	struct bb_str asin, marketplace;
+};
+
+/* The alerts of some places as the decisions made so far leave them: what
+ * was read of alert_queues, moved on by each decision.
+ * Holds at most `places` places (at least as many as one load asks about),
+ * forgetting the oldest first. */
+struct bb_alert_view;
+struct bb_alert_view *bb_alert_view_new(size_t places);
+void bb_alert_view_free(struct bb_alert_view *v);
+int bb_alert_view_has(struct bb_alert_view *v, struct bb_alert_place p);
+
+struct bb_alert_decision {
+	enum bb_alert_act action;
+	enum bb_severity severity;
+	const char *queue;           /* bb_alert_queue_type(severity) */
+	struct bb_alert_place place; /* the caller's bytes */
+	struct bb_str fingerprint;   /* ASIN|MARKETPLACE|severity in lower case (owned) */
+	int64_t event_ms;
+	int64_t scheduled_delivery;  /* new: when it goes out; else -1 */
+	int64_t snooze_until;        /* suppressed: when the snooze ends; else -1 */
+};
+
+/* Decide an event's alert against the view, and move the view on as the
+ * decision leaves it: new queues the fingerprint's alert, update and
+ * suppressed see it later, none resolves the place's open alerts last seen
+ * no later than the event. A place the view lacks counts as having no
+ * alert. 0, or -1 out of memory. */
+int bb_alert_decide(struct bb_alert_view *v, struct bb_alert_place p, enum bb_severity sev, int64_t event_ms,
+		    struct bb_alert_decision *d);
+void bb_alert_decision_free(struct bb_alert_decision *d);
+
+/* The record's alert member: {fingerprint, action, queue_type,
+ * scheduled_delivery, snooze_until}. */
+void bb_alert_member(struct bb_jw *w, const struct bb_alert_decision *d);
+
+/* ---- the lifecycle (ALERTS.md "States") ---- */
+
+enum bb_alert_op { BB_ALERT_ACK, BB_ALERT_SNOOZE, BB_ALERT_UNSNOOZE, BB_ALERT_RESOLVE, BB_ALERT_RETRY, BB_ALERT_OPS };
+const char *bb_alert_op_name(enum bb_alert_op op); /* "ack", "snooze", … */
+
+/* The status op moves an alert to from `from`, or ABSENT when ALERTS.md
+ * does not allow it: ack, snooze, unsnooze and resolve from every status
+ * but resolved, retry from failed only. */
+enum bb_alert_status bb_alert_transition(enum bb_alert_op op, enum bb_alert_status from);
+
+/* ---- until bb-store adopts the above ---- */
 
 /* What is stored of an alert: status "" when there is none. */
 struct bb_alert_row {
@@ -17,20 +123,13 @@ struct bb_alert_row {
 	int64_t snooze_until; /* -1 when none */
 };
 
-/* high_priority, standard or background for a severity. */
+/* bb_alert_queue_type, bb_alert_rule, bb_alert_deliver_at and bb_alert_open
+ * with severities, statuses and queues as strings. */
 const char *bb_alert_queue(const char *severity);
-
-/* "ASIN|MARKETPLACE|severity" in lower case. */
 void bb_alert_fingerprint(const char *asin, const char *marketplace, const char *severity,
 			  char *buf, size_t size);
-
-/* new, update, suppressed, or none (background severities). */
 const char *bb_alert_action(const char *severity, const struct bb_alert_row *row, int64_t event_ms);
-
-/* When the alert goes out: at once for high_priority; the first 5-minute
- * boundary at or after the event for standard; -1 for background. */
 int64_t bb_alert_delivery(const char *queue, int64_t event_ms);
-
 int bb_alert_is_open(const char *status);
 
 #endif

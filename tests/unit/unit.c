@@ -334,6 +334,7 @@ int main(int argc, char **argv)
 	test_seen();
 	test_reject();
 	test_conf();
+	test_alert();
 	on_sqlite();
 	printf("1..%d\n", n_tests);
 	return n_failed != 0;

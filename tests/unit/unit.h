@@ -9,4 +9,7 @@ void check(int ok, const char *name);
  * file by default and on any database with `unit-tests --db URL`. */
 void test_db(const char *url);
 
+/* lib/alert.h without a database. */
+void test_alert(void);
+
 #endif
