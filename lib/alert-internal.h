@@ -1,4 +1,4 @@
-/* alert-internal.h: what alert.c shares of a view with the statements that fill it. */
+/* alert-internal.h: what alert.c and alertdb.c share of a view. */
 #ifndef BB_ALERT_INTERNAL_H
 #define BB_ALERT_INTERNAL_H
 

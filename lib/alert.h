@@ -1,8 +1,9 @@
 /* alert.h: the alerts of bb in one module (DESIGN.md "One owner per rule"):
  * the rules of SEVERITY.md "Alerts" that decide what a notification does to
- * its alert, and the lifecycle of ALERTS.md "States". bb-dedupe proposes a
- * decision; bb-store decides again inside its transaction and writes it, the
- * final word; bb-alert and bb-serve move alerts through their lifecycle.
+ * its alert, the lifecycle of ALERTS.md "States", and every statement on
+ * alert_queues (alertdb.c). bb-dedupe proposes a decision; bb-store decides
+ * again inside its transaction and writes it, the final word; bb-alert and
+ * bb-serve move alerts through their lifecycle.
  *
  * Times are milliseconds since the epoch: event time for the decisions, so
  * a replay decides alike; the wall clock for the operator transitions.
@@ -10,6 +11,7 @@
 #ifndef BB_ALERT_H
 #define BB_ALERT_H
 
+#include "db.h"
 #include "jwrite.h"
 #include "str.h"
 
@@ -72,7 +74,7 @@ struct bb_alert_place {
 };
 
 /* The alerts of some places as the decisions made so far leave them: what
- * was read of alert_queues, moved on by each decision.
+ * was read from alert_queues (bb_alert_load), moved on by each decision.
  * Holds at most `places` places (at least as many as one load asks about),
  * forgetting the oldest first. */
 struct bb_alert_view;
@@ -104,6 +106,44 @@ void bb_alert_decision_free(struct bb_alert_decision *d);
  * scheduled_delivery, snooze_until}. */
 void bb_alert_member(struct bb_jw *w, const struct bb_alert_decision *d);
 
+/* ---- alert_queues (alertdb.c) ---- */
+
+/* Reading the stored alerts of the places the view lacks, in two steps so
+ * the question can ride in the caller's pipeline: bb_alert_ask fills a->q
+ * (a->n statements: one on PostgreSQL, one per place on SQLite; none when
+ * the view has them all), and bb_alert_answer folds their rows (rows[i] of
+ * a->q[i]) into the view. The places' bytes must outlive the answer. */
+struct bb_alert_ask {
+	int n;
+	struct bb_query *q;
+	/* the module's own */
+	struct bb_alert_place *places;
+	size_t nplaces;
+	struct bb_str *params;
+	char *arrays;
+};
+int bb_alert_ask(struct bb_alert_view *v, const struct bb_db *db, const struct bb_alert_place *p, size_t n,
+		 struct bb_alert_ask *a);
+int bb_alert_answer(struct bb_alert_view *v, const struct bb_alert_ask *a, struct bb_rows *const *rows);
+void bb_alert_ask_free(struct bb_alert_ask *a);
+/* The statement bb_alert_ask sends on PostgreSQL, to list in bb_db_pipe_begin. */
+struct bb_stmt bb_alert_ask_stmt(void);
+
+/* Both steps in one round trip. 0, or a BB_DB_* error. */
+int bb_alert_load(struct bb_db *db, struct bb_alert_view *v, const struct bb_alert_place *p, size_t n);
+
+/* Write decisions in the caller's transaction, in order, each with its
+ * alert events (kind alert; on PostgreSQL notified on bb_events at commit):
+ * new inserts the fingerprint's alert or raises its old row again, update
+ * and suppressed count one more occurrence (only update is announced), none
+ * resolves the place's open alerts last seen no later than the event.
+ * nids[i] is the id of decision i's stored notification, now the batch's
+ * time; event_ids[i] gets the id of the last event decision i appended
+ * (left as it was when none). One round trip on PostgreSQL. 0, or a
+ * BB_DB_* error. */
+int bb_alert_write(struct bb_db *db, size_t n, const struct bb_alert_decision *d, const struct bb_str *nids,
+		   int64_t now, int64_t *event_ids);
+
 /* ---- the lifecycle (ALERTS.md "States") ---- */
 
 enum bb_alert_op { BB_ALERT_ACK, BB_ALERT_SNOOZE, BB_ALERT_UNSNOOZE, BB_ALERT_RESOLVE, BB_ALERT_RETRY, BB_ALERT_OPS };
@@ -113,6 +153,26 @@ const char *bb_alert_op_name(enum bb_alert_op op); /* "ack", "snooze", … */
  * does not allow it: ack, snooze, unsnooze and resolve from every status
  * but resolved, retry from failed only. */
 enum bb_alert_status bb_alert_transition(enum bb_alert_op op, enum bb_alert_status from);
+
+/* An operator's change to one alert. */
+struct bb_alert_change {
+	enum bb_alert_op op;
+	struct bb_str id;      /* alert_queues.id */
+	int64_t now;           /* wall clock: updated_at, the event, a re-queued delivery */
+	int64_t snooze_until;  /* snooze: until when (> now) */
+	struct bb_str by, note, reason; /* for the event; p NULL: null */
+};
+
+enum { BB_ALERT_DONE = 0, BB_ALERT_NOT_FOUND = 1, BB_ALERT_INVALID = 2, BB_ALERT_RACED = 3 };
+
+/* Apply a change in the caller's transaction: read the alert's status
+ * (*from), refuse what the table forbids (BB_ALERT_INVALID: nothing
+ * changed), update the row only while it still has that status
+ * (BB_ALERT_RACED when another writer changed it in between: nothing
+ * changed, read again), and append the alert event {id, fingerprint,
+ * action, from, to, by, note, reason, at} (*event_id). Returns one of the
+ * codes above, or a BB_DB_* error (< 0). */
+int bb_alert_apply(struct bb_db *db, const struct bb_alert_change *c, enum bb_alert_status *from, int64_t *event_id);
 
 /* ---- until bb-store adopts the above ---- */
 

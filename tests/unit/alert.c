@@ -1,4 +1,5 @@
-/* alert.c: lib/alert.h, the rules and decisions. */
+/* alert.c: lib/alert.h, the rules and decisions (test_alert) and the
+ * statements on alert_queues on a database (test_alert_db). */
 #include "alert.h"
 #include "timeutil.h"
 #include "unit.h"
@@ -129,4 +130,219 @@ void test_alert(void)
 	states();
 	nul_places();
 	transitions();
+}
+
+/* ---- on a database ---- */
+
+struct fix {
+	struct bb_db *db;
+	int64_t ev[4];
+};
+
+static char *one(struct bb_db *db, const char *sql, struct bb_str p)
+{
+	struct bb_rows *rows;
+	char *v = NULL;
+	if (bb_db_query(db, sql, p.p ? 1 : 0, &p, &rows) == BB_DB_OK && bb_db_value(rows, 0, 0))
+		v = strdup(bb_db_value(rows, 0, 0));
+	bb_db_rows_free(rows);
+	return v ? v : strdup("(none)");
+}
+
+static int is(struct bb_db *db, const char *sql, struct bb_str p, const char *want)
+{
+	char *v = one(db, sql, p);
+	int ok = strcmp(v, want) == 0;
+	if (!ok)
+		printf("# %s: got '%s', expected '%s'\n", sql, v, want);
+	free(v);
+	return ok;
+}
+
+/* Load a place into a new view, decide one event, write it. The action. */
+static enum bb_alert_act decide_write(struct bb_db *db, struct bb_alert_place p, enum bb_severity sev, int64_t ms,
+				      int64_t *event_id, int64_t *snooze_until)
+{
+	struct bb_alert_view *v = bb_alert_view_new(4);
+	struct bb_alert_decision d = { 0 };
+	struct bb_str nid = BB_LIT("n-1");
+	int rc = bb_alert_load(db, v, &p, 1);
+
+	if (rc == BB_DB_OK)
+		rc = bb_alert_decide(v, p, sev, ms, &d);
+	if (rc == BB_DB_OK)
+		rc = bb_alert_write(db, 1, &d, &nid, T0 + 999 * MIN, event_id);
+	if (snooze_until)
+		*snooze_until = d.snooze_until;
+	bb_alert_decision_free(&d);
+	bb_alert_view_free(v);
+	return rc == BB_DB_OK ? d.action : (enum bb_alert_act)-1;
+}
+
+#define ROW "SELECT status || ' ' || occurrences FROM alert_queues WHERE fingerprint = $1"
+#define FP1 BB_LIT("B1|ATVPDKIKX0DER|warning")
+#define ALERT_EVENTS "SELECT count(*) FROM events WHERE kind = 'alert' AND asin = $1"
+
+static void db_decisions(struct bb_db *db)
+{
+	struct bb_alert_place p1 = place("B1", 2);
+	int64_t ev = -1, ev2 = -1, until;
+
+	check(decide_write(db, p1, BB_SEV_WARNING, T0, &ev, NULL) == BB_ACT_NEW && ev > 0 && is(db, ROW, FP1, "queued 1"),
+	      "alert db: a new alert is inserted queued, with an event");
+	check(decide_write(db, p1, BB_SEV_WARNING, T0 + 10 * MIN, &ev2, NULL) == BB_ACT_UPDATE && ev2 > ev &&
+		      is(db, ROW, FP1, "queued 2"),
+	      "alert db: the stored alert, loaded, makes the next one an update");
+	struct bb_str b1 = BB_LIT("B1");
+	check(is(db, ALERT_EVENTS, b1, "2") &&
+		      is(db, "SELECT CAST(payload AS TEXT) FROM events WHERE kind = 'alert' ORDER BY id DESC", (struct bb_str){ NULL, 0 },
+			 bb_db_is_pg(db) ? "{\"action\": \"update\", \"severity\": \"WARNING\", \"queue_type\": \"standard\", "
+					   "\"fingerprint\": \"B1|ATVPDKIKX0DER|warning\", \"notification_id\": \"n-1\"}" :
+					   "{\"fingerprint\":\"B1|ATVPDKIKX0DER|warning\",\"action\":\"update\",\"queue_type\":"
+					   "\"standard\",\"severity\":\"WARNING\",\"notification_id\":\"n-1\"}"),
+	      "alert db: the events of a new and an updated alert");
+	struct bb_str at = BB_LIT("2025-06-01T13:00:00.000Z");
+	bb_db_query(db, "UPDATE alert_queues SET status = 'snoozed', snooze_until = $1", 1, &at, NULL);
+	check(decide_write(db, p1, BB_SEV_WARNING, T0 + 20 * MIN, &ev, &until) == BB_ACT_SUPPRESSED &&
+		      until == T0 + 60 * MIN && is(db, ROW, FP1, "snoozed 3") && is(db, ALERT_EVENTS, b1, "2"),
+	      "alert db: while snoozed, suppressed: counted, not announced");
+	check(decide_write(db, p1, BB_SEV_SUCCESS, T0 + 30 * MIN, &ev, NULL) == BB_ACT_NONE && is(db, ROW, FP1, "snoozed 3"),
+	      "alert db: a recovery leaves a snoozed alert alone");
+}
+
+/* PostgreSQL: the question rides in a caller's own pipeline, as in bb-store's batch. */
+static void db_pipelined(struct bb_db *db)
+{
+	struct bb_alert_place p = place("B1", 2);
+	struct bb_alert_view *v = bb_alert_view_new(4);
+	struct bb_stmt used[1] = { bb_alert_ask_stmt() };
+	struct bb_rows *rows[1] = { NULL };
+	struct bb_alert_decision d = { 0 };
+	struct bb_alert_ask a;
+
+	int rc = bb_alert_ask(v, db, &p, 1, &a);
+	if (rc == BB_DB_OK && a.n == 1 && (rc = bb_db_pipe_begin(db, 1, used)) == BB_DB_OK)
+		rc = bb_db_pipe_end(db, rows, bb_db_pipe_send_q(db, &a.q[0]));
+	if (rc == BB_DB_OK)
+		rc = bb_alert_answer(v, &a, rows);
+	if (rc == BB_DB_OK)
+		rc = bb_alert_decide(v, p, BB_SEV_WARNING, T0 + 25 * MIN, &d);
+	check(rc == BB_DB_OK && a.n == 1 && d.action == BB_ACT_SUPPRESSED,
+	      "alert db: postgres: the question sent in the caller's pipeline");
+	bb_db_rows_free(rows[0]);
+	bb_alert_ask_free(&a);
+	bb_alert_decision_free(&d);
+	bb_alert_view_free(v);
+}
+
+/* Several decisions in one write: a recovery resolves what was raised before it. */
+static void db_batch(struct bb_db *db)
+{
+	struct bb_alert_place p[2] = { place("B2", 2), place("B3", 2) };
+	struct bb_alert_view *v = bb_alert_view_new(4);
+	struct bb_alert_decision d[3];
+	struct bb_str nids[3] = { BB_LIT("n-2"), BB_LIT("n-3"), BB_LIT("n-4") };
+	int64_t ev[3] = { -1, -1, -1 };
+
+	int rc = bb_alert_load(db, v, p, 2);
+	bb_alert_decide(v, p[0], BB_SEV_HIGH, T0, &d[0]);
+	bb_alert_decide(v, p[1], BB_SEV_CRITICAL, T0, &d[1]);
+	bb_alert_decide(v, p[0], BB_SEV_STABLE, T0 + MIN, &d[2]);
+	check(rc == BB_DB_OK && bb_alert_write(db, 3, d, nids, T0 + 999 * MIN, ev) == BB_DB_OK && ev[0] > 0 &&
+		      ev[1] > ev[0] && ev[2] > ev[1],
+	      "alert db: a batch of decisions is written in order, each with its events");
+	check(is(db, ROW, BB_LIT("B2|ATVPDKIKX0DER|high"), "resolved 1") &&
+		      is(db, ROW, BB_LIT("B3|ATVPDKIKX0DER|critical"), "queued 1") &&
+		      is(db, "SELECT payload->>'action' FROM events WHERE id = (SELECT max(id) FROM events)", (struct bb_str){ NULL, 0 },
+			 "resolved"),
+	      "alert db: the recovery resolved the alert raised before it in the batch");
+	for (int i = 0; i < 3; i++)
+		bb_alert_decision_free(&d[i]);
+	bb_alert_view_free(v);
+}
+
+static int apply(struct bb_db *db, enum bb_alert_op op, struct bb_str id, int64_t until, enum bb_alert_status *from)
+{
+	struct bb_alert_change c = { op, id, T0 + 999 * MIN, until, BB_LIT("ops@example.com"), { NULL, 0 }, { NULL, 0 } };
+	int64_t ev = -1;
+	int rc = bb_alert_apply(db, &c, from, &ev);
+	return rc == BB_ALERT_DONE && ev <= 0 ? -99 : rc;
+}
+
+static void db_lifecycle(struct bb_db *db)
+{
+	char *id = one(db, "SELECT id FROM alert_queues WHERE fingerprint = $1", BB_LIT("B3|ATVPDKIKX0DER|critical"));
+	struct bb_str sid = { id, strlen(id) };
+	enum bb_alert_status from;
+	const char *st = "SELECT status FROM alert_queues WHERE id = $1";
+
+	check(apply(db, BB_ALERT_ACK, sid, -1, &from) == BB_ALERT_DONE && from == BB_ALERT_QUEUED &&
+		      is(db, st, sid, "acknowledged"),
+	      "alert db: ack moves a queued alert to acknowledged");
+	check(apply(db, BB_ALERT_RETRY, sid, -1, &from) == BB_ALERT_INVALID && is(db, st, sid, "acknowledged"),
+	      "alert db: retry of an alert that has not failed changes nothing");
+	check(apply(db, BB_ALERT_SNOOZE, sid, T0 + 999 * MIN, &from) == BB_ALERT_INVALID &&
+		      apply(db, BB_ALERT_SNOOZE, sid, T0 + 1999 * MIN, &from) == BB_ALERT_DONE &&
+		      is(db, "SELECT status || ' ' || (snooze_until IS NOT NULL) FROM alert_queues WHERE id = $1", sid,
+			 bb_db_is_pg(db) ? "snoozed true" : "snoozed 1"),
+	      "alert db: snooze needs a time after now, and sets it");
+	check(apply(db, BB_ALERT_UNSNOOZE, sid, -1, &from) == BB_ALERT_DONE && from == BB_ALERT_SNOOZED &&
+		      is(db, "SELECT status || ' ' || (snooze_until IS NULL) FROM alert_queues WHERE id = $1", sid,
+			 bb_db_is_pg(db) ? "queued true" : "queued 1"),
+	      "alert db: unsnooze queues it again, without its snooze");
+	bb_db_query(db, "UPDATE alert_queues SET status = 'failed' WHERE id = $1", 1, &sid, NULL);
+	check(apply(db, BB_ALERT_RETRY, sid, -1, &from) == BB_ALERT_DONE && from == BB_ALERT_FAILED && is(db, st, sid, "queued"),
+	      "alert db: retry queues a failed alert again");
+	check(apply(db, BB_ALERT_RESOLVE, sid, -1, &from) == BB_ALERT_DONE &&
+		      apply(db, BB_ALERT_ACK, sid, -1, &from) == BB_ALERT_INVALID && from == BB_ALERT_RESOLVED &&
+		      apply(db, BB_ALERT_RESOLVE, sid, -1, &from) == BB_ALERT_INVALID && is(db, st, sid, "resolved"),
+	      "alert db: a resolved alert takes no operation");
+	check(apply(db, BB_ALERT_ACK, BB_LIT("no-such-id"), -1, &from) == BB_ALERT_NOT_FOUND,
+	      "alert db: an unknown id is not found");
+	check(is(db, "SELECT payload->>'from' || ' ' || (payload->>'to') || ' ' || (payload->>'by') || ' ' || "
+		     "(payload->>'action') || ' ' || (payload->'note') FROM events WHERE id = (SELECT max(id) FROM events)",
+		 (struct bb_str){ NULL, 0 }, "queued resolved ops@example.com resolve null"),
+	      "alert db: each transition appends its event");
+	free(id);
+}
+
+/* SQLite keeps ASINs that differ only after a NUL byte apart; PostgreSQL
+ * cannot hold them, and a load then finds nothing rather than failing. */
+static void db_nul(struct bb_db *db)
+{
+	struct bb_alert_place p[2] = { place("B\0x", 3), place("B\0y", 3) };
+	int64_t ev;
+
+	if (bb_db_is_pg(db)) {
+		struct bb_alert_view *v = bb_alert_view_new(4);
+		check(bb_alert_load(db, v, p, 2) == BB_DB_OK && bb_alert_view_has(v, p[0]),
+		      "alert db: a place PostgreSQL cannot hold loads with no alerts");
+		bb_alert_view_free(v);
+		return;
+	}
+	check(decide_write(db, p[0], BB_SEV_WARNING, T0, &ev, NULL) == BB_ACT_NEW &&
+		      decide_write(db, p[1], BB_SEV_WARNING, T0, &ev, NULL) == BB_ACT_NEW &&
+		      decide_write(db, p[0], BB_SEV_WARNING, T0 + MIN, &ev, NULL) == BB_ACT_UPDATE,
+	      "alert db: ASINs that differ only after a NUL byte have alerts of their own");
+}
+
+void test_alert_db(const char *url)
+{
+	struct bb_db *db;
+	char err[300];
+
+	if (bb_db_open(url, &db, err, sizeof err) != BB_DB_OK) {
+		check(0, "alert db: open");
+		bb_db_close(db);
+		return;
+	}
+	bb_db_begin(db); /* as the programs do: everything in a transaction, rolled back */
+	db_decisions(db);
+	if (bb_db_is_pg(db))
+		db_pipelined(db);
+	db_batch(db);
+	db_lifecycle(db);
+	db_nul(db);
+	bb_db_rollback(db);
+	bb_db_close(db);
 }

@@ -296,6 +296,7 @@ static void test_conf(void)
 static void test_databases(const char *url)
 {
 	test_db(url);
+	test_alert_db(url);
 }
 
 /* A new SQLite file for the database tests, removed after. */
