@@ -12,7 +12,6 @@
 #include "json.h"
 #include "jwrite.h"
 
-#include <jq.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -80,9 +79,6 @@ int bb_record_index(struct bb_record *rec);
 
 const struct bb_member *bb_record_member(const struct bb_record *rec, const char *key);
 
-/* The member parsed, or jv_invalid() when absent or not valid JSON. */
-jv bb_record_get(const struct bb_record *rec, const char *key);
-
 /* A string member decoded to its bytes (malloc'd, NUL-terminated, *len set),
  * or NULL when absent, not a string, or badly escaped. Faster than
  * bb_record_get for the large `body` member: no JSON value is built. */
@@ -124,22 +120,32 @@ void bb_emit_remove(struct bb_emit *em, const char *key);
 void bb_record_reject(struct bb_emit *em, const char *type, const char *stage, const char *path,
 		      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
-/* Add or replace a member with a libjq value (takes ownership of v; an
- * invalid v removes the member). */
-void bb_emit_set(struct bb_emit *em, const char *key, jv v);
-
 /* Write the record with the emitted members to out (what the loop does after
  * each callback; exposed for programs that write records elsewhere too). */
 void bb_record_write(const struct bb_record *rec, const struct bb_emit *em, FILE *out);
+
+/* SIGTERM and SIGINT make the loop stop reading; SIGPIPE becomes EPIPE. */
+void bb_signals_install(void);
+int bb_stopping(void);
+
+/* The libjq interface, until every program reads records through the
+ * envelope and writes through lib/jwrite.h. A program that does defines
+ * BB_RECORD_NO_JQ before including this, so the compiler holds it to that. */
+#ifndef BB_RECORD_NO_JQ
+#include <jq.h>
+
+/* The member parsed, or jv_invalid() when absent or not valid JSON. */
+jv bb_record_get(const struct bb_record *rec, const char *key);
+
+/* Add or replace a member with a libjq value (takes ownership of v; an
+ * invalid v removes the member). */
+void bb_emit_set(struct bb_emit *em, const char *key, jv v);
 
 /* A time as records carry it (2024-01-15T10:30:00.000Z), or null when ms < 0. */
 jv bb_jv_time(int64_t ms);
 
 /* Write v as compact JSON. */
 void bb_jv_write(jv v, FILE *out);
-
-/* SIGTERM and SIGINT make the loop stop reading; SIGPIPE becomes EPIPE. */
-void bb_signals_install(void);
-int bb_stopping(void);
+#endif
 
 #endif
