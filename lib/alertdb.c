@@ -23,7 +23,10 @@
 #define NEW_AGAIN "ON CONFLICT (fingerprint, queue_type) DO UPDATE SET status = 'queued', " \
 	"severity = excluded.severity, occurrences = 1, first_seen = excluded.first_seen, " \
 	"last_seen = excluded.last_seen, scheduled_delivery = excluded.scheduled_delivery, snooze_until = NULL, " \
-	"last_notification_id = excluded.last_notification_id, updated_at = excluded.updated_at"
+	"last_notification_id = excluded.last_notification_id, updated_at = excluded.updated_at, " \
+	"attempts = 0, next_attempt_at = NULL, delivery_id = NULL, last_error = NULL, claimed_by = NULL, " \
+	"claim_until = NULL, delivered_at = NULL, acked_at = NULL, acked_by = NULL, escalation_level = 0, " \
+	"escalated_at = NULL"
 #define NEW_LITE NEW_COLS "VALUES ($1, $2, $3, $4, $5, $6, 'queued', 1, $7, $7, $8, NULL, $9, $10) " NEW_AGAIN
 #define NEW_PG "WITH a AS (" NEW_COLS "VALUES ($1, $2, $3, $4, $5, $6, 'queued', 1, $7::timestamptz, " \
 	"$7::timestamptz, $8::timestamptz, NULL, $9, $10::timestamptz) " NEW_AGAIN " RETURNING 1), " \
@@ -60,6 +63,10 @@
 /* guarded by the status read: a concurrent change makes it change nothing */
 #define MOVE_SQL "UPDATE alert_queues SET status = $2, snooze_until = $3, " \
 	"scheduled_delivery = COALESCE($4, scheduled_delivery), updated_at = $5 WHERE id = $1 AND status = $6"
+/* what an operator's change leaves behind it: who acknowledged, a retry's fresh start */
+#define ACKED_SQL "UPDATE alert_queues SET acked_at = $2, acked_by = $3 WHERE id = $1"
+#define AFRESH_SQL "UPDATE alert_queues SET attempts = 0, next_attempt_at = NULL, last_error = NULL, " \
+	"claimed_by = NULL, claim_until = NULL WHERE id = $1"
 
 static struct bb_str str(const char *z)
 {
@@ -294,7 +301,7 @@ static struct bb_query write_query(int pg, struct wbuf *w, const struct bb_alert
 	return pg ? (struct bb_query){ SEEN_PG, 7, p } : (struct bb_query){ SEEN_LITE, 5, p };
 }
 
-static int append_event(struct bb_db *db, struct bb_alert_place p, struct bb_str payload, const char *now,
+int bb_alert_event(struct bb_db *db, struct bb_alert_place p, struct bb_str payload, const char *now,
 			int64_t *event_id)
 {
 	struct bb_str v[4] = { p.asin, p.marketplace, payload, str(now) };
@@ -316,7 +323,7 @@ static int write_lite(struct bb_db *db, struct wbuf *w, const struct bb_alert_de
 	int rc = bb_db_query(db, q.sql, q.n, q.params, &rows);
 
 	if (rc == BB_DB_OK && (d->action == BB_ACT_NEW || (d->action == BB_ACT_UPDATE && bb_db_changes(db) > 0)))
-		rc = append_event(db, d->place, alert_payload(w, d), w->now, event_id);
+		rc = bb_alert_event(db, d->place, alert_payload(w, d), w->now, event_id);
 	for (int i = 0; rc == BB_DB_OK && d->action == BB_ACT_NONE && i < bb_db_nrows(rows); i++) {
 		struct bb_str fp = bb_db_text(rows, i, 0);
 		bb_jw_reset(&w->payload);
@@ -325,7 +332,7 @@ static int write_lite(struct bb_db *db, struct wbuf *w, const struct bb_alert_de
 		bb_jw_kstrz(&w->payload, "action", "resolved");
 		bb_jw_kstr(&w->payload, "notification_id", w->nid.p, w->nid.n);
 		bb_jw_end(&w->payload, '}');
-		rc = append_event(db, d->place, (struct bb_str){ w->payload.buf, w->payload.len }, w->now, event_id);
+		rc = bb_alert_event(db, d->place, (struct bb_str){ w->payload.buf, w->payload.len }, w->now, event_id);
 	}
 	bb_db_rows_free(rows);
 	return rc;
@@ -418,7 +425,13 @@ static int move(struct bb_db *db, const struct bb_alert_change *c, enum bb_alert
 		v[2] = str(until);
 	}
 	int rc = bb_db_query(db, MOVE_SQL, 6, v, NULL);
-	return rc != BB_DB_OK ? rc : bb_db_changes(db) == 0 ? BB_ALERT_RACED : BB_ALERT_DONE;
+	if (rc == BB_DB_OK && bb_db_changes(db) == 0)
+		return BB_ALERT_RACED;
+	if (rc == BB_DB_OK && c->op == BB_ALERT_ACK)
+		rc = bb_db_query(db, ACKED_SQL, 3, (struct bb_str[]){ c->id, str(now), c->by }, NULL);
+	if (rc == BB_DB_OK && (c->op == BB_ALERT_RETRY || c->op == BB_ALERT_UNSNOOZE))
+		rc = bb_db_query(db, AFRESH_SQL, 1, &c->id, NULL);
+	return rc;
 }
 
 int bb_alert_apply(struct bb_db *db, const struct bb_alert_change *c, enum bb_alert_status *from, int64_t *event_id)
@@ -445,7 +458,7 @@ int bb_alert_apply(struct bb_db *db, const struct bb_alert_change *c, enum bb_al
 		struct bb_alert_place p = { bb_db_text(rows, 0, 2), bb_db_text(rows, 0, 3) };
 		bb_jw_init(&w);
 		change_payload(&w, c, bb_db_text(rows, 0, 1), *from, to, now);
-		rc = w.oom ? BB_DB_ERR : append_event(db, p, (struct bb_str){ w.buf, w.len }, now, event_id);
+		rc = w.oom ? BB_DB_ERR : bb_alert_event(db, p, (struct bb_str){ w.buf, w.len }, now, event_id);
 		bb_jw_free(&w);
 	}
 	bb_db_rows_free(rows);
