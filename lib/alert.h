@@ -174,6 +174,69 @@ enum { BB_ALERT_DONE = 0, BB_ALERT_NOT_FOUND = 1, BB_ALERT_INVALID = 2, BB_ALERT
  * codes above, or a BB_DB_* error (< 0). */
 int bb_alert_apply(struct bb_db *db, const struct bb_alert_change *c, enum bb_alert_status *from, int64_t *event_id);
 
+/* ---- reading alerts, and delivering them (alertlife.c) ---- */
+
+enum { BB_ALERT_AMBIGUOUS = 4 };
+
+/* The id of the alert ref names: its whole id, a prefix of at least 8
+ * characters that only it has, or its fingerprint. *id gets a malloc'd
+ * copy. BB_ALERT_DONE, NOT_FOUND, AMBIGUOUS, or a BB_DB_* error. */
+int bb_alert_find(struct bb_db *db, struct bb_str ref, char **id);
+
+/* The columns of bb_alert_list and bb_alert_get: the alert, then its
+ * place's current_state (NULL when it has none). */
+enum bb_alert_col {
+	BB_AC_ID, BB_AC_FINGERPRINT, BB_AC_ASIN, BB_AC_MARKETPLACE, BB_AC_SEVERITY, BB_AC_QUEUE, BB_AC_STATUS,
+	BB_AC_OCCURRENCES, BB_AC_FIRST_SEEN, BB_AC_LAST_SEEN, BB_AC_SCHEDULED, BB_AC_SNOOZE_UNTIL, BB_AC_ATTEMPTS,
+	BB_AC_DELIVERY_ID, BB_AC_DELIVERED_AT, BB_AC_ACKED_AT, BB_AC_ACKED_BY, BB_AC_ESCALATION, BB_AC_LAST_ERROR,
+	BB_AC_UPDATED_AT, BB_AC_CURRENCY, BB_AC_OUR_PRICE, BB_AC_MARKET_LOW, BB_AC_GAP_PCT, BB_AC_POSITION,
+	BB_AC_TOTAL_OFFERS, BB_AC_BUY_BOX_WINNER, BB_AC_RULE, BB_AC_REASON, BB_AC_REASONS, BB_AC_ANALYSIS, BB_AC_COLS
+};
+
+#define BB_ALERT_FILTER_MAX 8
+/* Which alerts bb_alert_list returns: any of the statuses (none given:
+ * every status but resolved), any of the severities (none: all), one ASIN
+ * and one queue when p is set. */
+struct bb_alert_filter {
+	struct bb_str status[BB_ALERT_FILTER_MAX], severity[BB_ALERT_FILTER_MAX], asin, queue;
+	int nstatus, nseverity;
+};
+
+/* Most urgent first: by severity, then failed, queued, delivered,
+ * acknowledged, snoozed, resolved, then the latest seen first. */
+int bb_alert_list(struct bb_db *db, const struct bb_alert_filter *f, struct bb_rows **rows);
+int bb_alert_get(struct bb_db *db, struct bb_str id, struct bb_rows **rows);
+
+/* The alert events of a fingerprint, oldest first: created_at, payload. */
+int bb_alert_timeline(struct bb_db *db, struct bb_str fingerprint, struct bb_rows **rows);
+
+/* An alert claimed for a delivery attempt. */
+struct bb_alert_claim {
+	char *id, *delivery_id; /* malloc'd */
+	int64_t boundary;       /* its scheduled_delivery */
+	int attempt;            /* 1 for the first */
+};
+
+/* Claim the alerts of a queue due at now (queued, scheduled, past their
+ * backoff, claimed by nobody or by a lease that ended) for owner until
+ * now + lease_ms, in a transaction of its own (FOR UPDATE SKIP LOCKED on
+ * PostgreSQL; SQLite's BEGIN IMMEDIATE writes one at a time), and record
+ * each attempt under its delivery id: the one the alert already has (an
+ * attempt before this one was not confirmed), else a new one, shared by
+ * the alerts of one standard boundary. 0, or a BB_DB_* error. */
+int bb_alert_claim(struct bb_db *db, const char *queue, int64_t now, int64_t lease_ms, const char *owner,
+		   const char *kind, size_t limit, struct bb_alert_claim **out, size_t *n);
+void bb_alert_claims_free(struct bb_alert_claim *c, size_t n);
+
+/* How an attempt went: delivered, failed for good, or to be tried again at retry_at. */
+enum bb_alert_outcome { BB_OUT_DELIVERED, BB_OUT_FAILED, BB_OUT_RETRY };
+
+/* Settle a claimed attempt in a transaction of its own: the attempt's
+ * outcome, and the alert delivered (with its event), failed (with its
+ * event) or waiting until retry_at, while owner still holds its claim. */
+int bb_alert_settle(struct bb_db *db, const struct bb_alert_claim *c, const char *owner, int64_t now,
+		    enum bb_alert_outcome out, int64_t retry_at, struct bb_str detail);
+
 /* ---- until bb-store adopts the above ---- */
 
 /* What is stored of an alert: status "" when there is none. */

@@ -1,0 +1,272 @@
+#!/usr/bin/env bats
+# bb-alert: the lifecycle of an alert (ALERTS.md) on SQLite and PostgreSQL.
+# Alerts are raised the way production raises them, through bb-dedupe and
+# bb-store; then bb-alert moves them, at times given with --now.
+
+load helper
+load store-helper
+
+BATS_NO_PARALLELIZE_WITHIN_FILE=true
+T0=2025-06-01T12:00:00.000Z
+
+setup_file() {
+	pg_start 55440
+}
+
+teardown_file() {
+	pg_stop
+}
+
+setup() {
+	export BB_NOW=2025-06-01T12:10:00Z
+}
+
+teardown() {
+	store_teardown
+}
+
+# raise DBURL SEVERITY [TIME [ASIN]]: an alert raised through the pipeline.
+raise() {
+	rec "$2" "${3:-$T0}" "n-$2-${3:-$T0}-${4:-B000TEST01}" "${4:-B000TEST01}" | dedupe_store "$1" >/dev/null
+}
+
+# alert_id DBURL SEVERITY [ASIN]: the id of that alert.
+alert_id() {
+	q "$1" "SELECT id FROM alert_queues WHERE severity = '$2' AND asin = '${3:-B000TEST01}'"
+}
+
+# status_of DBURL ID: the alert's status.
+status_of() {
+	q "$1" "SELECT status FROM alert_queues WHERE id = '$2'"
+}
+
+# alert_events DBURL: the payloads of the operator's events, action from to by note.
+alert_events() {
+	case $1 in
+	sqlite:*) q "$1" "SELECT json_extract(payload, '\$.action') || ' ' || json_extract(payload, '\$.from') || ' ' ||
+	                  json_extract(payload, '\$.to') || ' ' || coalesce(json_extract(payload, '\$.by'), '-') || ' ' ||
+	                  coalesce(json_extract(payload, '\$.note'), '-')
+	                  FROM events WHERE kind = 'alert' AND json_extract(payload, '\$.from') IS NOT NULL ORDER BY id" ;;
+	*) q "$1" "SELECT concat_ws(' ', payload->>'action', payload->>'from', payload->>'to',
+	                  coalesce(payload->>'by', '-'), coalesce(payload->>'note', '-'))
+	           FROM events WHERE kind = 'alert' AND payload ? 'from' ORDER BY id" ;;
+	esac
+}
+
+backends() {
+	echo sqlite pg
+}
+
+# ---------------------------------------------------------------------------
+# list and show
+
+@test "list shows open alerts most urgent first, money in major units" {
+	for b in $(backends); do
+		db=$(fresh_db $b)
+		raise "$db" WARNING
+		raise "$db" CRITICAL "$T0" B000TEST02
+		run --separate-stderr bb-alert list --db "$db"
+		assert_success
+		crit=$(alert_id "$db" CRITICAL B000TEST02)
+		assert_line --index 0 --regexp '^ID +SEVERITY +ASIN +MARKETPLACE +STATUS +OCC +AGE +OUR PRICE +MARKET LOW +REASON$'
+		assert_line --index 1 --regexp "^${crit:0:8}[-0-9a-f]* +CRITICAL +B000TEST02 +ATVPDKIKX0DER +queued +1 +10m +USD 16.00 +USD 10.00 +offers 10 ≥ 10$"
+		assert_line --index 2 --regexp "^[-0-9a-f]{8,} +WARNING +B000TEST01 +ATVPDKIKX0DER +queued +1 +10m +- +USD 10.00 +no offer of ours among 2 offers$"
+		[ "${#lines[@]}" -eq 3 ]
+		# the short ids tell the two apart, though raised in one minute
+		assert_equal "$(cut -c1-12 <<<"$output" | sort -u | wc -l)" 3
+	done
+}
+
+@test "list --format ndjson gives each row with its current analysis" {
+	for b in $(backends); do
+		db=$(fresh_db $b)
+		raise "$db" CRITICAL
+		run --separate-stderr bb-alert list --db "$db" --format ndjson
+		assert_success
+		assert_equal "$(jq -c '[.severity, .status, .occurrences, .first_seen, .state.currency, .state.our_price,
+		                         .state.market_low, .state.rule, .analysis.severity, .fingerprint]' <<<"$output")" \
+			'["CRITICAL","queued",1,"2025-06-01T12:00:00.000Z","USD",1600,1000,"critical","CRITICAL","B000TEST01|ATVPDKIKX0DER|critical"]'
+	done
+}
+
+@test "list filters by status, severity, ASIN and queue" {
+	for b in $(backends); do
+		db=$(fresh_db $b)
+		raise "$db" WARNING
+		raise "$db" HIGH "$T0" B000TEST02
+		n() { bb-alert list --db "$db" --format ndjson "$@" | jq -r .asin | paste -sd' ' -; }
+		assert_equal "$(n --severity WARNING)" B000TEST01
+		assert_equal "$(n --asin B000TEST02)" B000TEST02
+		assert_equal "$(n --queue standard)" B000TEST01
+		assert_equal "$(n --status queued,delivered)" "B000TEST02 B000TEST01"
+		assert_equal "$(n --status resolved)" ""
+	done
+}
+
+@test "list rejects an unknown status, severity or format with exit 64" {
+	db=$(fresh_db sqlite)
+	run --separate-stderr bb-alert list --db "$db" --status open
+	assert_failure 64
+	assert_equal "${stderr_lines[0]}" "bb-alert: --status 'open': unknown value 'open'"
+	run --separate-stderr bb-alert list --db "$db" --severity CRITICAL,bad
+	assert_failure 64
+	assert_equal "${stderr_lines[0]}" "bb-alert: --severity 'CRITICAL,bad': unknown value 'bad'"
+	run --separate-stderr bb-alert list --db "$db" --format csv
+	assert_failure 64
+	assert_equal "$stderr" "bb-alert: --format 'csv': expected text or ndjson"
+}
+
+@test "show prints the alert, its state and its timeline, by id, prefix or fingerprint" {
+	for b in $(backends); do
+		db=$(fresh_db $b)
+		raise "$db" CRITICAL
+		id=$(alert_id "$db" CRITICAL)
+		bb-alert ack --db "$db" --by alice --note "on it" "$id" >/dev/null
+		for ref in "$id" "${id:0:8}" "B000TEST01|ATVPDKIKX0DER|critical"; do
+			run --separate-stderr bb-alert show --db "$db" "$ref"
+			assert_success
+			assert_line "id             $id"
+			assert_line "status         acknowledged"
+			assert_line "acked_by       alice"
+			assert_line "our_price      USD 16.00"
+			assert_line "market_low     USD 10.00"
+			assert_line --regexp '^2025-06-01T12:10:00.000Z  new *$'
+			assert_line '2025-06-01T12:10:00.000Z  ack       queued -> acknowledged by alice: on it'
+		done
+	done
+}
+
+# ---------------------------------------------------------------------------
+# the operator's transitions
+
+@test "ack, snooze, unsnooze, resolve move an alert, each with its event" {
+	for b in $(backends); do
+		db=$(fresh_db $b)
+		raise "$db" CRITICAL
+		id=$(alert_id "$db" CRITICAL)
+		run --separate-stderr bb-alert ack --db "$db" --by alice "$id"
+		assert_success
+		assert_output "ack $id: queued -> acknowledged"
+		run --separate-stderr bb-alert snooze --db "$db" --by bob --for 2h "${id:0:8}"
+		assert_output "snooze $id: acknowledged -> snoozed"
+		assert_equal "$(q "$db" "SELECT $(ts "$db" snooze_until) FROM alert_queues")" 2025-06-01T14:10:00.000Z
+		run --separate-stderr bb-alert unsnooze --db "$db" --by bob "$id"
+		assert_output "unsnooze $id: snoozed -> queued"
+		run --separate-stderr bb-alert resolve --db "$db" --by carol --note fixed "$id"
+		assert_output "resolve $id: queued -> resolved"
+		assert_equal "$(alert_events "$db")" "ack queued acknowledged alice -
+snooze acknowledged snoozed bob -
+unsnooze snoozed queued bob -
+resolve queued resolved carol fixed"
+		assert_equal "$(q "$db" "SELECT acked_by, $(ts "$db" acked_at) FROM alert_queues")" "alice|2025-06-01T12:10:00.000Z"
+	done
+}
+
+@test "a transition from resolved is invalid: exit 65, nothing changed" {
+	for b in $(backends); do
+		db=$(fresh_db $b)
+		raise "$db" CRITICAL
+		id=$(alert_id "$db" CRITICAL)
+		bb-alert resolve --db "$db" "$id" >/dev/null
+		before=$(counts "$db")
+		for op in ack snooze unsnooze resolve retry; do
+			run --separate-stderr bb-alert $op --db "$db" "$id"
+			assert_failure 65
+			assert_equal "$stderr" "bb-alert: fatal: unable to $op alert '$id': invalid transition: the alert is resolved"
+		done
+		assert_equal "$(counts "$db")" "$before"
+	done
+}
+
+@test "one bad id among several: exit 65 and not even the good ones move" {
+	for b in $(backends); do
+		db=$(fresh_db $b)
+		raise "$db" CRITICAL
+		raise "$db" WARNING "$T0" B000TEST02
+		c=$(alert_id "$db" CRITICAL)
+		w=$(alert_id "$db" WARNING B000TEST02)
+		before=$(counts "$db")
+		run --separate-stderr bb-alert ack --db "$db" "$c" 00000000-dead "$w"
+		assert_failure 65
+		assert_equal "$stderr" "bb-alert: fatal: unable to ack alert '00000000-dead': no such alert"
+		run --separate-stderr bb-alert retry --db "$db" "$c" "$w"
+		assert_failure 65
+		assert_equal "$stderr" "bb-alert: fatal: unable to retry alert '$c': invalid transition: the alert is queued"
+		assert_equal "$(counts "$db")" "$before"
+		assert_equal "$(q "$db" "SELECT DISTINCT status FROM alert_queues")" queued
+		run --separate-stderr bb-alert ack --db "$db" "$c" "$w"
+		assert_success
+		assert_equal "$(q "$db" "SELECT DISTINCT status FROM alert_queues")" acknowledged
+	done
+}
+
+@test "an id must be whole, a unique prefix of 8 characters, or a fingerprint" {
+	db=$(fresh_db sqlite)
+	raise "$db" CRITICAL
+	raise "$db" HIGH "$T0" B000TEST02
+	id=$(alert_id "$db" CRITICAL)
+	q "$db" "UPDATE alert_queues SET id = '${id:0:8}' || substr(id, 9) || '' WHERE severity = 'HIGH'"
+	q "$db" "UPDATE alert_queues SET id = substr(id, 1, 35) || 'x' WHERE severity = 'HIGH'"
+	run --separate-stderr bb-alert ack --db "$db" "${id:0:8}"
+	assert_failure 65
+	assert_equal "$stderr" "bb-alert: fatal: unable to ack alert '${id:0:8}': ambiguous id: more than one alert starts so"
+	run --separate-stderr bb-alert ack --db "$db" "${id:0:7}"
+	assert_failure 65
+	assert_equal "$stderr" "bb-alert: fatal: unable to ack alert '${id:0:7}': no such alert"
+	run --separate-stderr bb-alert ack --db "$db" "B000TEST09|ATVPDKIKX0DER|critical"
+	assert_failure 65
+	assert_equal "$stderr" "bb-alert: fatal: unable to ack alert 'B000TEST09|ATVPDKIKX0DER|critical': no such alert"
+	run --separate-stderr bb-alert ack --db "$db" "B000TEST01|ATVPDKIKX0DER|critical"
+	assert_success
+	assert_output "ack $id: queued -> acknowledged"
+}
+
+@test "a bad duration, a missing id or an unknown command is a usage error (64)" {
+	db=$(fresh_db sqlite)
+	run --separate-stderr bb-alert snooze --db "$db" --for 30x abc
+	assert_failure 64
+	assert_equal "${stderr_lines[0]}" "bb-alert: --for '30x': expected a duration such as 30s, 5m, 24h or 7d"
+	run --separate-stderr bb-alert ack --db "$db"
+	assert_failure 64
+	assert_equal "$stderr" "bb-alert: ack: no alert id given"
+	run --separate-stderr bb-alert frobnicate
+	assert_failure 64
+	assert_equal "${stderr_lines[0]}" "bb-alert: unknown command 'frobnicate'"
+	run --separate-stderr bb-alert --now yesterday list
+	assert_failure 64
+	assert_equal "${stderr_lines[0]}" "bb-alert: --now 'yesterday': expected an RFC 3339 time such as 2026-01-01T00:00:00Z"
+}
+
+@test "--help prints the usage, one line per option and the page to read" {
+	run bb-alert --help
+	assert_success
+	assert_line --index 0 --regexp '^usage: bb-alert list '
+	assert_line '  --for DURATION    snooze: how long (default: [alert] snooze, else 30m)'
+	assert_line 'See bb-alert(1).'
+}
+
+# ---------------------------------------------------------------------------
+# the schema
+
+@test "a database of schema 3 migrates to the lifecycle columns with its alerts" {
+	for b in $(backends); do
+		db=$(fresh_db $b)
+		for f in "$BATS_TEST_DIRNAME"/../lib/sql/$([ $b = pg ] && echo postgres || echo sqlite)/00[123]_*.sql; do
+			case $b in
+			sqlite) sqlite3 -bail "${db#sqlite:}" <"$f" >/dev/null ;;
+			pg) psql -X -q -v ON_ERROR_STOP=1 -d "$db" -f "$f" >/dev/null ;;
+			esac
+		done
+		q "$db" "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL);
+		         INSERT INTO schema_migrations VALUES (1, 'x'), (2, 'x'), (3, 'x');
+		         INSERT INTO alert_queues (id, fingerprint, queue_type, asin, marketplace, severity, status,
+		           occurrences, first_seen, last_seen, updated_at) VALUES ('01900000-0000-7000-8000-000000000001',
+		           'B000TEST01|ATVPDKIKX0DER|high', 'high_priority', 'B000TEST01', 'ATVPDKIKX0DER', 'HIGH',
+		           'delivered', 3, '2025-06-01T12:00:00Z', '2025-06-01T12:05:00Z', '2025-06-01T12:06:00Z')"
+		run --separate-stderr bb-alert list --db "$db" --format ndjson
+		assert_success
+		assert_equal "$(jq -c '[.id, .status, .occurrences, .attempts, .escalation_level, .delivered_at]' <<<"$output")" \
+			'["01900000-0000-7000-8000-000000000001","delivered",3,0,0,"2025-06-01T12:06:00.000Z"]'
+		assert_equal "$(q "$db" "SELECT max(version) FROM schema_migrations")" 5
+	done
+}
