@@ -53,6 +53,14 @@ alert_events() {
 	esac
 }
 
+# gen_critical DBURL N: N CRITICAL alerts, on ASINs B0000000001…
+gen_critical() {
+	local i
+	for i in $(seq "$2"); do
+		rec CRITICAL "$T0" "n-c$i" "$(printf 'B%09d' "$i")"
+	done | dedupe_store "$1" >/dev/null
+}
+
 backends() {
 	echo sqlite pg
 }
@@ -268,5 +276,171 @@ resolve queued resolved carol fixed"
 		assert_equal "$(jq -c '[.id, .status, .occurrences, .attempts, .escalation_level, .delivered_at]' <<<"$output")" \
 			'["01900000-0000-7000-8000-000000000001","delivered",3,0,0,"2025-06-01T12:06:00.000Z"]'
 		assert_equal "$(q "$db" "SELECT max(version) FROM schema_migrations")" 5
+	done
+}
+
+# ---------------------------------------------------------------------------
+# delivery
+
+# flaky FAILURES: a command for --exec that appends its stdin to $DOCS and
+# fails its first FAILURES runs.
+flaky() {
+	echo "n=\$(cat '$BATS_TEST_TMPDIR/runs' 2>/dev/null || echo 0); n=\$((n + 1)); echo \$n >'$BATS_TEST_TMPDIR/runs'; cat >>'$DOCS'; [ \$n -gt $1 ]"
+}
+
+# deliver_at DBURL TIME [options]: one pass of deliver at TIME.
+deliver_at() {
+	local db=$1 t=$2
+	shift 2
+	timeout 30 bb-alert deliver --db "$db" --once --now "$t" "$@" 2>>"$(LOG)"
+}
+
+# attempts_of DBURL ID: "attempt outcome delivery_id" per attempt.
+attempts_of() {
+	q "$1" "SELECT attempt, outcome, delivery_id FROM alert_deliveries WHERE alert_id = '$2' ORDER BY id" | tr '|' ' '
+}
+
+@test "deliver writes a due alert's document to stdout, once" {
+	for b in $(backends); do
+		db=$(fresh_db $b)
+		raise "$db" CRITICAL
+		id=$(alert_id "$db" CRITICAL)
+		run --separate-stderr deliver_at "$db" 2025-06-01T12:00:01Z
+		assert_success
+		assert_equal "$(jq -c '[.kind, .created_at, (.alerts | length), .alerts[0].id, .alerts[0].severity,
+		                         .alerts[0].status, .alerts[0].state.our_price, .alerts[0].state.market_low,
+		                         .alerts[0].state.rule, (.delivery_id | test("^[0-9a-f-]{36}$"))]' <<<"$output")" \
+			"[\"alert\",\"2025-06-01T12:00:01.000Z\",1,\"$id\",\"CRITICAL\",\"queued\",1600,1000,\"critical\",true]"
+		assert_equal "$(status_of "$db" "$id")" delivered
+		assert_equal "$(q "$db" "SELECT $(ts "$db" delivered_at), attempts FROM alert_queues")" "2025-06-01T12:00:01.000Z|1"
+		run --separate-stderr deliver_at "$db" 2025-06-01T12:30:00Z
+		assert_success
+		assert_output ""
+	done
+}
+
+@test "nothing is delivered before it is due, snoozed or failed" {
+	for b in $(backends); do
+		db=$(fresh_db $b)
+		raise "$db" WARNING 2025-06-01T12:01:00.000Z
+		raise "$db" CRITICAL "$T0" B000TEST02
+		bb-alert snooze --db "$db" "$(alert_id "$db" CRITICAL B000TEST02)" >/dev/null
+		run --separate-stderr deliver_at "$db" 2025-06-01T12:04:59.999Z
+		assert_success
+		assert_output ""
+		assert_equal "$(q "$db" "SELECT count(*) FROM alert_deliveries")" 0
+	done
+}
+
+@test "an --exec failing three times then succeeding: delivered once, 4 attempts, one delivery_id" {
+	for b in $(backends); do
+		db=$(fresh_db $b)
+		DOCS="$BATS_TEST_TMPDIR/docs-$b"
+		rm -f "$BATS_TEST_TMPDIR/runs"
+		raise "$db" CRITICAL
+		id=$(alert_id "$db" CRITICAL)
+		for t in 12:01 12:12 12:23 12:34 12:45 12:56; do
+			deliver_at "$db" 2025-06-01T$t:00Z --exec "$(flaky 3)"
+		done
+		assert_equal "$(wc -l <"$DOCS")" 4
+		assert_equal "$(jq -r .delivery_id "$DOCS" | sort -u | wc -l)" 1
+		did=$(jq -r .delivery_id "$DOCS" | head -n 1)
+		assert_equal "$(attempts_of "$db" "$id")" "1 retry $did
+2 retry $did
+3 retry $did
+4 ok $did"
+		assert_equal "$(q "$db" "SELECT status, attempts, delivery_id FROM alert_queues")" "delivered|4|$did"
+		run alert_events "$db"
+		assert_output --regexp '^deliver queued delivered bb-alert deliver [^ ]+:[0-9]+ -$'
+	done
+}
+
+@test "a failed attempt waits its backoff: no retry before retry_base" {
+	db=$(fresh_db sqlite)
+	DOCS="$BATS_TEST_TMPDIR/docs"
+	raise "$db" CRITICAL
+	deliver_at "$db" 2025-06-01T12:01:00Z --exec "$(flaky 9)"
+	deliver_at "$db" 2025-06-01T12:01:04Z --exec "$(flaky 9)"
+	assert_equal "$(wc -l <"$DOCS")" 1
+	deliver_at "$db" 2025-06-01T12:01:10Z --exec "$(flaky 9)"
+	assert_equal "$(wc -l <"$DOCS")" 2
+}
+
+@test "a command that never succeeds: failed after 5 attempts, shown by list, retry queues it again" {
+	for b in $(backends); do
+		db=$(fresh_db $b)
+		DOCS="$BATS_TEST_TMPDIR/docs-$b"
+		rm -f "$BATS_TEST_TMPDIR/runs"
+		raise "$db" HIGH
+		id=$(alert_id "$db" HIGH)
+		for t in 12:01 12:12 12:23 12:34 12:45 12:56 13:07; do
+			deliver_at "$db" 2025-06-01T$t:00Z --exec "$(flaky 99)"
+		done
+		assert_equal "$(wc -l <"$DOCS")" 5
+		assert_equal "$(q "$db" "SELECT status, attempts, last_error FROM alert_queues")" "failed|5|the command exited 1"
+		run --separate-stderr bb-alert list --db "$db" --status failed
+		assert_line --index 1 --regexp '^[-0-9a-f]{8,} +HIGH +B000TEST01 +ATVPDKIKX0DER +failed '
+		run --separate-stderr bb-alert retry --db "$db" "$id"
+		assert_output "retry $id: failed -> queued"
+		assert_equal "$(q "$db" "SELECT status, attempts FROM alert_queues")" "queued|0"
+	done
+}
+
+@test "warnings of one 5-minute boundary go out as one batch, grouped by ASIN" {
+	for b in $(backends); do
+		db=$(fresh_db $b)
+		raise "$db" WARNING 2025-06-01T12:01:00.000Z B000TEST03
+		raise "$db" WARNING 2025-06-01T12:02:00.000Z B000TEST01
+		raise "$db" WARNING 2025-06-01T12:06:00.000Z B000TEST02
+		run --separate-stderr deliver_at "$db" 2025-06-01T12:05:00Z
+		assert_success
+		assert_equal "$(jq -c '[.kind, [.alerts[].asin]]' <<<"$output")" '["batch",["B000TEST01","B000TEST03"]]'
+		run --separate-stderr deliver_at "$db" 2025-06-01T12:10:00Z
+		assert_equal "$(jq -c '[.kind, [.alerts[].asin]]' <<<"$output")" '["batch",["B000TEST02"]]'
+		assert_equal "$(q "$db" "SELECT count(DISTINCT delivery_id) FROM alert_queues")" 2
+	done
+}
+
+@test "a webhook answering 500, then 429 with Retry-After, then 200: delivered with one Idempotency-Key" {
+	for b in $(backends); do
+		db=$(fresh_db $b)
+		raise "$db" CRITICAL
+		id=$(alert_id "$db" CRITICAL)
+		pf="$BATS_TEST_TMPDIR/port-$b" log="$BATS_TEST_TMPDIR/hooks-$b"
+		node "$BATS_TEST_DIRNAME/webhook-server.js" "$pf" "$log" 500 429:120 200 &
+		track $!
+		wait_file "$pf" 10
+		url="http://127.0.0.1:$(cat "$pf")/hook"
+		deliver_at "$db" 2025-06-01T12:01:00Z --webhook "$url"
+		deliver_at "$db" 2025-06-01T12:12:00Z --webhook "$url"
+		# the 429 asked for 120 s: a minute later is too soon, whatever the backoff
+		deliver_at "$db" 2025-06-01T12:13:00Z --webhook "$url"
+		assert_equal "$(wc -l <"$log")" 2
+		deliver_at "$db" 2025-06-01T12:14:01Z --webhook "$url"
+		assert_equal "$(wc -l <"$log")" 3
+		assert_equal "$(jq -r '.idempotency_key == .body.delivery_id' "$log" | sort -u)" true
+		assert_equal "$(jq -r .idempotency_key "$log" | sort -u | wc -l)" 1
+		assert_equal "$(jq -r '.content_type + " " + .body.alerts[0].id' "$log" | sort -u)" "application/json $id"
+		assert_equal "$(q "$db" "SELECT status, attempts FROM alert_queues")" "delivered|3"
+		assert_equal "$(attempts_of "$db" "$id" | cut -d' ' -f1,2)" "1 retry
+2 retry
+3 ok"
+	done
+}
+
+@test "two concurrent deliverers send every alert exactly once" {
+	for b in $(backends); do
+		db=$(fresh_db $b)
+		DOCS="$BATS_TEST_TMPDIR/docs-$b"
+		gen_critical "$db" 12
+		for i in 1 2; do
+			timeout 60 bb-alert deliver --db "$db" --once --now 2025-06-01T13:00:00Z \
+				--exec "cat >>'$DOCS'; sleep 0.05" 2>>"$(LOG)" &
+		done
+		wait
+		assert_equal "$(jq -r '.alerts[].id' "$DOCS" | wc -l)" 12
+		assert_equal "$(jq -r '.alerts[].id' "$DOCS" | sort -u | wc -l)" 12
+		assert_equal "$(q "$db" "SELECT count(*) FROM alert_queues WHERE status = 'delivered' AND attempts = 1")" 12
+		assert_equal "$(q "$db" "SELECT count(*) FROM alert_deliveries")" 12
 	done
 }

@@ -44,6 +44,15 @@ void age_text(int64_t ms, char *buf, size_t size);
 void alert_json(struct bb_jw *w, const struct bb_rows *r, int i, int with_analysis);
 int64_t row_time(const struct bb_rows *r, int i, int col); /* -1 when NULL */
 
+/* send.c: a delivery document to the channel of --exec, --webhook or
+ * standard output. */
+struct sent {
+	int ok;
+	int64_t retry_after_ms; /* the webhook's Retry-After; -1 none */
+	char detail[200];       /* what happened, for the attempt and the log */
+};
+void send_doc(const struct app *a, const char *doc, size_t n, const char *delivery_id, struct sent *s);
+
 /* deliver.c */
 int run_deliver(struct app *a);
 
