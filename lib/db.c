@@ -890,6 +890,14 @@ static int apply(struct bb_db *db, const struct bb_migration *m, char *err, size
 	return rc;
 }
 
+static int applied_already(const struct bb_rows *rows, int version)
+{
+	for (int i = 0; i < bb_db_nrows(rows); i++)
+		if (atoi(bb_db_value(rows, i, 0)) == version)
+			return 1;
+	return 0;
+}
+
 int bb_db_migrate(struct bb_db *db, char *err, size_t errlen)
 {
 	const struct bb_migration *m = db->pg ? bb_migrations_postgres : bb_migrations_sqlite;
@@ -905,12 +913,13 @@ int bb_db_migrate(struct bb_db *db, char *err, size_t errlen)
 		rc = bb_db_exec(db, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
 				"applied_at TEXT NOT NULL)", 0, NULL, NULL);
 	if (rc == BB_DB_OK)
-		rc = bb_db_exec(db, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", 0, NULL, &rows);
-	int have = rc == BB_DB_OK ? atoi(bb_db_value(rows, 0, 0) ? bb_db_value(rows, 0, 0) : "0") : 0;
-	bb_db_rows_free(rows);
+		rc = bb_db_exec(db, "SELECT version FROM schema_migrations", 0, NULL, &rows);
+	/* every version not applied yet, not only those above the highest: a
+	 * version numbered on another branch may land after a later one */
 	for (; rc == BB_DB_OK && m->version; m++)
-		if (m->version > have && (rc = apply(db, m, err, errlen)) == BB_DB_OK)
+		if (!applied_already(rows, m->version) && (rc = apply(db, m, err, errlen)) == BB_DB_OK)
 			applied++;
+	bb_db_rows_free(rows);
 	if (rc == BB_DB_OK)
 		rc = bb_db_commit(db);
 	if (rc != BB_DB_OK) {
