@@ -26,9 +26,8 @@ static const char *const known[] = {
 	"validate.max_receive_count", "validate.marketplaces", "validate.unsupported",
 	"analysis.seller_ids", "analysis.costs", "analysis.rank_curve",
 	"db.url",
-	"alert.exec", "alert.webhook", "alert.escalate_exec", "alert.escalate_webhook", "alert.snooze",
-	"alert.retry_base", "alert.retry_cap", "alert.max_attempts", "alert.claim_lease", "alert.escalate_after",
-	"alert.max_escalations", "alert.auto_resolve_after",
+	"alert.exec", "alert.webhook", "alert.snooze", "alert.retry_base", "alert.retry_cap", "alert.max_attempts",
+	"alert.claim_lease",
 	"sqs.queue_url", "sqs.dlq_url",
 };
 
