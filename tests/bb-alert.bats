@@ -444,3 +444,46 @@ attempts_of() {
 		assert_equal "$(q "$db" "SELECT count(*) FROM alert_deliveries")" 12
 	done
 }
+
+@test "kill -9 between send and mark: nothing marked, re-delivered with the same id once the lease ends" {
+	for b in $(backends); do
+		db=$(fresh_db $b)
+		DOCS="$BATS_TEST_TMPDIR/docs-$b" pf="$BATS_TEST_TMPDIR/sh-$b"
+		raise "$db" CRITICAL
+		# no timeout(1) in between: the test kills bb-alert itself (teardown, if it fails first)
+		bb-alert deliver --db "$db" --once --now 2025-06-01T12:01:00Z \
+			--exec "echo \$\$ >'$pf'; cat >>'$DOCS'; exec sleep 30" 2>>"$(LOG)" &
+		pid=$!
+		track "$pid"
+		wait_lines "$DOCS" 1 20
+		wait_file "$pf" 5
+		kill -9 "$pid"
+		kill -9 "$(cat "$pf")"
+		wait "$pid" || true
+		assert_equal "$(q "$db" "SELECT status FROM alert_queues")" queued
+		# the claim lasts claim_lease (2m): a deliverer a minute later leaves it alone
+		deliver_at "$db" 2025-06-01T12:02:00Z --exec "cat >>'$DOCS'"
+		assert_equal "$(wc -l <"$DOCS")" 1
+		deliver_at "$db" 2025-06-01T12:03:01Z --exec "cat >>'$DOCS'"
+		assert_equal "$(wc -l <"$DOCS")" 2
+		assert_equal "$(jq -r .delivery_id "$DOCS" | sort -u | wc -l)" 1
+		assert_equal "$(q "$db" "SELECT status, attempts FROM alert_queues")" "delivered|2"
+	done
+}
+
+@test "[alert] in bb.conf sets the thresholds; an unknown key there stops bb-alert with 78" {
+	db=$(fresh_db sqlite)
+	DOCS="$BATS_TEST_TMPDIR/docs"
+	printf '[alert]\nmax_attempts = 2\nretry_base = 1m\n' >"$BATS_TEST_TMPDIR/bb.conf"
+	raise "$db" CRITICAL
+	for t in 12:01:00 12:01:59 12:03:00 12:10:00; do
+		BB_CONFIG="$BATS_TEST_TMPDIR/bb.conf" deliver_at "$db" 2025-06-01T$t.000Z --exec "$(flaky 9)"
+	done
+	# the second attempt waits at least half of retry_base; the alert fails after two
+	assert_equal "$(wc -l <"$DOCS")" 2
+	assert_equal "$(q "$db" "SELECT status, attempts FROM alert_queues")" "failed|2"
+	printf '[alert]\nescalate_afterr = 1h\n' >"$BATS_TEST_TMPDIR/typo.conf"
+	run --separate-stderr env BB_CONFIG="$BATS_TEST_TMPDIR/typo.conf" bb-alert list --db "$db"
+	assert_failure 78
+	assert_equal "$stderr" "bb-alert: fatal: $BATS_TEST_TMPDIR/typo.conf:2: no such key: [alert] escalate_afterr (see bb.conf(5))"
+}
