@@ -28,7 +28,7 @@ override CXXFLAGS += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -f
 override LDFLAGS += -fsanitize=address,undefined
 endif
 
-PROGS   := bb-validate bb-severity bb-dedupe bb-store bb-sqs-send bb-sqs-recv bb-ack
+PROGS   := bb-validate bb-severity bb-dedupe bb-store bb-sqs-send bb-sqs-recv bb-ack bb-alert
 LIB_SRC := $(wildcard lib/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/lib/json.o $(BUILD)/gen/sql.o
 SQL     := $(wildcard lib/sql/*/*.sql)
@@ -38,7 +38,7 @@ MANS    := $(wildcard man/*.[157])
 
 all: $(BINS)
 
-$(BUILD)/%.o: %.c $(wildcard lib/*.h) $(wildcard cmd/*/*.h)
+$(BUILD)/%.o: %.c $(wildcard lib/*.h) $(wildcard cmd/*/*.h) $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
@@ -61,7 +61,7 @@ $(BUILD)/bin/%: $$(addprefix $(BUILD)/,$$(subst .c,.o,$$(wildcard cmd/$$*/*.c)))
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(UNIT): $(BUILD)/tests/unit/unit.o $(BUILD)/libbb.a
+$(UNIT): $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/unit/*.c)) $(BUILD)/libbb.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 deps:

@@ -52,6 +52,8 @@ static const char *const known[] = {
 	"severity.warning_max_market_low_margin_pct", "severity.success_max_offers",
 	"severity.success_max_position", "severity.success_max_gap_pct",
 	"db.url",
+	"alert.exec", "alert.webhook", "alert.snooze", "alert.retry_base", "alert.retry_cap", "alert.max_attempts",
+	"alert.claim_lease",
 	"sqs.queue_url", "sqs.dlq_url",
 };
 

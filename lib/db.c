@@ -1,6 +1,6 @@
-/* db.c: the two backends behind db.h. SQLite statements are prepared once
- * and cached by their SQL text's address (the SQL is always a literal);
- * PostgreSQL statements go out with PQexecParams. */
+/* db.c: the two backends behind db.h. Statements are prepared once per
+ * connection and cached by their SQL text's address (the SQL is always a
+ * literal). */
 #include "db.h"
 #include "record.h"
 #include "sql.h"
@@ -36,8 +36,16 @@ struct bb_db {
 	struct {
 		const char *sql;
 		sqlite3_stmt *stmt;
+		Oid *types; /* PostgreSQL: the parameters' types, as the server inferred them */
+		int ntypes;
 	} cache[CACHE];
 	int ncache;
+	struct { /* PostgreSQL: parameters with lengths, as libpq takes them */
+		const char **v;
+		int *len, *fmt, cap;
+		char *text;
+		size_t textcap;
+	} pq;
 	int64_t changes; /* rows the last statement changed */
 	int piped; /* PostgreSQL: statements sent since bb_db_pipe_begin */
 	struct checkpointer *ckpt; /* SQLite: background checkpoints, or NULL */
@@ -46,8 +54,48 @@ struct bb_db {
 
 struct bb_rows {
 	int nrows, ncols;
-	char **v; /* nrows × ncols, NULL for SQL NULL */
+	char **v;    /* nrows × ncols, NUL-terminated, NULL for SQL NULL */
+	size_t *len; /* their lengths */
 };
+
+/* A statement's parameters, in either of db.h's forms. */
+struct params {
+	int n;
+	const char *const *z;  /* NUL-terminated, or */
+	const struct bb_str *s; /* with lengths */
+};
+
+static struct bb_str param(const struct params *p, int i)
+{
+	if (p->s)
+		return p->s[i];
+	return (struct bb_str){ p->z[i], p->z[i] ? strlen(p->z[i]) : 0 };
+}
+
+static struct params stmt_params(const struct bb_stmt *st)
+{
+	return (struct params){ st->n, st->params, NULL };
+}
+
+static struct params query_params(const struct bb_query *q)
+{
+	return (struct params){ q->n, NULL, q->params };
+}
+
+/* One value of a row, copied with a terminator so bb_db_value can hand it out too. */
+static int row_value(struct bb_rows *r, int k, const char *t, size_t n)
+{
+	r->v[k] = NULL;
+	r->len[k] = 0;
+	if (!t)
+		return 0;
+	if (!(r->v[k] = malloc(n + 1)))
+		return -1;
+	memcpy(r->v[k], t, n);
+	r->v[k][n] = '\0';
+	r->len[k] = n;
+	return 0;
+}
 
 static int fail(struct bb_db *db, int rc, const char *what, const char *detail)
 {
@@ -125,22 +173,30 @@ static void lite_release(struct bb_db *db, sqlite3_stmt *st)
 static int rows_add(struct bb_rows *r, sqlite3_stmt *st)
 {
 	int nc = sqlite3_column_count(st);
-	char **v = realloc(r->v, (size_t)(r->nrows + 1) * (size_t)nc * sizeof *v);
+	size_t cells = (size_t)(r->nrows + 1) * (size_t)nc;
+	char **v = realloc(r->v, cells * sizeof *v + 1);
 
 	if (!v)
 		return -1;
 	r->v = v;
+	size_t *len = realloc(r->len, cells * sizeof *len + 1);
+	if (!len)
+		return -1;
+	r->len = len;
 	r->ncols = nc;
 	for (int c = 0; c < nc; c++) {
-		const unsigned char *t = sqlite3_column_text(st, c);
-		v[r->nrows * nc + c] = t ? strdup((const char *)t) : NULL;
+		const char *t = (const char *)sqlite3_column_text(st, c);
+		if (row_value(r, r->nrows * nc + c, t, t ? (size_t)sqlite3_column_bytes(st, c) : 0) != 0) {
+			while (c-- > 0) /* the row is not counted: nor are its values */
+				free(r->v[r->nrows * nc + c]);
+			return -1;
+		}
 	}
 	r->nrows++;
 	return 0;
 }
 
-static int lite_exec(struct bb_db *db, const char *sql, int n, const char *const *params,
-		     struct bb_rows **rows)
+static int lite_exec(struct bb_db *db, const char *sql, const struct params *p, struct bb_rows **rows)
 {
 	sqlite3_stmt *st = lite_prepare(db, sql);
 	int rc;
@@ -153,8 +209,9 @@ static int lite_exec(struct bb_db *db, const char *sql, int n, const char *const
 	for (int j = 1, nb = sqlite3_bind_parameter_count(st); j <= nb; j++) {
 		const char *name = sqlite3_bind_parameter_name(st, j);
 		int i = name && name[0] == '$' ? atoi(name + 1) - 1 : -1;
-		if (i >= 0 && i < n)
-			sqlite3_bind_text(st, j, params[i], -1, SQLITE_STATIC);
+		struct bb_str v = i >= 0 && i < p->n ? param(p, i) : (struct bb_str){ NULL, 0 };
+		if (v.p)
+			sqlite3_bind_text64(st, j, v.p, v.n, SQLITE_STATIC, SQLITE_UTF8);
 	}
 	if (rows)
 		*rows = calloc(1, sizeof **rows);
@@ -307,6 +364,27 @@ static int pg_gone(struct bb_db *db)
 	return PQstatus(db->pg) != CONNECTION_OK;
 }
 
+static struct bb_rows *pg_rows(const PGresult *res)
+{
+	struct bb_rows *r = calloc(1, sizeof *r);
+	size_t cells = r ? (size_t)PQntuples(res) * (size_t)PQnfields(res) : 0;
+
+	if (!r || !(r->v = calloc(cells + 1, sizeof *r->v)) || !(r->len = calloc(cells + 1, sizeof *r->len))) {
+		bb_db_rows_free(r);
+		return NULL;
+	}
+	r->nrows = PQntuples(res);
+	r->ncols = PQnfields(res);
+	for (int i = 0; i < r->nrows; i++)
+		for (int c = 0; c < r->ncols; c++)
+			if (row_value(r, i * r->ncols + c, PQgetisnull(res, i, c) ? NULL : PQgetvalue(res, i, c),
+				      (size_t)PQgetlength(res, i, c)) != 0) {
+				bb_db_rows_free(r);
+				return NULL;
+			}
+	return r;
+}
+
 static int pg_result(struct bb_db *db, PGresult *res, struct bb_rows **rows)
 {
 	ExecStatusType st = PQresultStatus(res);
@@ -321,15 +399,9 @@ static int pg_result(struct bb_db *db, PGresult *res, struct bb_rows **rows)
 		return rc;
 	}
 	db->changes = atoll(PQcmdTuples(res));
-	if (rows) {
-		struct bb_rows *r = calloc(1, sizeof *r);
-		r->nrows = PQntuples(res);
-		r->ncols = PQnfields(res);
-		r->v = calloc((size_t)r->nrows * (size_t)r->ncols + 1, sizeof *r->v);
-		for (int i = 0; i < r->nrows; i++)
-			for (int c = 0; c < r->ncols; c++)
-				r->v[i * r->ncols + c] = PQgetisnull(res, i, c) ? NULL : strdup(PQgetvalue(res, i, c));
-		*rows = r;
+	if (rows && !(*rows = pg_rows(res))) {
+		PQclear(res);
+		return fail(db, BB_DB_ERR, "execute", "out of memory");
 	}
 	PQclear(res);
 	return BB_DB_OK;
@@ -337,43 +409,154 @@ static int pg_result(struct bb_db *db, PGresult *res, struct bb_rows **rows)
 
 /* Statements are prepared once per connection (the SQL is always a literal,
  * so its address names it): planning bb-store's statements costs more than
- * running them. *name is the prepared name, or NULL to send the text
- * unprepared when the cache is full. A statement PostgreSQL refuses to
- * prepare fails here, with its own message: inside a transaction, whatever
- * ran after it would only say the transaction was aborted. */
-static int pg_prepared(struct bb_db *db, const char *sql, int n, const char **name)
+ * running them. Returns the statement's cache slot, or -1 to send the text
+ * unprepared when the cache is full (*rc BB_DB_OK), or on failure (*rc set).
+ * A statement PostgreSQL refuses to prepare fails here, with its own
+ * message: inside a transaction, whatever ran after it would only say the
+ * transaction was aborted. */
+static char pg_names[CACHE][8];
+
+static int pg_describe(struct bb_db *db, int slot)
 {
-	static char names[CACHE][8];
-	*name = NULL;
-	for (int i = 0; i < db->ncache; i++)
-		if (db->cache[i].sql == sql) {
-			*name = names[i];
-			return BB_DB_OK;
-		}
-	if (db->ncache == CACHE)
-		return BB_DB_OK;
-	snprintf(names[db->ncache], sizeof names[0], "s%d", db->ncache);
-	PGresult *r = PQprepare(db->pg, names[db->ncache], sql, n, NULL);
-	if (!r)
+	PGresult *d = PQdescribePrepared(db->pg, pg_names[slot]);
+	if (!d)
 		return fail(db, BB_DB_RETRY, "prepare", PQerrorMessage(db->pg));
-	if (PQresultStatus(r) != PGRES_COMMAND_OK)
-		return pg_result(db, r, NULL); /* frees r, classifies the error */
-	PQclear(r);
-	db->cache[db->ncache].sql = sql;
-	db->cache[db->ncache].stmt = NULL;
-	*name = names[db->ncache++];
+	if (PQresultStatus(d) != PGRES_COMMAND_OK)
+		return pg_result(db, d, NULL);
+	int n = PQnparams(d);
+	Oid *t = malloc((size_t)n * sizeof *t + 1);
+	for (int i = 0; t && i < n; i++)
+		t[i] = PQparamtype(d, i);
+	PQclear(d);
+	db->cache[slot].types = t;
+	db->cache[slot].ntypes = t ? n : 0; /* out of memory: every parameter as text */
 	return BB_DB_OK;
 }
 
-static int pg_exec(struct bb_db *db, const char *sql, int n, const char *const *params,
-		   struct bb_rows **rows)
+static int pg_prepared(struct bb_db *db, const char *sql, int n, int *rc)
 {
-	const char *name = NULL;
-	int rc = n > 0 ? pg_prepared(db, sql, n, &name) : BB_DB_OK;
+	int slot = db->ncache;
+	*rc = BB_DB_OK;
+	for (int i = 0; i < db->ncache; i++)
+		if (db->cache[i].sql == sql)
+			return i;
+	if (n == 0 || slot == CACHE)
+		return -1;
+	snprintf(pg_names[slot], sizeof pg_names[0], "s%d", slot);
+	PGresult *r = PQprepare(db->pg, pg_names[slot], sql, n, NULL);
+	if (!r) {
+		*rc = fail(db, BB_DB_RETRY, "prepare", PQerrorMessage(db->pg));
+		return -1;
+	}
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		*rc = pg_result(db, r, NULL); /* frees r, classifies the error */
+		return -1;
+	}
+	PQclear(r);
+	db->cache[slot].sql = sql;
+	db->cache[slot].stmt = NULL;
+	db->cache[slot].types = NULL;
+	db->cache[slot].ntypes = 0;
+	db->ncache++;
+	if ((*rc = pg_describe(db, slot)) != BB_DB_OK)
+		return -1;
+	return slot;
+}
+
+/* Types whose binary form is the text's bytes, so a value can go with its
+ * length instead of a terminator. */
+static int pg_bytes_type(Oid t)
+{
+	return t == 25 || t == 1043 || t == 1042 || t == 19; /* text varchar bpchar name */
+}
+
+static int pg_grow(struct bb_db *db, int n, size_t text)
+{
+	if (n > db->pq.cap) {
+		const char **v = realloc(db->pq.v, (size_t)n * sizeof *v);
+		int *len = v ? realloc(db->pq.len, (size_t)n * sizeof *len) : NULL;
+		int *fmt = len ? realloc(db->pq.fmt, (size_t)n * sizeof *fmt) : NULL;
+		if (v)
+			db->pq.v = v;
+		if (len)
+			db->pq.len = len;
+		if (!fmt)
+			return -1;
+		db->pq.fmt = fmt;
+		db->pq.cap = n;
+	}
+	if (text > db->pq.textcap) {
+		char *t = realloc(db->pq.text, text);
+		if (!t)
+			return -1;
+		db->pq.text = t;
+		db->pq.textcap = text;
+	}
+	return 0;
+}
+
+/* Parameters with lengths as libpq takes them: text-typed ones in binary
+ * form, with their lengths; the rest (times, numbers, JSON, arrays) as text,
+ * which libpq reads up to a NUL: copied with a terminator, and refused when
+ * a NUL byte inside would cut them short. Sets db->pq for the call. */
+static int pg_bind(struct bb_db *db, const struct params *p, int slot)
+{
+	const Oid *types = slot >= 0 ? db->cache[slot].types : NULL;
+	int ntypes = slot >= 0 ? db->cache[slot].ntypes : 0;
+	size_t text = 1;
+
+	for (int i = 0; i < p->n; i++) {
+		struct bb_str v = p->s[i];
+		if (v.p && v.n > INT32_MAX)
+			return fail(db, BB_DB_ERR, "execute", "a parameter is longer than 2 GiB");
+		if (v.p && !(i < ntypes && pg_bytes_type(types[i]))) {
+			if (memchr(v.p, '\0', v.n))
+				return fail(db, BB_DB_ERR, "execute", "a parameter that is not text holds a NUL byte");
+			text += v.n + 1;
+		}
+	}
+	if (pg_grow(db, p->n, text) != 0)
+		return fail(db, BB_DB_ERR, "execute", "out of memory");
+	char *o = db->pq.text;
+	for (int i = 0; i < p->n; i++) {
+		struct bb_str v = p->s[i];
+		int bytes = i < ntypes && pg_bytes_type(types[i]);
+		db->pq.len[i] = (int)v.n;
+		db->pq.fmt[i] = v.p && bytes;
+		db->pq.v[i] = v.p && bytes ? v.p : v.p ? o : NULL;
+		if (v.p && !bytes) {
+			memcpy(o, v.p, v.n);
+			o[v.n] = '\0';
+			o += v.n + 1;
+		}
+	}
+	return BB_DB_OK;
+}
+
+/* The values, lengths and formats for libpq: NUL-terminated strings go as they are. */
+static int pg_args(struct bb_db *db, const struct params *p, int slot, const char *const **v, const int **len,
+		   const int **fmt)
+{
+	*v = p->z, *len = NULL, *fmt = NULL;
+	if (!p->s || p->n == 0)
+		return BB_DB_OK;
+	int rc = pg_bind(db, p, slot);
+	*v = db->pq.v, *len = db->pq.len, *fmt = db->pq.fmt;
+	return rc;
+}
+
+static int pg_exec(struct bb_db *db, const char *sql, const struct params *p, struct bb_rows **rows)
+{
+	const char *const *v;
+	const int *len, *fmt;
+	int rc, slot = pg_prepared(db, sql, p->n, &rc);
+
+	if (rc == BB_DB_OK)
+		rc = pg_args(db, p, slot, &v, &len, &fmt);
 	if (rc != BB_DB_OK)
 		return rc;
-	PGresult *res = name ? PQexecPrepared(db->pg, name, n, params, NULL, NULL, 0) :
-			       PQexecParams(db->pg, sql, n, NULL, params, NULL, NULL, 0);
+	PGresult *res = slot >= 0 ? PQexecPrepared(db->pg, pg_names[slot], p->n, v, len, fmt, 0) :
+				    PQexecParams(db->pg, sql, p->n, NULL, v, len, fmt, 0);
 	if (!res)
 		return fail(db, BB_DB_RETRY, "execute", PQerrorMessage(db->pg));
 	return pg_result(db, res, rows);
@@ -395,7 +578,8 @@ static int pg_open(struct bb_db *db)
 		return fail(db, pg_refused(PQerrorMessage(db->pg)) ? BB_DB_BADURL : BB_DB_RETRY, "unable to connect",
 			    PQerrorMessage(db->pg));
 	PQsetNoticeProcessor(db->pg, NULL, NULL);
-	return pg_exec(db, "SET client_min_messages = warning", 0, NULL, NULL);
+	struct params none = { 0, NULL, NULL };
+	return pg_exec(db, "SET client_min_messages = warning", &none, NULL);
 }
 
 /* ---- the interface ---- */
@@ -403,22 +587,39 @@ static int pg_open(struct bb_db *db)
 int bb_db_exec(struct bb_db *db, const char *sql, int n, const char *const *params,
 	       struct bb_rows **rows)
 {
+	struct params p = { n, params, NULL };
 	if (rows)
 		*rows = NULL;
-	return db->pg ? pg_exec(db, sql, n, params, rows) : lite_exec(db, sql, n, params, rows);
+	return db->pg ? pg_exec(db, sql, &p, rows) : lite_exec(db, sql, &p, rows);
 }
 
-/* Prepare the statements a pipeline will use: PQprepare cannot run inside one. */
-static int pg_pipe_begin(struct bb_db *db, int n, const struct bb_stmt *st)
+int bb_db_query(struct bb_db *db, const char *sql, int n, const struct bb_str *params, struct bb_rows **rows)
 {
-	const char *name;
+	struct params p = { n, NULL, params };
+	if (rows)
+		*rows = NULL;
+	return db->pg ? pg_exec(db, sql, &p, rows) : lite_exec(db, sql, &p, rows);
+}
+
+int bb_db_can_hold(const struct bb_db *db, const char *s, size_t n)
+{
+	return !db->pg || !memchr(s, '\0', n);
+}
+
+/* A statement of a pipeline, in either form. */
+struct call {
+	const char *sql;
+	struct params p;
+};
+
+/* Prepare the statements a pipeline will use: PQprepare cannot run inside one. */
+static int pg_pipe_begin(struct bb_db *db, int n, const struct call *c)
+{
+	int rc;
 
 	for (int i = 0; i < n; i++)
-		if (st[i].n > 0) {
-			int rc = pg_prepared(db, st[i].sql, st[i].n, &name);
-			if (rc != BB_DB_OK)
-				return rc;
-		}
+		if (pg_prepared(db, c[i].sql, c[i].p.n, &rc) < 0 && rc != BB_DB_OK)
+			return rc;
 	if (!PQenterPipelineMode(db->pg))
 		return fail(db, BB_DB_RETRY, "pipeline", PQerrorMessage(db->pg));
 	db->piped = 0;
@@ -428,14 +629,18 @@ static int pg_pipe_begin(struct bb_db *db, int n, const struct bb_stmt *st)
 /* Queue one statement. now: send it on its way, so the server starts on it
  * while the caller gets the next one ready, and take in the results already
  * back, so the server never waits to write them. */
-static int pg_pipe_send(struct bb_db *db, const struct bb_stmt *st, int now)
+static int pg_pipe_send(struct bb_db *db, const char *sql, const struct params *p, int now)
 {
-	const char *name = NULL;
+	const char *const *v;
+	const int *len, *fmt;
+	int rc, slot = pg_prepared(db, sql, p->n, &rc); /* in the cache since pg_pipe_begin */
 
-	if (st->n > 0)
-		pg_prepared(db, st->sql, st->n, &name); /* in the cache since pg_pipe_begin */
-	if (!(name ? PQsendQueryPrepared(db->pg, name, st->n, st->params, NULL, NULL, 0) :
-		     PQsendQueryParams(db->pg, st->sql, st->n, NULL, st->params, NULL, NULL, 0)) ||
+	if (rc == BB_DB_OK)
+		rc = pg_args(db, p, slot, &v, &len, &fmt);
+	if (rc != BB_DB_OK)
+		return rc;
+	if (!(slot >= 0 ? PQsendQueryPrepared(db->pg, pg_names[slot], p->n, v, len, fmt, 0) :
+			  PQsendQueryParams(db->pg, sql, p->n, NULL, v, len, fmt, 0)) ||
 	    (now && (PQflush(db->pg) != 0 || !PQconsumeInput(db->pg))))
 		return fail(db, BB_DB_RETRY, "pipeline", PQerrorMessage(db->pg));
 	db->piped++;
@@ -480,14 +685,34 @@ static int pg_pipe_end(struct bb_db *db, struct bb_rows **res, int rc)
 	return rc;
 }
 
+static struct call *calls_of(int n, const struct bb_stmt *st, const struct bb_query *q)
+{
+	struct call *c = malloc((size_t)n * sizeof *c + 1);
+	for (int i = 0; c && i < n; i++)
+		c[i] = st ? (struct call){ st[i].sql, stmt_params(&st[i]) } : (struct call){ q[i].sql, query_params(&q[i]) };
+	return c;
+}
+
 int bb_db_pipe_begin(struct bb_db *db, int n, const struct bb_stmt *st)
 {
-	return db->pg ? pg_pipe_begin(db, n, st) : fail(db, BB_DB_ERR, "pipeline", "PostgreSQL only");
+	if (!db->pg)
+		return fail(db, BB_DB_ERR, "pipeline", "PostgreSQL only");
+	struct call *c = calls_of(n, st, NULL);
+	int rc = c ? pg_pipe_begin(db, n, c) : fail(db, BB_DB_ERR, "pipeline", "out of memory");
+	free(c);
+	return rc;
 }
 
 int bb_db_pipe_send(struct bb_db *db, const struct bb_stmt *st)
 {
-	return db->pg ? pg_pipe_send(db, st, 1) : fail(db, BB_DB_ERR, "pipeline", "PostgreSQL only");
+	struct params p = stmt_params(st);
+	return db->pg ? pg_pipe_send(db, st->sql, &p, 1) : fail(db, BB_DB_ERR, "pipeline", "PostgreSQL only");
+}
+
+int bb_db_pipe_send_q(struct bb_db *db, const struct bb_query *q)
+{
+	struct params p = query_params(q);
+	return db->pg ? pg_pipe_send(db, q->sql, &p, 1) : fail(db, BB_DB_ERR, "pipeline", "PostgreSQL only");
 }
 
 int bb_db_pipe_end(struct bb_db *db, struct bb_rows **res, int rc)
@@ -495,21 +720,37 @@ int bb_db_pipe_end(struct bb_db *db, struct bb_rows **res, int rc)
 	return db->pg ? pg_pipe_end(db, res, rc) : rc;
 }
 
-int bb_db_pipeline(struct bb_db *db, int n, const struct bb_stmt *st, struct bb_rows **res)
+static int pipeline(struct bb_db *db, int n, const struct call *c, struct bb_rows **res)
 {
 	int rc = BB_DB_OK;
 
 	for (int i = 0; res && i < n; i++)
 		res[i] = NULL;
 	if (db->pg && n > 0) {
-		if ((rc = pg_pipe_begin(db, n, st)) != BB_DB_OK)
+		if ((rc = pg_pipe_begin(db, n, c)) != BB_DB_OK)
 			return rc;
 		for (int i = 0; rc == BB_DB_OK && i < n; i++)
-			rc = pg_pipe_send(db, &st[i], 0);
+			rc = pg_pipe_send(db, c[i].sql, &c[i].p, 0);
 		return pg_pipe_end(db, res, rc);
 	}
 	for (int i = 0; rc == BB_DB_OK && i < n; i++)
-		rc = lite_exec(db, st[i].sql, st[i].n, st[i].params, res ? &res[i] : NULL);
+		rc = lite_exec(db, c[i].sql, &c[i].p, res ? &res[i] : NULL);
+	return rc;
+}
+
+int bb_db_pipeline(struct bb_db *db, int n, const struct bb_stmt *st, struct bb_rows **res)
+{
+	struct call *c = calls_of(n, st, NULL);
+	int rc = c ? pipeline(db, n, c, res) : fail(db, BB_DB_ERR, "pipeline", "out of memory");
+	free(c);
+	return rc;
+}
+
+int bb_db_pipeline_q(struct bb_db *db, int n, const struct bb_query *q, struct bb_rows **res)
+{
+	struct call *c = calls_of(n, NULL, q);
+	int rc = c ? pipeline(db, n, c, res) : fail(db, BB_DB_ERR, "pipeline", "out of memory");
+	free(c);
 	return rc;
 }
 
@@ -530,18 +771,25 @@ int bb_db_nrows(const struct bb_rows *r)
 
 const char *bb_db_value(const struct bb_rows *r, int row, int col)
 {
-	if (!r || row >= r->nrows || col >= r->ncols)
+	if (!r || row < 0 || col < 0 || row >= r->nrows || col >= r->ncols)
 		return NULL;
 	return r->v[row * r->ncols + col];
+}
+
+struct bb_str bb_db_text(const struct bb_rows *r, int row, int col)
+{
+	const char *v = bb_db_value(r, row, col);
+	return (struct bb_str){ v, v ? r->len[row * r->ncols + col] : 0 };
 }
 
 void bb_db_rows_free(struct bb_rows *r)
 {
 	if (!r)
 		return;
-	for (int i = 0; i < r->nrows * r->ncols; i++)
+	for (int i = 0; r->v && i < r->nrows * r->ncols; i++)
 		free(r->v[i]);
 	free(r->v);
+	free(r->len);
 	free(r);
 }
 
@@ -566,9 +814,11 @@ void bb_db_rollback(struct bb_db *db)
 
 static void close_handles(struct bb_db *db)
 {
-	for (int i = 0; i < db->ncache; i++)
+	for (int i = 0; i < db->ncache; i++) {
 		if (db->cache[i].stmt)
 			sqlite3_finalize(db->cache[i].stmt);
+		free(db->cache[i].types);
+	}
 	db->ncache = 0;
 	if (db->lite)
 		sqlite3_close(db->lite);
@@ -633,6 +883,7 @@ void bb_db_close(struct bb_db *db)
 		return;
 	checkpointer_stop(db);
 	close_handles(db);
+	free(db->pq.v), free(db->pq.len), free(db->pq.fmt), free(db->pq.text);
 	free(db->url);
 	free(db->name);
 	free(db);
@@ -665,6 +916,14 @@ static int apply(struct bb_db *db, const struct bb_migration *m, char *err, size
 	return rc;
 }
 
+static int applied_already(const struct bb_rows *rows, int version)
+{
+	for (int i = 0; i < bb_db_nrows(rows); i++)
+		if (atoi(bb_db_value(rows, i, 0)) == version)
+			return 1;
+	return 0;
+}
+
 int bb_db_migrate(struct bb_db *db, char *err, size_t errlen)
 {
 	const struct bb_migration *m = db->pg ? bb_migrations_postgres : bb_migrations_sqlite;
@@ -680,12 +939,13 @@ int bb_db_migrate(struct bb_db *db, char *err, size_t errlen)
 		rc = bb_db_exec(db, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
 				"applied_at TEXT NOT NULL)", 0, NULL, NULL);
 	if (rc == BB_DB_OK)
-		rc = bb_db_exec(db, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", 0, NULL, &rows);
-	int have = rc == BB_DB_OK ? atoi(bb_db_value(rows, 0, 0) ? bb_db_value(rows, 0, 0) : "0") : 0;
-	bb_db_rows_free(rows);
+		rc = bb_db_exec(db, "SELECT version FROM schema_migrations", 0, NULL, &rows);
+	/* every version not applied yet, not only those above the highest: a
+	 * version numbered on another branch may land after a later one */
 	for (; rc == BB_DB_OK && m->version; m++)
-		if (m->version > have && (rc = apply(db, m, err, errlen)) == BB_DB_OK)
+		if (!applied_already(rows, m->version) && (rc = apply(db, m, err, errlen)) == BB_DB_OK)
 			applied++;
+	bb_db_rows_free(rows);
 	if (rc == BB_DB_OK)
 		rc = bb_db_commit(db);
 	if (rc != BB_DB_OK) {

@@ -1,9 +1,15 @@
 /* db.h: one small interface over SQLite (the embedded default) and
  * PostgreSQL, chosen by the DB URL: "sqlite:PATH" or "postgres://…" / a
  * libpq conninfo string. SQL text names parameters $1…$n in both dialects;
- * every value travels as a bound text parameter, never inside the SQL. */
+ * every value travels as a bound text parameter, never inside the SQL.
+ *
+ * Parameters come in two forms: NUL-terminated strings (bb_db_exec), and
+ * bytes with a length (bb_db_query), which reach the database byte for
+ * byte. The second is the one for outside data. */
 #ifndef BB_DB_H
 #define BB_DB_H
+
+#include "str.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -41,6 +47,17 @@ void bb_db_rollback(struct bb_db *db);
  * wanted, come back as text. */
 int bb_db_exec(struct bb_db *db, const char *sql, int n, const char *const *params,
 	       struct bb_rows **rows);
+
+/* The same with each parameter's length given (p == NULL: SQL NULL). SQLite
+ * keeps every byte; PostgreSQL text cannot hold a NUL byte and fails the
+ * statement that sends one (see bb_db_can_hold), never cutting it short. */
+int bb_db_query(struct bb_db *db, const char *sql, int n, const struct bb_str *params,
+		struct bb_rows **rows);
+
+/* Whether text s[0..n) can be stored and compared as it is: PostgreSQL
+ * text holds no NUL byte, so no stored value can equal one that has it. */
+int bb_db_can_hold(const struct bb_db *db, const char *s, size_t n);
+
 /* Several statements in one round trip (libpq pipeline mode on PostgreSQL;
  * one after another on SQLite). results[i] gets statement i's rows; the
  * first failure is returned and the statements after it are not applied. */
@@ -51,6 +68,14 @@ struct bb_stmt {
 };
 int bb_db_pipeline(struct bb_db *db, int n, const struct bb_stmt *stmts, struct bb_rows **results);
 
+/* The same with parameters with lengths. */
+struct bb_query {
+	const char *sql;
+	int n;
+	const struct bb_str *params;
+};
+int bb_db_pipeline_q(struct bb_db *db, int n, const struct bb_query *q, struct bb_rows **results);
+
 /* The same, PostgreSQL only, with each statement sent as soon as it is
  * ready, so the server works while the caller gets the next one ready.
  * begin prepares the statements the pipeline will use (the n given);
@@ -59,6 +84,7 @@ int bb_db_pipeline(struct bb_db *db, int n, const struct bb_stmt *stmts, struct 
  * results[i] the rows of the i-th statement sent. */
 int bb_db_pipe_begin(struct bb_db *db, int n, const struct bb_stmt *stmts);
 int bb_db_pipe_send(struct bb_db *db, const struct bb_stmt *stmt);
+int bb_db_pipe_send_q(struct bb_db *db, const struct bb_query *q); /* listed to begin as { sql, n, NULL } */
 int bb_db_pipe_end(struct bb_db *db, struct bb_rows **results, int rc);
 
 /* SQLite: copy the write-ahead log back into the database from a thread
@@ -72,6 +98,8 @@ int64_t bb_db_last_rowid(const struct bb_db *db);
 
 int bb_db_nrows(const struct bb_rows *r);
 const char *bb_db_value(const struct bb_rows *r, int row, int col); /* NULL for SQL NULL */
+/* The same with its length: text from SQLite may hold NUL bytes. */
+struct bb_str bb_db_text(const struct bb_rows *r, int row, int col);
 void bb_db_rows_free(struct bb_rows *r);
 
 /* Apply pending migrations; called by bb_db_open. Returns how many ran, or an error. */

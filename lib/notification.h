@@ -8,14 +8,10 @@
 
 #include "json.h"
 #include "jwrite.h"
+#include "str.h"
 
 #include <stddef.h>
 #include <stdint.h>
-
-struct bb_str {
-	const char *p; /* NULL: null */
-	size_t n;
-};
 
 #define BB_NONE INT64_MIN /* an absent number */
 

@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio_ext.h>
 #include <stdlib.h>
@@ -481,6 +482,21 @@ void bb_reject(struct bb_emit *em, const char *type, const char *message, size_t
 	bb_jw_end(&w, '}');
 	bb_emit_str(em, "status", "rejected", 8);
 	bb_emit_jw(em, "error", &w);
+}
+
+void bb_record_reject(struct bb_emit *em, const char *type, const char *stage, const char *path,
+		      const char *fmt, ...)
+{
+	char *msg = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	int n = vasprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		abort(); /* a line of text: nothing sensible is left to do */
+	bb_reject(em, type, msg, (size_t)n, stage, path);
+	free(msg);
 }
 
 void bb_reject_unvalidated(struct bb_emit *em, const char *stage, char *why, size_t whylen)

@@ -12,7 +12,6 @@
 #include "json.h"
 #include "jwrite.h"
 
-#include <jq.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -80,9 +79,6 @@ int bb_record_index(struct bb_record *rec);
 
 const struct bb_member *bb_record_member(const struct bb_record *rec, const char *key);
 
-/* The member parsed, or jv_invalid() when absent or not valid JSON. */
-jv bb_record_get(const struct bb_record *rec, const char *key);
-
 /* A string member decoded to its bytes (malloc'd, NUL-terminated, *len set),
  * or NULL when absent, not a string, or badly escaped. Faster than
  * bb_record_get for the large `body` member: no JSON value is built. */
@@ -118,10 +114,6 @@ void bb_emit_free(struct bb_emit *em);
 /* Remove a member: for a stage's own keys only. */
 void bb_emit_remove(struct bb_emit *em, const char *key);
 
-/* Parse one JSON text with libjq, once the JSON layer has found it strict
- * JSON. Not JSON: jv_invalid_with_msg(the reason and its byte offset). */
-jv bb_jv_parse(const char *text, size_t len);
-
 /* Reject the record: status "rejected" and error {type, message, stage,
  * path} (path NULL: null). The one way a stage marks a record it cannot
  * handle; the record then goes on for bb-store to keep and bb-ack to settle. */
@@ -133,13 +125,34 @@ void bb_reject(struct bb_emit *em, const char *type, const char *message, size_t
  * wording that says so, also left in why for the caller's own report. */
 void bb_reject_unvalidated(struct bb_emit *em, const char *stage, char *why, size_t whylen);
 
-/* Add or replace a member with a libjq value (takes ownership of v; an
- * invalid v removes the member). */
-void bb_emit_set(struct bb_emit *em, const char *key, jv v);
+/* bb_reject with a message formatted from fmt. */
+void bb_record_reject(struct bb_emit *em, const char *type, const char *stage, const char *path,
+		      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 /* Write the record with the emitted members to out (what the loop does after
  * each callback; exposed for programs that write records elsewhere too). */
 void bb_record_write(const struct bb_record *rec, const struct bb_emit *em, FILE *out);
+
+/* SIGTERM and SIGINT make the loop stop reading; SIGPIPE becomes EPIPE. */
+void bb_signals_install(void);
+int bb_stopping(void);
+
+/* The libjq interface, until every program reads records through the
+ * envelope and writes through lib/jwrite.h. A program that does defines
+ * BB_RECORD_NO_JQ before including this, so the compiler holds it to that. */
+#ifndef BB_RECORD_NO_JQ
+#include <jq.h>
+
+/* The member parsed, or jv_invalid() when absent or not valid JSON. */
+jv bb_record_get(const struct bb_record *rec, const char *key);
+
+/* Add or replace a member with a libjq value (takes ownership of v; an
+ * invalid v removes the member). */
+void bb_emit_set(struct bb_emit *em, const char *key, jv v);
+
+/* Parse one JSON text with libjq, once the JSON layer has found it strict
+ * JSON. Not JSON: jv_invalid_with_msg(the reason and its byte offset). */
+jv bb_jv_parse(const char *text, size_t len);
 
 /* A time as records carry it (2024-01-15T10:30:00.000Z), or null when ms is
  * before 1970 or after the year 9999 (no such time is written). */
@@ -147,9 +160,6 @@ jv bb_jv_time(int64_t ms);
 
 /* Write v as compact JSON. */
 void bb_jv_write(jv v, FILE *out);
-
-/* SIGTERM and SIGINT make the loop stop reading; SIGPIPE becomes EPIPE. */
-void bb_signals_install(void);
-int bb_stopping(void);
+#endif
 
 #endif

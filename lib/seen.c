@@ -7,6 +7,7 @@
 
 struct entry {
 	char *key;
+	size_t n;
 	void *value;
 	size_t next; /* next entry in the bucket, or SIZE_MAX */
 	size_t bucket;
@@ -18,11 +19,11 @@ struct bb_seen {
 	size_t *buckets, nbuckets;
 };
 
-static size_t hash(const char *s)
+static size_t hash(const char *s, size_t n)
 {
 	size_t h = 1469598103934665603ULL; /* FNV-1a */
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
 	return h;
 }
 
@@ -47,7 +48,7 @@ void bb_seen_free(struct bb_seen *s)
 {
 	if (!s)
 		return;
-	for (size_t i = 0; i < s->used; i++) {
+	for (size_t i = 0; s->ring && i < s->used; i++) {
 		free(s->ring[i].key);
 		free(s->ring[i].value);
 	}
@@ -56,34 +57,55 @@ void bb_seen_free(struct bb_seen *s)
 	free(s);
 }
 
-void **bb_seen_get(struct bb_seen *s, const char *key)
+size_t bb_seen_capacity(const struct bb_seen *s)
+{
+	return s ? s->cap : 0;
+}
+
+void **bb_seen_get(struct bb_seen *s, const char *key, size_t n)
 {
 	if (!s || !s->cap)
 		return NULL;
-	for (size_t i = s->buckets[hash(key) % s->nbuckets]; i != SIZE_MAX; i = s->ring[i].next)
-		if (strcmp(s->ring[i].key, key) == 0)
+	for (size_t i = s->buckets[hash(key, n) % s->nbuckets]; i != SIZE_MAX; i = s->ring[i].next)
+		if (s->ring[i].key && s->ring[i].n == n && memcmp(s->ring[i].key, key, n) == 0)
 			return &s->ring[i].value;
 	return NULL;
 }
 
-int bb_seen_has(const struct bb_seen *s, const char *key)
+int bb_seen_has(const struct bb_seen *s, const char *key, size_t n)
 {
-	return bb_seen_get((struct bb_seen *)s, key) != NULL;
+	return bb_seen_get((struct bb_seen *)s, key, n) != NULL;
 }
 
-static void unlink_entry(struct bb_seen *s, size_t i)
+/* The oldest entry out of its bucket; its slot is reused. */
+static void evict(struct bb_seen *s, size_t i)
 {
 	size_t *p = &s->buckets[s->ring[i].bucket];
+	if (!s->ring[i].key)
+		return; /* already forgotten by bb_seen_make_room */
 	while (*p != i)
 		p = &s->ring[*p].next;
 	*p = s->ring[i].next;
 	free(s->ring[i].key);
 	free(s->ring[i].value);
+	s->ring[i].key = NULL;
+	s->ring[i].value = NULL;
 }
 
-void **bb_seen_add(struct bb_seen *s, const char *key)
+/* The next n adds take the slots never used first, then the oldest ones:
+ * those are emptied now. */
+void bb_seen_make_room(struct bb_seen *s, size_t n)
 {
-	void **v = bb_seen_get(s, key);
+	size_t fresh = s ? s->cap - s->used : 0;
+	size_t reuse = s && n > fresh ? n - fresh : 0;
+
+	for (size_t k = 0; k < reuse && k < s->cap; k++)
+		evict(s, (s->oldest + k) % s->cap);
+}
+
+void **bb_seen_add(struct bb_seen *s, const char *key, size_t n)
+{
+	void **v = bb_seen_get(s, key, n);
 	size_t i;
 
 	if (v || !s || !s->cap)
@@ -93,10 +115,14 @@ void **bb_seen_add(struct bb_seen *s, const char *key)
 	} else {
 		i = s->oldest;
 		s->oldest = (s->oldest + 1) % s->cap;
-		unlink_entry(s, i);
+		evict(s, i);
 	}
-	size_t b = hash(key) % s->nbuckets;
-	s->ring[i] = (struct entry){ strdup(key), NULL, s->buckets[b], b };
+	char *copy = malloc(n + 1);
+	if (!copy)
+		return NULL;
+	memcpy(copy, key, n);
+	size_t b = hash(key, n) % s->nbuckets;
+	s->ring[i] = (struct entry){ copy, n, NULL, s->buckets[b], b };
 	s->buckets[b] = i;
-	return s->ring[i].key ? &s->ring[i].value : NULL;
+	return &s->ring[i].value;
 }

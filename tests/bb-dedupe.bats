@@ -99,6 +99,78 @@ run_each_proposed() {
 	done
 }
 
+# nul_id BEFORE AFTER < RECORDS: the records with message_id BEFORE, a NUL
+# byte, then AFTER ("\u0000" in the JSON).
+nul_id() {
+	jq -c --arg a "$1" --arg b "$2" '.message_id = $a + "\u0000" + $b'
+}
+
+@test "two message ids that differ only after a NUL byte are two records, not a duplicate" {
+	a=$(notify "$OFFERS_WARNING" "$(with_id n-a)")
+	b=$(notify "$OFFERS_WARNING" "$(with_id n-b) | $(event_at 2025-06-01T12:10:00.000Z)")
+	c=$(notify "$OFFERS_WARNING" "$(with_id n-c) | $(with_asin B000OTHER1)")
+	{ analysed <<<"$a" | nul_id m a; analysed <<<"$b" | nul_id m b; } >"$IN"
+	expect "message ids of the input" "$(jq -c .message_id "$IN" | paste -sd' ')" '"m\u0000a" "m\u0000b"'
+	for db in sqlite pg; do
+		on $db
+		url=$(migrated_db $db)
+		envelope "$c" m | analysed | store "$url" >/dev/null
+		dedupe "$url" <"$IN" >"$OUT"
+		expect "statuses, with m stored" "$(statuses <"$OUT")" "ok ok"
+		expect "message ids, whole" "$(jq -c .message_id "$OUT" | paste -sd' ')" '"m\u0000a" "m\u0000b"'
+		expect "alerts" "$(actions <"$OUT")" "new update"
+	done
+}
+
+@test "SQLite: a stored message id with a NUL byte is a duplicate of itself only" {
+	db=sqlite
+	url=$(migrated_db sqlite)
+	c=$(notify "$OFFERS_WARNING" "$(with_id n-c)")
+	envelope "$c" m | analysed | store "$url" >/dev/null
+	q "$url" "UPDATE worker_notifications SET message_id = 'm' || char(0) || 'a'"
+	expect "stored" "$(q "$url" "SELECT hex(message_id) FROM worker_notifications")" 6D0061
+	{
+		notify "$OFFERS_WARNING" "$(with_id n-a)" | analysed | nul_id m a
+		notify "$OFFERS_WARNING" "$(with_id n-b)" | analysed | nul_id m b
+		envelope "$(notify "$OFFERS_WARNING" "$(with_id n-m)")" m | analysed
+	} | dedupe "$url" >"$OUT"
+	expect "statuses" "$(statuses <"$OUT")" "duplicate ok ok"
+}
+
+@test "an ok record without its notification or analysis is rejected, naming the stage that must run first" {
+	body=$(notify "$OFFERS_WARNING")
+	whole=$(analysed <<<"$body")
+	{
+		bb-validate <<<"$body" 2>/dev/null
+		jq -c 'del(.notification)' <<<"$whole"
+		jq -c 'del(.message_id)' <<<"$whole"
+		jq -c 'del(.dedupe_hash)' <<<"$whole"
+		jq -c '.analysis = "CRITICAL"' <<<"$whole"
+		jq -c '.analysis.severity = "critical"' <<<"$whole"
+		jq -c '.notification.event_time = null' <<<"$whole"
+		jq -c '.notification.asin = 5' <<<"$whole"
+	} >"$IN"
+	for db in sqlite pg; do
+		on $db
+		url=$(migrated_db $db)
+		dedupe "$url" <"$IN" >"$OUT"
+		expect "errors" "$(jq -c '[.status, .error.path, .error.message, .error.type, .error.stage]' "$OUT")" \
+			'["rejected","analysis","no analysis member: run bb-severity before bb-dedupe","schema","dedupe"]
+["rejected","notification","no notification member: run bb-validate before bb-dedupe","schema","dedupe"]
+["rejected","message_id","no message_id member: run bb-validate before bb-dedupe","schema","dedupe"]
+["rejected","dedupe_hash","no dedupe_hash member: run bb-validate before bb-dedupe","schema","dedupe"]
+["rejected","analysis","analysis: expected an object, got a string","schema","dedupe"]
+["rejected","analysis.severity","analysis.severity: expected CRITICAL, HIGH, WARNING, SUCCESS or STABLE","schema","dedupe"]
+["rejected","notification.event_time","notification.event_time: expected an RFC 3339 time","schema","dedupe"]
+["rejected","notification.asin","notification.asin: expected a string","schema","dedupe"]'
+		expect "the rest of each record kept" "$(jq -c 'del(.status, .error)' "$OUT")" "$(jq -c 'del(.status)' "$IN")"
+		store "$url" <"$OUT" >/dev/null
+		expect "bb-store records them as failures of stage dedupe" \
+			"$(q "$url" "SELECT sum(failure_count), min(error_type), max(error_type), min(stage), max(stage)
+			             FROM worker_failures")" "8|schema|schema|dedupe|dedupe"
+	done
+}
+
 @test "records whose status is not ok pass through bb-dedupe byte for byte" {
 	{
 		printf '%s\n' 'not json' | analysed

@@ -4,7 +4,7 @@
 
 load helper
 
-PROGS="bb-validate bb-severity bb-dedupe bb-store bb-sqs-recv bb-ack bb-sqs-send"
+PROGS="bb-validate bb-severity bb-dedupe bb-store bb-sqs-recv bb-ack bb-sqs-send bb-alert"
 
 @test "every program prints its version and its usage on stdout with status 0" {
 	for p in $PROGS; do

@@ -1,10 +1,12 @@
 /* bb-dedupe: mark redeliveries as duplicates and decide each alert (SEVERITY.md
- * "Alerts") before anything is written; bb-store's write stays the final word.
+ * "Alerts", lib/alert.h) before anything is written; bb-store's write stays
+ * the final word.
  *
  * Records are taken in small batches (what has arrived, up to BATCH): the
  * database is asked about all of them in one round trip (a pipeline on
  * PostgreSQL), then each is decided in order, earlier decisions of the
  * stream first. A record is never held while input is awaited. */
+#define BB_RECORD_NO_JQ /* records are read through the envelope, written through lib/jwrite.h */
 #include "alert.h"
 #include "cli.h"
 #include "conf.h"
@@ -14,7 +16,6 @@
 #include "parse.h"
 #include "record.h"
 #include "seen.h"
-#include "timeutil.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -33,259 +34,226 @@
 #define BATCH 128
 #define DUP_SQL "SELECT 1 FROM worker_notifications WHERE message_id = $1 " \
 		"UNION ALL SELECT 1 FROM worker_notifications WHERE dedupe_hash = $2 LIMIT 1"
-#define ALERT_SQL "SELECT status, last_seen, snooze_until FROM alert_queues WHERE fingerprint = $1 " \
-		  "AND queue_type = $2"
 
-struct fields {
-	char *status, *mid, *hash, *asin, *mkt, *event_time, *severity;
-};
-
-/* A record waiting for its batch's answers. */
+/* A record of the batch: the line, and what it is decided on, copied out of
+ * the line's parse (the next line's replaces it). */
 struct pending {
-	struct bb_record rec; /* an indexed copy */
-	struct fields f;
+	struct bb_record rec;
+	struct bb_emit em; /* what is added to the line */
+	enum { PASS, REJECTED, CHECK } state;
+	char *bytes; /* the strings below point into it */
+	struct bb_str mid, hash;
+	struct bb_alert_place place;
+	enum bb_severity sev;
 	int64_t ev;
-	int check;              /* ok and complete: to be decided */
-	char fp[128];
-	const char *queue;
-	const char *args[2][2]; /* the parameters of its two questions */
-	int q_dup, q_alert;     /* its questions in the batch, -1 none */
+	int seen;           /* a duplicate of the stream when its batch was asked about */
+	int q_dup;          /* its question in the batch, -1 none */
+	struct bb_str params[2];
 };
 
 struct ctx {
 	struct bb_db *db;
 	struct pending batch[BATCH];
 	int n;
-	struct bb_rows *answers[2 * BATCH]; /* of the batch being decided */
-	struct bb_seen *ids;    /* message ids and body hashes seen in this stream */
-	struct bb_seen *alerts; /* fingerprint -> struct bb_alert_row decided in this stream */
+	struct bb_notification notif; /* the line being read */
+	struct bb_seen *ids, *hashes; /* message ids and body hashes seen in this stream */
+	struct bb_alert_view *alerts; /* the alerts of the places the stream knows */
+	struct bb_query q[2 * BATCH]; /* the batch's questions */
+	struct bb_rows *rows[2 * BATCH];
+	int nq;                       /* its duplicate questions, first in q */
 	size_t passed, duplicates, unique;
 };
 
-static int seen_in_db(struct ctx *c, const char *mid, const char *hash, int *dup)
+/* ---- reading a record ---- */
+
+/* A member an ok record lacks: the stage that adds it has not run. */
+static int lacks(struct pending *p, struct bb_jval root, const char *key, const char *stage, enum bb_jtype want)
 {
-	const char *p[2] = { mid, hash };
-	struct bb_rows *rows;
-	int rc = bb_db_exec(c->db, DUP_SQL, 2, p, &rows);
-	*dup = rc == BB_DB_OK && bb_db_nrows(rows) > 0;
-	bb_db_rows_free(rows);
-	return rc;
+	struct bb_jval v = bb_json_getz(root, key);
+	if (bb_json_type(v) == want)
+		return 0;
+	if (bb_json_type(v) == BB_JNONE)
+		bb_record_reject(&p->em, "schema", "dedupe", key, "no %s member: run %s before bb-dedupe", key, stage);
+	else
+		bb_record_reject(&p->em, "schema", "dedupe", key, "%s: expected %s, got %s", key,
+				 bb_json_type_name(want), bb_json_type_name(bb_json_type(v)));
+	return 1;
 }
 
-/* The alert as this stream last decided it, else as stored: the batch's
- * answer (asked), or a question of its own. */
-static int alert_row(struct ctx *c, const char *fp, const char *queue, struct bb_rows *asked,
-		     struct bb_alert_row *row)
+/* The notification's asin, marketplace and event time, else a rejection
+ * naming the path bb_notification_read found wanting ("PATH: expected …"). */
+static int read_notification(struct ctx *c, struct pending *p, struct bb_jval v)
 {
-	void **mem = bb_seen_get(c->alerts, fp);
-	const char *p[2] = { fp, queue };
-	struct bb_rows *rows = asked;
-	int rc = BB_DB_OK;
+	char why[200];
+	int bad = bb_notification_read(v, &c->notif, why, sizeof why) != 0;
 
-	memset(row, 0, sizeof *row);
-	row->snooze_until = -1;
-	if (mem && *mem) {
-		*row = *(struct bb_alert_row *)*mem;
-		return BB_DB_OK;
+	if (!bad && c->notif.event_time < 0) /* null is allowed in the view, not here */
+		bad = snprintf(why, sizeof why, "notification.event_time: expected an RFC 3339 time") > 0;
+	if (bad) {
+		char *colon = strstr(why, ": ");
+		char *path = strndup(why, colon ? (size_t)(colon - why) : strlen(why));
+		bb_record_reject(&p->em, "schema", "dedupe", path, "%s", why);
+		free(path);
+		return -1;
 	}
-	if (!asked)
-		rc = bb_db_exec(c->db, ALERT_SQL, 2, p, &rows);
-	if (rc == BB_DB_OK && bb_db_nrows(rows) > 0) {
-		const char *st = bb_db_value(rows, 0, 0), *ls = bb_db_value(rows, 0, 1), *su = bb_db_value(rows, 0, 2);
-		snprintf(row->status, sizeof row->status, "%s", st ? st : "");
-		if (ls)
-			bb_time_parse_loose(ls, strlen(ls), &row->last_seen);
-		if (su)
-			bb_time_parse_loose(su, strlen(su), &row->snooze_until);
-	}
-	if (!asked)
-		bb_db_rows_free(rows);
-	return rc;
-}
-
-static void remember(struct ctx *c, const char *fp, const struct bb_alert_row *row)
-{
-	void **slot = bb_seen_add(c->alerts, fp);
-	if (!slot)
-		return;
-	if (!*slot)
-		*slot = malloc(sizeof *row);
-	if (*slot)
-		memcpy(*slot, row, sizeof *row);
-}
-
-/* A background severity resolves the ASIN's open alerts this stream knows of. */
-static void resolve_known(struct ctx *c, const char *asin, const char *mkt, int64_t event_ms)
-{
-	static const char *const open_sev[] = { "critical", "high", "warning" };
-	char fp[128];
-	for (int i = 0; i < 3; i++) {
-		snprintf(fp, sizeof fp, "%s|%s|%s", asin, mkt, open_sev[i]);
-		void **slot = bb_seen_get(c->alerts, fp);
-		struct bb_alert_row *row = slot ? *slot : NULL;
-		if (row && bb_alert_is_open(row->status) && row->last_seen <= event_ms)
-			snprintf(row->status, sizeof row->status, "resolved");
-	}
-}
-
-static int decide(struct ctx *c, const char *asin, const char *mkt, const char *sev, int64_t ev,
-		  struct bb_rows *asked, struct bb_emit *em)
-{
-	char fp[128];
-	const char *queue = bb_alert_queue(sev);
-	struct bb_alert_row row;
-	int rc;
-
-	bb_alert_fingerprint(asin, mkt, sev, fp, sizeof fp);
-	if ((rc = alert_row(c, fp, queue, asked, &row)) != BB_DB_OK)
-		return rc;
-	const char *action = bb_alert_action(sev, &row, ev);
-	if (strcmp(action, "new") == 0) {
-		struct bb_alert_row now = { "queued", ev, -1 };
-		remember(c, fp, &now);
-	} else if (strcmp(action, "update") == 0) {
-		if (ev > row.last_seen)
-			row.last_seen = ev;
-		remember(c, fp, &row);
-	} else if (strcmp(action, "none") == 0) {
-		resolve_known(c, asin, mkt, ev);
-	}
-	jv a = jv_object();
-	a = jv_object_set(a, jv_string("fingerprint"), jv_string(fp));
-	a = jv_object_set(a, jv_string("action"), jv_string(action));
-	a = jv_object_set(a, jv_string("queue_type"), jv_string(queue));
-	a = jv_object_set(a, jv_string("scheduled_delivery"),
-			  strcmp(action, "new") == 0 ? bb_jv_time(bb_alert_delivery(queue, ev)) : jv_null());
-	a = jv_object_set(a, jv_string("snooze_until"),
-			  strcmp(action, "suppressed") == 0 ? bb_jv_time(row.snooze_until) : jv_null());
-	bb_emit_set(em, "alert", a);
-	return BB_DB_OK;
-}
-
-static void fields_free(struct fields *f)
-{
-	free(f->status), free(f->mid), free(f->hash), free(f->asin), free(f->mkt);
-	free(f->event_time), free(f->severity);
-}
-
-static void read_fields(const struct bb_record *rec, struct fields *f)
-{
-	struct bb_record n, a;
-	size_t len;
-
-	memset(f, 0, sizeof *f);
-	f->status = bb_record_string(rec, "status", &len);
-	f->mid = bb_record_string(rec, "message_id", &len);
-	f->hash = bb_record_string(rec, "dedupe_hash", &len);
-	if (bb_record_sub(rec, "notification", &n) == 0) {
-		f->asin = bb_record_string(&n, "asin", &len);
-		f->mkt = bb_record_string(&n, "marketplace", &len);
-		f->event_time = bb_record_string(&n, "event_time", &len);
-	}
-	if (bb_record_sub(rec, "analysis", &a) == 0)
-		f->severity = bb_record_string(&a, "severity", &len);
-	free(n.m);
-	free(a.m);
-}
-
-/* Decide one record of the batch, with the batch's answers, and write it. */
-static int settle_one(struct ctx *c, struct pending *p)
-{
-	struct bb_emit em;
-	struct fields *f = &p->f;
-	int dup = 0, rc = BB_DB_OK;
-
-	memset(&em, 0, sizeof em);
-	if (!f->status || strcmp(f->status, "ok") != 0) {
-		c->passed++;
-		goto out;
-	}
-	if (!p->check) {
-		jv e = jv_object();
-		e = jv_object_set(e, jv_string("type"), jv_string("schema"));
-		e = jv_object_set(e, jv_string("message"), jv_string("an ok record needs message_id, dedupe_hash, notification and analysis"));
-		e = jv_object_set(e, jv_string("stage"), jv_string("dedupe"));
-		e = jv_object_set(e, jv_string("path"), jv_null());
-		bb_emit_set(&em, "status", jv_string("rejected"));
-		bb_emit_set(&em, "error", e);
-		goto out;
-	}
-	dup = bb_seen_has(c->ids, f->mid) || bb_seen_has(c->ids, f->hash);
-	if (!dup && p->q_dup >= 0)
-		dup = bb_db_nrows(c->answers[p->q_dup]) > 0;
-	else if (!dup)
-		rc = seen_in_db(c, f->mid, f->hash, &dup);
-	if (rc == BB_DB_OK && dup) {
-		c->duplicates++;
-		bb_emit_set(&em, "status", jv_string("duplicate"));
-		goto out;
-	}
-	if (rc == BB_DB_OK)
-		rc = decide(c, f->asin, f->mkt, f->severity, p->ev, p->q_alert >= 0 ? c->answers[p->q_alert] : NULL, &em);
-	if (rc == BB_DB_OK) {
-		bb_seen_add(c->ids, f->mid);
-		bb_seen_add(c->ids, f->hash);
-		c->unique++;
-	}
-out:
-	if (rc != BB_DB_OK) { /* on as it came, without a decision */
-		bb_emit_free(&em);
-		memset(&em, 0, sizeof em);
-	}
-	bb_record_write(&p->rec, &em, stdout);
-	bb_emit_free(&em);
-	if (rc != BB_DB_OK)
-		return bb_fatal(rc == BB_DB_RETRY ? BB_EX_TEMPFAIL : BB_EX_SOFTWARE,
-				"unable to query database '%s': %s", bb_db_name(c->db), bb_db_errmsg(c->db));
+	p->place = (struct bb_alert_place){ c->notif.asin, c->notif.marketplace };
+	p->ev = c->notif.event_time;
 	return 0;
 }
 
-/* The batch: every question in one round trip, then each record in order. */
+static int read_severity(struct pending *p, struct bb_jval analysis)
+{
+	struct bb_str s = bb_str_of(bb_json_getz(analysis, "severity"));
+	int sev = s.p ? bb_severity_of(s.p, s.n) : -1;
+
+	if (sev < 0) {
+		bb_record_reject(&p->em, "schema", "dedupe", "analysis.severity",
+				 "analysis.severity: expected CRITICAL, HIGH, WARNING, SUCCESS or STABLE");
+		return -1;
+	}
+	p->sev = (enum bb_severity)sev;
+	return 0;
+}
+
+/* The strings decided on, copied: the line's parse is gone by then. */
+static int keep_strings(struct pending *p)
+{
+	struct bb_str *s[4] = { &p->mid, &p->hash, &p->place.asin, &p->place.marketplace };
+	size_t size = 1;
+	for (int i = 0; i < 4; i++)
+		size += s[i]->n;
+	char *o = p->bytes = malloc(size);
+	if (!o)
+		return -1;
+	for (int i = 0; i < 4; i++) {
+		if (s[i]->n)
+			memcpy(o, s[i]->p, s[i]->n);
+		s[i]->p = o;
+		o += s[i]->n;
+	}
+	return 0;
+}
+
+/* What an ok record is decided on; a record that lacks it is rejected,
+ * naming the stage that must run first. 0, or -1 out of memory. */
+static int read_pending(struct ctx *c, const struct bb_record *rec, struct pending *p)
+{
+	const struct bb_envelope *e = &rec->env;
+
+	p->state = PASS;
+	if (!bb_str_eq(e->status, "ok"))
+		return 0;
+	p->state = REJECTED;
+	if (lacks(p, e->root, "message_id", "bb-validate", BB_JSTRING) ||
+	    lacks(p, e->root, "dedupe_hash", "bb-validate", BB_JSTRING) ||
+	    lacks(p, e->root, "notification", "bb-validate", BB_JOBJECT) ||
+	    read_notification(c, p, e->notification) != 0 ||
+	    lacks(p, e->root, "analysis", "bb-severity", BB_JOBJECT) || read_severity(p, e->analysis) != 0)
+		return 0;
+	p->state = CHECK;
+	p->mid = e->message_id;
+	p->hash = e->dedupe_hash;
+	return keep_strings(p);
+}
+
+/* ---- deciding a batch ---- */
+
+/* Its question: is the message id or the body hash stored? A string the
+ * database cannot hold is in no row, and asked about as NULL. */
+static void ask_dup(struct ctx *c, struct pending *p, int *nq)
+{
+	p->q_dup = -1;
+	p->seen = bb_seen_has(c->ids, p->mid.p, p->mid.n) || bb_seen_has(c->hashes, p->hash.p, p->hash.n);
+	if (p->seen)
+		return;
+	p->params[0] = bb_db_can_hold(c->db, p->mid.p, p->mid.n) ? p->mid : (struct bb_str){ NULL, 0 };
+	p->params[1] = bb_db_can_hold(c->db, p->hash.p, p->hash.n) ? p->hash : (struct bb_str){ NULL, 0 };
+	p->q_dup = *nq;
+	c->q[(*nq)++] = (struct bb_query){ DUP_SQL, 2, p->params };
+}
+
+/* Decide one record of the batch with its answers. 0, or an exit status. */
+static int settle_one(struct ctx *c, struct pending *p)
+{
+	struct bb_alert_decision d;
+	struct bb_jw w;
+
+	if (p->state != CHECK) {
+		c->passed += p->state == PASS;
+		return 0;
+	}
+	if (p->seen || bb_seen_has(c->ids, p->mid.p, p->mid.n) || bb_seen_has(c->hashes, p->hash.p, p->hash.n) ||
+	    (p->q_dup >= 0 && bb_db_nrows(c->rows[p->q_dup]) > 0)) {
+		c->duplicates++;
+		bb_emit_str(&p->em, "status", "duplicate", 9);
+		return 0;
+	}
+	if (bb_alert_decide(c->alerts, p->place, p->sev, p->ev, &d) != 0)
+		return bb_fatal(BB_EX_SOFTWARE, "out of memory");
+	bb_jw_init(&w);
+	bb_alert_member(&w, &d);
+	bb_emit_jw(&p->em, "alert", &w);
+	bb_alert_decision_free(&d);
+	bb_seen_add(c->ids, p->mid.p, p->mid.n);
+	bb_seen_add(c->hashes, p->hash.p, p->hash.n);
+	c->unique++;
+	return 0;
+}
+
+/* Write a record, decided or, when the batch failed, as it came. */
+static void write_one(struct pending *p, int decided)
+{
+	struct bb_emit none = { 0 };
+	bb_record_write(&p->rec, decided || p->state != CHECK ? &p->em : &none, stdout);
+	bb_emit_free(&p->em);
+	bb_record_free(&p->rec);
+	free(p->bytes);
+}
+
+/* Every question of the batch in one round trip: its duplicates, then the
+ * stored alerts of the places the stream does not know yet. */
+static int ask_batch(struct ctx *c)
+{
+	struct bb_alert_place places[BATCH];
+	struct bb_alert_ask ask;
+	int nq = 0, np = 0;
+
+	for (int i = 0; i < c->n; i++)
+		if (c->batch[i].state == CHECK) {
+			ask_dup(c, &c->batch[i], &nq);
+			places[np++] = c->batch[i].place;
+		}
+	c->nq = nq;
+	int rc = bb_alert_ask(c->alerts, c->db, places, (size_t)np, &ask);
+	for (int i = 0; rc == BB_DB_OK && i < ask.n; i++)
+		c->q[nq + i] = ask.q[i];
+	if (rc == BB_DB_OK)
+		rc = bb_db_pipeline_q(c->db, nq + ask.n, c->q, c->rows);
+	if (rc == BB_DB_OK)
+		rc = bb_alert_answer(c->alerts, &ask, c->rows + nq);
+	for (int i = nq; i < nq + ask.n; i++) {
+		bb_db_rows_free(c->rows[i]);
+		c->rows[i] = NULL;
+	}
+	bb_alert_ask_free(&ask);
+	return rc;
+}
+
 static int flush_batch(struct ctx *c)
 {
-	struct bb_stmt st[2 * BATCH];
-	int ns = 0, rc = 0;
+	int asked = ask_batch(c), rc = 0;
 
+	if (asked != BB_DB_OK) /* the records in hand go on as they came */
+		rc = bb_fatal(asked == BB_DB_RETRY ? BB_EX_TEMPFAIL : BB_EX_SOFTWARE, "unable to query database '%s': %s",
+			      bb_db_name(c->db), bb_db_errmsg(c->db));
 	for (int i = 0; i < c->n; i++) {
-		struct pending *p = &c->batch[i];
-		p->q_dup = p->q_alert = -1;
-		if (!p->check)
-			continue;
-		if (!bb_seen_has(c->ids, p->f.mid) && !bb_seen_has(c->ids, p->f.hash)) {
-			p->args[0][0] = p->f.mid, p->args[0][1] = p->f.hash;
-			p->q_dup = ns;
-			st[ns++] = (struct bb_stmt){ DUP_SQL, 2, p->args[0] };
-		}
-		p->queue = bb_alert_queue(p->f.severity);
-		bb_alert_fingerprint(p->f.asin, p->f.mkt, p->f.severity, p->fp, sizeof p->fp);
-		if (bb_seen_get(c->alerts, p->fp))
-			continue;
-		for (int k = 0; k < i && p->q_alert < 0; k++) /* the same alert asked once */
-			if (c->batch[k].q_alert >= 0 && strcmp(c->batch[k].fp, p->fp) == 0 &&
-			    strcmp(c->batch[k].queue, p->queue) == 0)
-				p->q_alert = c->batch[k].q_alert;
-		if (p->q_alert < 0) {
-			p->args[1][0] = p->fp, p->args[1][1] = p->queue;
-			p->q_alert = ns;
-			st[ns++] = (struct bb_stmt){ ALERT_SQL, 2, p->args[1] };
-		}
-	}
-	if (ns > 0 && bb_db_pipeline(c->db, ns, st, c->answers) != BB_DB_OK)
-		rc = bb_fatal(BB_EX_TEMPFAIL, "unable to query database '%s': %s", bb_db_name(c->db),
-			      bb_db_errmsg(c->db));
-	for (int i = 0; i < c->n; i++) {
-		if (rc == 0) {
+		if (rc == 0)
 			rc = settle_one(c, &c->batch[i]);
-		} else { /* the records in hand go on as they came */
-			struct bb_emit none = { 0 };
-			bb_record_write(&c->batch[i].rec, &none, stdout);
-		}
-		fields_free(&c->batch[i].f);
-		bb_record_free(&c->batch[i].rec);
+		write_one(&c->batch[i], rc == 0);
 	}
-	for (int i = 0; i < ns; i++) {
-		bb_db_rows_free(c->answers[i]);
-		c->answers[i] = NULL;
+	for (int i = 0; i < c->nq; i++) {
+		bb_db_rows_free(c->rows[i]);
+		c->rows[i] = NULL;
 	}
 	c->n = 0;
 	if (fflush(stdout) != 0 && rc == 0)
@@ -297,17 +265,14 @@ static int on_record(struct bb_record *rec, struct bb_emit *em, void *arg)
 {
 	struct ctx *c = arg;
 	struct pending *p = &c->batch[c->n];
-	struct fields *f = &p->f;
 
 	em->suppress = 1; /* written once its batch is decided */
 	memset(p, 0, sizeof *p);
 	if (bb_record_copy(&p->rec, rec) != 0)
 		return bb_fatal(BB_EX_SOFTWARE, "out of memory");
 	c->n++;
-	read_fields(&p->rec, f);
-	p->ev = -1;
-	p->check = f->status && strcmp(f->status, "ok") == 0 && f->mid && f->hash && f->asin && f->mkt &&
-		   f->severity && f->event_time && bb_time_parse(f->event_time, strlen(f->event_time), &p->ev) == 0;
+	if (read_pending(c, rec, p) != 0)
+		return bb_fatal(BB_EX_SOFTWARE, "out of memory");
 	return c->n == BATCH ? flush_batch(c) : 0;
 }
 
@@ -317,19 +282,80 @@ static int on_idle(void *arg, int *wait_ms)
 	return flush_batch(arg); /* nothing is held while input is awaited */
 }
 
-int main(int argc, char **argv)
+/* ---- the program ---- */
+
+static int options(int argc, char **argv, const char **url, int64_t *memory)
 {
 	static const struct option opts[] = {
 		{ "db", required_argument, NULL, 'd' },
 		{ "memory", required_argument, NULL, 'm' },
 		{ NULL, 0, NULL, 0 },
 	};
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (opt == 'd') {
+			*url = optarg;
+		} else if (opt == 'm' && bb_parse_i64(optarg, 1, 100000000, memory) != 0) {
+			bb_say("--memory '%s': expected a whole number from 1", optarg);
+			return BB_EX_USAGE;
+		} else if (opt != 'm') {
+			fputs(USAGE, stderr);
+			return BB_EX_USAGE;
+		}
+	}
+	if (optind < argc) {
+		bb_say("unexpected argument '%s'", argv[optind]);
+		fputs(USAGE, stderr);
+		return BB_EX_USAGE;
+	}
+	return 0;
+}
+
+static int open_db(struct ctx *c, const char *url)
+{
+	char err[600];
+	int rc = bb_db_open(url, &c->db, err, sizeof err);
+
+	if (rc >= 0)
+		return 0;
+	return bb_fatal(rc == BB_DB_BADURL ? BB_EX_CONFIG : rc == BB_DB_RETRY ? BB_EX_TEMPFAIL : BB_EX_UNAVAILABLE,
+			"unable to open database '%s': %s", bb_db_name(c->db), err);
+}
+
+/* The stream's memory: ids and hashes of n records, the alerts of n places
+ * (at least a batch's, which are decided on after they are read). */
+static int remember(struct ctx *c, int64_t memory)
+{
+	c->ids = bb_seen_new((size_t)memory);
+	c->hashes = bb_seen_new((size_t)memory);
+	c->alerts = bb_alert_view_new(memory > BATCH ? (size_t)memory : BATCH);
+	return c->ids && c->hashes && c->alerts ? 0 : bb_fatal(BB_EX_SOFTWARE, "out of memory");
+}
+
+static int run(struct ctx *c)
+{
+	struct bb_loop loop = { on_record, on_idle, c };
+	char u[24], d[24], p[24];
+
+	bb_signals_install();
+	int rc = bb_records_run(STDIN_FILENO, stdout, &loop);
+	int last = flush_batch(c); /* at the end of input, or on SIGTERM */
+	snprintf(u, sizeof u, "%zu", c->unique);
+	snprintf(d, sizeof d, "%zu", c->duplicates);
+	snprintf(p, sizeof p, "%zu", c->passed);
+	bb_log(BB_INFO, NULL, "summary", "unique", u, "duplicates", d, "passed", p, NULL);
+	return rc ? rc : last;
+}
+
+int main(int argc, char **argv)
+{
 	static struct ctx c; /* the batch is large: not on the stack */
 	struct bb_conf *conf = NULL;
 	const char *url;
 	char err[600];
 	int64_t memory = 100000;
-	int opt, rc;
+	int rc;
 
 	bb_log_init("bb-dedupe");
 	if (bb_cli_early(argc, argv, HELP, "bb-dedupe " BB_VERSION))
@@ -337,52 +363,17 @@ int main(int argc, char **argv)
 	if (bb_conf_load(&conf, err, sizeof err) != 0)
 		return bb_fatal(BB_EX_CONFIG, "%s", err);
 	url = bb_conf_get(conf, "db", "url");
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'd': url = optarg; break;
-		case 'm':
-			if (bb_parse_i64(optarg, 1, 100000000, &memory) != 0) {
-				bb_say("--memory '%s': expected a whole number from 1", optarg);
-				bb_conf_free(conf);
-				return BB_EX_USAGE;
-			}
-			break;
-		default:
-			fputs(USAGE, stderr);
-			bb_conf_free(conf);
-			return BB_EX_USAGE;
-		}
-	}
-	if (optind < argc) {
-		bb_say("unexpected argument '%s'", argv[optind]);
-		fputs(USAGE, stderr);
-		bb_conf_free(conf);
-		return BB_EX_USAGE;
-	}
-	if (!url)
-		url = "sqlite:bb.db";
-	if ((rc = bb_db_open(url, &c.db, err, sizeof err)) < 0) {
-		rc = bb_fatal(rc == BB_DB_BADURL ? BB_EX_CONFIG : rc == BB_DB_RETRY ? BB_EX_TEMPFAIL : BB_EX_UNAVAILABLE,
-			      "unable to open database '%s': %s", bb_db_name(c.db), err);
-		bb_db_close(c.db);
-		bb_conf_free(conf);
-		return rc;
-	}
-	c.ids = bb_seen_new((size_t)memory * 2);
-	c.alerts = bb_seen_new((size_t)memory);
-	bb_signals_install();
-	struct bb_loop loop = { on_record, on_idle, &c };
-	rc = bb_records_run(STDIN_FILENO, stdout, &loop);
-	int last = flush_batch(&c); /* at the end of input, or on SIGTERM */
+	rc = options(argc, argv, &url, &memory);
 	if (rc == 0)
-		rc = last;
-	char u[24], d[24], p[24];
-	snprintf(u, sizeof u, "%zu", c.unique);
-	snprintf(d, sizeof d, "%zu", c.duplicates);
-	snprintf(p, sizeof p, "%zu", c.passed);
-	bb_log(BB_INFO, NULL, "summary", "unique", u, "duplicates", d, "passed", p, NULL);
+		rc = open_db(&c, url ? url : "sqlite:bb.db");
+	if (rc == 0)
+		rc = remember(&c, memory);
+	if (rc == 0)
+		rc = run(&c);
 	bb_seen_free(c.ids);
-	bb_seen_free(c.alerts);
+	bb_seen_free(c.hashes);
+	bb_alert_view_free(c.alerts);
+	bb_notification_free(&c.notif);
 	bb_db_close(c.db);
 	bb_conf_free(conf);
 	return rc;

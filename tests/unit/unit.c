@@ -1,4 +1,6 @@
-/* unit.c: C unit tests of the lib modules, printing TAP like bats does. */
+/* unit.c: C unit tests of the lib modules, printing TAP like bats does.
+ *   unit-tests            every test; the database ones on a temporary SQLite file
+ *   unit-tests --db URL   the database tests only, on URL (tests/unit.bats: PostgreSQL) */
 #include "analysis.h"
 #include "conf.h"
 #include "ids.h"
@@ -10,7 +12,9 @@
 #include "outage.h"
 #include "parse.h"
 #include "record.h"
+#include "seen.h"
 #include "timeutil.h"
+#include "unit.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -20,7 +24,7 @@
 
 static int n_tests, n_failed;
 
-static void check(int ok, const char *name)
+void check(int ok, const char *name)
 {
 	n_tests++;
 	if (!ok)
@@ -214,6 +218,52 @@ static void test_record(void)
 	out = write_record("not json", 0);
 	check(strcmp(out, "{\"status\":\"ok\"}\n") == 0, "a line that is no object gets a fresh record");
 	free(out);
+}
+
+static void test_seen(void)
+{
+	struct bb_seen *s = bb_seen_new(4);
+	const char *keys[] = { "a", "b", "c", "d", "e", "f" };
+
+	bb_seen_add(s, "m\0a", 3);
+	check(bb_seen_has(s, "m\0a", 3) && !bb_seen_has(s, "m\0b", 3) && !bb_seen_has(s, "m", 1),
+	      "seen: keys that differ only after a NUL byte are two keys");
+	for (int i = 0; i < 3; i++)
+		bb_seen_add(s, keys[i], 1);
+	check(bb_seen_has(s, "m\0a", 3) && bb_seen_has(s, "c", 1), "seen: four keys fit in four");
+	bb_seen_add(s, "d", 1);
+	check(!bb_seen_has(s, "m\0a", 3) && bb_seen_has(s, "d", 1), "seen: a fifth key forgets the oldest");
+	bb_seen_make_room(s, 2); /* a and b go now, so c and d outlive the next two */
+	check(!bb_seen_has(s, "a", 1) && !bb_seen_has(s, "b", 1) && bb_seen_has(s, "c", 1), "seen: room made");
+	bb_seen_add(s, "e", 1);
+	bb_seen_add(s, "f", 1);
+	check(bb_seen_has(s, "c", 1) && bb_seen_has(s, "d", 1) && bb_seen_has(s, "f", 1),
+	      "seen: the keys added after making room evict nothing");
+	bb_seen_free(s);
+}
+
+static void test_record_reject(void)
+{
+	const char *line = "{\"status\":\"ok\",\"a\":1}";
+	struct bb_record r = { .line = line, .len = strlen(line), .total_len = strlen(line) };
+	struct bb_emit em = { 0 };
+	char *buf = NULL;
+	size_t size = 0;
+	FILE *f = open_memstream(&buf, &size);
+
+	bb_record_index(&r);
+	bb_record_reject(&em, "schema", "dedupe", "analysis", "no %s member: run %s first", "analysis", "bb-severity");
+	bb_record_write(&r, &em, f);
+	fclose(f);
+	check(strcmp(buf, "{\"a\":1,\"status\":\"rejected\",\"error\":{\"type\":\"schema\",\"message\":"
+			  "\"no analysis member: run bb-severity first\",\"stage\":\"dedupe\",\"path\":\"analysis\"}}\n") == 0,
+	      "a rejected record gets status rejected and error {type, message, stage, path}");
+	bb_emit_free(&em);
+	bb_record_reject(&em, "schema", "store", NULL, "x");
+	check(em.n == 2 && strstr(em.add[1].json, "\"path\":null}"), "a rejection without a path has path null");
+	bb_emit_free(&em);
+	free(buf);
+	free(r.m);
 }
 
 /* Strings with a quote, a backslash or an escaped control character at
@@ -555,8 +605,39 @@ static void test_outage(void)
 	close(null);
 }
 
-int main(void)
+static void test_databases(const char *url)
 {
+	test_db(url);
+	test_alert_db(url);
+}
+
+/* A new SQLite file for the database tests, removed after. */
+static void on_sqlite(void)
+{
+	char path[] = "/tmp/bb-unit-db-XXXXXX", url[64], side[80];
+	int fd = mkstemp(path);
+
+	if (fd < 0) {
+		check(0, "a temporary database file");
+		return;
+	}
+	close(fd);
+	snprintf(url, sizeof url, "sqlite:%s", path);
+	test_databases(url);
+	unlink(path);
+	snprintf(side, sizeof side, "%s-wal", path);
+	unlink(side);
+	snprintf(side, sizeof side, "%s-shm", path);
+	unlink(side);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && strcmp(argv[1], "--db") == 0) {
+		test_databases(argv[2]);
+		printf("1..%d\n", n_tests);
+		return n_failed != 0;
+	}
 	test_json();
 	test_jwrite();
 	test_money();
@@ -568,9 +649,13 @@ int main(void)
 	test_jv_parse();
 	test_analysis();
 	test_notification_offers();
+	test_seen();
 	test_reject();
+	test_record_reject();
 	test_conf();
 	test_outage();
+	test_alert();
+	on_sqlite();
 	printf("1..%d\n", n_tests);
 	return n_failed != 0;
 }

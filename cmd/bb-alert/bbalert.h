@@ -1,0 +1,59 @@
+/* bbalert.h: what the subcommands of bb-alert share. */
+#ifndef BBALERT_H
+#define BBALERT_H
+
+#include "alert.h"
+#include "conf.h"
+#include "db.h"
+#include "jwrite.h"
+
+#include <stdint.h>
+
+/* The command line and [alert] of bb.conf, as main() resolved them. */
+struct app {
+	struct bb_db *db;
+	const struct bb_conf *conf;
+	const char *cmd;           /* the subcommand */
+	char **args;               /* its operands */
+	int nargs;
+	int64_t now;               /* --now, BB_NOW or the wall clock; -1: the wall clock, read each pass */
+	const char *by, *note, *format, *exec, *webhook;
+	int64_t snooze_ms, interval_ms;
+	int once;
+	struct bb_alert_filter filter;
+	/* [alert] */
+	int64_t retry_base_ms, retry_cap_ms, lease_ms;
+	int max_attempts;
+};
+
+int64_t app_now(const struct app *a);
+
+/* ops.c: ack, snooze, unsnooze, resolve, retry. An exit status. */
+int run_op(struct app *a, enum bb_alert_op op);
+
+/* list.c */
+int run_list(struct app *a);
+int run_show(struct app *a);
+/* "USD 21.00", or "-" when a part is missing. */
+void money_text(const char *currency, const char *minor, char *buf, size_t size);
+/* "2h05m" from a number of milliseconds. */
+void age_text(int64_t ms, char *buf, size_t size);
+
+/* doc.c: the alert of row i of bb_alert_list or bb_alert_get as a JSON
+ * object (list --format ndjson, and each alert of a delivery document). */
+void alert_json(struct bb_jw *w, const struct bb_rows *r, int i, int with_analysis);
+int64_t row_time(const struct bb_rows *r, int i, int col); /* -1 when NULL */
+
+/* send.c: a delivery document to the channel of --exec, --webhook or
+ * standard output. */
+struct sent {
+	int ok;
+	int64_t retry_after_ms; /* the webhook's Retry-After; -1 none */
+	char detail[200];       /* what happened, for the attempt and the log */
+};
+void send_doc(const struct app *a, const char *doc, size_t n, const char *delivery_id, struct sent *s);
+
+/* deliver.c */
+int run_deliver(struct app *a);
+
+#endif

@@ -1,0 +1,236 @@
+/* bb-alert: the lifecycle of an alert after bb-dedupe and bb-store raised
+ * it (ALERTS.md): list and show alerts, the operator's transitions (ack,
+ * snooze, unsnooze, resolve, retry), and their delivery. */
+#include "bbalert.h"
+#include "cli.h"
+#include "exitcode.h"
+#include "log.h"
+#include "parse.h"
+#include "timeutil.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define USAGE "usage: bb-alert list [--status S,...] [--severity S,...] [--asin A] [--queue Q] [--format text|ndjson]\n" \
+	"       bb-alert show ID|FINGERPRINT\n" \
+	"       bb-alert ack|resolve|unsnooze ID... [--by NAME] [--note TEXT]\n" \
+	"       bb-alert snooze ID... [--for DURATION] [--by NAME] [--note TEXT]\n" \
+	"       bb-alert retry ID...\n" \
+	"       bb-alert deliver [--exec CMD | --webhook URL] [--once | --interval DURATION]\n" \
+	"  common: [--db URL] [--now RFC3339]\n"
+#define HELP USAGE "\n" \
+	"  --db URL          the database (default: [db] url, else sqlite:bb.db)\n" \
+	"  --now TIME        the time to act at, instead of BB_NOW or the clock\n" \
+	"  --status S,...    list: these statuses (default: all but resolved)\n" \
+	"  --severity S,...  list: these severities\n" \
+	"  --asin A          list: this ASIN's alerts\n" \
+	"  --queue Q         list: high_priority, standard or background\n" \
+	"  --format F        list: text (default) or ndjson\n" \
+	"  --by NAME         who acts (default: $USER)\n" \
+	"  --note TEXT       why, kept in the alert's timeline\n" \
+	"  --for DURATION    snooze: how long (default: [alert] snooze, else 30m)\n" \
+	"  --exec CMD        deliver: run CMD with sh -c, the document on stdin\n" \
+	"  --webhook URL     deliver: POST the document to URL\n" \
+	"  --once            deliver: one pass, then exit (the default)\n" \
+	"  --interval DUR    deliver: a pass every DUR until SIGTERM\n" \
+	"See bb-alert(1).\n"
+
+int64_t app_now(const struct app *a)
+{
+	return a->now >= 0 ? a->now : bb_now_ms();
+}
+
+static int usage(const char *fmt, const char *arg)
+{
+	if (fmt)
+		bb_say(fmt, arg);
+	fputs(USAGE, stderr);
+	return BB_EX_USAGE;
+}
+
+static int duration(const char *opt, const char *s, int64_t *ms)
+{
+	if (bb_duration_parse(s, ms) == 0 && *ms > 0)
+		return 0;
+	bb_say("%s '%s': expected a duration such as 30s, 5m, 24h or 7d", opt, s);
+	return BB_EX_USAGE;
+}
+
+/* "a,b,c" into v (pointing into s), each checked by valid. */
+static int csv(const char *opt, const char *s, struct bb_str *v, int *n, int (*valid)(const char *, size_t))
+{
+	for (const char *p = s;; p++) {
+		const char *e = p + strcspn(p, ",");
+		if (*n == BB_ALERT_FILTER_MAX || e == p || !valid(p, (size_t)(e - p))) {
+			bb_say("%s '%s': unknown value '%.*s'", opt, s, (int)(e - p), p);
+			return BB_EX_USAGE;
+		}
+		v[(*n)++] = (struct bb_str){ p, (size_t)(e - p) };
+		if (!*(p = e))
+			return 0;
+	}
+}
+
+static int valid_status(const char *s, size_t n)
+{
+	return bb_alert_status_of(s, n) != BB_ALERT_ABSENT;
+}
+
+static int valid_severity(const char *s, size_t n)
+{
+	return bb_severity_of(s, n) >= 0;
+}
+
+static int option(struct app *a, int opt, const char *arg, const char **url)
+{
+	switch (opt) {
+	case 'd': *url = arg; return 0;
+	case 'n': return bb_time_parse(arg, strlen(arg), &a->now) == 0 ? 0 :
+		usage("--now '%s': expected an RFC 3339 time such as 2026-01-01T00:00:00Z", arg);
+	case 's': return csv("--status", arg, a->filter.status, &a->filter.nstatus, valid_status);
+	case 'S': return csv("--severity", arg, a->filter.severity, &a->filter.nseverity, valid_severity);
+	case 'a': a->filter.asin = (struct bb_str){ arg, strlen(arg) }; return 0;
+	case 'q': a->filter.queue = (struct bb_str){ arg, strlen(arg) }; return 0;
+	case 'f': a->format = arg; return 0;
+	case 'b': a->by = arg; return 0;
+	case 'N': a->note = arg; return 0;
+	case 'F': return duration("--for", arg, &a->snooze_ms);
+	case 'e': a->exec = arg; return 0;
+	case 'w': a->webhook = arg; return 0;
+	case 'o': a->once = 1; return 0;
+	case 'i': return duration("--interval", arg, &a->interval_ms);
+	default: return usage(NULL, NULL);
+	}
+}
+
+static int options(int argc, char **argv, struct app *a, const char **url)
+{
+	static const struct option opts[] = {
+		{ "db", required_argument, NULL, 'd' }, { "now", required_argument, NULL, 'n' },
+		{ "status", required_argument, NULL, 's' }, { "severity", required_argument, NULL, 'S' },
+		{ "asin", required_argument, NULL, 'a' }, { "queue", required_argument, NULL, 'q' },
+		{ "format", required_argument, NULL, 'f' }, { "by", required_argument, NULL, 'b' },
+		{ "note", required_argument, NULL, 'N' }, { "for", required_argument, NULL, 'F' },
+		{ "exec", required_argument, NULL, 'e' }, { "webhook", required_argument, NULL, 'w' },
+		{ "once", no_argument, NULL, 'o' }, { "interval", required_argument, NULL, 'i' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt, rc = 0;
+
+	while (rc == 0 && (opt = getopt_long(argc, argv, "", opts, NULL)) != -1)
+		rc = option(a, opt, optarg, url);
+	if (rc == 0 && optind == argc)
+		return usage("no command given", NULL);
+	if (rc == 0 && a->exec && a->webhook)
+		return usage("--exec and --webhook: give one channel%s", "");
+	if (rc == 0 && a->once && a->interval_ms > 0)
+		return usage("--once and --interval: give one%s", "");
+	a->cmd = argv[optind];
+	a->args = argv + optind + 1;
+	a->nargs = argc - optind - 1;
+	return rc;
+}
+
+/* A duration of [alert], when given. */
+static int conf_duration(struct app *a, const char *name, int64_t *ms)
+{
+	const char *v = bb_conf_get(a->conf, "alert", name);
+	if (!v || (bb_duration_parse(v, ms) == 0 && *ms > 0))
+		return 0;
+	return bb_fatal(BB_EX_CONFIG, "unable to read [alert] %s '%s': expected a duration such as 30s", name, v);
+}
+
+static int configure(struct app *a)
+{
+	const char *v;
+	int64_t n = a->max_attempts;
+	int rc = 0;
+
+	a->retry_base_ms = 10000, a->retry_cap_ms = 600000, a->lease_ms = 120000, n = 5;
+	if (!a->snooze_ms)
+		rc = conf_duration(a, "snooze", &a->snooze_ms);
+	if (rc == 0)
+		rc = conf_duration(a, "retry_base", &a->retry_base_ms);
+	if (rc == 0)
+		rc = conf_duration(a, "retry_cap", &a->retry_cap_ms);
+	if (rc == 0)
+		rc = conf_duration(a, "claim_lease", &a->lease_ms);
+	if (rc == 0 && (v = bb_conf_get(a->conf, "alert", "max_attempts")) && bb_parse_i64(v, 1, 1000, &n) != 0)
+		rc = bb_fatal(BB_EX_CONFIG, "unable to read [alert] max_attempts '%s': expected 1 to 1000", v);
+	a->max_attempts = (int)n;
+	if (!a->snooze_ms)
+		a->snooze_ms = 30 * 60 * 1000;
+	if (!a->exec && !a->webhook && (a->exec = bb_conf_get(a->conf, "alert", "exec")) == NULL)
+		a->webhook = bb_conf_get(a->conf, "alert", "webhook");
+	return rc;
+}
+
+static int open_db(struct app *a, const char *url)
+{
+	char err[600];
+	int rc = bb_db_open(url, &a->db, err, sizeof err);
+
+	if (rc >= 0)
+		return 0;
+	return bb_fatal(rc == BB_DB_BADURL ? BB_EX_CONFIG : rc == BB_DB_RETRY ? BB_EX_TEMPFAIL : BB_EX_UNAVAILABLE,
+			"unable to open database '%s': %s", bb_db_name(a->db), err);
+}
+
+static int run(struct app *a)
+{
+	static const char *const ops[] = { "ack", "snooze", "unsnooze", "resolve", "retry" };
+
+	for (int op = 0; op < BB_ALERT_OPS; op++)
+		if (strcmp(a->cmd, ops[op]) == 0)
+			return run_op(a, (enum bb_alert_op)op);
+	if (strcmp(a->cmd, "list") == 0)
+		return run_list(a);
+	if (strcmp(a->cmd, "show") == 0)
+		return run_show(a);
+	if (strcmp(a->cmd, "deliver") == 0)
+		return run_deliver(a);
+	return usage("unknown command '%s'", a->cmd);
+}
+
+/* Whether the command names one: checked before the database is opened. */
+static int known_command(const char *cmd)
+{
+	static const char *const cmds[] = { "ack", "snooze", "unsnooze", "resolve", "retry", "list", "show", "deliver" };
+	for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++)
+		if (strcmp(cmd, cmds[i]) == 0)
+			return 1;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct app a = { .now = -1 };
+	struct bb_conf *conf = NULL;
+	const char *url;
+	char err[600];
+	int rc;
+
+	bb_log_init("bb-alert");
+	if (bb_cli_early(argc, argv, HELP, "bb-alert " BB_VERSION))
+		return 0;
+	if (bb_conf_load(&conf, err, sizeof err) != 0)
+		return bb_fatal(BB_EX_CONFIG, "%s", err);
+	a.conf = conf;
+	url = bb_conf_get(conf, "db", "url");
+	rc = options(argc, argv, &a, &url);
+	if (rc == 0 && !known_command(a.cmd))
+		rc = usage("unknown command '%s'", a.cmd);
+	if (rc == 0)
+		rc = configure(&a);
+	if (rc == 0)
+		rc = open_db(&a, url ? url : "sqlite:bb.db");
+	if (rc == 0)
+		rc = run(&a);
+	if (rc == 0 && (fflush(stdout) != 0 || ferror(stdout)))
+		rc = bb_fatal(BB_EX_IOERR, "unable to write standard output: write error");
+	bb_db_close(a.db);
+	bb_conf_free(conf);
+	return rc;
+}
