@@ -14,11 +14,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_ASSERT(memchr(err, '\0', sizeof err) && strlen(err) > 0);
 	} else {
 		for (size_t i = 0; i < c.n; i++) {
-			const struct cost *r = &c.rows[i], *found = costs_find(&c, r->asin, r->marketplace);
+			const struct cost *r = &c.rows[i], *found = costs_find(&c, (struct bb_str){ r->asin, strlen(r->asin) },
+									 (struct bb_str){ r->marketplace, strlen(r->marketplace) });
 			FUZZ_ASSERT(found == r); /* no two rows share a key */
 			FUZZ_ASSERT(strlen(r->currency) == 3 && r->unit_cost >= 0 && r->referral_bp >= 0);
 		}
-		costs_find(&c, "B0NOSUCH01", "ATVPDKIKX0DER");
+		costs_find(&c, (struct bb_str){ "B0NOSUCH01", 10 }, (struct bb_str){ "ATVPDKIKX0DER", 13 });
 	}
 	costs_free(&c);
 	return 0;
