@@ -485,5 +485,5 @@ attempts_of() {
 	printf '[alert]\nescalate_afterr = 1h\n' >"$BATS_TEST_TMPDIR/typo.conf"
 	run --separate-stderr env BB_CONFIG="$BATS_TEST_TMPDIR/typo.conf" bb-alert list --db "$db"
 	assert_failure 78
-	assert_equal "$stderr" "bb-alert: fatal: $BATS_TEST_TMPDIR/typo.conf:2: no such key: [alert] escalate_afterr (see bb.conf(5))"
+	assert_equal "$stderr" "bb-alert: fatal: unable to load config: $BATS_TEST_TMPDIR/typo.conf:2: no such key [alert] escalate_afterr (see bb.conf(5))"
 }

@@ -704,3 +704,62 @@ check_concurrent() {
 		expect "stored all the same" "$(count "$url" worker_notifications)" 1
 	done
 }
+
+# ---- bad input to the letter ----
+
+@test "a stored body is the bytes that were hashed, and valid JSON, on both databases" {
+	# an escaped NUL where bb keeps no id, and text beyond ASCII, kept as sent
+	body=$(notify "OURS:12.00 A:10.00" '.NotificationMetadata.ApplicationId = "app\u0000tail" | .Payload.AnyOfferChangedNotification.Note = "prix €12 – 😀"')
+	[[ $body == *'\u0000'* ]] || fail "the fixture lost its escaped NUL"
+	want=$(printf '%s' "$body" | sha256sum | cut -d' ' -f1)
+	for db in sqlite pg; do
+		on $db
+		url=$(migrated_db $db)
+		envelope "$body" m-1 | analysed | store "$url" >"$OUT.1"
+		expect "status" "$(statuses <"$OUT.1")" ok
+		expect "dedupe_hash" "$(q "$url" "SELECT dedupe_hash FROM worker_notifications")" "$want"
+		case $db in
+		sqlite)
+			expect "the body re-hashed" "$(q "$url" "SELECT body FROM worker_notifications" | head -c -1 | sha256sum | cut -d' ' -f1)" "$want"
+			expect "json_valid(body)" "$(q "$url" "SELECT json_valid(body) FROM worker_notifications")" 1
+			expect "json_extract over the table" "$(q "$url" "SELECT count(json_extract(body, '$.NotificationType')) FROM worker_notifications")" 1
+			;;
+		pg)
+			expect "the body re-hashed" \
+				"$(q "$url" "SELECT encode(sha256(convert_to(body, 'UTF8')), 'hex') FROM worker_notifications")" "$want"
+			# json keeps \u0000 as written (jsonb and ->> cannot turn it into text)
+			expect "body::json" "$(q "$url" "SELECT json_typeof(body::json) FROM worker_notifications")" object
+			;;
+		esac
+	done
+}
+
+@test "ids that differ only after an escaped NUL are two failures, never one duplicate, on both databases" {
+	a=$(notify "OURS:12.00 A:10.00" "$(with_id 'n-1\u0000a')")
+	b=$(notify "OURS:12.00 A:10.00" "$(with_id 'n-1\u0000b')")
+	for db in sqlite pg; do
+		on $db
+		url=$(migrated_db $db)
+		printf '%s\n%s\n' "$a" "$b" | analysed | store "$url" >"$OUT.1"
+		expect "statuses" "$(statuses <"$OUT.1")" "rejected rejected"
+		expect "failures" "$(q "$url" "SELECT error_type, count(*) FROM worker_failures GROUP BY error_type")" "schema|2"
+		expect "their ids, the hashes of their bodies" \
+			"$(q "$url" "SELECT message_id FROM worker_failures ORDER BY message_id")" \
+			"$(printf '%s\n%s\n' "$(printf '%s' "$a" | sha256sum | cut -d' ' -f1)" "$(printf '%s' "$b" | sha256sum | cut -d' ' -f1)" | sort)"
+		expect "nothing stored as ok" "$(count "$url" worker_notifications)" 0
+	done
+}
+
+@test "bodies that are not strict JSON are never stored as ok, on both databases" {
+	for form in +5 .5 05 1.; do
+		line=$(notify "OURS:12.00 A:10.00" | sed "s/\"Amount\":10,/\"Amount\":$form,/")
+		for db in sqlite pg; do
+			on $db
+			url=$(migrated_db $db)
+			envelope "$line" m-1 | analysed | store "$url" >"$OUT.1"
+			expect "$form: status" "$(statuses <"$OUT.1")" rejected
+			expect "$form: kept as a failure" "$(q "$url" "SELECT error_type FROM worker_failures")" malformed_json
+			expect "$form: nothing stored as ok" "$(count "$url" worker_notifications)" 0
+		done
+	done
+}
