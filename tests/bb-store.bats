@@ -239,7 +239,7 @@ n-bad|2"
 		bb-store --db "$url" <"$IN" >"$OUT"
 		expect "statuses" "$(statuses <"$OUT")" "ok rejected rejected ok rejected"
 		expect "errors" "$(jq -r '.error.message // "-"' "$OUT" | paste -sd'|')" \
-			"-|the notification's event_time is not an RFC 3339 time|an ok record needs its analysis|-|the notification's offers are not an array"
+			"-|the notification's event_time is not an RFC 3339 time|no analysis member: run bb-severity before bb-store|-|the notification's offers are not an array"
 		expect "stored" "$(q "$url" "SELECT message_id FROM worker_notifications ORDER BY message_id")" "n-1
 n-4"
 		expect "failures" \

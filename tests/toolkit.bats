@@ -327,3 +327,16 @@ bb-sqs-send: fatal: unable to load config: $conf:5: line longer than 198 bytes"
 	assert_line --regexp '^SUCCESS +B0JPYN0007 +A1VC38T7YXB528 +success-top3 +JPY 3010 +JPY 2980 +1\.01 +2 +4 *$'
 	assert_line --partial '"min_viable_price":"USD 11.43"'
 }
+
+@test "a raw notification piped past bb-validate is rejected by bb-severity, bb-dedupe and bb-store, naming bb-validate" {
+	raw=$(head -n 1 "$BATS_TEST_DIRNAME/../examples/notifications.ndjson")
+	db="sqlite:$BATS_TEST_TMPDIR/bb.db"
+	for p in "bb-severity" "bb-dedupe --db $db" "bb-store --db $db"; do
+		out=$(printf '%s\n' "$raw" | $p 2>/dev/null)
+		name=${p%% *}
+		jq -e --arg p "$name" '.status == "rejected" and .error.type == "schema" and
+		  (.error.message | test("run bb-validate before " + $p + "$"))' <<<"$out" >/dev/null ||
+			fail "$name: $(jq -c '{status, error}' <<<"$out")"
+	done
+	[ "$(sqlite3 "$BATS_TEST_TMPDIR/bb.db" "SELECT error_type || ' ' || stage FROM worker_failures")" = "schema store" ]
+}

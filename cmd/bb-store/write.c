@@ -77,16 +77,16 @@ const char *store_unusable(const struct bb_record *rec, struct bb_record *n, str
 	*a = (struct bb_record){ 0 };
 	for (int i = 0; i < 3 && !why; i++)
 		if (!bb_record_member(rec, top[i]))
-			why = "an ok record needs message_id, dedupe_hash and body";
+			why = "no message_id, dedupe_hash or body: run bb-validate before bb-store";
 	if (!why && bb_record_sub(rec, "notification", n) != 0)
-		why = "an ok record needs its notification";
+		why = "no notification member: run bb-validate before bb-store";
 	for (int i = 0; i < 4 && !why; i++)
 		if (!bb_record_member(n, notif[i]))
 			why = "the notification lacks asin, marketplace, event_time or offers";
 	if (!why && bb_record_member(n, "offers")->val[0] != '[')
 		why = "the notification's offers are not an array";
 	if (!why && bb_record_sub(rec, "analysis", a) != 0)
-		why = "an ok record needs its analysis";
+		why = "no analysis member: run bb-severity before bb-store";
 	for (int i = 0; i < 3 && !why; i++)
 		if (!bb_record_member(a, analysis[i]))
 			why = "the analysis lacks severity, priority or rule";
@@ -436,6 +436,10 @@ const char *store_status(const struct bb_record *rec)
 {
 	size_t n;
 	char *status = rec->is_object ? bb_record_string(rec, "status", &n) : NULL;
+	/* an object without any status is a notification bb-validate never saw:
+	 * checked as an ok record, it is rejected saying so */
+	if (rec->is_object && !bb_record_member(rec, "status"))
+		return "ok";
 	const char *st = status && strcmp(status, "ok") == 0 ? "ok" :
 			 status && strcmp(status, "duplicate") == 0 ? "duplicate" :
 			 status && strcmp(status, "skipped") == 0 ? "skipped" :
