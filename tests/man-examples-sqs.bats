@@ -16,11 +16,12 @@ setup_file() {
 	export BATS_NO_PARALLELIZE_WITHIN_FILE=true
 	cd "$BATS_TEST_DIRNAME/.."
 	unset AWS_ENDPOINT_URL_SQS AWS_ENDPOINT_URL BB_SQS_QUEUE_URL BB_SQS_DLQ_URL AWS_SESSION_TOKEN AWS_PROFILE
-	eval "$(scripts/sqs-local start "$BATS_FILE_TMPDIR/sqs" 4591)"
+	port=$((4591 + ${BB_TEST_PORT_OFFSET:-0}))
+	eval "$(scripts/sqs-local start "$BATS_FILE_TMPDIR/sqs" "$port")"
 	# eval of nothing succeeds: make sure the emulator really answers
-	[ "$AWS_ENDPOINT_URL_SQS" = http://127.0.0.1:4591 ]
-	[ "$BB_SQS_QUEUE_URL" = http://127.0.0.1:4591/000000000000/bb ]
-	[ "$BB_SQS_DLQ_URL" = http://127.0.0.1:4591/000000000000/bb-dlq ]
+	[ "$AWS_ENDPOINT_URL_SQS" = "http://127.0.0.1:$port" ]
+	[ "$BB_SQS_QUEUE_URL" = "http://127.0.0.1:$port/000000000000/bb" ]
+	[ "$BB_SQS_DLQ_URL" = "http://127.0.0.1:$port/000000000000/bb-dlq" ]
 	curl -fsS -o /dev/null "$AWS_ENDPOINT_URL_SQS/health"
 }
 
