@@ -6,6 +6,7 @@
 #include "timeutil.h"
 
 #include <libpq-fe.h>
+#include <limits.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -35,6 +36,7 @@ struct bb_db {
 	struct {
 		const char *sql;
 		sqlite3_stmt *stmt;
+		int *param; /* SQLite: the parameter ($N - 1) bound at each index - 1 */
 	} cache[CACHE];
 	int ncache;
 	int64_t changes; /* rows the last statement changed */
@@ -94,18 +96,44 @@ static int lite_rc(struct bb_db *db, int rc, const char *what)
 	return fail(db, busy ? BB_DB_RETRY : BB_DB_ERR, what, sqlite3_errmsg(db->lite));
 }
 
-static sqlite3_stmt *lite_prepare(struct bb_db *db, const char *sql)
+/* SQLite numbers "$N" parameters in order of appearance: which $N each
+ * index stands for, worked out once per statement. */
+static int *param_map(sqlite3_stmt *st)
+{
+	int nb = sqlite3_bind_parameter_count(st);
+	int *map = malloc((size_t)nb * sizeof *map + 1);
+
+	for (int j = 0; map && j < nb; j++) {
+		const char *name = sqlite3_bind_parameter_name(st, j + 1);
+		map[j] = name && name[0] == '$' ? atoi(name + 1) - 1 : -1;
+	}
+	return map;
+}
+
+/* The statement of sql, prepared once; *map gets its parameter map (free
+ * it after use when the statement is not cached: *owned). */
+static sqlite3_stmt *lite_prepare(struct bb_db *db, const char *sql, int **map, int *owned)
 {
 	sqlite3_stmt *st = NULL;
 
+	*owned = 0;
 	for (int i = 0; i < db->ncache; i++)
-		if (db->cache[i].sql == sql)
+		if (db->cache[i].sql == sql) {
+			*map = db->cache[i].param;
 			return db->cache[i].stmt;
+		}
 	if (sqlite3_prepare_v2(db->lite, sql, -1, &st, NULL) != SQLITE_OK)
 		return NULL;
+	if (!(*map = param_map(st))) {
+		sqlite3_finalize(st);
+		return NULL;
+	}
 	if (db->ncache < CACHE) {
 		db->cache[db->ncache].sql = sql;
+		db->cache[db->ncache].param = *map;
 		db->cache[db->ncache++].stmt = st;
+	} else {
+		*owned = 1;
 	}
 	return st;
 }
@@ -138,22 +166,32 @@ static int rows_add(struct bb_rows *r, sqlite3_stmt *st)
 	return 0;
 }
 
-static int lite_exec(struct bb_db *db, const char *sql, int n, const char *const *params,
+static int lite_exec(struct bb_db *db, const char *sql, int n, const char *const *params, const size_t *lens,
 		     struct bb_rows **rows)
 {
-	sqlite3_stmt *st = lite_prepare(db, sql);
-	int rc;
+	int *map, owned, rc;
+	sqlite3_stmt *st = lite_prepare(db, sql, &map, &owned);
 
 	if (!st)
 		return lite_rc(db, sqlite3_errcode(db->lite), "prepare");
-	/* SQLite numbers "$N" parameters in order of appearance: bind each by
-	 * its name. The text stays ours until the statement is reset, which
+	/* Each index bound to its $N, with its length: a value may hold NUL
+	 * bytes. The text stays ours until the statement is reset, which
 	 * happens before this returns, so SQLite need not copy it. */
-	for (int j = 1, nb = sqlite3_bind_parameter_count(st); j <= nb; j++) {
-		const char *name = sqlite3_bind_parameter_name(st, j);
-		int i = name && name[0] == '$' ? atoi(name + 1) - 1 : -1;
-		if (i >= 0 && i < n)
-			sqlite3_bind_text(st, j, params[i], -1, SQLITE_STATIC);
+	int too_long = 0;
+	for (int j = 0, nb = sqlite3_bind_parameter_count(st); j < nb; j++) {
+		int i = map[j];
+		if (i < 0 || i >= n || !params[i])
+			continue;
+		size_t len = lens ? lens[i] : strlen(params[i]);
+		if ((too_long = len > INT_MAX)) /* never: a record is at most BB_LINE_MAX */
+			break;
+		sqlite3_bind_text(st, j + 1, params[i], (int)len, SQLITE_STATIC);
+	}
+	if (owned)
+		free(map);
+	if (too_long) {
+		lite_release(db, st);
+		return fail(db, BB_DB_ERR, "execute", "a parameter longer than 2 GiB");
 	}
 	if (rows)
 		*rows = calloc(1, sizeof **rows);
@@ -349,6 +387,7 @@ static int pg_prepared(struct bb_db *db, const char *sql, int n, const char **na
 	PQclear(r);
 	db->cache[db->ncache].sql = sql;
 	db->cache[db->ncache].stmt = NULL;
+	db->cache[db->ncache].param = NULL;
 	*name = names[db->ncache++];
 	return BB_DB_OK;
 }
@@ -378,12 +417,18 @@ static int pg_open(struct bb_db *db)
 
 /* ---- the interface ---- */
 
-int bb_db_exec(struct bb_db *db, const char *sql, int n, const char *const *params,
-	       struct bb_rows **rows)
+int bb_db_exec_len(struct bb_db *db, const char *sql, int n, const char *const *params, const size_t *lens,
+		   struct bb_rows **rows)
 {
 	if (rows)
 		*rows = NULL;
-	return db->pg ? pg_exec(db, sql, n, params, rows) : lite_exec(db, sql, n, params, rows);
+	return db->pg ? pg_exec(db, sql, n, params, rows) : lite_exec(db, sql, n, params, lens, rows);
+}
+
+int bb_db_exec(struct bb_db *db, const char *sql, int n, const char *const *params,
+	       struct bb_rows **rows)
+{
+	return bb_db_exec_len(db, sql, n, params, NULL, rows);
 }
 
 /* Prepare the statements a pipeline will use: PQprepare cannot run inside one. */
@@ -487,7 +532,7 @@ int bb_db_pipeline(struct bb_db *db, int n, const struct bb_stmt *st, struct bb_
 		return pg_pipe_end(db, res, rc);
 	}
 	for (int i = 0; rc == BB_DB_OK && i < n; i++)
-		rc = lite_exec(db, st[i].sql, st[i].n, st[i].params, res ? &res[i] : NULL);
+		rc = lite_exec(db, st[i].sql, st[i].n, st[i].params, NULL, res ? &res[i] : NULL);
 	return rc;
 }
 
@@ -544,9 +589,12 @@ void bb_db_rollback(struct bb_db *db)
 
 static void close_handles(struct bb_db *db)
 {
-	for (int i = 0; i < db->ncache; i++)
+	for (int i = 0; i < db->ncache; i++) {
 		if (db->cache[i].stmt)
 			sqlite3_finalize(db->cache[i].stmt);
+		free(db->cache[i].param);
+		db->cache[i].param = NULL;
+	}
 	db->ncache = 0;
 	if (db->lite)
 		sqlite3_close(db->lite);

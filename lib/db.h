@@ -35,10 +35,15 @@ int bb_db_begin(struct bb_db *db);
 int bb_db_commit(struct bb_db *db);
 void bb_db_rollback(struct bb_db *db);
 
-/* Run sql with n text parameters (NULL entries are SQL NULL). Rows, when
- * wanted, come back as text. */
+/* Run sql with n text parameters (NULL entries are SQL NULL), each a C
+ * string. Rows, when wanted, come back as text. */
 int bb_db_exec(struct bb_db *db, const char *sql, int n, const char *const *params,
 	       struct bb_rows **rows);
+/* The same with each parameter's length in bytes, for outside data: SQLite
+ * stores exactly those bytes, NUL bytes included. (PostgreSQL text cannot
+ * hold a NUL byte: there a value ends at its first.) */
+int bb_db_exec_len(struct bb_db *db, const char *sql, int n, const char *const *params, const size_t *lens,
+		   struct bb_rows **rows);
 /* Several statements in one round trip (libpq pipeline mode on PostgreSQL;
  * one after another on SQLite). results[i] gets statement i's rows; the
  * first failure is returned and the statements after it are not applied. */
