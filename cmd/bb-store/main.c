@@ -327,7 +327,7 @@ static int on_record(struct bb_record *rec, struct bb_emit *em, void *arg)
 	return c->n >= c->batch_max ? commit(c) : 0;
 }
 
-/* History and offer snapshots are kept for --keep after they were stored;
+/* History, offers included, is kept for --keep after it was stored;
  * pruning runs when the stream is idle, at most once an hour. */
 static void prune(struct ctx *c)
 {
@@ -340,9 +340,6 @@ static void prune(struct ctx *c)
 		return;
 	bb_time_format(bb_now_ms() - c->keep, cutoff, sizeof cutoff);
 	rc = bb_db_begin(c->db);
-	if (rc == BB_DB_OK)
-		rc = bb_db_exec(c->db, "DELETE FROM offer_snapshots WHERE notification_id IN (SELECT notification_id "
-				"FROM competitive_history WHERE created_at < $1)", 1, p, NULL);
 	if (rc == BB_DB_OK)
 		rc = bb_db_exec(c->db, "DELETE FROM competitive_history WHERE created_at < $1", 1, p, NULL);
 	if (rc == BB_DB_OK)

@@ -45,6 +45,15 @@ int store_batch_pg(struct bb_db *db, const struct store_conf *c, const struct bb
 int store_failure(struct bb_db *db, const struct bb_record *rec, const char *status, const char *now,
 		  const char *own_error);
 
+/* Whether seller is one of ours: those configured, else the notification's
+ * own SellerId. */
+int store_is_ours(const struct store_conf *c, const char *seller, const char *notif_seller);
+
+/* Whether the n bytes are an integer (minor units): an offer is stored with
+ * a seller_id and an integer landed price. bb-validate lets no other offer
+ * through; one that slips by is left out, never failing its batch. */
+int store_integer(const char *s, size_t n);
+
 /* The status a record arrives with, as bb-store treats it: ok, duplicate,
  * skipped, failed, or rejected for anything else. */
 const char *store_status(const struct bb_record *rec);

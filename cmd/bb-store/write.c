@@ -256,7 +256,7 @@ struct rec {
 	struct val asin, mkt, event_time, severity;
 };
 
-static int is_ours(const struct store_conf *c, const char *seller, const char *notif_seller)
+int store_is_ours(const struct store_conf *c, const char *seller, const char *notif_seller)
 {
 	if (!seller)
 		return 0;
@@ -268,63 +268,121 @@ static int is_ours(const struct store_conf *c, const char *seller, const char *n
 	return 0;
 }
 
-struct offer_ctx {
-	struct bb_db *db;
+int store_integer(const char *s, size_t n)
+{
+	size_t i = n > 0 && s[0] == '-';
+	if (n == i || n - i > 18)
+		return 0;
+	for (; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return 1;
+}
+
+/* A notification's offers as competitive_history keeps them: one array per
+ * column, one element per offer, in payload order. SQLite stores each as
+ * JSON text; PostgreSQL (pg.c) as arrays of its own. */
+enum { SELLERS, LANDED, PRIME, FBA, WINNER, OURS, OFFER_COLS };
+
+struct offers {
+	struct text col[OFFER_COLS];
 	const struct store_conf *c;
-	struct rec *r;
-	struct val nid;
-	const char *seller;
-	int ord, rc;
+	const char *notif_seller;
+	int n;
 };
 
-static int offer_row(const char *text_, size_t len, void *arg)
+static void put_flag(struct text *t, const struct bb_record *o, const char *key)
 {
-	struct offer_ctx *x = arg;
-	struct bb_record o = { .line = text_, .len = len, .total_len = len };
-	struct pool p = { .n = 0 };
-	char ord[16];
-
-	bb_record_index(&o);
-	snprintf(ord, sizeof ord, "%d", x->ord++);
-	struct val s = rtext(&p, &o, "seller_id");
-	struct val v[11] = { x->nid, cstr(ord), x->r->asin, x->r->mkt, x->r->event_time, s, rtext(&p, &o, "landed"),
-			     rtext(&p, &o, "prime"), rtext(&p, &o, "fba"), rtext(&p, &o, "buy_box_winner"),
-			     is_ours(x->c, s.p, x->seller) ? LIT("1") : LIT("0") };
-	x->rc = !s.p || !v[6].p ? BB_DB_OK : /* bb-validate never lets one through; never fail a batch on it */
-		run(x->db, "INSERT INTO offer_snapshots (notification_id, ord, asin, marketplace, event_time, "
-		    "seller_id, landed, prime, fba, buy_box_winner, ours) "
-		    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)", 11, v, NULL);
-	pool_free(&p);
-	free(o.m);
-	return x->rc != BB_DB_OK;
+	const struct bb_member *m = bb_record_member(o, key);
+	const char *v = !m ? "null" : m->vallen == 4 && memcmp(m->val, "true", 4) == 0 ? "1" :
+			m->vallen == 5 && memcmp(m->val, "false", 5) == 0 ? "0" : "null";
+	put(t, v, strlen(v));
 }
 
-static int offers(struct bb_db *db, const struct store_conf *c, struct rec *r, struct val nid)
+static int offer_add(const char *elem, size_t len, void *arg)
+{
+	struct offers *x = arg;
+	struct bb_record o = { .line = elem, .len = len, .total_len = len };
+	size_t n = 0;
+	char *seller = bb_record_index(&o) == 0 ? bb_record_string(&o, "seller_id", &n) : NULL;
+	const struct bb_member *landed = seller ? bb_record_member(&o, "landed") : NULL;
+
+	/* bb-validate never lets an offer without them through; never fail a
+	 * batch on one */
+	if (landed && store_integer(landed->val, landed->vallen)) {
+		const char *sep = x->n++ ? "," : "";
+		for (int k = 0; k < OFFER_COLS; k++)
+			put(&x->col[k], sep, strlen(sep));
+		put_json_string(&x->col[SELLERS], seller, n);
+		put(&x->col[LANDED], landed->val, landed->vallen);
+		put_flag(&x->col[PRIME], &o, "prime");
+		put_flag(&x->col[FBA], &o, "fba");
+		put_flag(&x->col[WINNER], &o, "buy_box_winner");
+		put(&x->col[OURS], store_is_ours(x->c, seller, x->notif_seller) ? "1" : "0", 1);
+	}
+	free(seller);
+	free(o.m);
+	return 0;
+}
+
+/* The offers member as JSON arrays into x; 0, or -1 out of memory. */
+static int offers_json(struct offers *x, struct rec *r)
 {
 	const struct bb_member *list = bb_record_member(&r->n, "offers");
-	struct offer_ctx x = { db, c, r, nid, rtext(&r->pool, &r->n, "seller_id").p, 0, BB_DB_OK };
 
-	if (!list || bb_json_array_each(list->val, list->vallen, offer_row, &x) < 0)
-		return x.rc != BB_DB_OK ? x.rc : BB_DB_ERR;
-	return x.rc;
+	for (int k = 0; k < OFFER_COLS; k++)
+		put(&x->col[k], "[", 1);
+	if (!list || bb_json_array_each(list->val, list->vallen, offer_add, x) < 0)
+		return -1;
+	for (int k = 0; k < OFFER_COLS; k++) {
+		put(&x->col[k], "]", 1);
+		if (x->col[k].failed)
+			return -1;
+	}
+	return 0;
 }
 
-static int history_and_state(struct bb_db *db, struct rec *r, struct val nid, const struct bb_member *analysis,
-			     const char *now, int64_t *event_id)
+static void offers_free(struct offers *x)
+{
+	for (int k = 0; k < OFFER_COLS; k++)
+		free(x->col[k].p);
+}
+
+/* The notification's competitive_history row, its offers included. */
+static int history(struct bb_db *db, const struct store_conf *c, struct rec *r, struct val nid, const char *now,
+		   const struct val *h)
 {
 	struct pool *p = &r->pool;
+	struct offers x = { .c = c, .notif_seller = rtext(p, &r->n, "seller_id").p };
 	char hid[37];
+
+	if (offers_json(&x, r) != 0) {
+		offers_free(&x);
+		return BB_DB_ERR;
+	}
 	bb_uuid7(hid);
+	struct val v[21] = { cstr(hid), nid, r->asin, r->mkt, r->event_time, r->severity, h[0], h[1], h[2], h[3],
+			     h[4], h[5], h[6], h[7], cstr(now) };
+	for (int k = 0; k < OFFER_COLS; k++)
+		v[15 + k] = (struct val){ x.col[k].p, x.col[k].n };
+	int rc = run(db, "INSERT INTO competitive_history (id, notification_id, asin, marketplace, event_time, "
+		     "severity, priority, our_price, market_low, buy_box_price, buy_box_winner, position, "
+		     "total_offers, gap_pct, created_at, offer_seller_ids, offer_landed, offer_prime, offer_fba, "
+		     "offer_buy_box_winner, offer_ours) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
+		     "$13, $14, $15, $16, $17, $18, $19, $20, $21)", 21, v, NULL);
+	offers_free(&x);
+	return rc;
+}
+
+static int history_and_state(struct bb_db *db, const struct store_conf *c, struct rec *r, struct val nid,
+			     const struct bb_member *analysis, const char *now, int64_t *event_id)
+{
+	struct pool *p = &r->pool;
 	/* priority, our_price, market_low, buy_box_price, buy_box_winner, position, total_offers, gap_pct */
 	struct val h[8] = { rtext(p, &r->a, "priority"), rtext(p, &r->a, "our_price"), rtext(p, &r->a, "market_low"),
 			    rtext(p, &r->a, "buy_box_price"), rtext(p, &r->a, "buy_box_winner"),
 			    rtext(p, &r->a, "position"), rtext(p, &r->a, "total_offers"), rtext(p, &r->a, "gap_pct") };
-	struct val v[15] = { cstr(hid), nid, r->asin, r->mkt, r->event_time, r->severity, h[0], h[1], h[2], h[3],
-			     h[4], h[5], h[6], h[7], cstr(now) };
-	int rc = run(db, "INSERT INTO competitive_history (id, notification_id, asin, marketplace, event_time, "
-		     "severity, priority, our_price, market_low, buy_box_price, buy_box_winner, position, "
-		     "total_offers, gap_pct, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
-		     "$12, $13, $14, $15)", 15, v, NULL);
+	int rc = history(db, c, r, nid, now, h);
 	if (rc != BB_DB_OK)
 		return rc;
 	struct val rule = rtext(p, &r->a, "rule");
@@ -518,9 +576,7 @@ static int stored_ok(struct bb_db *db, const struct store_conf *c, const struct 
 		goto done;
 	}
 	if (rc == BB_DB_OK)
-		rc = history_and_state(db, &r, nid, analysis, now, &out->event_id);
-	if (rc == BB_DB_OK)
-		rc = offers(db, c, &r, nid);
+		rc = history_and_state(db, c, &r, nid, analysis, now, &out->event_id);
 	jv action = jv_invalid();
 	if (rc == BB_DB_OK)
 		rc = alert(db, &r, nid, now, ev, &out->event_id, &action);
