@@ -14,19 +14,24 @@
 #include <string.h>
 
 #define CACHE 64
-#define CKPT_FRAMES 1000      /* WAL frames that wake the checkpointer */
+#define CKPT_FRAMES 8192       /* WAL frames appended since it last ran that wake the checkpointer */
 #define CKPT_HARD_FRAMES 32768 /* a WAL this long is checkpointed by the writer itself */
 
 /* SQLite: a thread with a connection of its own copies the WAL back into
  * the database while the writer goes on (PASSIVE checkpoints never block
- * it). When the WAL outgrows CKPT_HARD_FRAMES anyway, the writer finishes
- * the copy itself after a commit, so the WAL can start over. */
+ * it). It runs once the WAL has grown by CKPT_FRAMES (32 MiB), not after
+ * every commit: a page that several batches change (an index leaf, a
+ * product's state) is then copied once for all of them. The writer keeps
+ * appending meanwhile, so the WAL does not start over by itself: when it
+ * reaches CKPT_HARD_FRAMES, the writer finishes the copy after a commit,
+ * and the next transaction starts the WAL over. */
 struct checkpointer {
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	sqlite3 *conn;
 	int wanted, stop;
+	int woken_at; /* the WAL's length when the writer last woke it (the writer's alone) */
 };
 
 struct bb_db {
@@ -249,9 +254,12 @@ static int wal_hook(void *arg, sqlite3 *conn, const char *name, int frames)
 {
 	struct checkpointer *c = arg;
 
+	if (frames < c->woken_at) /* the WAL started over */
+		c->woken_at = 0;
 	if (frames >= CKPT_HARD_FRAMES) {
 		sqlite3_wal_checkpoint_v2(conn, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-	} else if (frames >= CKPT_FRAMES) {
+	} else if (frames - c->woken_at >= CKPT_FRAMES) {
+		c->woken_at = frames;
 		pthread_mutex_lock(&c->mu);
 		c->wanted = 1;
 		pthread_cond_signal(&c->cv);
