@@ -209,8 +209,8 @@ static int write_batch(struct ctx *c, struct outcome *out, const char *now)
 		rc = store_lock(c->db, c->batch, c->n);
 	if (rc == BB_DB_OK && pg)
 		rc = store_batch_pg(c->db, &c->conf, c->batch, c->n, now, out);
-	for (int i = 0; rc == BB_DB_OK && !pg && i < c->n; i++)
-		rc = store_record(c->db, &c->conf, &c->batch[i], now, &out[i]);
+	if (rc == BB_DB_OK && !pg)
+		rc = store_batch_lite(c->db, &c->conf, c->batch, c->n, now, out);
 	size_t failed = 0;
 	for (int i = 0; rc == BB_DB_OK && i < c->n; i++)
 		failed += strcmp(out[i].status, "rejected") == 0 || strcmp(out[i].status, "failed") == 0;

@@ -32,9 +32,11 @@ const char *store_unusable(const struct bb_record *rec, struct bb_record *n, str
  * scheduled delivery only for a new alert. Takes ownership of action. */
 jv store_alert_member(const struct bb_record *rec, jv action, int64_t event_ms);
 
-/* Write one record (a line of the input, indexed). now is the batch's time. */
-int store_record(struct bb_db *db, const struct store_conf *conf, const struct bb_record *rec,
-		 const char *now, struct outcome *out);
+/* SQLite: the whole batch of n indexed records, each written in turn while
+ * a thread makes the next ones ready (write.c); out[i] gets each outcome.
+ * now is the batch's time. */
+int store_batch_lite(struct bb_db *db, const struct store_conf *c, const struct bb_record *recs, int n,
+		     const char *now, struct outcome *out);
 
 /* PostgreSQL: the whole batch of n indexed records in two pipelined round
  * trips (pg.c); out[i] gets each outcome. */

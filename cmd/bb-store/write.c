@@ -7,6 +7,7 @@
 #include "record.h"
 #include "timeutil.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -250,12 +251,6 @@ static int add_event(struct bb_db *db, const char *kind, struct val asin, struct
 	return rc;
 }
 
-struct rec {
-	struct pool pool;
-	struct bb_record n, a; /* the notification and analysis members, indexed */
-	struct val asin, mkt, event_time, severity;
-};
-
 int store_is_ours(const struct store_conf *c, const char *seller, const char *notif_seller)
 {
 	if (!seller)
@@ -325,10 +320,11 @@ static int offer_add(const char *elem, size_t len, void *arg)
 	return 0;
 }
 
-/* The offers member as JSON arrays into x; 0, or -1 out of memory. */
-static int offers_json(struct offers *x, struct rec *r)
+/* The notification's offers as JSON arrays into x; 0, or -1 when they are
+ * not an array or memory ran out. */
+static int offers_json(struct offers *x, const struct bb_record *notification)
 {
-	const struct bb_member *list = bb_record_member(&r->n, "offers");
+	const struct bb_member *list = bb_record_member(notification, "offers");
 
 	for (int k = 0; k < OFFER_COLS; k++)
 		put(&x->col[k], "[", 1);
@@ -348,78 +344,121 @@ static void offers_free(struct offers *x)
 		free(x->col[k].p);
 }
 
-/* The notification's competitive_history row, its offers included. */
-static int history(struct bb_db *db, const struct store_conf *c, struct rec *r, struct val nid, const char *now,
-		   const struct val *h)
+/* A record's rows, made ready from its bytes before any is written: the
+ * SQLite batch (store_batch_lite) has a thread make the next records ready
+ * while it writes this one. */
+struct rec {
+	struct pool pool;
+	struct bb_record n, a; /* the notification and analysis members, indexed */
+	const char *status;    /* as store_status, or unusable: ok, but not storable */
+	const char *error;     /* why it is unusable */
+	int complete;          /* its rows are whole: else the batch fails, as a bug */
+	int64_t ev;
+	char nid[37], hid[37];
+	struct val asin, mkt, event_time, severity, rule;
+	struct val wn[15], h[21], s[18]; /* worker_notifications, competitive_history, current_state */
+	struct offers x;
+};
+
+/* The three rows of an ok record, which store_unusable has let through. */
+static void rows_of(struct rec *r, const struct store_conf *c, const struct bb_record *rec,
+		    const struct bb_member *analysis, const char *now)
 {
 	struct pool *p = &r->pool;
-	struct offers x = { .c = c, .notif_seller = rtext(p, &r->n, "seller_id").p };
-	char hid[37];
+	struct val nid = cstr(r->nid);
 
-	if (offers_json(&x, r) != 0) {
-		offers_free(&x);
-		return BB_DB_ERR;
-	}
-	bb_uuid7(hid);
-	struct val v[21] = { cstr(hid), nid, r->asin, r->mkt, r->event_time, r->severity, h[0], h[1], h[2], h[3],
-			     h[4], h[5], h[6], h[7], cstr(now) };
-	for (int k = 0; k < OFFER_COLS; k++)
-		v[15 + k] = (struct val){ x.col[k].p, x.col[k].n };
-	int rc = run(db, "INSERT INTO competitive_history (id, notification_id, asin, marketplace, event_time, "
-		     "severity, priority, our_price, market_low, buy_box_price, buy_box_winner, position, "
-		     "total_offers, gap_pct, created_at, offer_seller_ids, offer_landed, offer_prime, offer_fba, "
-		     "offer_buy_box_winner, offer_ours) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
-		     "$13, $14, $15, $16, $17, $18, $19, $20, $21)", 21, v, NULL);
-	offers_free(&x);
-	return rc;
-}
-
-static int history_and_state(struct bb_db *db, const struct store_conf *c, struct rec *r, struct val nid,
-			     const struct bb_member *analysis, const char *now, int64_t *event_id)
-{
-	struct pool *p = &r->pool;
+	r->x = (struct offers){ .c = c, .notif_seller = rtext(p, &r->n, "seller_id").p };
+	struct val wn[15] = { nid, rstring(p, rec, "message_id"), rstring(p, rec, "dedupe_hash"),
+			      rtext(p, &r->n, "notification_id"), r->asin, r->mkt, rstring(p, rec, "body"), r->severity,
+			      rtext(p, &r->a, "priority"), LIT("stored"), rstring(p, rec, "trace_id"), r->event_time,
+			      rstring(p, rec, "received_at"), cstr(now), cstr(c->worker_id) };
 	/* priority, our_price, market_low, buy_box_price, buy_box_winner, position, total_offers, gap_pct */
-	struct val h[8] = { rtext(p, &r->a, "priority"), rtext(p, &r->a, "our_price"), rtext(p, &r->a, "market_low"),
+	struct val a[8] = { wn[8], rtext(p, &r->a, "our_price"), rtext(p, &r->a, "market_low"),
 			    rtext(p, &r->a, "buy_box_price"), rtext(p, &r->a, "buy_box_winner"),
 			    rtext(p, &r->a, "position"), rtext(p, &r->a, "total_offers"), rtext(p, &r->a, "gap_pct") };
-	int rc = history(db, c, r, nid, now, h);
-	if (rc != BB_DB_OK)
-		return rc;
-	struct val rule = rtext(p, &r->a, "rule");
-	struct val s[18] = { r->asin, r->mkt, nid, r->event_time, r->severity, h[0], rule,
-			     rtext(p, &r->n, "currency"), h[1], h[2], rtext(p, &r->a, "market_low_seller"), h[3],
-			     h[4].p ? h[4] : LIT("0"), h[5], h[6], h[7], { analysis->val, analysis->vallen },
+	struct val h[21] = { cstr(r->hid), nid, r->asin, r->mkt, r->event_time, r->severity, a[0], a[1], a[2], a[3],
+			     a[4], a[5], a[6], a[7], cstr(now) };
+	r->rule = rtext(p, &r->a, "rule");
+	struct val s[18] = { r->asin, r->mkt, nid, r->event_time, r->severity, a[0], r->rule,
+			     rtext(p, &r->n, "currency"), a[1], a[2], rtext(p, &r->a, "market_low_seller"), a[3],
+			     a[4].p ? a[4] : LIT("0"), a[5], a[6], a[7], { analysis->val, analysis->vallen },
 			     cstr(now) };
-	/* out-of-order deliveries never roll the state back */
-	rc = run(db, "INSERT INTO current_state (asin, marketplace, notification_id, event_time, severity, "
-		 "priority, rule, currency, our_price, market_low, market_low_seller, buy_box_price, "
-		 "buy_box_winner, position, total_offers, gap_pct, analysis, updated_at) VALUES ($1, $2, $3, "
-		 "$4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) "
-		 "ON CONFLICT (asin, marketplace) DO UPDATE SET notification_id = excluded.notification_id, "
-		 "event_time = excluded.event_time, severity = excluded.severity, priority = excluded.priority, "
-		 "rule = excluded.rule, currency = excluded.currency, our_price = excluded.our_price, "
-		 "market_low = excluded.market_low, market_low_seller = excluded.market_low_seller, "
-		 "buy_box_price = excluded.buy_box_price, buy_box_winner = excluded.buy_box_winner, "
-		 "position = excluded.position, total_offers = excluded.total_offers, "
-		 "gap_pct = excluded.gap_pct, analysis = excluded.analysis, updated_at = excluded.updated_at "
-		 "WHERE current_state.event_time <= excluded.event_time", 18, s, NULL);
-	int changed = rc == BB_DB_OK && bb_db_changes(db) > 0;
-	if (changed) {
-		static const char *const keys[] = { "asin", "marketplace", "notification_id", "event_time",
-						    "severity", "rule" };
-		struct val vals[] = { r->asin, r->mkt, nid, r->event_time, r->severity, rule };
-		rc = add_event(db, "state", r->asin, r->mkt, COUNT(keys), keys, vals, now, event_id);
+	r->complete = wn[1].p && wn[2].p && wn[6].p && offers_json(&r->x, &r->n) == 0;
+	for (int k = 0; k < OFFER_COLS; k++)
+		h[15 + k] = (struct val){ r->x.col[k].p, r->x.col[k].n };
+	memcpy(r->wn, wn, sizeof wn);
+	memcpy(r->h, h, sizeof h);
+	memcpy(r->s, s, sizeof s);
+}
+
+static void prepare(struct rec *r, const struct store_conf *c, const struct bb_record *rec, const char *now)
+{
+	struct pool *p = &r->pool;
+	const struct bb_member *analysis = bb_record_member(rec, "analysis");
+
+	r->status = store_status(rec);
+	if (strcmp(r->status, "ok") != 0)
+		return;
+	if ((r->error = store_unusable(rec, &r->n, &r->a))) {
+		r->status = "unusable";
+		return;
 	}
-	return rc;
+	r->asin = rtext(p, &r->n, "asin");
+	r->mkt = rtext(p, &r->n, "marketplace");
+	r->event_time = rtext(p, &r->n, "event_time");
+	r->severity = rtext(p, &r->a, "severity");
+	if (!r->asin.p || !r->mkt.p || !r->event_time.p || !r->severity.p || !analysis ||
+	    bb_time_parse(r->event_time.p, r->event_time.n, &r->ev) != 0) {
+		r->status = "unusable";
+		r->error = "the notification's event_time is not an RFC 3339 time";
+		return;
+	}
+	bb_uuid7(r->nid);
+	bb_uuid7(r->hid);
+	rows_of(r, c, rec, analysis, now);
+}
+
+static void rec_free(struct rec *r)
+{
+	pool_free(&r->pool);
+	offers_free(&r->x);
+	free(r->n.m);
+	free(r->a.m);
+	memset(r, 0, sizeof *r); /* freed again, it frees nothing */
+}
+
+/* current_state, unless it holds a later event, and the state event. */
+static int state(struct bb_db *db, struct rec *r, const char *now, int64_t *event_id)
+{
+	/* out-of-order deliveries never roll the state back */
+	int rc = run(db, "INSERT INTO current_state (asin, marketplace, notification_id, event_time, severity, "
+		     "priority, rule, currency, our_price, market_low, market_low_seller, buy_box_price, "
+		     "buy_box_winner, position, total_offers, gap_pct, analysis, updated_at) VALUES ($1, $2, $3, "
+		     "$4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) "
+		     "ON CONFLICT (asin, marketplace) DO UPDATE SET notification_id = excluded.notification_id, "
+		     "event_time = excluded.event_time, severity = excluded.severity, priority = excluded.priority, "
+		     "rule = excluded.rule, currency = excluded.currency, our_price = excluded.our_price, "
+		     "market_low = excluded.market_low, market_low_seller = excluded.market_low_seller, "
+		     "buy_box_price = excluded.buy_box_price, buy_box_winner = excluded.buy_box_winner, "
+		     "position = excluded.position, total_offers = excluded.total_offers, "
+		     "gap_pct = excluded.gap_pct, analysis = excluded.analysis, updated_at = excluded.updated_at "
+		     "WHERE current_state.event_time <= excluded.event_time", 18, r->s, NULL);
+	if (rc != BB_DB_OK || bb_db_changes(db) == 0)
+		return rc;
+	static const char *const keys[] = { "asin", "marketplace", "notification_id", "event_time", "severity",
+					    "rule" };
+	struct val vals[] = { r->asin, r->mkt, cstr(r->nid), r->event_time, r->severity, r->rule };
+	return add_event(db, "state", r->asin, r->mkt, COUNT(keys), keys, vals, now, event_id);
 }
 
 /* Apply the alert decision as the database sees it now: under the batch's
  * per-ASIN lock (PostgreSQL) or SQLite's single writer, this is the truth,
  * and the record's alert.action is corrected to it. */
-static int alert(struct bb_db *db, struct rec *r, struct val nid, const char *now, int64_t ev,
-		 int64_t *event_id, jv *corrected)
+static int alert(struct bb_db *db, struct rec *r, const char *now, int64_t *event_id, jv *corrected)
 {
 	char fp[128], id[37], when[40];
+	struct val nid = cstr(r->nid);
+	int64_t ev = r->ev;
 	const char *queue = bb_alert_queue(r->severity.p);
 	struct bb_alert_row row = { "", 0, -1 };
 	struct bb_rows *rows;
@@ -525,67 +564,131 @@ int store_failure(struct bb_db *db, const struct bb_record *rec, const char *sta
 	return rc;
 }
 
-static int notification_row(struct bb_db *db, const struct store_conf *c, const struct bb_record *rec,
-			    struct rec *r, const char *now, struct val nid, int *inserted)
+/* An ok record's rows, unless the unique keys find it stored already. */
+static int stored_ok(struct bb_db *db, struct rec *r, const struct bb_record *rec, const char *now,
+		     struct outcome *out)
 {
-	struct pool *p = &r->pool;
-	struct val v[15] = { nid, rstring(p, rec, "message_id"), rstring(p, rec, "dedupe_hash"),
-			     rtext(p, &r->n, "notification_id"), r->asin, r->mkt, rstring(p, rec, "body"), r->severity,
-			     rtext(p, &r->a, "priority"), LIT("stored"), rstring(p, rec, "trace_id"), r->event_time,
-			     rstring(p, rec, "received_at"), cstr(now), cstr(c->worker_id) };
-	int rc = !v[1].p || !v[2].p || !v[6].p ? BB_DB_ERR :
+	int rc = !r->complete ? BB_DB_ERR :
 		 run(db, "INSERT INTO worker_notifications (id, message_id, dedupe_hash, notification_id, "
 		     "asin, marketplace, body, severity, priority, status, trace_id, event_time, received_at, "
 		     "processed_at, worker_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
-		     "$14, $15) ON CONFLICT DO NOTHING", 15, v, NULL);
-	*inserted = rc == BB_DB_OK && bb_db_changes(db) > 0;
+		     "$14, $15) ON CONFLICT DO NOTHING", 15, r->wn, NULL);
+	if (rc != BB_DB_OK)
+		return rc;
+	if (bb_db_changes(db) == 0) {
+		out->status = "duplicate"; /* the unique keys are the final guard */
+		return BB_DB_OK;
+	}
+	memcpy(out->notification_id, r->nid, sizeof r->nid);
+	rc = run(db, "INSERT INTO competitive_history (id, notification_id, asin, marketplace, event_time, "
+		 "severity, priority, our_price, market_low, buy_box_price, buy_box_winner, position, "
+		 "total_offers, gap_pct, created_at, offer_seller_ids, offer_landed, offer_prime, offer_fba, "
+		 "offer_buy_box_winner, offer_ours) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
+		 "$13, $14, $15, $16, $17, $18, $19, $20, $21)", 21, r->h, NULL);
+	if (rc == BB_DB_OK)
+		rc = state(db, r, now, &out->event_id);
+	jv action = jv_invalid();
+	if (rc == BB_DB_OK)
+		rc = alert(db, r, now, &out->event_id, &action);
+	if (jv_is_valid(action))
+		out->alert = store_alert_member(rec, action, r->ev);
 	return rc;
 }
 
-static int stored_ok(struct bb_db *db, const struct store_conf *c, const struct bb_record *rec, const char *now,
-		     struct outcome *out)
+/* Write one prepared record; out gets its outcome. */
+static int execute(struct bb_db *db, struct rec *r, const struct bb_record *rec, const char *now,
+		   struct outcome *out)
 {
-	struct rec r = { .pool.n = 0 };
-	const struct bb_member *analysis = bb_record_member(rec, "analysis");
-	if ((out->error = store_unusable(rec, &r.n, &r.a))) {
-		out->status = "unusable"; /* the caller records it as a failure */
-		free(r.n.m), free(r.a.m);
-		return BB_DB_OK;
+	out->event_id = -1;
+	out->alert = jv_invalid();
+	out->error = NULL;
+	out->notification_id[0] = '\0';
+	out->status = r->status;
+	if (strcmp(r->status, "ok") == 0)
+		return stored_ok(db, r, rec, now, out);
+	if (strcmp(r->status, "unusable") == 0) {
+		out->status = "rejected";
+		out->error = r->error;
+		return store_failure(db, rec, "rejected", now, r->error);
 	}
-	int64_t ev = -1;
-	int inserted = 0, rc = BB_DB_ERR;
+	if (strcmp(r->status, "rejected") == 0 || strcmp(r->status, "failed") == 0)
+		return store_failure(db, rec, r->status, now, rec->is_object ? NULL : "not a JSON object");
+	return BB_DB_OK;
+}
 
-	r.asin = rtext(&r.pool, &r.n, "asin");
-	r.mkt = rtext(&r.pool, &r.n, "marketplace");
-	r.event_time = rtext(&r.pool, &r.n, "event_time");
-	r.severity = rtext(&r.pool, &r.a, "severity");
-	if (!r.asin.p || !r.mkt.p || !r.event_time.p || !r.severity.p || !analysis ||
-	    bb_time_parse(r.event_time.p, r.event_time.n, &ev) != 0) {
-		snprintf(out->notification_id, sizeof out->notification_id, "%s", "");
-		out->status = "unusable"; /* the caller records it as a failure */
-		out->error = "the notification's event_time is not an RFC 3339 time";
-		rc = BB_DB_OK;
-		goto done;
+/* The thread that makes a batch's records ready, in order, ahead of the
+ * writer: reading a record (its body decoded, its offers packed) costs
+ * about as much as writing it. */
+struct preparer {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct rec *recs;
+	const struct bb_record *in;
+	const struct store_conf *c;
+	const char *now;
+	int n, ready, stop; /* ready: records made ready; stop: the writer gave up */
+};
+
+static void *preparing(void *arg)
+{
+	struct preparer *w = arg;
+
+	for (int i = 0; i < w->n; i++) {
+		pthread_mutex_lock(&w->mu);
+		int stop = w->stop;
+		pthread_mutex_unlock(&w->mu);
+		if (stop)
+			break;
+		prepare(&w->recs[i], w->c, &w->in[i], w->now);
+		pthread_mutex_lock(&w->mu);
+		w->ready = i + 1;
+		pthread_cond_signal(&w->cv);
+		pthread_mutex_unlock(&w->mu);
 	}
-	bb_uuid7(out->notification_id);
-	struct val nid = cstr(out->notification_id);
-	rc = notification_row(db, c, rec, &r, now, nid, &inserted);
-	if (rc == BB_DB_OK && !inserted) {
-		out->status = "duplicate"; /* the unique keys are the final guard */
-		out->notification_id[0] = '\0';
-		goto done;
+	return NULL;
+}
+
+/* Record i made ready: by the preparer, or here when there is none. */
+static void ready(struct preparer *w, int threaded, int i)
+{
+	if (!threaded) {
+		prepare(&w->recs[i], w->c, &w->in[i], w->now);
+		return;
 	}
-	if (rc == BB_DB_OK)
-		rc = history_and_state(db, c, &r, nid, analysis, now, &out->event_id);
-	jv action = jv_invalid();
-	if (rc == BB_DB_OK)
-		rc = alert(db, &r, nid, now, ev, &out->event_id, &action);
-	if (jv_is_valid(action))
-		out->alert = store_alert_member(rec, action, ev);
-done:
-	pool_free(&r.pool);
-	free(r.n.m);
-	free(r.a.m);
+	pthread_mutex_lock(&w->mu);
+	while (w->ready <= i)
+		pthread_cond_wait(&w->cv, &w->mu);
+	pthread_mutex_unlock(&w->mu);
+}
+
+int store_batch_lite(struct bb_db *db, const struct store_conf *c, const struct bb_record *recs, int n,
+		     const char *now, struct outcome *out)
+{
+	struct preparer w = { .recs = calloc((size_t)n + 1, sizeof *w.recs), .in = recs, .c = c, .now = now, .n = n };
+	int rc = w.recs ? BB_DB_OK : BB_DB_ERR, threaded = 0;
+
+	pthread_mutex_init(&w.mu, NULL);
+	pthread_cond_init(&w.cv, NULL);
+	/* a batch of one, the usual case of a quiet stream, needs no thread */
+	if (rc == BB_DB_OK && n > 1)
+		threaded = pthread_create(&w.thread, NULL, preparing, &w) == 0;
+	for (int i = 0; rc == BB_DB_OK && i < n; i++) {
+		ready(&w, threaded, i);
+		rc = execute(db, &w.recs[i], &recs[i], now, &out[i]);
+		rec_free(&w.recs[i]);
+	}
+	if (threaded) {
+		pthread_mutex_lock(&w.mu);
+		w.stop = 1;
+		pthread_mutex_unlock(&w.mu);
+		pthread_join(w.thread, NULL);
+	}
+	for (int i = 0; w.recs && i < n; i++) /* those made ready after a failure */
+		rec_free(&w.recs[i]);
+	pthread_mutex_destroy(&w.mu);
+	pthread_cond_destroy(&w.cv);
+	free(w.recs);
 	return rc;
 }
 
@@ -599,28 +702,6 @@ const char *store_status(const struct bb_record *rec)
 			 status && strcmp(status, "failed") == 0 ? "failed" : "rejected";
 	free(status);
 	return st;
-}
-
-int store_record(struct bb_db *db, const struct store_conf *c, const struct bb_record *rec, const char *now,
-		 struct outcome *out)
-{
-	int rc = BB_DB_OK;
-
-	out->event_id = -1;
-	out->alert = jv_invalid();
-	out->error = NULL;
-	out->notification_id[0] = '\0';
-	out->status = store_status(rec);
-	if (strcmp(out->status, "ok") == 0) {
-		rc = stored_ok(db, c, rec, now, out);
-		if (rc == BB_DB_OK && strcmp(out->status, "unusable") == 0) {
-			out->status = "rejected";
-			rc = store_failure(db, rec, "rejected", now, out->error);
-		}
-	} else if (strcmp(out->status, "rejected") == 0 || strcmp(out->status, "failed") == 0) {
-		rc = store_failure(db, rec, out->status, now, rec->is_object ? NULL : "not a JSON object");
-	}
-	return rc;
 }
 
 /* The marketplace:asin key of an ok record, or NULL. Caller frees. */
