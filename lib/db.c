@@ -2,6 +2,7 @@
  * and cached by their SQL text's address (the SQL is always a literal);
  * PostgreSQL statements go out with PQexecParams. */
 #include "db.h"
+#include "db-internal.h"
 #include "sql.h"
 #include "timeutil.h"
 
@@ -227,8 +228,8 @@ static void hook_checkpointer(struct bb_db *db)
 
 static int lite_open(struct bb_db *db, const char *path)
 {
-	if (sqlite3_open_v2(path, &db->lite, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
-	    SQLITE_OK)
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+	if (sqlite3_open_v2(path, &db->lite, flags, bb_db_wal_vfs()) != SQLITE_OK)
 		return fail(db, BB_DB_ERR, "unable to open database", sqlite3_errmsg(db->lite));
 	sqlite3_busy_timeout(db->lite, 10000);
 	/* WAL lets readers (bb-serve, bb-status) and several writers share the
@@ -295,7 +296,8 @@ int bb_db_checkpoint_in_background(struct bb_db *db)
 		return BB_DB_OK;
 	if (!(c = calloc(1, sizeof *c)))
 		return fail(db, BB_DB_ERR, "checkpointer", "out of memory");
-	if (sqlite3_open_v2(db->url + 7, &c->conn, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+	if (sqlite3_open_v2(db->url + 7, &c->conn, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, bb_db_wal_vfs()) !=
+	    SQLITE_OK) {
 		int rc = fail(db, BB_DB_ERR, "checkpointer", sqlite3_errmsg(c->conn));
 		sqlite3_close(c->conn);
 		free(c);

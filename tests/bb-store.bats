@@ -310,6 +310,20 @@ B000000DDD"
 	done
 }
 
+@test "SQLite: a batch of 60 KB bodies, more WAL than bb-store writes at once, is stored byte for byte and readable by another connection" {
+	on sqlite
+	pad=$(head -c 60000 /dev/zero | tr '\0' x)
+	for i in $(seq 1 80); do
+		notify "OURS:12.00 A:10.00" "$(with_id "n-big-$i") | .Padding = \"$pad\""
+	done | analysed >"$IN"
+	url=$(migrated_db sqlite)
+	store "$url" --batch 100 <"$IN" >"$OUT"
+	expect "statuses" "$(statuses <"$OUT")" "$(n_times 80 ok)"
+	expect "bodies" "$(q "$url" "SELECT message_id, body FROM worker_notifications ORDER BY message_id" | sha256sum)" \
+		"$(jq -rs 'sort_by(.message_id)[] | .message_id + "|" + .body' "$IN" | sha256sum)"
+	expect "integrity" "$(q "$url" "PRAGMA integrity_check")" ok
+}
+
 # ---------------------------------------------------------------------------
 # events
 
