@@ -445,7 +445,7 @@ static int sellers(struct ctx *c, struct bb_conf *conf, char **copy)
 
 int main(int argc, char **argv)
 {
-	struct ctx c = { .batch_max = 500, .max_delay = 100, .retry_for = 300000,
+	struct ctx c = { .batch_max = 2000, .max_delay = 100, .retry_for = 300000,
 			 .keep = 30LL * 86400000, .last_prune = INT64_MIN / 2 };
 	struct options o = { 0 };
 	struct bb_conf *conf = NULL;
