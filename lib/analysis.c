@@ -8,26 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int grow(void **arr, size_t *cap, size_t want, size_t size)
-{
-	if (want <= *cap)
-		return 0;
-	size_t c = *cap ? *cap : 8;
-	while (c < want)
-		c *= 2;
-	void *p = realloc(*arr, c * size);
-	if (!p)
-		return -1;
-	*arr = p;
-	*cap = c;
-	return 0;
-}
-
 int bb_analysis_reserve(struct bb_analysis *a, size_t reasons, size_t flags, size_t recommended)
 {
-	return grow((void **)&a->reasons, &a->reasons_cap, reasons, sizeof *a->reasons) ||
-	       grow((void **)&a->risk_flags, &a->flags_cap, flags, sizeof *a->risk_flags) ||
-	       grow((void **)&a->recommended, &a->recommended_cap, recommended, sizeof *a->recommended) ? -1 : 0;
+	return bb_reserve((void **)&a->reasons, &a->reasons_cap, reasons, sizeof *a->reasons) ||
+	       bb_reserve((void **)&a->risk_flags, &a->flags_cap, flags, sizeof *a->risk_flags) ||
+	       bb_reserve((void **)&a->recommended, &a->recommended_cap, recommended, sizeof *a->recommended) ? -1 : 0;
 }
 
 void bb_analysis_clear(struct bb_analysis *a)
@@ -62,15 +47,6 @@ int bb_severity_priority(struct bb_str severity)
 }
 
 /* ---- writing ---- */
-
-static void kstr(struct bb_jw *w, const char *key, struct bb_str s)
-{
-	bb_jw_key(w, key);
-	if (s.p)
-		bb_jw_str(w, s.p, s.n);
-	else
-		bb_jw_null(w);
-}
 
 static void kint(struct bb_jw *w, const char *key, int64_t v)
 {
@@ -108,7 +84,7 @@ static void krecommended(struct bb_jw *w, const struct bb_analysis *a)
 	for (size_t i = 0; i < a->nrecommended; i++) {
 		const struct bb_recommendation *r = &a->recommended[i];
 		bb_jw_obj(w);
-		kstr(w, "strategy", r->strategy);
+		bb_jw_kview(w, "strategy", r->strategy);
 		kint(w, "price", r->price);
 		khundredths(w, "margin_pct", r->margin_pct);
 		bb_jw_end(w, '}');
@@ -119,13 +95,13 @@ static void krecommended(struct bb_jw *w, const struct bb_analysis *a)
 void bb_analysis_write(struct bb_jw *w, const struct bb_analysis *a)
 {
 	bb_jw_obj(w);
-	kstr(w, "severity", a->severity);
+	bb_jw_kview(w, "severity", a->severity);
 	kint(w, "priority", a->priority);
-	kstr(w, "rule", a->rule);
+	bb_jw_kview(w, "rule", a->rule);
 	kstrs(w, "reasons", a->reasons, a->nreasons);
 	kint(w, "our_price", a->our_price);
 	kint(w, "market_low", a->market_low);
-	kstr(w, "market_low_seller", a->market_low_seller);
+	bb_jw_kview(w, "market_low_seller", a->market_low_seller);
 	kint(w, "prime_low", a->prime_low);
 	kint(w, "buy_box_price", a->buy_box_price);
 	kint(w, "total_offers", a->total_offers);
@@ -209,7 +185,7 @@ static size_t strs(struct rd *r, struct bb_jval o, const char *key, struct bb_st
 		lack(r, key, "an array of strings");
 		return 0;
 	}
-	if (grow((void **)arr, cap, bb_json_count(v), sizeof **arr)) {
+	if (bb_reserve((void **)arr, cap, bb_json_count(v), sizeof **arr)) {
 		lack(r, key, "fewer elements (out of memory)");
 		return 0;
 	}
@@ -230,7 +206,7 @@ static void read_recommended(struct rd *r, struct bb_jval o, struct bb_analysis 
 		lack(r, "recommended_prices", "an array");
 		return;
 	}
-	if (grow((void **)&a->recommended, &a->recommended_cap, bb_json_count(v), sizeof *a->recommended)) {
+	if (bb_reserve((void **)&a->recommended, &a->recommended_cap, bb_json_count(v), sizeof *a->recommended)) {
 		lack(r, "recommended_prices", "fewer elements (out of memory)");
 		return;
 	}

@@ -9,6 +9,9 @@
  * stops at the first fault it meets, is asked for the place. Nothing throws
  * across the C API: every simdjson call goes through its error codes. */
 #include "json.h"
+extern "C" {
+#include "jwrite.h"
+}
 
 #include <simdjson.h>
 
@@ -93,33 +96,10 @@ const char *message_of(error_code e)
 /* The first byte that is not UTF-8 (overlong forms and surrogates included). */
 size_t utf8_fault(const unsigned char *p, size_t n)
 {
-	size_t i = 0;
-	while (i < n) {
-		unsigned c = p[i];
-		size_t k;
-		unsigned min, cp;
-		if (c < 0x80) {
-			i++;
-			continue;
-		} else if ((c & 0xe0) == 0xc0) {
-			k = 1, min = 0x80, cp = c & 0x1f;
-		} else if ((c & 0xf0) == 0xe0) {
-			k = 2, min = 0x800, cp = c & 0x0f;
-		} else if ((c & 0xf8) == 0xf0) {
-			k = 3, min = 0x10000, cp = c & 0x07;
-		} else {
-			return i;
-		}
-		for (size_t j = 1; j <= k; j++) {
-			if (i + j >= n || (p[i + j] & 0xc0) != 0x80)
-				return i;
-			cp = cp << 6 | (p[i + j] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp < 0xe000))
-			return i;
-		i += k + 1;
-	}
-	return n;
+	size_t i = 0, k;
+	while (i < n && (k = bb_utf8_len(p + i, n - i)) != 0)
+		i += k;
+	return i;
 }
 
 /* Where the string left open at the end of the text opens. */

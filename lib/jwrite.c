@@ -99,8 +99,7 @@ void bb_jw_end(struct bb_jw *w, char close)
 		w->depth--;
 }
 
-/* The length of the UTF-8 sequence at p (at most n bytes), 0 when invalid. */
-static size_t utf8_len(const unsigned char *p, size_t n)
+size_t bb_utf8_len(const unsigned char *p, size_t n)
 {
 	unsigned c = p[0], cp, min;
 	size_t k;
@@ -141,7 +140,7 @@ static void escaped(struct bb_jw *w, const char *s, size_t n)
 		put(w, s + i - run, run);
 		run = 0;
 		if (c >= 0x80) {
-			size_t k = utf8_len(p + i, n - i);
+			size_t k = bb_utf8_len(p + i, n - i);
 			if (k)
 				put(w, s + i, k);
 			else
@@ -253,6 +252,15 @@ void bb_jw_kstrz(struct bb_jw *w, const char *key, const char *s)
 {
 	bb_jw_key(w, key);
 	bb_jw_strz(w, s);
+}
+
+void bb_jw_kview(struct bb_jw *w, const char *key, struct bb_str s)
+{
+	bb_jw_key(w, key);
+	if (s.p)
+		bb_jw_str(w, s.p, s.n);
+	else
+		bb_jw_null(w);
 }
 
 void bb_jw_kint(struct bb_jw *w, const char *key, int64_t v)

@@ -5,6 +5,8 @@
 #ifndef BB_JWRITE_H
 #define BB_JWRITE_H
 
+#include "str.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,6 +22,10 @@ struct bb_jw {
 };
 
 void bb_jw_init(struct bb_jw *w); /* a zeroed struct bb_jw is initialised too */
+
+/* The length of the UTF-8 sequence at p (at most n bytes), 0 when it is not
+ * one (overlong forms and surrogates included). */
+size_t bb_utf8_len(const unsigned char *p, size_t n);
 void bb_jw_reset(struct bb_jw *w); /* empty again, the buffer kept */
 void bb_jw_free(struct bb_jw *w);
 
@@ -44,6 +50,7 @@ void bb_jw_time(struct bb_jw *w, int64_t ms); /* RFC 3339 with ms, null when ms 
 /* Shorthands for a member: key then value. */
 void bb_jw_kstr(struct bb_jw *w, const char *key, const char *s, size_t n);
 void bb_jw_kstrz(struct bb_jw *w, const char *key, const char *s);
+void bb_jw_kview(struct bb_jw *w, const char *key, struct bb_str s); /* s.p NULL: null */
 void bb_jw_kint(struct bb_jw *w, const char *key, int64_t v);
 void bb_jw_kint_or_null(struct bb_jw *w, const char *key, int64_t v, int present);
 void bb_jw_kbool(struct bb_jw *w, const char *key, int b);

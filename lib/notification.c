@@ -21,7 +21,7 @@ struct bb_str bb_str_of(struct bb_jval v)
 	return s;
 }
 
-static int grow(void **arr, size_t *cap, size_t want, size_t size)
+int bb_reserve(void **arr, size_t *cap, size_t want, size_t size)
 {
 	if (want <= *cap)
 		return 0;
@@ -38,8 +38,8 @@ static int grow(void **arr, size_t *cap, size_t want, size_t size)
 
 int bb_notification_reserve(struct bb_notification *n, size_t offers, size_t rankings)
 {
-	return grow((void **)&n->offers, &n->offers_cap, offers, sizeof *n->offers) ||
-	       grow((void **)&n->rankings, &n->rankings_cap, rankings, sizeof *n->rankings) ? -1 : 0;
+	return bb_reserve((void **)&n->offers, &n->offers_cap, offers, sizeof *n->offers) ||
+	       bb_reserve((void **)&n->rankings, &n->rankings_cap, rankings, sizeof *n->rankings) ? -1 : 0;
 }
 
 void bb_notification_clear(struct bb_notification *n)
@@ -264,15 +264,6 @@ int bb_notification_read(struct bb_jval v, struct bb_notification *n, char *why,
 
 /* ---- writing ---- */
 
-static void kstr(struct bb_jw *w, const char *key, struct bb_str s)
-{
-	bb_jw_key(w, key);
-	if (s.p)
-		bb_jw_str(w, s.p, s.n);
-	else
-		bb_jw_null(w);
-}
-
 static void knum(struct bb_jw *w, const char *key, struct bb_str s)
 {
 	bb_jw_key(w, key);
@@ -299,7 +290,7 @@ static void kmoney(struct bb_jw *w, const char *key, int64_t v)
 static void write_offer(struct bb_jw *w, const struct bb_offer *o)
 {
 	bb_jw_obj(w);
-	kstr(w, "seller_id", o->seller_id);
+	bb_jw_kview(w, "seller_id", o->seller_id);
 	bb_jw_kint(w, "listing", o->listing);
 	bb_jw_kint(w, "shipping", o->shipping);
 	bb_jw_kint(w, "landed", o->landed);
@@ -309,7 +300,7 @@ static void write_offer(struct bb_jw *w, const struct bb_offer *o)
 	kbool(w, "featured", o->featured);
 	knum(w, "feedback_count", o->feedback_count);
 	knum(w, "feedback_rating", o->feedback_rating);
-	kstr(w, "sub_condition", o->sub_condition);
+	bb_jw_kview(w, "sub_condition", o->sub_condition);
 	knum(w, "min_hours", o->min_hours);
 	knum(w, "max_hours", o->max_hours);
 	bb_jw_end(w, '}');
@@ -318,16 +309,16 @@ static void write_offer(struct bb_jw *w, const struct bb_offer *o)
 void bb_notification_write(struct bb_jw *w, const struct bb_notification *n)
 {
 	bb_jw_obj(w);
-	kstr(w, "type", n->type);
-	kstr(w, "notification_id", n->notification_id);
+	bb_jw_kview(w, "type", n->type);
+	bb_jw_kview(w, "notification_id", n->notification_id);
 	bb_jw_ktime(w, "event_time", n->event_time);
 	bb_jw_ktime(w, "publish_time", n->publish_time);
-	kstr(w, "seller_id", n->seller_id);
-	kstr(w, "marketplace", n->marketplace);
-	kstr(w, "asin", n->asin);
-	kstr(w, "condition", n->condition);
-	kstr(w, "change_type", n->change_type);
-	kstr(w, "currency", n->currency);
+	bb_jw_kview(w, "seller_id", n->seller_id);
+	bb_jw_kview(w, "marketplace", n->marketplace);
+	bb_jw_kview(w, "asin", n->asin);
+	bb_jw_kview(w, "condition", n->condition);
+	bb_jw_kview(w, "change_type", n->change_type);
+	bb_jw_kview(w, "currency", n->currency);
 	bb_jw_key(w, "offers");
 	bb_jw_arr(w);
 	for (size_t i = 0; i < n->noffers; i++)
@@ -344,7 +335,7 @@ void bb_notification_write(struct bb_jw *w, const struct bb_notification *n)
 	bb_jw_arr(w);
 	for (size_t i = 0; i < n->nrankings; i++) {
 		bb_jw_obj(w);
-		kstr(w, "category", n->rankings[i].category);
+		bb_jw_kview(w, "category", n->rankings[i].category);
 		knum(w, "rank", n->rankings[i].rank);
 		bb_jw_end(w, '}');
 	}

@@ -53,6 +53,10 @@ int bb_notification_read(struct bb_jval v, struct bb_notification *n, char *why,
 
 void bb_notification_write(struct bb_jw *w, const struct bb_notification *n);
 
+/* Room for want elements of size bytes in *arr (capacity *cap, doubled
+ * as needed, kept between records). 0 or -1. */
+int bb_reserve(void **arr, size_t *cap, size_t want, size_t size);
+
 /* Helpers for views. */
 int bb_str_eq(struct bb_str s, const char *z);
 struct bb_str bb_str_of(struct bb_jval v); /* a string value, else null */
