@@ -308,7 +308,7 @@ static int resolve(const char *listen, struct addrinfo **ai, char *err, size_t e
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV | AI_PASSIVE };
 
 	if (!colon || !colon[1] || (size_t)(colon - listen) >= sizeof host) {
-		snprintf(err, errlen, "'%s': expected ADDRESS:PORT, such as 127.0.0.1:8080", listen);
+		snprintf(err, errlen, "unable to listen on '%s': expected ADDRESS:PORT, such as 127.0.0.1:8080", listen);
 		return -1;
 	}
 	memcpy(host, listen, (size_t)(colon - listen));
@@ -318,7 +318,7 @@ static int resolve(const char *listen, struct addrinfo **ai, char *err, size_t e
 		h[strlen(h) - 1] = '\0', h++;
 	int rc = getaddrinfo(*h ? h : NULL, colon + 1, &hints, ai);
 	if (rc != 0)
-		snprintf(err, errlen, "'%s': %s", listen, gai_strerror(rc));
+		snprintf(err, errlen, "unable to listen on '%s': %s", listen, gai_strerror(rc));
 	return rc == 0 ? 0 : -1;
 }
 

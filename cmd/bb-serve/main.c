@@ -138,8 +138,8 @@ static int start(struct serve *s)
 		       s->token ? "on" : "off", NULL);
 		return 0;
 	}
-	if (strncmp(err, "unable to listen", 16) == 0)
-		return bb_fatal(BB_EX_TEMPFAIL, "%s", err);
+	if (strncmp(err, "unable to listen", 16) == 0) /* BADURL: no address at all */
+		return bb_fatal(rc == BB_DB_BADURL ? BB_EX_CONFIG : BB_EX_TEMPFAIL, "%s", err);
 	return bb_fatal(rc == BB_DB_BADURL ? BB_EX_CONFIG : rc == BB_DB_RETRY ? BB_EX_TEMPFAIL : BB_EX_UNAVAILABLE,
 			"unable to open database '%s': %s", s->url, err);
 }
