@@ -454,3 +454,9 @@ example() {
 	assert_line 'event: alert'
 	assert_line --partial '"action":"ack"'
 }
+
+@test "systemd/bb-serve.service is hardened: exposure at most 2.0" {
+	run -0 systemd-analyze security --offline=yes "$BATS_TEST_DIRNAME/../systemd/bb-serve.service"
+	run -0 sed -n 's/.*Overall exposure level for bb-serve.service: \([0-9.]*\).*/\1/p' <<<"$output"
+	awk -v e="$output" 'BEGIN { exit !(e <= 2.0) }'
+}
