@@ -21,22 +21,26 @@
 #include <string.h>
 #include <strings.h>
 
-#define COLS "s.asin, s.marketplace, s.severity, s.priority, s.rule, s.currency, s.our_price, s.market_low, " \
-	"s.market_low_seller, s.buy_box_price, s.buy_box_winner, s.position, s.total_offers, s.gap_pct, " \
-	"s.event_time, s.updated_at, s.analysis, a.id, a.status, a.fingerprint, a.occurrences, a.snooze_until, " \
-	"a.acked_by FROM current_state AS s LEFT JOIN alert_queues AS a ON a.asin = s.asin " \
-	"AND a.marketplace = s.marketplace AND a.severity = s.severity "
+/* The page is chosen from current_state alone (its priority index gives the
+ * order), and only its rows are joined with their alerts. */
+#define COLS "SELECT s.asin, s.marketplace, s.severity, s.priority, s.rule, s.currency, s.our_price, " \
+	"s.market_low, s.market_low_seller, s.buy_box_price, s.buy_box_winner, s.position, s.total_offers, " \
+	"s.gap_pct, s.event_time, s.updated_at, s.analysis, a.id, a.status, a.fingerprint, a.occurrences, " \
+	"a.snooze_until, a.acked_by FROM (SELECT * FROM current_state AS s "
+#define JOIN ") AS s LEFT JOIN alert_queues AS a ON a.asin = s.asin AND a.marketplace = s.marketplace " \
+	"AND a.severity = s.severity"
 #define ORDER " ORDER BY s.priority, s.asin, s.marketplace"
 
-static const char prioritized_lite[] = "SELECT " COLS
+static const char prioritized_lite[] = COLS
 	"WHERE ($1 IS NULL OR (s.priority, s.asin, s.marketplace) > (CAST($1 AS INTEGER), $2, $3)) "
 	"AND ($4 IS NULL OR s.severity IN ($4, $5, $6, $7, $8)) AND ($9 IS NULL OR s.asin = $9)" ORDER
-	" LIMIT CAST($10 AS INTEGER)";
-static const char prioritized_pg[] = "SELECT " COLS
+	" LIMIT CAST($10 AS INTEGER)" JOIN ORDER;
+static const char prioritized_pg[] = COLS
 	"WHERE ($1::int IS NULL OR (s.priority, s.asin, s.marketplace) > ($1::int, $2::text, $3::text)) "
 	"AND ($4::text IS NULL OR s.severity IN ($4::text, $5::text, $6::text, $7::text, $8::text)) "
-	"AND ($9::text IS NULL OR s.asin = $9::text)" ORDER " LIMIT $10::int";
-static const char counts_sql[] = "SELECT severity, count(*) FROM current_state GROUP BY severity";
+	"AND ($9::text IS NULL OR s.asin = $9::text)" ORDER " LIMIT $10::int" JOIN ORDER;
+/* by priority, which names the severity (SEVERITY.md): its index answers */
+static const char counts_sql[] = "SELECT priority, count(*) FROM current_state GROUP BY priority";
 
 enum {
 	C_ASIN, C_MKT, C_SEVERITY, C_PRIORITY, C_RULE, C_CURRENCY, C_OUR, C_LOW, C_LOW_SELLER, C_BUY_BOX, C_WINNER,
@@ -226,7 +230,7 @@ static void counts(struct bb_jw *w, struct bb_rows *rows)
 	for (int s = 0; s < BB_SEVERITIES; s++) {
 		int64_t n = 0;
 		for (int i = 0; i < bb_db_nrows(rows); i++)
-			if (strcmp(bb_db_value(rows, i, 0) ? bb_db_value(rows, i, 0) : "", bb_severity_name(s)) == 0)
+			if (bb_db_value(rows, i, 0) && atoll(bb_db_value(rows, i, 0)) == s + 1) /* CRITICAL 1 … STABLE 5 */
 				n = atoll(bb_db_value(rows, i, 1));
 		bb_jw_kint(w, bb_severity_name(s), n);
 	}

@@ -141,14 +141,19 @@ static void event_free(struct sse_event *e)
 
 /* ---- the feed thread ---- */
 
-static void feed_push(struct feed *f, struct sse_event *e)
+/* Put n events into the ring and wake the clients once for all of them. */
+static void feed_push(struct feed *f, struct sse_event *e, int n)
 {
+	if (n == 0)
+		return;
 	pthread_mutex_lock(&f->mu);
-	struct sse_event *slot = &f->ring[f->head % FEED_RING];
-	event_free(slot);
-	*slot = *e;
-	f->head++;
-	f->cursor = e->id;
+	for (int i = 0; i < n; i++) {
+		struct sse_event *slot = &f->ring[f->head % FEED_RING];
+		event_free(slot);
+		*slot = e[i];
+		f->head++;
+		f->cursor = e[i].id;
+	}
 	pthread_cond_broadcast(&f->cv);
 	pthread_mutex_unlock(&f->mu);
 }
@@ -161,28 +166,34 @@ static int feed_poll(struct feed *f, struct bb_jdoc *jd, int64_t *gap_since)
 	const char *p[1] = { cur };
 	struct bb_rows *rows = NULL;
 	int64_t last = f->cursor; /* only this thread moves it */
+	struct sse_event *batch = NULL;
+	int n = 0;
 
 	snprintf(cur, sizeof cur, "%lld", (long long)last);
 	int rc = bb_db_exec(f->db, LIVE_SQL, 1, p, &rows);
+	if (rc == BB_DB_OK && bb_db_nrows(rows) && !(batch = calloc((size_t)bb_db_nrows(rows), sizeof *batch)))
+		rc = BB_DB_ERR;
 	for (int i = 0; rc == BB_DB_OK && i < bb_db_nrows(rows); i++) {
-		struct sse_event e;
-		if (event_build(jd, rows, i, last, &e) != 0) {
+		struct sse_event *e = &batch[n];
+		if (event_build(jd, rows, i, last, e) != 0) {
 			rc = BB_DB_ERR;
 			break;
 		}
-		if (e.id != last + 1) {
+		if (e->id != last + 1) {
 			int64_t now = bb_mono_ms();
 			if (*gap_since < 0)
 				*gap_since = now;
 			if (now - *gap_since < f->gap_wait_ms) {
-				event_free(&e);
+				event_free(e);
 				break;
 			}
 		}
 		*gap_since = -1;
-		last = e.id;
-		feed_push(f, &e);
+		last = e->id;
+		n++;
 	}
+	feed_push(f, batch, n);
+	free(batch);
 	bb_db_rows_free(rows);
 	return rc;
 }
