@@ -12,7 +12,7 @@ MANDIR  ?= $(PREFIX)/share/man
 VERSION := 0.1.0
 
 BUILD   := build$(if $(SAN),-san)
-PKGS    := libcrypto inih sqlite3 libpq libcurl
+PKGS    := libcrypto inih sqlite3 libpq libcurl libmicrohttpd
 CC      ?= cc
 override CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -g \
 	-DBB_VERSION='"$(VERSION)"' -Ilib $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(CFLAGS)
@@ -28,7 +28,7 @@ override CXXFLAGS += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -f
 override LDFLAGS += -fsanitize=address,undefined
 endif
 
-PROGS   := bb-validate bb-severity bb-dedupe bb-store bb-sqs-send bb-sqs-recv bb-ack bb-alert
+PROGS   := bb-validate bb-severity bb-dedupe bb-store bb-sqs-send bb-sqs-recv bb-ack bb-alert bb-serve
 LIB_SRC := $(wildcard lib/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/lib/json.o $(BUILD)/gen/sql.o
 SQL     := $(wildcard lib/sql/*/*.sql)
@@ -52,6 +52,17 @@ $(BUILD)/gen/sql.c: $(SQL) scripts/embed-sql
 
 $(BUILD)/gen/sql.o: $(BUILD)/gen/sql.c lib/sql.h
 	$(CC) $(CFLAGS) -c -o $@ $<
+
+# bb-serve's dashboard, compiled in (scripts/embed-assets)
+ASSETS  := $(wildcard cmd/bb-serve/assets/*)
+$(BUILD)/gen/assets.c: $(ASSETS) scripts/embed-assets
+	@mkdir -p $(dir $@)
+	scripts/embed-assets cmd/bb-serve/assets >$@
+
+$(BUILD)/gen/assets.o: $(BUILD)/gen/assets.c cmd/bb-serve/serve.h
+	$(CC) $(CFLAGS) -Icmd/bb-serve -c -o $@ $<
+
+$(BUILD)/bin/bb-serve: $(BUILD)/gen/assets.o
 
 $(BUILD)/libbb.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^

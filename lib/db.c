@@ -7,6 +7,7 @@
 #include "timeutil.h"
 
 #include <libpq-fe.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -752,6 +753,53 @@ int bb_db_pipeline_q(struct bb_db *db, int n, const struct bb_query *q, struct b
 	int rc = c ? pipeline(db, n, c, res) : fail(db, BB_DB_ERR, "pipeline", "out of memory");
 	free(c);
 	return rc;
+}
+
+int bb_db_listen(struct bb_db *db, const char *channel)
+{
+	char sql[128];
+
+	if (!db->pg)
+		return BB_DB_OK;
+	if (snprintf(sql, sizeof sql, "LISTEN \"%s\"", channel) >= (int)sizeof sql || strchr(channel, '"'))
+		return fail(db, BB_DB_ERR, "listen", "channel name too long or quoted");
+	/* not through the statement cache: sql is no literal */
+	PGresult *res = PQexec(db->pg, sql);
+	if (!res)
+		return fail(db, BB_DB_RETRY, "listen", PQerrorMessage(db->pg));
+	return pg_result(db, res, NULL);
+}
+
+/* Take the notifications libpq holds: 1 when there was one. */
+static int pg_take_notifies(struct bb_db *db)
+{
+	PGnotify *n;
+	int got = 0;
+
+	while ((n = PQnotifies(db->pg))) {
+		got = 1;
+		PQfreemem(n);
+	}
+	return got;
+}
+
+int bb_db_wait_notify(struct bb_db *db, int timeout_ms)
+{
+	if (!db->pg) {
+		sqlite3_sleep(timeout_ms);
+		return 0;
+	}
+	if (PQconsumeInput(db->pg) == 0)
+		return fail(db, BB_DB_RETRY, "wait for a notification", PQerrorMessage(db->pg));
+	if (pg_take_notifies(db))
+		return 1;
+	struct pollfd p = { .fd = PQsocket(db->pg), .events = POLLIN };
+	int rc = poll(&p, 1, timeout_ms);
+	if (rc <= 0)
+		return 0; /* timeout, or a signal: the caller looks again */
+	if (PQconsumeInput(db->pg) == 0)
+		return fail(db, BB_DB_RETRY, "wait for a notification", PQerrorMessage(db->pg));
+	return pg_take_notifies(db);
 }
 
 int64_t bb_db_changes(const struct bb_db *db)

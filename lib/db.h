@@ -91,6 +91,16 @@ int bb_db_pipe_end(struct bb_db *db, struct bb_rows **results, int rc);
  * of its own, so a writer's commits never wait for it (no-op otherwise). */
 int bb_db_checkpoint_in_background(struct bb_db *db);
 
+/* PostgreSQL: LISTEN on channel (an identifier), so that
+ * bb_db_wait_notify wakes when a writer's NOTIFY commits. SQLite: no-op. */
+int bb_db_listen(struct bb_db *db, const char *channel);
+
+/* Wait up to timeout_ms for a notification on a channel listened to, and
+ * take every one that came: 1 when one did, 0 when the time ran out,
+ * BB_DB_RETRY when the connection is gone. SQLite, which has none: sleeps
+ * timeout_ms and returns 0. */
+int bb_db_wait_notify(struct bb_db *db, int timeout_ms);
+
 /* Rows the last bb_db_exec inserted, updated or deleted. */
 int64_t bb_db_changes(const struct bb_db *db);
 /* SQLite: the rowid of the last row inserted (-1 on PostgreSQL: use RETURNING). */

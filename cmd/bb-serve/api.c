@@ -1,0 +1,464 @@
+/* api.c: the REST routes over current_state and alert_queues.
+ *
+ * GET /api/notifications/prioritized: current_state most threatened first
+ * (priority, then ASIN and marketplace: the key that pages it), each row
+ * with its alert of the same severity. The cursor is opaque to clients:
+ * base64url of the last row's key as a JSON array.
+ *
+ * POST /api/notifications/acknowledge: an operator's transition of one
+ * alert, through lib/alert.h as bb-alert makes it, behind a bearer token
+ * compared in constant time. */
+#include "serve.h"
+#include "ids.h"
+#include "json.h"
+#include "money.h"
+#include "parse.h"
+#include "timeutil.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* The page is chosen from current_state alone (its priority index gives the
+ * order), and only its rows are joined with their alerts. */
+#define COLS "SELECT s.asin, s.marketplace, s.severity, s.priority, s.rule, s.currency, s.our_price, " \
+	"s.market_low, s.market_low_seller, s.buy_box_price, s.buy_box_winner, s.position, s.total_offers, " \
+	"s.gap_pct, s.event_time, s.updated_at, s.analysis, a.id, a.status, a.fingerprint, a.occurrences, " \
+	"a.snooze_until, a.acked_by FROM (SELECT * FROM current_state AS s "
+#define JOIN ") AS s LEFT JOIN alert_queues AS a ON a.asin = s.asin AND a.marketplace = s.marketplace " \
+	"AND a.severity = s.severity"
+#define ORDER " ORDER BY s.priority, s.asin, s.marketplace"
+
+static const char prioritized_lite[] = COLS
+	"WHERE ($1 IS NULL OR (s.priority, s.asin, s.marketplace) > (CAST($1 AS INTEGER), $2, $3)) "
+	"AND ($4 IS NULL OR s.severity IN ($4, $5, $6, $7, $8)) AND ($9 IS NULL OR s.asin = $9)" ORDER
+	" LIMIT CAST($10 AS INTEGER)" JOIN ORDER;
+static const char prioritized_pg[] = COLS
+	"WHERE ($1::int IS NULL OR (s.priority, s.asin, s.marketplace) > ($1::int, $2::text, $3::text)) "
+	"AND ($4::text IS NULL OR s.severity IN ($4::text, $5::text, $6::text, $7::text, $8::text)) "
+	"AND ($9::text IS NULL OR s.asin = $9::text)" ORDER " LIMIT $10::int" JOIN ORDER;
+/* by priority, which names the severity (SEVERITY.md): its index answers */
+static const char counts_sql[] = "SELECT priority, count(*) FROM current_state GROUP BY priority";
+
+enum {
+	C_ASIN, C_MKT, C_SEVERITY, C_PRIORITY, C_RULE, C_CURRENCY, C_OUR, C_LOW, C_LOW_SELLER, C_BUY_BOX, C_WINNER,
+	C_POSITION, C_OFFERS, C_GAP, C_EVENT_TIME, C_UPDATED, C_ANALYSIS, C_ALERT_ID, C_ALERT_STATUS,
+	C_FINGERPRINT, C_OCCURRENCES, C_SNOOZE_UNTIL, C_ACKED_BY
+};
+
+/* ---- the cursor ---- */
+
+static char *cursor_encode(struct bb_rows *rows, int i)
+{
+	struct bb_jw w = { 0 };
+	int64_t p = atoll(bb_db_value(rows, i, C_PRIORITY));
+
+	bb_jw_arr(&w);
+	bb_jw_int(&w, p);
+	struct bb_str a = bb_db_text(rows, i, C_ASIN), m = bb_db_text(rows, i, C_MKT);
+	bb_jw_str(&w, a.p, a.n);
+	bb_jw_str(&w, m.p, m.n);
+	bb_jw_end(&w, ']');
+	char *out = w.oom ? NULL : malloc(4 * (w.len / 3 + 1) + 1);
+	if (out) {
+		int n = EVP_EncodeBlock((unsigned char *)out, (unsigned char *)w.buf, (int)w.len);
+		for (int k = 0; k < n; k++)
+			out[k] = out[k] == '+' ? '-' : out[k] == '/' ? '_' : out[k];
+		while (n > 0 && out[n - 1] == '=')
+			n--;
+		out[n] = '\0';
+	}
+	bb_jw_free(&w);
+	return out;
+}
+
+/* The key a cursor holds, into key (priority, asin, marketplace as text,
+ * in buf). 0, or -1 when it is no cursor of ours. */
+static int cursor_decode(const char *cur, struct bb_jdoc *jd, char *buf, size_t size, struct bb_str key[3])
+{
+	size_t n = strlen(cur), padded = (n + 3) / 4 * 4;
+	char *b64 = malloc(padded + 1), *raw = malloc(padded);
+	struct bb_jval root, v;
+	struct bb_jerr err;
+	int64_t p;
+	int rc = -1;
+
+	if (!b64 || !raw || n == 0 || n % 4 == 1)
+		goto out;
+	for (size_t k = 0; k < padded; k++)
+		b64[k] = k >= n ? '=' : cur[k] == '-' ? '+' : cur[k] == '_' ? '/' : cur[k];
+	int len = EVP_DecodeBlock((unsigned char *)raw, (unsigned char *)b64, (int)padded);
+	if (len < 0)
+		goto out;
+	len -= (int)(padded - n);
+	if (bb_json_parse(jd, raw, (size_t)len, &root, &err) != 0 || bb_json_count(root) != 3)
+		goto out;
+	v = bb_json_first(root);
+	if (bb_json_int64(v, &p) != 0 || p < 0 || p > 1000)
+		goto out;
+	int pn = snprintf(buf, size, "%lld", (long long)p);
+	key[0] = (struct bb_str){ buf, (size_t)pn };
+	v = bb_json_next(v);
+	if (bb_json_string(v, &key[1].p, &key[1].n) != 0 || bb_json_string(bb_json_next(v), &key[2].p, &key[2].n) != 0)
+		goto out;
+	rc = 0;
+out:
+	free(b64);
+	free(raw);
+	return rc;
+}
+
+/* ---- one row ---- */
+
+static void money(struct bb_jw *w, const char *key, struct bb_rows *rows, int i, int col)
+{
+	const char *v = bb_db_value(rows, i, col);
+	struct bb_str cur = bb_db_text(rows, i, C_CURRENCY);
+	char text[64], k[40];
+	int64_t amount;
+
+	snprintf(k, sizeof k, "%s_text", key);
+	if (!v || bb_parse_i64(v, INT64_MIN, INT64_MAX, &amount) != 0) {
+		bb_jw_key(w, key), bb_jw_null(w);
+		bb_jw_key(w, k), bb_jw_null(w);
+		return;
+	}
+	bb_money_text(amount, cur.p ? cur.p : "", cur.p ? cur.n : 0, text, sizeof text);
+	bb_jw_kint(w, key, amount);
+	bb_jw_kstrz(w, k, text);
+}
+
+/* A number column as a JSON number (null when there is none). */
+static void number(struct bb_jw *w, const char *key, struct bb_rows *rows, int i, int col)
+{
+	struct bb_str v = bb_db_text(rows, i, col);
+	int ok = v.p && v.n && v.n < 40 && strspn(v.p, "-+.0123456789eE") >= v.n && v.p[0] != '.' && v.p[0] != '+';
+	bb_jw_key(w, key);
+	if (ok)
+		bb_jw_raw(w, v.p, v.n);
+	else
+		bb_jw_null(w);
+}
+
+static void time_col(struct bb_jw *w, const char *key, struct bb_rows *rows, int i, int col)
+{
+	struct bb_str v = bb_db_text(rows, i, col);
+	int64_t ms;
+	bb_jw_ktime(w, key, v.p && bb_time_parse_loose(v.p, v.n, &ms) == 0 ? ms : -1);
+}
+
+static void boolean(struct bb_jw *w, const char *key, struct bb_rows *rows, int i, int col)
+{
+	const char *v = bb_db_value(rows, i, col);
+	bb_jw_key(w, key);
+	if (!v)
+		bb_jw_null(w);
+	else
+		bb_jw_bool(w, strcmp(v, "1") == 0 || strcmp(v, "t") == 0 || strcmp(v, "true") == 0);
+}
+
+/* The analysis's members a person reads: why, and what to do. */
+static void analysis(struct bb_jw *w, struct bb_jdoc *jd, struct bb_rows *rows, int i)
+{
+	static const char *const keys[] = { "reasons", "risk_flags", "recommended_prices", "position_percentile" };
+	struct bb_str a = bb_db_text(rows, i, C_ANALYSIS);
+	struct bb_jval root;
+	struct bb_jerr err;
+	int ok = a.p && bb_json_parse(jd, a.p, a.n, &root, &err) == 0;
+
+	for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) {
+		struct bb_jval v = ok ? bb_json_getz(root, keys[k]) : (struct bb_jval){ 0 };
+		const char *s;
+		size_t n;
+		bb_jw_key(w, keys[k]);
+		if (bb_json_raw(v, &s, &n) == 0)
+			bb_jw_raw(w, s, n);
+		else
+			bb_jw_null(w);
+	}
+}
+
+static void alert(struct bb_jw *w, struct bb_rows *rows, int i)
+{
+	bb_jw_key(w, "alert");
+	if (!bb_db_value(rows, i, C_ALERT_ID)) {
+		bb_jw_null(w);
+		return;
+	}
+	bb_jw_obj(w);
+	bb_jw_kview(w, "id", bb_db_text(rows, i, C_ALERT_ID));
+	bb_jw_kview(w, "status", bb_db_text(rows, i, C_ALERT_STATUS));
+	bb_jw_kview(w, "fingerprint", bb_db_text(rows, i, C_FINGERPRINT));
+	number(w, "occurrences", rows, i, C_OCCURRENCES);
+	time_col(w, "snooze_until", rows, i, C_SNOOZE_UNTIL);
+	bb_jw_kview(w, "acked_by", bb_db_text(rows, i, C_ACKED_BY));
+	bb_jw_end(w, '}');
+}
+
+static void item(struct bb_jw *w, struct bb_jdoc *jd, struct bb_rows *rows, int i)
+{
+	bb_jw_obj(w);
+	bb_jw_kview(w, "asin", bb_db_text(rows, i, C_ASIN));
+	bb_jw_kview(w, "marketplace", bb_db_text(rows, i, C_MKT));
+	bb_jw_kview(w, "severity", bb_db_text(rows, i, C_SEVERITY));
+	number(w, "priority", rows, i, C_PRIORITY);
+	bb_jw_kview(w, "rule", bb_db_text(rows, i, C_RULE));
+	bb_jw_kview(w, "currency", bb_db_text(rows, i, C_CURRENCY));
+	money(w, "our_price", rows, i, C_OUR);
+	money(w, "market_low", rows, i, C_LOW);
+	bb_jw_kview(w, "market_low_seller", bb_db_text(rows, i, C_LOW_SELLER));
+	money(w, "buy_box_price", rows, i, C_BUY_BOX);
+	boolean(w, "buy_box_winner", rows, i, C_WINNER);
+	number(w, "position", rows, i, C_POSITION);
+	number(w, "total_offers", rows, i, C_OFFERS);
+	number(w, "gap_pct", rows, i, C_GAP);
+	time_col(w, "event_time", rows, i, C_EVENT_TIME);
+	time_col(w, "updated_at", rows, i, C_UPDATED);
+	analysis(w, jd, rows, i);
+	alert(w, rows, i);
+	bb_jw_end(w, '}');
+}
+
+/* ---- the route ---- */
+
+static void counts(struct bb_jw *w, struct bb_rows *rows)
+{
+	bb_jw_key(w, "counts");
+	bb_jw_obj(w);
+	for (int s = 0; s < BB_SEVERITIES; s++) {
+		int64_t n = 0;
+		for (int i = 0; i < bb_db_nrows(rows); i++)
+			if (bb_db_value(rows, i, 0) && atoll(bb_db_value(rows, i, 0)) == s + 1) /* CRITICAL 1 … STABLE 5 */
+				n = atoll(bb_db_value(rows, i, 1));
+		bb_jw_kint(w, bb_severity_name(s), n);
+	}
+	bb_jw_end(w, '}');
+}
+
+/* ?severity=A,B (any case) into params p[0..5): the names, NULL after. */
+static int severities(const char *arg, struct bb_str *p)
+{
+	int k = 0;
+	for (const char *s = arg; arg && *s;) {
+		size_t n = strcspn(s, ",");
+		char up[16];
+		if (n == 0 || n >= sizeof up || k == 5)
+			return -1;
+		for (size_t i = 0; i < n; i++)
+			up[i] = (char)(s[i] >= 'a' && s[i] <= 'z' ? s[i] - 32 : s[i]);
+		int sev = bb_severity_of(up, n);
+		if (sev < 0)
+			return -1;
+		const char *name = bb_severity_name(sev);
+		p[k++] = (struct bb_str){ name, strlen(name) };
+		s += n + (s[n] == ',');
+	}
+	return 0;
+}
+
+static enum MHD_Result page(struct req *r, struct bb_jdoc *jd, const struct bb_str *p, int64_t limit, int first)
+{
+	struct serve_db *held;
+	struct bb_db *db = serve_db_get(r->s, &held);
+	struct bb_rows *rows = NULL, *cnt = NULL;
+	int rc = bb_db_query(db, bb_db_is_pg(db) ? prioritized_pg : prioritized_lite, 10, p, &rows);
+
+	if (rc == BB_DB_OK && first)
+		rc = bb_db_exec(db, counts_sql, 0, NULL, &cnt);
+	serve_db_put(held, rc);
+	if (rc != BB_DB_OK) {
+		bb_db_rows_free(rows);
+		return serve_error(r, 503, "database unavailable");
+	}
+	struct bb_jw w = { 0 };
+	int n = bb_db_nrows(rows);
+	bb_jw_obj(&w);
+	bb_jw_key(&w, "items");
+	bb_jw_arr(&w);
+	for (int i = 0; i < n; i++)
+		item(&w, jd, rows, i);
+	bb_jw_end(&w, ']');
+	char *next = n == limit ? cursor_encode(rows, n - 1) : NULL;
+	bb_jw_kstrz(&w, "next", next);
+	if (first)
+		counts(&w, cnt);
+	bb_jw_end(&w, '}');
+	free(next);
+	bb_db_rows_free(rows);
+	bb_db_rows_free(cnt);
+	return serve_json(r, 200, &w);
+}
+
+enum MHD_Result route_prioritized(struct req *r)
+{
+	const char *since = serve_arg(r, "since"), *lim = serve_arg(r, "limit"), *asin = serve_arg(r, "asin");
+	struct bb_str p[10] = { { 0 } };
+	char prio[24], limit_s[24];
+	int64_t limit = 50;
+	struct bb_jdoc *jd = bb_json_new();
+	enum MHD_Result ok;
+
+	if (!jd)
+		return serve_error(r, 500, "out of memory");
+	if (lim && bb_parse_i64(lim, 1, 1000, &limit) != 0)
+		ok = serve_error(r, 400, "limit: expected 1 to 1000");
+	else if (since && *since && cursor_decode(since, jd, prio, sizeof prio, p) != 0)
+		ok = serve_error(r, 400, "since: not a cursor this server gave");
+	else if (severities(serve_arg(r, "severity"), p + 3) != 0)
+		ok = serve_error(r, 400, "severity: expected CRITICAL, HIGH, WARNING, SUCCESS or STABLE");
+	else {
+		if (asin)
+			p[8] = (struct bb_str){ asin, strlen(asin) };
+		p[9] = (struct bb_str){ limit_s, (size_t)snprintf(limit_s, sizeof limit_s, "%lld", (long long)limit) };
+		ok = page(r, jd, p, limit, !(since && *since));
+	}
+	bb_json_free(jd);
+	return ok;
+}
+
+/* ---- acknowledge ---- */
+
+/* 200 when the header carries the token, 401 when it carries none, 403
+ * when another (or when no token is configured: nothing is let in). */
+int serve_check_token(struct serve *s, const char *header)
+{
+	char want[65], got[65];
+
+	if (!header || strncasecmp(header, "Bearer ", 7) != 0 || !header[7])
+		return 401;
+	if (!s->token)
+		return 403;
+	/* equal-length digests: the comparison's time says nothing of the token */
+	bb_sha256_hex(s->token, s->token_n, want);
+	bb_sha256_hex(header + 7, strlen(header + 7), got);
+	return CRYPTO_memcmp(want, got, 64) == 0 ? 200 : 403;
+}
+
+struct ack {
+	struct bb_str ref, by, note;
+	enum bb_alert_op op;
+	int64_t for_ms;
+};
+
+static struct bb_str member(struct bb_jval obj, const char *key, int *bad)
+{
+	struct bb_jval v = bb_json_getz(obj, key);
+	struct bb_str s = { 0 };
+	if (bb_json_type(v) != BB_JNONE && bb_json_type(v) != BB_JNULL && bb_json_string(v, &s.p, &s.n) != 0)
+		*bad = 1;
+	return s;
+}
+
+/* The request's JSON into a: NULL, or what is wrong with it. */
+static const char *ack_parse(struct req *r, struct bb_jdoc *jd, struct ack *a)
+{
+	struct bb_jval root;
+	struct bb_jerr err;
+	int bad = 0;
+
+	if (!r->body || bb_json_parse(jd, r->body, r->body_n, &root, &err) != 0 || bb_json_type(root) != BB_JOBJECT)
+		return "expected a JSON object {id | fingerprint, action, for, by, note}";
+	struct bb_str id = member(root, "id", &bad), fp = member(root, "fingerprint", &bad);
+	struct bb_str action = member(root, "action", &bad), dur = member(root, "for", &bad);
+	a->by = member(root, "by", &bad), a->note = member(root, "note", &bad);
+	if (bad)
+		return "id, fingerprint, action, for, by and note are strings";
+	a->ref = id.p ? id : fp;
+	if (!a->ref.p || !a->ref.n)
+		return "id or fingerprint: name the alert";
+	a->op = action.p && action.n == 3 && !memcmp(action.p, "ack", 3) ? BB_ALERT_ACK
+		: action.p && action.n == 6 && !memcmp(action.p, "snooze", 6) ? BB_ALERT_SNOOZE
+		: action.p && action.n == 7 && !memcmp(action.p, "resolve", 7) ? BB_ALERT_RESOLVE : BB_ALERT_OPS;
+	if (a->op == BB_ALERT_OPS)
+		return "action: expected ack, snooze or resolve";
+	a->for_ms = r->s->snooze_ms;
+	char d[32];
+	if (dur.p && (dur.n >= sizeof d || (memcpy(d, dur.p, dur.n), d[dur.n] = '\0', bb_duration_parse(d, &a->for_ms)) != 0 ||
+		      a->for_ms <= 0))
+		return "for: expected a duration such as 30m";
+	if (!a->by.p)
+		a->by = BB_LIT("bb-serve");
+	return NULL;
+}
+
+/* Apply it, trying again while another writer moves the alert meanwhile. */
+static int ack_apply(struct bb_db *db, const struct ack *a, const char *id, enum bb_alert_status *from,
+		     int64_t *event_id)
+{
+	int64_t now = serve_now();
+	struct bb_alert_change c = { .op = a->op, .id = { id, strlen(id) }, .now = now, .snooze_until = now + a->for_ms,
+				     .by = a->by, .note = a->note };
+	int rc = BB_ALERT_RACED;
+
+	for (int try = 0; rc == BB_ALERT_RACED && try < 5; try++) {
+		rc = bb_db_begin(db);
+		if (rc == BB_DB_OK)
+			rc = bb_alert_apply(db, &c, from, event_id);
+		if (rc == BB_ALERT_DONE)
+			rc = bb_db_commit(db);
+		if (rc != BB_ALERT_DONE)
+			bb_db_rollback(db);
+	}
+	return rc;
+}
+
+static enum MHD_Result ack_reply(struct req *r, const struct ack *a, const char *id, enum bb_alert_status from,
+				 int64_t event_id)
+{
+	struct bb_jw w = { 0 };
+	bb_jw_obj(&w);
+	bb_jw_kstrz(&w, "id", id);
+	bb_jw_kstrz(&w, "action", bb_alert_op_name(a->op));
+	bb_jw_kstrz(&w, "from", bb_alert_status_name(from));
+	bb_jw_kstrz(&w, "to", bb_alert_status_name(bb_alert_transition(a->op, from)));
+	bb_jw_kint(&w, "event_id", event_id);
+	bb_jw_end(&w, '}');
+	return serve_json(r, 200, &w);
+}
+
+static enum MHD_Result ack_run(struct req *r, const struct ack *a)
+{
+	struct serve_db *held;
+	struct bb_db *db = serve_db_get(r->s, &held);
+	enum bb_alert_status from = BB_ALERT_ABSENT;
+	int64_t event_id = 0;
+	char *id = NULL;
+	int rc = bb_alert_find(db, a->ref, &id);
+
+	if (rc == BB_ALERT_DONE)
+		rc = ack_apply(db, a, id, &from, &event_id);
+	serve_db_put(held, rc);
+	enum MHD_Result ok =
+		rc == BB_ALERT_DONE ? ack_reply(r, a, id, from, event_id)
+		: rc == BB_ALERT_NOT_FOUND ? serve_error(r, 404, "no such alert")
+		: rc == BB_ALERT_AMBIGUOUS ? serve_error(r, 400, "ambiguous id: more than one alert starts so")
+		: rc == BB_ALERT_INVALID ? serve_error(r, 409, from == BB_ALERT_RESOLVED ? "invalid transition: the alert is resolved"
+									 : "invalid transition")
+		: rc == BB_ALERT_RACED ? serve_error(r, 409, "the alert keeps changing: try again")
+		: serve_error(r, 503, "database unavailable");
+	free(id);
+	return ok;
+}
+
+enum MHD_Result route_acknowledge(struct req *r)
+{
+	const char *auth = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Authorization");
+	int a = serve_check_token(r->s, auth);
+	struct ack ack = { 0 };
+
+	if (a == 401)
+		return serve_error(r, 401, "no token: send Authorization: Bearer TOKEN");
+	if (a == 403)
+		return serve_error(r, 403, r->s->token ? "wrong token" : "acknowledge is disabled: no [serve] token_file");
+	if (r->too_large)
+		return serve_error(r, 413, "request body too large: at most 65536 bytes");
+	struct bb_jdoc *jd = bb_json_new();
+	if (!jd)
+		return serve_error(r, 500, "out of memory");
+	const char *bad = ack_parse(r, jd, &ack);
+	enum MHD_Result ok = bad ? serve_error(r, 400, bad) : ack_run(r, &ack);
+	bb_json_free(jd);
+	return ok;
+}

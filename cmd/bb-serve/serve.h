@@ -1,0 +1,152 @@
+/* serve.h: what the files of bb-serve share. http.c is the server (limits,
+ * routes, one log line per request), feed.c the change feed behind the SSE
+ * stream, api.c the REST routes, metrics.c /metrics, status.c and trends.c
+ * the routes whose data other modules of bb will provide. */
+#ifndef BB_SERVE_H
+#define BB_SERVE_H
+
+#include "alert.h"
+#include "conf.h"
+#include "db.h"
+#include "jwrite.h"
+#include "str.h"
+
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdint.h>
+
+#define SERVE_MAX_BODY 65536 /* a request's body, and its headers */
+#define SERVE_POOL 4         /* database connections for the requests */
+
+/* The routes, for dispatch and for the metrics. */
+enum serve_route {
+	R_INDEX, R_ASSET, R_STREAM, R_PRIORITIZED, R_ACK, R_STATUS, R_HEALTH, R_TRENDS, R_METRICS, R_OTHER, R_COUNT
+};
+
+/* ---- the change feed (feed.c) ---- */
+
+/* An event of the events table, ready to send. */
+struct sse_event {
+	int64_t id, prev;  /* it covers the ids (prev, id]: none in between exists */
+	int64_t created;   /* its created_at, ms */
+	int severity;      /* enum bb_severity, or -1 when it names none */
+	char *asin;        /* NUL-free copy; asin_n bytes */
+	size_t asin_n;
+	char *frame;       /* "id: …\nevent: …\ndata: …\n\n" */
+	size_t frame_n;
+};
+
+#define FEED_RING 4096 /* events kept for live clients: one that lags more is dropped */
+
+struct feed {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct sse_event ring[FEED_RING];
+	uint64_t head;   /* events pushed so far; ring[seq % FEED_RING] */
+	int64_t cursor;  /* the feed has read every event up to this id */
+	int stop, running;
+	pthread_t thread;
+	struct bb_db *db; /* the feed's own connection (LISTEN on PostgreSQL) */
+	int64_t poll_ms, gap_wait_ms;
+};
+
+/* ---- metrics (metrics.c) ---- */
+
+#define GAP_BUCKETS 10
+struct metrics {
+	uint64_t requests[R_COUNT][12]; /* by route and status (serve_status_slot) */
+	int64_t sse_clients;
+	uint64_t sse_dropped, sse_sent;
+	uint64_t gap_count, gap_bucket[GAP_BUCKETS], gap_sum_us;
+};
+
+/* ---- the server ---- */
+
+struct serve_db {
+	pthread_mutex_t mu;
+	struct bb_db *db;
+};
+
+struct serve {
+	const char *url;            /* the database */
+	const char *listen;         /* ADDRESS:PORT */
+	char *token;                /* the acknowledge token, or NULL: acknowledge refused */
+	size_t token_n;
+	unsigned max_connections, timeout_s;
+	int64_t snooze_ms;
+	struct serve_db pool[SERVE_POOL];
+	unsigned next_pool;
+	struct feed feed;
+	struct metrics metrics;
+	int64_t heartbeat_ms;
+	struct MHD_Daemon *daemon;
+	char mhd_err[256]; /* libmicrohttpd's last complaint, for a failed start */
+};
+
+/* A request as the routes see it. */
+struct req {
+	struct serve *s;
+	struct MHD_Connection *conn;
+	enum serve_route route;
+	const char *method, *path;
+	int status;          /* what was answered, for the log line */
+	int64_t started;     /* bb_mono_ms */
+	char *body;          /* POST: up to SERVE_MAX_BODY bytes */
+	size_t body_n;
+	int too_large, auth; /* auth: 0 not checked, else the status it earned (200 ok) */
+	uint64_t sent;       /* SSE: bytes */
+};
+
+/* http.c */
+int serve_start(struct serve *s, char *err, size_t errlen);
+void serve_stop(struct serve *s);
+struct bb_db *serve_db_get(struct serve *s, struct serve_db **held);
+void serve_db_put(struct serve_db *held, int rc);
+/* Queue a response of body[0..n) (malloc'd, taken) with status and type. */
+enum MHD_Result serve_reply(struct req *r, int status, const char *type, char *body, size_t n);
+/* A JSON body {"error": message} with status. */
+enum MHD_Result serve_error(struct req *r, int status, const char *message);
+/* The writer's text as the body of a JSON reply (500 when it ran out of memory). */
+enum MHD_Result serve_json(struct req *r, int status, struct bb_jw *w);
+/* A query argument, or NULL. */
+const char *serve_arg(struct req *r, const char *name);
+int64_t serve_now(void);
+
+/* feed.c */
+int feed_start(struct serve *s, char *err, size_t errlen);
+void feed_stop(struct feed *f);
+void feed_join(struct feed *f);
+enum MHD_Result route_stream(struct req *r);
+
+/* api.c */
+enum MHD_Result route_prioritized(struct req *r);
+enum MHD_Result route_acknowledge(struct req *r);
+int serve_check_token(struct serve *s, const char *header);
+
+/* status.c: bb-status's document, until lib/status.h provides it */
+enum MHD_Result route_worker_status(struct req *r);
+enum MHD_Result route_health(struct req *r);
+/* Its gauges in the Prometheus text format, appended to w's buffer. */
+void status_metrics(struct serve *s, FILE *out);
+
+/* trends.c: bb-trend history's series, until lib/ provides it */
+enum MHD_Result route_trends(struct req *r, const char *asin);
+
+/* metrics.c */
+int serve_status_slot(int status);
+void metrics_request(struct metrics *m, enum serve_route route, int status);
+void metrics_gap(struct metrics *m, double seconds);
+enum MHD_Result route_metrics(struct req *r);
+const char *serve_route_name(enum serve_route route);
+
+/* assets (generated by scripts/embed-assets) */
+struct serve_asset {
+	const char *path, *type;
+	const char *data;
+	size_t size;
+};
+extern const struct serve_asset serve_assets[];
+
+#endif
