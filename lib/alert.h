@@ -223,6 +223,14 @@ int bb_alert_get(struct bb_db *db, struct bb_str id, struct bb_rows **rows);
 /* The alert events of a fingerprint, oldest first: created_at, payload. */
 int bb_alert_timeline(struct bb_db *db, struct bb_str fingerprint, struct bb_rows **rows);
 
+/* A digest of the window [since, until]: *alerts, in the columns of
+ * bb_alert_list, those open or seen or changed since `since`, grouped by
+ * place, the place with the most severe alert first, each place's most
+ * severe first; *events, the alert events of the window, oldest first:
+ * created_at, payload. */
+int bb_alert_digest(struct bb_db *db, int64_t since, int64_t until, struct bb_rows **alerts,
+		    struct bb_rows **events);
+
 /* An alert claimed for a delivery attempt. */
 struct bb_alert_claim {
 	char *id, *delivery_id; /* malloc'd */

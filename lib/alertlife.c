@@ -34,6 +34,20 @@
 #define TIMELINE_PG "SELECT created_at, payload::text FROM events WHERE kind = 'alert' " \
 	"AND payload->>'fingerprint' = $1 ORDER BY id"
 
+/* a digest's alerts: open, or seen or changed in the window; by place, the
+ * place with the most severe alert first, then most severe first */
+#define RANK(a) "CASE " a "severity WHEN 'CRITICAL' THEN 0 WHEN 'HIGH' THEN 1 WHEN 'WARNING' THEN 2 ELSE 3 END"
+#define DIGEST_WHERE " WHERE a.status <> 'resolved' OR a.last_seen >= $1 OR a.updated_at >= $1 " \
+	"ORDER BY min(" RANK("a.") ") OVER (PARTITION BY a.asin, a.marketplace), a.asin, a.marketplace, " \
+	RANK("a.") ", a.id"
+#define DIGEST_LITE ROW_LITE DIGEST_WHERE
+#define DIGEST_PG ROW_PG DIGEST_WHERE
+/* the alert events of a window, oldest first */
+#define WINDOW_LITE "SELECT created_at, payload FROM events WHERE kind = 'alert' AND created_at >= $1 " \
+	"AND created_at <= $2 ORDER BY id"
+#define WINDOW_PG "SELECT created_at, payload::text FROM events WHERE kind = 'alert' AND created_at >= $1 " \
+	"AND created_at <= $2 ORDER BY id"
+
 #define DUE "SELECT id, delivery_id, scheduled_delivery, attempts FROM alert_queues WHERE status = 'queued' " \
 	"AND queue_type = $1 AND scheduled_delivery <= $2 AND (next_attempt_at IS NULL OR next_attempt_at <= $2) " \
 	"AND (claim_until IS NULL OR claim_until <= $2) ORDER BY scheduled_delivery, id LIMIT $3"
@@ -185,6 +199,19 @@ int bb_alert_get(struct bb_db *db, struct bb_str id, struct bb_rows **rows)
 int bb_alert_timeline(struct bb_db *db, struct bb_str fingerprint, struct bb_rows **rows)
 {
 	return bb_db_query(db, bb_db_is_pg(db) ? TIMELINE_PG : TIMELINE_LITE, 1, &fingerprint, rows);
+}
+
+int bb_alert_digest(struct bb_db *db, int64_t since, int64_t until, struct bb_rows **alerts,
+		    struct bb_rows **events)
+{
+	char from[40], to[40];
+	bb_time_format(since, from, sizeof from);
+	bb_time_format(until, to, sizeof to);
+	struct bb_str v[2] = { str(from), str(to) };
+	int rc = bb_db_query(db, bb_db_is_pg(db) ? DIGEST_PG : DIGEST_LITE, 1, v, alerts);
+	if (rc == BB_DB_OK)
+		rc = bb_db_query(db, bb_db_is_pg(db) ? WINDOW_PG : WINDOW_LITE, 2, v, events);
+	return rc;
 }
 
 /* ---- delivering ---- */

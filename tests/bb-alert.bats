@@ -651,3 +651,112 @@ resolve acknowledged resolved stale"
 		assert_line --regexp '^2025-06-01T12:06:00.000Z  resolve   failed -> resolved by bb-alert sweep [^ ]+:[0-9]+ \(recovered\)$'
 	done
 }
+
+# ---------------------------------------------------------------------------
+# the digest
+
+# digest_day DBURL: a day of alerts: one acknowledged, one snoozed, one
+# delivered, one resolved in the window, one resolved long before it.
+digest_day() {
+	raise "$1" CRITICAL
+	raise "$1" WARNING "$T0" B000TEST02
+	raise "$1" HIGH "$T0" B000TEST02
+	raise "$1" WARNING "$T0" B000TEST03
+	raise "$1" HIGH "$T0" B000TEST04
+	bb-alert resolve --db "$1" --now 2025-06-01T12:10:30Z "B000TEST04|ATVPDKIKX0DER|high" >/dev/null
+	q "$1" "UPDATE alert_queues SET last_seen = '2025-05-01T00:00:00Z', updated_at = '2025-05-01T00:00:00Z'
+	        WHERE asin = 'B000TEST04'"
+	deliver_at "$1" 2025-06-01T12:11:00Z --exec true
+	bb-alert ack --db "$1" --now 2025-06-01T12:12:00Z --by alice --note 'on <it> & *more*' \
+		"B000TEST01|ATVPDKIKX0DER|critical" >/dev/null
+	bb-alert snooze --db "$1" --now 2025-06-01T12:13:00Z --by bob --for 2h "B000TEST02|ATVPDKIKX0DER|high" >/dev/null
+	bb-alert resolve --db "$1" --now 2025-06-01T12:14:00Z --by carol --note fixed \
+		"B000TEST03|ATVPDKIKX0DER|warning" >/dev/null
+}
+
+@test "digest: the day's alerts by ASIN, most severe first, with what was done (text and markdown)" {
+	for b in $(backends); do
+		db=$(fresh_db $b)
+		digest_day "$db"
+		run --separate-stderr bb-alert digest --db "$db" --now 2025-06-01T13:00:00Z
+		assert_success
+		assert_output - <<'OUT'
+bb alert digest
+2025-05-31T13:00:00.000Z to 2025-06-01T13:00:00.000Z: 4 alerts on 3 ASINs, 3 open
+
+B000TEST01 ATVPDKIKX0DER
+  CRITICAL, acknowledged, 1 occurrence, first seen 2025-06-01T12:00:00.000Z, last seen 2025-06-01T12:00:00.000Z
+    our price USD 16.00 against the market low USD 10.00 (gap 60.0%)
+    reasons: offers 10 ≥ 10; gap 60.00% ≥ 50%; not buy-box winner; position 6 of 6 (100.0th percentile) ≥ 80th
+    done:
+      2025-06-01T12:10:00.000Z raised
+      2025-06-01T12:11:00.000Z delivered
+      2025-06-01T12:12:00.000Z acknowledged by alice: on <it> & *more*
+
+B000TEST02 ATVPDKIKX0DER
+  HIGH, snoozed, 1 occurrence, first seen 2025-06-01T12:00:00.000Z, last seen 2025-06-01T12:00:00.000Z
+    our price USD 13.00 against the market low USD 10.00 (gap 30.0%)
+    reasons: offers 5 ≥ 5; gap 30.00% ≥ 20%; not buy-box winner
+    done:
+      2025-06-01T12:10:00.000Z raised
+      2025-06-01T12:11:00.000Z delivered
+      2025-06-01T12:13:00.000Z snoozed until 2025-06-01T14:13:00.000Z by bob
+  WARNING, delivered, 1 occurrence, first seen 2025-06-01T12:00:00.000Z, last seen 2025-06-01T12:00:00.000Z
+    our price USD 13.00 against the market low USD 10.00 (gap 30.0%)
+    reasons: offers 5 ≥ 5; gap 30.00% ≥ 20%; not buy-box winner
+    done:
+      2025-06-01T12:10:00.000Z raised
+      2025-06-01T12:11:00.000Z delivered
+
+B000TEST03 ATVPDKIKX0DER
+  WARNING, resolved, 1 occurrence, first seen 2025-06-01T12:00:00.000Z, last seen 2025-06-01T12:00:00.000Z
+    our price - against the market low USD 10.00
+    reasons: no offer of ours among 2 offers
+    done:
+      2025-06-01T12:10:00.000Z raised
+      2025-06-01T12:11:00.000Z delivered
+      2025-06-01T12:14:00.000Z resolved by carol: fixed
+OUT
+		run --separate-stderr bb-alert digest --db "$db" --now 2025-06-01T13:00:00Z --format markdown
+		assert_success
+		assert_equal "$(head -n 11 <<<"$output")" "# bb alert digest
+
+2025-05-31T13:00:00.000Z to 2025-06-01T13:00:00.000Z: 4 alerts on 3 ASINs, 3 open
+
+## B000TEST01 ATVPDKIKX0DER
+
+### CRITICAL, acknowledged, 1 occurrence, first seen 2025-06-01T12:00:00.000Z, last seen 2025-06-01T12:00:00.000Z
+
+- our price USD 16.00 against the market low USD 10.00 (gap 60.0%)
+- reasons: offers 10 ≥ 10; gap 60.00% ≥ 50%; not buy-box winner; position 6 of 6 (100.0th percentile) ≥ 80th
+- done:"
+		assert_line '  - 2025-06-01T12:12:00.000Z acknowledged by alice: on \<it\> & \*more\*'
+		assert_line '### WARNING, resolved, 1 occurrence, first seen 2025-06-01T12:00:00.000Z, last seen 2025-06-01T12:00:00.000Z'
+	done
+}
+
+@test "digest: html fit for mail (inline styles, nothing fetched, escaped) and ndjson with each alert's events" {
+	db=$(fresh_db sqlite)
+	digest_day "$db"
+	run --separate-stderr bb-alert digest --db "$db" --now 2025-06-01T13:00:00Z --format html
+	assert_success
+	assert_line --index 0 '<!DOCTYPE html>'
+	assert_line '<li>2025-06-01T12:12:00.000Z acknowledged by alice: on &lt;it&gt; &amp; *more*</li>'
+	assert_line --regexp '^<p style="[^"]*"><span style="background:#c0392b;[^"]*">CRITICAL</span> acknowledged, '
+	refute_output --regexp '<(link|script|img|style)|src=|href=|class='
+	[ "$(grep -o '<li>' <<<"$output" | wc -l)" -eq "$(grep -o '</li>' <<<"$output" | wc -l)" ]
+	run --separate-stderr bb-alert digest --db "$db" --now 2025-06-01T13:00:00Z --format ndjson --since 2h
+	assert_success
+	assert_equal "$(jq -c '[.alert.asin, .alert.severity, .alert.status, [.events[].payload.action]]' <<<"$output")" \
+		'["B000TEST01","CRITICAL","acknowledged",["new","deliver","ack"]]
+["B000TEST02","HIGH","snoozed",["new","deliver","snooze"]]
+["B000TEST02","WARNING","delivered",["new","deliver"]]
+["B000TEST03","WARNING","resolved",["new","deliver","resolve"]]'
+	# a window that the day's events left: the open alerts, with nothing done
+	run --separate-stderr bb-alert digest --db "$db" --now 2025-06-01T13:00:00Z --since 30m
+	assert_line '2025-06-01T12:30:00.000Z to 2025-06-01T13:00:00.000Z: 3 alerts on 2 ASINs, 3 open'
+	assert_equal "$(grep -c 'done: nothing in the window' <<<"$output")" 3
+	run --separate-stderr bb-alert digest --db "$db" --format pdf
+	assert_failure 64
+	assert_equal "$stderr" "bb-alert: --format 'pdf': expected text, markdown, html or ndjson"
+}

@@ -18,7 +18,7 @@ struct app {
 	int nargs;
 	int64_t now;               /* --now, BB_NOW or the wall clock; -1: the wall clock, read each pass */
 	const char *by, *note, *format, *exec, *webhook;
-	int64_t snooze_ms, interval_ms;
+	int64_t snooze_ms, interval_ms, since_ms;
 	int once;
 	struct bb_alert_filter filter;
 	/* [alert] */
@@ -70,5 +70,8 @@ int nap(struct app *a, int64_t ms);
 
 /* sweep.c */
 int run_sweep(struct app *a);
+
+/* digest.c */
+int run_digest(struct app *a);
 
 #endif

@@ -18,13 +18,10 @@ static const char *const heads[NCOLS] = { "ID", "SEVERITY", "ASIN", "MARKETPLACE
 
 void money_text(const char *currency, const char *minor, char *buf, size_t size)
 {
-	char amount[40];
-	if (!currency || !minor) {
+	if (currency && minor)
+		bb_money_text(strtoll(minor, NULL, 10), currency, strlen(currency), buf, size);
+	else
 		snprintf(buf, size, "-");
-		return;
-	}
-	bb_money_format(strtoll(minor, NULL, 10), bb_currency_exponent(currency), amount, sizeof amount);
-	snprintf(buf, size, "%s %s", currency, amount);
 }
 
 void age_text(int64_t ms, char *buf, size_t size)

@@ -20,6 +20,7 @@
 	"       bb-alert retry ID...\n" \
 	"       bb-alert deliver [--exec CMD | --webhook URL] [--once | --interval DURATION]\n" \
 	"       bb-alert sweep [--exec CMD | --webhook URL] [--once | --interval DURATION]\n" \
+	"       bb-alert digest [--since DURATION] [--format text|markdown|html|ndjson]\n" \
 	"  common: [--db URL] [--now RFC3339]\n"
 #define HELP USAGE "\n" \
 	"  --db URL          the database (default: [db] url, else sqlite:bb.db)\n" \
@@ -28,7 +29,8 @@
 	"  --severity S,...  list: these severities\n" \
 	"  --asin A          list: this ASIN's alerts\n" \
 	"  --queue Q         list: high_priority, standard or background\n" \
-	"  --format F        list: text (default) or ndjson\n" \
+	"  --format F        list: text (default) or ndjson; digest: also markdown or html\n" \
+	"  --since DURATION  digest: the window that ends now (default 24h)\n" \
 	"  --by NAME         who acts (default: $USER)\n" \
 	"  --note TEXT       why, kept in the alert's timeline\n" \
 	"  --for DURATION    snooze: how long (default: [alert] snooze, else 30m)\n" \
@@ -102,6 +104,7 @@ static int option(struct app *a, int opt, const char *arg, const char **url)
 	case 'w': a->webhook = arg; return 0;
 	case 'o': a->once = 1; return 0;
 	case 'i': return duration("--interval", arg, &a->interval_ms);
+	case 'W': return duration("--since", arg, &a->since_ms);
 	default: return usage(NULL, NULL);
 	}
 }
@@ -116,6 +119,7 @@ static int options(int argc, char **argv, struct app *a, const char **url)
 		{ "note", required_argument, NULL, 'N' }, { "for", required_argument, NULL, 'F' },
 		{ "exec", required_argument, NULL, 'e' }, { "webhook", required_argument, NULL, 'w' },
 		{ "once", no_argument, NULL, 'o' }, { "interval", required_argument, NULL, 'i' },
+		{ "since", required_argument, NULL, 'W' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt, rc = 0;
@@ -218,6 +222,8 @@ static int run(struct app *a)
 		return run_deliver(a);
 	if (strcmp(a->cmd, "sweep") == 0)
 		return run_sweep(a);
+	if (strcmp(a->cmd, "digest") == 0)
+		return run_digest(a);
 	return usage("unknown command '%s'", a->cmd);
 }
 
@@ -225,7 +231,7 @@ static int run(struct app *a)
 static int known_command(const char *cmd)
 {
 	static const char *const cmds[] = { "ack", "snooze", "unsnooze", "resolve", "retry", "list", "show", "deliver",
-					    "sweep" };
+					    "sweep", "digest" };
 	for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++)
 		if (strcmp(cmd, cmds[i]) == 0)
 			return 1;
