@@ -102,6 +102,14 @@ const char *bb_db_value(const struct bb_rows *r, int row, int col); /* NULL for 
 struct bb_str bb_db_text(const struct bb_rows *r, int row, int col);
 void bb_db_rows_free(struct bb_rows *r);
 
+/* Wait at most ms for another connection to commit a change: on
+ * PostgreSQL a notification on channel (LISTEN is sent on the first call),
+ * on SQLite a new PRAGMA data_version, looked at every 250 ms. A call with
+ * ms 0 only notes where things stand, so that a commit after it counts. 1
+ * when a change came, 0 when the time ran out (or a signal came), or a
+ * BB_DB_* error. */
+int bb_db_wait_change(struct bb_db *db, const char *channel, int ms);
+
 /* Apply pending migrations; called by bb_db_open. Returns how many ran, or an error. */
 int bb_db_migrate(struct bb_db *db, char *err, size_t errlen);
 

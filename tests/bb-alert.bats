@@ -760,3 +760,28 @@ OUT
 	assert_failure 64
 	assert_equal "$stderr" "bb-alert: --format 'pdf': expected text, markdown, html or ndjson"
 }
+
+# ---------------------------------------------------------------------------
+# promptness
+
+@test "a running deliver wakes on the commit: a CRITICAL goes out within 1 s, and SIGTERM ends its wait at once" {
+	for b in $(backends); do
+		db=$(fresh_db $b)
+		DOCS="$BATS_TEST_TMPDIR/docs-$b"
+		raise "$db" WARNING "$T0" B000TEST09 # the schema, and a first pass that has work
+		bb-alert deliver --db "$db" --interval 1h --exec "cat >>'$DOCS'" 2>>"$(LOG)" &
+		pid=$!
+		track $pid
+		wait_lines "$DOCS" 1 10
+		sleep 0.3 # the deliverer is in its hour's pause
+		raise "$db" CRITICAL
+		t0=$(ms_now)
+		wait_lines "$DOCS" 2 5
+		elapsed=$(($(ms_now) - t0))
+		[ "$elapsed" -lt 1000 ] || fail "[$b] delivered ${elapsed} ms after the commit"
+		assert_equal "$(tail -n 1 "$DOCS" | jq -c '[.kind, .alerts[0].severity]')" '["alert","CRITICAL"]'
+		term_and_time $pid
+		assert_equal "$term_status" 0
+		[ "$term_ms" -lt 1000 ] || fail "[$b] SIGTERM took ${term_ms} ms"
+	done
+}

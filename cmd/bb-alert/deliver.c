@@ -144,13 +144,18 @@ static int deliver_queue(struct app *a, const char *queue, const char *kind, siz
 	return rc;
 }
 
+#define WAKE_CHANNEL "bb_events" /* what the writers of alert events notify */
+#define WAKE_STEP_MS 250          /* a wait looks at SIGTERM this often */
+
 /* One pass: every due high_priority alert, one claim at a time so that
- * deliverers share the work, then the due warnings. */
+ * deliverers share the work, then the due warnings. What is committed
+ * from the start of the pass on ends the pause after it. */
 static int pass(struct app *a, const char *owner)
 {
 	size_t n = 1;
-	int rc = BB_DB_OK;
+	int rc = a->interval_ms > 0 ? bb_db_wait_change(a->db, WAKE_CHANNEL, 0) : BB_DB_OK;
 
+	rc = rc > 0 ? BB_DB_OK : rc;
 	while (rc == BB_DB_OK && n > 0 && !bb_stopping())
 		rc = deliver_queue(a, "high_priority", "alert", 1, owner, &n);
 	if (rc == BB_DB_OK && !bb_stopping())
@@ -158,7 +163,20 @@ static int pass(struct app *a, const char *owner)
 	return rc;
 }
 
+/* The pause between passes, ended early by another writer's commit
+ * (ALERTS.md "Promptness"): a CRITICAL stored meanwhile goes out now, not
+ * at the end of the interval. */
+static int wake_on_commit(struct app *a, int64_t ms)
+{
+	int rc = 0;
+	for (int64_t end = bb_mono_ms() + ms; rc == 0 && !bb_stopping() && bb_mono_ms() < end;) {
+		int64_t left = end - bb_mono_ms();
+		rc = bb_db_wait_change(a->db, WAKE_CHANNEL, (int)(left < WAKE_STEP_MS ? left : WAKE_STEP_MS));
+	}
+	return rc > 0 ? BB_DB_OK : rc;
+}
+
 int run_deliver(struct app *a)
 {
-	return run_passes(a, "deliver", "deliver alerts from", pass, nap);
+	return run_passes(a, "deliver", "deliver alerts from", pass, wake_on_commit);
 }
