@@ -652,6 +652,41 @@ resolve acknowledged resolved stale"
 	done
 }
 
+@test "sweep and digest refuse what they cannot use: a stray argument, a bad duration, a bad [alert] value" {
+	db=$(fresh_db sqlite)
+	run --separate-stderr bb-alert sweep --db "$db" now
+	assert_failure 64
+	assert_equal "$stderr" "bb-alert: sweep: unexpected argument 'now'"
+	run --separate-stderr bb-alert digest --db "$db" --since yesterday
+	assert_failure 64
+	assert_equal "${stderr_lines[0]}" "bb-alert: --since 'yesterday': expected a duration such as 30s, 5m, 24h or 7d"
+	printf '[alert]\nmax_escalations = many\n' >"$BATS_TEST_TMPDIR/bb.conf"
+	run --separate-stderr env BB_CONFIG="$BATS_TEST_TMPDIR/bb.conf" bb-alert sweep --db "$db"
+	assert_failure 78
+	assert_equal "$stderr" "bb-alert: fatal: unable to read [alert] max_escalations 'many': expected 0 to 1000"
+	printf '[alert]\nauto_resolve_after = 0\n' >"$BATS_TEST_TMPDIR/bb.conf"
+	run --separate-stderr env BB_CONFIG="$BATS_TEST_TMPDIR/bb.conf" bb-alert sweep --db "$db"
+	assert_failure 78
+	assert_equal "$stderr" "bb-alert: fatal: unable to read [alert] auto_resolve_after '0': expected a duration such as 30s"
+}
+
+@test "[alert] escalate_after, max_escalations and auto_resolve_after set the clock" {
+	db=$(fresh_db sqlite)
+	raise "$db" CRITICAL
+	deliver_at "$db" 2025-06-01T12:00:00Z >/dev/null
+	printf '[alert]\nescalate_after = 10m\nmax_escalations = 1\nauto_resolve_after = 1h\n' >"$BATS_TEST_TMPDIR/bb.conf"
+	export BB_CONFIG="$BATS_TEST_TMPDIR/bb.conf"
+	for t in 12:09:59 12:10:00 12:20:00 12:30:00; do
+		sweep_at "$db" 2025-06-01T$t.000Z
+	done >"$BATS_TEST_TMPDIR/esc"
+	assert_equal "$(jq -c '[.created_at, .alerts[0].escalation_level]' "$BATS_TEST_TMPDIR/esc")" \
+		'["2025-06-01T12:10:00.000Z",1]'
+	sweep_at "$db" 2025-06-01T12:59:59.999Z
+	assert_equal "$(status_of "$db" "$(alert_id "$db" CRITICAL)")" delivered
+	sweep_at "$db" 2025-06-01T13:00:00Z
+	assert_equal "$(status_of "$db" "$(alert_id "$db" CRITICAL)")" resolved
+}
+
 # ---------------------------------------------------------------------------
 # the digest
 
