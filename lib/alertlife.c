@@ -177,7 +177,7 @@ int bb_alert_list(struct bb_db *db, const struct bb_alert_filter *f, struct bb_r
 	sql_add(&b, bb_db_is_pg(db) ? ROW_PG : ROW_LITE);
 	sql_add(&b, " WHERE 1 = 1");
 	if (f->nstatus == 0)
-		sql_add(&b, " AND a.status <> 'resolved'");
+		sql_add(&b, " AND a.status IN ('queued', 'delivered', 'acknowledged', 'snoozed', 'failed')"); /* indexed */
 	sql_in(&b, "a.status", f->status, f->nstatus);
 	sql_in(&b, "a.severity", f->severity, f->nseverity);
 	if (f->asin.p)
