@@ -247,23 +247,39 @@ void bb_alert_member(struct bb_jw *w, const struct bb_alert_decision *d)
 
 /* ---- the lifecycle ---- */
 
-static const char *const op_names[BB_ALERT_OPS] = { "ack", "snooze", "unsnooze", "resolve", "retry" };
+static const char *const op_names[BB_ALERT_OPS] = { "ack", "snooze", "unsnooze", "resolve", "retry",
+							"expire", "resolve", "resolve", "escalate" };
 
 const char *bb_alert_op_name(enum bb_alert_op op)
 {
 	return op_names[op];
 }
 
+#define FROM(st) (1u << (st))
+#define OPEN (FROM(BB_ALERT_QUEUED) | FROM(BB_ALERT_DELIVERED) | FROM(BB_ALERT_ACKNOWLEDGED) | \
+	      FROM(BB_ALERT_SNOOZED) | FROM(BB_ALERT_FAILED))
+
+/* ALERTS.md "States" and "The clock": from which statuses each operation
+ * moves an alert, and where to. Resolved is final: a new occurrence raises
+ * a new alert. */
+static const struct {
+	unsigned from;
+	enum bb_alert_status to;
+} moves[BB_ALERT_OPS] = {
+	[BB_ALERT_ACK] = { OPEN, BB_ALERT_ACKNOWLEDGED },
+	[BB_ALERT_SNOOZE] = { OPEN, BB_ALERT_SNOOZED },
+	[BB_ALERT_UNSNOOZE] = { OPEN, BB_ALERT_QUEUED },
+	[BB_ALERT_RESOLVE] = { OPEN, BB_ALERT_RESOLVED },
+	[BB_ALERT_RETRY] = { FROM(BB_ALERT_FAILED), BB_ALERT_QUEUED },
+	[BB_ALERT_EXPIRE] = { FROM(BB_ALERT_SNOOZED), BB_ALERT_QUEUED },
+	[BB_ALERT_RECOVER] = { OPEN, BB_ALERT_RESOLVED },
+	[BB_ALERT_STALE] = { FROM(BB_ALERT_DELIVERED) | FROM(BB_ALERT_ACKNOWLEDGED), BB_ALERT_RESOLVED },
+	[BB_ALERT_ESCALATE] = { FROM(BB_ALERT_DELIVERED), BB_ALERT_DELIVERED },
+};
+
 enum bb_alert_status bb_alert_transition(enum bb_alert_op op, enum bb_alert_status from)
 {
-	static const enum bb_alert_status to[BB_ALERT_OPS] = {
-		BB_ALERT_ACKNOWLEDGED, BB_ALERT_SNOOZED, BB_ALERT_QUEUED, BB_ALERT_RESOLVED, BB_ALERT_QUEUED
-	};
-	if (from == BB_ALERT_ABSENT || from == BB_ALERT_RESOLVED)
-		return BB_ALERT_ABSENT; /* resolved is final: a new occurrence raises a new alert */
-	if (op == BB_ALERT_RETRY && from != BB_ALERT_FAILED)
-		return BB_ALERT_ABSENT;
-	return to[op];
+	return moves[op].from & FROM(from) ? moves[op].to : BB_ALERT_ABSENT;
 }
 
 /* ---- with strings, until bb-store adopts the above ---- */

@@ -146,12 +146,21 @@ int bb_alert_write(struct bb_db *db, size_t n, const struct bb_alert_decision *d
 
 /* ---- the lifecycle (ALERTS.md "States") ---- */
 
-enum bb_alert_op { BB_ALERT_ACK, BB_ALERT_SNOOZE, BB_ALERT_UNSNOOZE, BB_ALERT_RESOLVE, BB_ALERT_RETRY, BB_ALERT_OPS };
+/* The operator's operations, then the clock's (bb-alert sweep): a snooze
+ * that expired while its condition holds (expire), a resolution because
+ * the place recovered (recover) or the alert went stale (stale, both named
+ * "resolve" in events), and an escalation of an unanswered CRITICAL. */
+enum bb_alert_op {
+	BB_ALERT_ACK, BB_ALERT_SNOOZE, BB_ALERT_UNSNOOZE, BB_ALERT_RESOLVE, BB_ALERT_RETRY, BB_ALERT_OPERATOR_OPS,
+	BB_ALERT_EXPIRE = BB_ALERT_OPERATOR_OPS, BB_ALERT_RECOVER, BB_ALERT_STALE, BB_ALERT_ESCALATE, BB_ALERT_OPS
+};
 const char *bb_alert_op_name(enum bb_alert_op op); /* "ack", "snooze", … */
 
 /* The status op moves an alert to from `from`, or ABSENT when ALERTS.md
- * does not allow it: ack, snooze, unsnooze and resolve from every status
- * but resolved, retry from failed only. */
+ * does not allow it: ack, snooze, unsnooze, resolve and recover from every
+ * status but resolved, retry from failed only, expire from snoozed,
+ * stale from delivered and acknowledged, escalate from delivered (to
+ * delivered). */
 enum bb_alert_status bb_alert_transition(enum bb_alert_op op, enum bb_alert_status from);
 
 /* An operator's change to one alert. */
@@ -161,6 +170,7 @@ struct bb_alert_change {
 	int64_t now;           /* wall clock: updated_at, the event, a re-queued delivery */
 	int64_t snooze_until;  /* snooze: until when (> now) */
 	struct bb_str by, note, reason; /* for the event; p NULL: null */
+	struct bb_str delivery_id; /* escalate: the escalation's delivery, to be sent */
 };
 
 enum { BB_ALERT_DONE = 0, BB_ALERT_NOT_FOUND = 1, BB_ALERT_INVALID = 2, BB_ALERT_RACED = 3 };
@@ -170,8 +180,11 @@ enum { BB_ALERT_DONE = 0, BB_ALERT_NOT_FOUND = 1, BB_ALERT_INVALID = 2, BB_ALERT
  * changed), update the row only while it still has that status
  * (BB_ALERT_RACED when another writer changed it in between: nothing
  * changed, read again), and append the alert event {id, fingerprint,
- * action, from, to, by, note, reason, at} (*event_id). Returns one of the
- * codes above, or a BB_DB_* error (< 0). */
+ * action, from, to, by, note, reason, at} (*event_id), with until for a
+ * snooze and escalation_level and delivery_id for an escalation. What
+ * goes back to queued (unsnooze, retry, expire) starts its delivery
+ * afresh: no attempts, and a new delivery id unless the old one was never
+ * confirmed sent. Returns one of the codes above, or a BB_DB_* error (< 0). */
 int bb_alert_apply(struct bb_db *db, const struct bb_alert_change *c, enum bb_alert_status *from, int64_t *event_id);
 
 /* ---- reading alerts, and delivering them (alertlife.c) ---- */
@@ -210,11 +223,20 @@ int bb_alert_get(struct bb_db *db, struct bb_str id, struct bb_rows **rows);
 /* The alert events of a fingerprint, oldest first: created_at, payload. */
 int bb_alert_timeline(struct bb_db *db, struct bb_str fingerprint, struct bb_rows **rows);
 
+/* A digest of the window [since, until]: *alerts, in the columns of
+ * bb_alert_list, those open or seen or changed since `since`, grouped by
+ * place, the place with the most severe alert first, each place's most
+ * severe first; *events, the alert events of the window, oldest first:
+ * created_at, payload. */
+int bb_alert_digest(struct bb_db *db, int64_t since, int64_t until, struct bb_rows **alerts,
+		    struct bb_rows **events);
+
 /* An alert claimed for a delivery attempt. */
 struct bb_alert_claim {
 	char *id, *delivery_id; /* malloc'd */
 	int64_t boundary;       /* its scheduled_delivery */
 	int attempt;            /* 1 for the first */
+	int escalation;         /* an escalation's delivery, not the alert's own */
 };
 
 /* Claim the alerts of a queue due at now (queued, scheduled, past their
@@ -236,6 +258,33 @@ enum bb_alert_outcome { BB_OUT_DELIVERED, BB_OUT_FAILED, BB_OUT_RETRY };
  * event) or waiting until retry_at, while owner still holds its claim. */
 int bb_alert_settle(struct bb_db *db, const struct bb_alert_claim *c, const char *owner, int64_t now,
 		    enum bb_alert_outcome out, int64_t retry_at, struct bb_str detail);
+
+/* ---- the clock (ALERTS.md "The clock") ---- */
+
+/* What bb-alert sweep works with: the time, the thresholds of [alert],
+ * and who acts (for the events). */
+struct bb_alert_clock {
+	int64_t now;
+	int64_t auto_resolve_ms; /* auto_resolve_after */
+	int64_t escalate_ms;     /* escalate_after */
+	int max_escalations;
+	struct bb_str by;
+};
+
+/* Snooze expiry (expire, or recover when the place's severity no longer
+ * names the alert), auto-resolve (stale) and recovery (recover), in that
+ * order; each due alert moves in a transaction of its own, its rule
+ * checked again inside it, with its event. moved[op] counts what each
+ * operation moved. 0, or a BB_DB_* error. */
+int bb_alert_sweep(struct bb_db *db, const struct bb_alert_clock *k, int moved[BB_ALERT_OPS]);
+
+/* Claim the escalations due at k->now, as bb_alert_claim claims alerts: a
+ * CRITICAL delivered (not acknowledged) at least escalate_ms since its
+ * delivery or its last escalation, below max_escalations, is escalated
+ * (with its event) and its escalation's delivery claimed; one decided
+ * before and not yet sent is claimed again once its backoff is over. */
+int bb_alert_claim_escalations(struct bb_db *db, const struct bb_alert_clock *k, int64_t lease_ms,
+			       const char *owner, size_t limit, struct bb_alert_claim **out, size_t *n);
 
 /* ---- until bb-store adopts the above ---- */
 

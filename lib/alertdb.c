@@ -26,7 +26,7 @@
 	"last_notification_id = excluded.last_notification_id, updated_at = excluded.updated_at, " \
 	"attempts = 0, next_attempt_at = NULL, delivery_id = NULL, last_error = NULL, claimed_by = NULL, " \
 	"claim_until = NULL, delivered_at = NULL, acked_at = NULL, acked_by = NULL, escalation_level = 0, " \
-	"escalated_at = NULL"
+	"escalated_at = NULL, escalation_delivery_id = NULL, escalation_attempts = 0"
 #define NEW_LITE NEW_COLS "VALUES ($1, $2, $3, $4, $5, $6, 'queued', 1, $7, $7, $8, NULL, $9, $10) " NEW_AGAIN
 #define NEW_PG "WITH a AS (" NEW_COLS "VALUES ($1, $2, $3, $4, $5, $6, 'queued', 1, $7::timestamptz, " \
 	"$7::timestamptz, $8::timestamptz, NULL, $9, $10::timestamptz) " NEW_AGAIN " RETURNING 1), " \
@@ -59,14 +59,20 @@
 	"VALUES ('alert', $1, $2, $3::jsonb, $4::timestamptz) RETURNING id) " \
 	"SELECT id, pg_notify('bb_events', id::text) FROM e"
 
-#define READ_SQL "SELECT status, fingerprint, asin, marketplace FROM alert_queues WHERE id = $1"
+#define READ_SQL "SELECT status, fingerprint, asin, marketplace, escalation_level FROM alert_queues WHERE id = $1"
 /* guarded by the status read: a concurrent change makes it change nothing */
 #define MOVE_SQL "UPDATE alert_queues SET status = $2, snooze_until = $3, " \
 	"scheduled_delivery = COALESCE($4, scheduled_delivery), updated_at = $5 WHERE id = $1 AND status = $6"
 /* what an operator's change leaves behind it: who acknowledged, a retry's fresh start */
 #define ACKED_SQL "UPDATE alert_queues SET acked_at = $2, acked_by = $3 WHERE id = $1"
 #define AFRESH_SQL "UPDATE alert_queues SET attempts = 0, next_attempt_at = NULL, last_error = NULL, " \
-	"claimed_by = NULL, claim_until = NULL WHERE id = $1"
+	"claimed_by = NULL, claim_until = NULL, escalation_delivery_id = NULL, escalation_attempts = 0, " \
+	"delivery_id = CASE WHEN EXISTS (SELECT 1 FROM alert_deliveries d WHERE d.alert_id = alert_queues.id " \
+	"AND d.delivery_id = alert_queues.delivery_id AND d.outcome = 'ok') THEN NULL ELSE delivery_id END " \
+	"WHERE id = $1"
+/* an escalation decided: counted now, its delivery pending until sent */
+#define ESCALATED_SQL "UPDATE alert_queues SET escalation_level = escalation_level + 1, escalated_at = $2, " \
+	"escalation_delivery_id = $3, escalation_attempts = 0, next_attempt_at = NULL WHERE id = $1"
 
 static struct bb_str str(const char *z)
 {
@@ -394,9 +400,11 @@ static void kstr_or_null(struct bb_jw *w, const char *key, struct bb_str s)
 		bb_jw_null(w);
 }
 
-/* The transition's event: {id, fingerprint, action, from, to, by, note, reason, at}. */
+/* The transition's event: {id, fingerprint, action, from, to, by, note,
+ * reason, at}, and what a snooze or an escalation adds. level: the
+ * alert's escalation level before the change. */
 static void change_payload(struct bb_jw *w, const struct bb_alert_change *c, struct bb_str fp,
-			   enum bb_alert_status from, enum bb_alert_status to, const char *at)
+			   enum bb_alert_status from, enum bb_alert_status to, const char *at, int64_t level)
 {
 	bb_jw_obj(w);
 	bb_jw_kstr(w, "id", c->id.p, c->id.n);
@@ -408,6 +416,12 @@ static void change_payload(struct bb_jw *w, const struct bb_alert_change *c, str
 	kstr_or_null(w, "note", c->note);
 	kstr_or_null(w, "reason", c->reason);
 	bb_jw_kstrz(w, "at", at);
+	if (c->op == BB_ALERT_SNOOZE)
+		bb_jw_ktime(w, "until", c->snooze_until);
+	if (c->op == BB_ALERT_ESCALATE) {
+		bb_jw_kint(w, "escalation_level", level + 1);
+		kstr_or_null(w, "delivery_id", c->delivery_id);
+	}
 	bb_jw_end(w, '}');
 }
 
@@ -416,7 +430,7 @@ static int move(struct bb_db *db, const struct bb_alert_change *c, enum bb_alert
 		enum bb_alert_status to, const char *now)
 {
 	char until[40];
-	int requeue = c->op == BB_ALERT_UNSNOOZE || c->op == BB_ALERT_RETRY;
+	int requeue = to == BB_ALERT_QUEUED; /* unsnooze, retry, expire */
 	struct bb_str v[6] = { c->id, str(bb_alert_status_name(to)), { NULL, 0 }, requeue ? str(now) : str(NULL),
 			       str(now), str(bb_alert_status_name(from)) };
 
@@ -429,8 +443,10 @@ static int move(struct bb_db *db, const struct bb_alert_change *c, enum bb_alert
 		return BB_ALERT_RACED;
 	if (rc == BB_DB_OK && c->op == BB_ALERT_ACK)
 		rc = bb_db_query(db, ACKED_SQL, 3, (struct bb_str[]){ c->id, str(now), c->by }, NULL);
-	if (rc == BB_DB_OK && (c->op == BB_ALERT_RETRY || c->op == BB_ALERT_UNSNOOZE))
+	if (rc == BB_DB_OK && requeue)
 		rc = bb_db_query(db, AFRESH_SQL, 1, &c->id, NULL);
+	if (rc == BB_DB_OK && c->op == BB_ALERT_ESCALATE)
+		rc = bb_db_query(db, ESCALATED_SQL, 3, (struct bb_str[]){ c->id, str(now), c->delivery_id }, NULL);
 	return rc;
 }
 
@@ -457,7 +473,8 @@ int bb_alert_apply(struct bb_db *db, const struct bb_alert_change *c, enum bb_al
 	if (rc == BB_DB_OK) {
 		struct bb_alert_place p = { bb_db_text(rows, 0, 2), bb_db_text(rows, 0, 3) };
 		bb_jw_init(&w);
-		change_payload(&w, c, bb_db_text(rows, 0, 1), *from, to, now);
+		const char *level = bb_db_value(rows, 0, 4);
+		change_payload(&w, c, bb_db_text(rows, 0, 1), *from, to, now, level ? strtoll(level, NULL, 10) : 0);
 		rc = w.oom ? BB_DB_ERR : bb_alert_event(db, p, (struct bb_str){ w.buf, w.len }, now, event_id);
 		bb_jw_free(&w);
 	}

@@ -34,6 +34,20 @@
 #define TIMELINE_PG "SELECT created_at, payload::text FROM events WHERE kind = 'alert' " \
 	"AND payload->>'fingerprint' = $1 ORDER BY id"
 
+/* a digest's alerts: open, or seen or changed in the window; by place, the
+ * place with the most severe alert first, then most severe first */
+#define RANK(a) "CASE " a "severity WHEN 'CRITICAL' THEN 0 WHEN 'HIGH' THEN 1 WHEN 'WARNING' THEN 2 ELSE 3 END"
+#define DIGEST_WHERE " WHERE a.status <> 'resolved' OR a.last_seen >= $1 OR a.updated_at >= $1 " \
+	"ORDER BY min(" RANK("a.") ") OVER (PARTITION BY a.asin, a.marketplace), a.asin, a.marketplace, " \
+	RANK("a.") ", a.id"
+#define DIGEST_LITE ROW_LITE DIGEST_WHERE
+#define DIGEST_PG ROW_PG DIGEST_WHERE
+/* the alert events of a window, oldest first */
+#define WINDOW_LITE "SELECT created_at, payload FROM events WHERE kind = 'alert' AND created_at >= $1 " \
+	"AND created_at <= $2 ORDER BY id"
+#define WINDOW_PG "SELECT created_at, payload::text FROM events WHERE kind = 'alert' AND created_at >= $1 " \
+	"AND created_at <= $2 ORDER BY id"
+
 #define DUE "SELECT id, delivery_id, scheduled_delivery, attempts FROM alert_queues WHERE status = 'queued' " \
 	"AND queue_type = $1 AND scheduled_delivery <= $2 AND (next_attempt_at IS NULL OR next_attempt_at <= $2) " \
 	"AND (claim_until IS NULL OR claim_until <= $2) ORDER BY scheduled_delivery, id LIMIT $3"
@@ -41,6 +55,17 @@
 	"delivery_id = $4, next_attempt_at = NULL WHERE id = $1"
 #define ATTEMPT "INSERT INTO alert_deliveries (delivery_id, alert_id, kind, attempt, started_at) " \
 	"VALUES ($1, $2, $3, $4, $5)"
+
+/* escalations: one to decide (due since delivered_at or escalated_at, the
+ * later), or one decided whose delivery waits for its next attempt */
+#define ESC_DUE "SELECT id, escalation_delivery_id, escalation_attempts FROM alert_queues " \
+	"WHERE severity = 'CRITICAL' AND status = 'delivered' AND (claim_until IS NULL OR claim_until <= $1) " \
+	"AND ((escalation_delivery_id IS NOT NULL AND (next_attempt_at IS NULL OR next_attempt_at <= $1)) " \
+	"OR (escalation_delivery_id IS NULL AND escalation_level < CAST($3 AS INTEGER) " \
+	"AND CASE WHEN escalated_at > delivered_at THEN escalated_at ELSE delivered_at END <= $2)) " \
+	"ORDER BY id LIMIT $4"
+#define ESC_CLAIM "UPDATE alert_queues SET claimed_by = $2, claim_until = $3, " \
+	"escalation_attempts = escalation_attempts + 1 WHERE id = $1"
 
 #define OUTCOME "UPDATE alert_deliveries SET outcome = $4, detail = $5 WHERE alert_id = $1 " \
 	"AND delivery_id = $2 AND attempt = $3"
@@ -51,6 +76,15 @@
 	"last_error = $4, updated_at = $3" HELD
 #define WAIT "UPDATE alert_queues SET claimed_by = NULL, claim_until = NULL, next_attempt_at = $4, " \
 	"last_error = $3" HELD
+/* an escalation's delivery: the alert stays delivered */
+#define ESC_HELD " WHERE id = $1 AND claimed_by = $2 AND status = 'delivered' " \
+	"RETURNING fingerprint, asin, marketplace"
+#define ESC_SENT "UPDATE alert_queues SET escalation_delivery_id = NULL, escalation_attempts = 0, " \
+	"claimed_by = NULL, claim_until = NULL, updated_at = $3" ESC_HELD
+#define ESC_FAILED "UPDATE alert_queues SET escalation_delivery_id = NULL, escalation_attempts = 0, " \
+	"claimed_by = NULL, claim_until = NULL, last_error = $4, updated_at = $3" ESC_HELD
+#define ESC_WAIT "UPDATE alert_queues SET claimed_by = NULL, claim_until = NULL, next_attempt_at = $4, " \
+	"last_error = $3" ESC_HELD
 
 static struct bb_str str(const char *z)
 {
@@ -143,7 +177,7 @@ int bb_alert_list(struct bb_db *db, const struct bb_alert_filter *f, struct bb_r
 	sql_add(&b, bb_db_is_pg(db) ? ROW_PG : ROW_LITE);
 	sql_add(&b, " WHERE 1 = 1");
 	if (f->nstatus == 0)
-		sql_add(&b, " AND a.status <> 'resolved'");
+		sql_add(&b, " AND a.status IN ('queued', 'delivered', 'acknowledged', 'snoozed', 'failed')"); /* indexed */
 	sql_in(&b, "a.status", f->status, f->nstatus);
 	sql_in(&b, "a.severity", f->severity, f->nseverity);
 	if (f->asin.p)
@@ -165,6 +199,19 @@ int bb_alert_get(struct bb_db *db, struct bb_str id, struct bb_rows **rows)
 int bb_alert_timeline(struct bb_db *db, struct bb_str fingerprint, struct bb_rows **rows)
 {
 	return bb_db_query(db, bb_db_is_pg(db) ? TIMELINE_PG : TIMELINE_LITE, 1, &fingerprint, rows);
+}
+
+int bb_alert_digest(struct bb_db *db, int64_t since, int64_t until, struct bb_rows **alerts,
+		    struct bb_rows **events)
+{
+	char from[40], to[40];
+	bb_time_format(since, from, sizeof from);
+	bb_time_format(until, to, sizeof to);
+	struct bb_str v[2] = { str(from), str(to) };
+	int rc = bb_db_query(db, bb_db_is_pg(db) ? DIGEST_PG : DIGEST_LITE, 1, v, alerts);
+	if (rc == BB_DB_OK)
+		rc = bb_db_query(db, bb_db_is_pg(db) ? WINDOW_PG : WINDOW_LITE, 2, v, events);
+	return rc;
 }
 
 /* ---- delivering ---- */
@@ -265,8 +312,8 @@ static int settle_event(struct bb_db *db, const struct bb_rows *r, const struct 
 	bb_jw_kstrz(&w, "id", c->id);
 	bb_jw_kstr(&w, "fingerprint", fp.p, fp.n);
 	bb_jw_kstrz(&w, "action", "deliver");
-	bb_jw_kstrz(&w, "from", "queued");
-	bb_jw_kstrz(&w, "to", to);
+	bb_jw_kstrz(&w, "from", c->escalation ? "delivered" : "queued");
+	bb_jw_kstrz(&w, "to", c->escalation ? "delivered" : to);
 	bb_jw_kstrz(&w, "by", owner);
 	bb_jw_key(&w, "note"), bb_jw_null(&w);
 	bb_jw_key(&w, "reason");
@@ -277,6 +324,10 @@ static int settle_event(struct bb_db *db, const struct bb_rows *r, const struct 
 	bb_jw_kstrz(&w, "at", at);
 	bb_jw_kstrz(&w, "delivery_id", c->delivery_id);
 	bb_jw_kint(&w, "attempt", c->attempt);
+	if (c->escalation) {
+		bb_jw_kstrz(&w, "kind", "escalation");
+		bb_jw_kstrz(&w, "outcome", strcmp(to, "delivered") == 0 ? "ok" : "failed");
+	}
 	bb_jw_end(&w, '}');
 	int rc = w.oom ? BB_DB_ERR : bb_alert_event(db, p, (struct bb_str){ w.buf, w.len }, at, &event_id);
 	bb_jw_free(&w);
@@ -291,11 +342,11 @@ static int settle_alert(struct bb_db *db, const struct bb_alert_claim *c, const 
 	int rc;
 
 	if (out == BB_OUT_DELIVERED)
-		rc = bb_db_query(db, DELIVERED, 3, v, &rows);
+		rc = bb_db_query(db, c->escalation ? ESC_SENT : DELIVERED, 3, v, &rows);
 	else if (out == BB_OUT_FAILED)
-		rc = bb_db_query(db, FAILED, 4, v, &rows);
+		rc = bb_db_query(db, c->escalation ? ESC_FAILED : FAILED, 4, v, &rows);
 	else
-		v[2] = detail, v[3] = str(retry_at), rc = bb_db_query(db, WAIT, 4, v, &rows);
+		v[2] = detail, v[3] = str(retry_at), rc = bb_db_query(db, c->escalation ? ESC_WAIT : WAIT, 4, v, &rows);
 	/* no row: the claim was lost (its lease ended) or an operator moved the alert */
 	if (rc == BB_DB_OK && bb_db_nrows(rows) == 1 && out != BB_OUT_RETRY)
 		rc = settle_event(db, rows, c, owner, out == BB_OUT_DELIVERED ? "delivered" : "failed", detail, at);
@@ -321,5 +372,74 @@ int bb_alert_settle(struct bb_db *db, const struct bb_alert_claim *c, const char
 	rc = rc == BB_DB_OK ? bb_db_commit(db) : rc;
 	if (rc != BB_DB_OK)
 		bb_db_rollback(db);
+	return rc;
+}
+
+/* ---- escalating ---- */
+
+/* Claim row i of ESC_DUE as c: escalate it first when no escalation is
+ * pending (*claimed 0 when it can no longer be). */
+static int claim_escalation(struct bb_db *db, const struct bb_rows *r, int i, const struct bb_alert_clock *k,
+			    const char *owner, const char *until, const char *now, struct bb_alert_claim *c,
+			    int *claimed)
+{
+	char id[37], attempt[24];
+	const char *pending = bb_db_value(r, i, 1);
+	enum bb_alert_status from;
+	int64_t event_id;
+	int rc = BB_DB_OK;
+
+	*claimed = 0;
+	if (!pending) {
+		struct bb_alert_change ch = { .op = BB_ALERT_ESCALATE, .id = bb_db_text(r, i, 0), .now = k->now,
+					      .by = str(owner), .reason = str("unacknowledged") };
+		bb_uuid7(id);
+		ch.delivery_id = str(id);
+		rc = bb_alert_apply(db, &ch, &from, &event_id);
+		if (rc != BB_ALERT_DONE)
+			return rc < 0 ? rc : BB_DB_OK;
+	}
+	c->id = strdup(bb_db_value(r, i, 0));
+	c->delivery_id = strdup(pending ? pending : id);
+	c->attempt = (pending ? atoi(bb_db_value(r, i, 2)) : 0) + 1;
+	c->escalation = 1;
+	if (!c->id || !c->delivery_id)
+		return BB_DB_ERR;
+	snprintf(attempt, sizeof attempt, "%d", c->attempt);
+	rc = bb_db_query(db, ESC_CLAIM, 3, (struct bb_str[]){ str(c->id), str(owner), str(until) }, NULL);
+	struct bb_str a[5] = { str(c->delivery_id), str(c->id), str("escalation"), str(attempt), str(now) };
+	*claimed = 1;
+	return rc != BB_DB_OK ? rc : bb_db_query(db, ATTEMPT, 5, a, NULL);
+}
+
+int bb_alert_claim_escalations(struct bb_db *db, const struct bb_alert_clock *k, int64_t lease_ms,
+			       const char *owner, size_t limit, struct bb_alert_claim **out, size_t *n)
+{
+	char at[40], until[40], due[40], lim[24], max[24];
+	struct bb_rows *rows = NULL;
+	int rc = bb_db_begin(db), claimed;
+
+	*out = NULL, *n = 0;
+	bb_time_format(k->now, at, sizeof at);
+	bb_time_format(k->now + lease_ms, until, sizeof until);
+	bb_time_format(k->now - k->escalate_ms, due, sizeof due);
+	snprintf(lim, sizeof lim, "%zu", limit);
+	snprintf(max, sizeof max, "%d", k->max_escalations);
+	struct bb_str v[4] = { str(at), str(due), str(max), str(lim) };
+	if (rc == BB_DB_OK)
+		rc = bb_db_query(db, bb_db_is_pg(db) ? ESC_DUE " FOR UPDATE SKIP LOCKED" : ESC_DUE, 4, v, &rows);
+	if (rc == BB_DB_OK && !(*out = calloc((size_t)bb_db_nrows(rows) + 1, sizeof **out)))
+		rc = BB_DB_ERR;
+	for (int i = 0; rc == BB_DB_OK && i < bb_db_nrows(rows); i++) {
+		rc = claim_escalation(db, rows, i, k, owner, until, at, &(*out)[*n], &claimed);
+		*n += (size_t)claimed;
+	}
+	rc = rc == BB_DB_OK ? bb_db_commit(db) : rc;
+	if (rc != BB_DB_OK) {
+		bb_db_rollback(db);
+		bb_alert_claims_free(*out, *n + 1);
+		*out = NULL, *n = 0;
+	}
+	bb_db_rows_free(rows);
 	return rc;
 }

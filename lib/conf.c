@@ -53,7 +53,8 @@ static const char *const known[] = {
 	"severity.success_max_position", "severity.success_max_gap_pct",
 	"db.url",
 	"alert.exec", "alert.webhook", "alert.snooze", "alert.retry_base", "alert.retry_cap", "alert.max_attempts",
-	"alert.claim_lease",
+	"alert.claim_lease", "alert.escalate_after", "alert.max_escalations", "alert.auto_resolve_after",
+	"alert.escalate_exec", "alert.escalate_webhook",
 	"sqs.queue_url", "sqs.dlq_url",
 	"serve.listen", "serve.token_file", "serve.max_connections", "serve.timeout", "serve.heartbeat",
 };

@@ -6,6 +6,7 @@
 #include "sql.h"
 #include "timeutil.h"
 
+#include <errno.h>
 #include <libpq-fe.h>
 #include <poll.h>
 #include <pthread.h>
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define CACHE 64
 #define CKPT_FRAMES 1000      /* WAL frames that wake the checkpointer */
@@ -50,6 +52,8 @@ struct bb_db {
 	int64_t changes; /* rows the last statement changed */
 	int piped; /* PostgreSQL: statements sent since bb_db_pipe_begin */
 	struct checkpointer *ckpt; /* SQLite: background checkpoints, or NULL */
+	int listening;   /* PostgreSQL: LISTEN sent on this connection */
+	int64_t version; /* SQLite: PRAGMA data_version when last looked at; 0 never */
 	char err[512];
 };
 
@@ -755,53 +759,6 @@ int bb_db_pipeline_q(struct bb_db *db, int n, const struct bb_query *q, struct b
 	return rc;
 }
 
-int bb_db_listen(struct bb_db *db, const char *channel)
-{
-	char sql[128];
-
-	if (!db->pg)
-		return BB_DB_OK;
-	if (snprintf(sql, sizeof sql, "LISTEN \"%s\"", channel) >= (int)sizeof sql || strchr(channel, '"'))
-		return fail(db, BB_DB_ERR, "listen", "channel name too long or quoted");
-	/* not through the statement cache: sql is no literal */
-	PGresult *res = PQexec(db->pg, sql);
-	if (!res)
-		return fail(db, BB_DB_RETRY, "listen", PQerrorMessage(db->pg));
-	return pg_result(db, res, NULL);
-}
-
-/* Take the notifications libpq holds: 1 when there was one. */
-static int pg_take_notifies(struct bb_db *db)
-{
-	PGnotify *n;
-	int got = 0;
-
-	while ((n = PQnotifies(db->pg))) {
-		got = 1;
-		PQfreemem(n);
-	}
-	return got;
-}
-
-int bb_db_wait_notify(struct bb_db *db, int timeout_ms)
-{
-	if (!db->pg) {
-		sqlite3_sleep(timeout_ms);
-		return 0;
-	}
-	if (PQconsumeInput(db->pg) == 0)
-		return fail(db, BB_DB_RETRY, "wait for a notification", PQerrorMessage(db->pg));
-	if (pg_take_notifies(db))
-		return 1;
-	struct pollfd p = { .fd = PQsocket(db->pg), .events = POLLIN };
-	int rc = poll(&p, 1, timeout_ms);
-	if (rc <= 0)
-		return 0; /* timeout, or a signal: the caller looks again */
-	if (PQconsumeInput(db->pg) == 0)
-		return fail(db, BB_DB_RETRY, "wait for a notification", PQerrorMessage(db->pg));
-	return pg_take_notifies(db);
-}
-
 int64_t bb_db_changes(const struct bb_db *db)
 {
 	return db->changes;
@@ -874,6 +831,8 @@ static void close_handles(struct bb_db *db)
 		PQfinish(db->pg);
 	db->lite = NULL;
 	db->pg = NULL;
+	db->listening = 0;
+	db->version = 0;
 }
 
 int bb_db_reconnect(struct bb_db *db)
@@ -935,6 +894,80 @@ void bb_db_close(struct bb_db *db)
 	free(db->url);
 	free(db->name);
 	free(db);
+}
+
+/* ---- waiting for another connection's commit ---- */
+
+#define POLL_MS 250 /* SQLite: how often data_version is looked at */
+
+/* SQLite: 1 when data_version moved since last looked at (the first look
+ * only notes it). */
+static int lite_changed(struct bb_db *db)
+{
+	struct bb_rows *rows;
+	int rc = bb_db_exec(db, "PRAGMA data_version", 0, NULL, &rows);
+	const char *v = rc == BB_DB_OK ? bb_db_value(rows, 0, 0) : NULL;
+	int64_t now = v ? strtoll(v, NULL, 10) : 0;
+	int changed = db->version != 0 && now != db->version;
+
+	bb_db_rows_free(rows);
+	if (rc != BB_DB_OK)
+		return rc;
+	db->version = now;
+	return changed;
+}
+
+static int lite_wait(struct bb_db *db, int ms)
+{
+	int64_t end = bb_mono_ms() + ms;
+	int rc = lite_changed(db);
+
+	while (rc == 0 && bb_mono_ms() < end) {
+		int64_t left = end - bb_mono_ms();
+		struct timespec t = { 0, (long)(left < POLL_MS ? left : POLL_MS) * 1000000L };
+		nanosleep(&t, NULL);
+		rc = lite_changed(db);
+	}
+	return rc;
+}
+
+/* PostgreSQL: 1 when a notification came, every one waiting read. */
+static int pg_notified(struct bb_db *db)
+{
+	PGnotify *n;
+	int got = 0;
+	if (!PQconsumeInput(db->pg))
+		return fail(db, BB_DB_RETRY, "wait", PQerrorMessage(db->pg));
+	while ((n = PQnotifies(db->pg)) != NULL)
+		got = 1, PQfreemem(n);
+	return got;
+}
+
+static int pg_wait(struct bb_db *db, const char *channel, int ms)
+{
+	if (!db->listening) {
+		char *id = PQescapeIdentifier(db->pg, channel, strlen(channel)), *sql = NULL;
+		if (!id || asprintf(&sql, "LISTEN %s", id) < 0)
+			sql = NULL;
+		PGresult *res = sql ? PQexec(db->pg, sql) : NULL;
+		int rc = res ? pg_result(db, res, NULL) : fail(db, BB_DB_ERR, "listen", "out of memory");
+		PQfreemem(id), free(sql);
+		if (rc != BB_DB_OK)
+			return rc;
+		db->listening = 1;
+	}
+	int rc = pg_notified(db);
+	if (rc != 0 || ms <= 0)
+		return rc;
+	struct pollfd fd = { PQsocket(db->pg), POLLIN, 0 };
+	if (poll(&fd, 1, ms) < 0 && errno != EINTR)
+		return fail(db, BB_DB_RETRY, "wait", strerror(errno));
+	return pg_notified(db);
+}
+
+int bb_db_wait_change(struct bb_db *db, const char *channel, int ms)
+{
+	return db->pg ? pg_wait(db, channel, ms) : lite_wait(db, ms);
 }
 
 /* ---- migrations ---- */

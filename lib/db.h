@@ -91,16 +91,6 @@ int bb_db_pipe_end(struct bb_db *db, struct bb_rows **results, int rc);
  * of its own, so a writer's commits never wait for it (no-op otherwise). */
 int bb_db_checkpoint_in_background(struct bb_db *db);
 
-/* PostgreSQL: LISTEN on channel (an identifier), so that
- * bb_db_wait_notify wakes when a writer's NOTIFY commits. SQLite: no-op. */
-int bb_db_listen(struct bb_db *db, const char *channel);
-
-/* Wait up to timeout_ms for a notification on a channel listened to, and
- * take every one that came: 1 when one did, 0 when the time ran out,
- * BB_DB_RETRY when the connection is gone. SQLite, which has none: sleeps
- * timeout_ms and returns 0. */
-int bb_db_wait_notify(struct bb_db *db, int timeout_ms);
-
 /* Rows the last bb_db_exec inserted, updated or deleted. */
 int64_t bb_db_changes(const struct bb_db *db);
 /* SQLite: the rowid of the last row inserted (-1 on PostgreSQL: use RETURNING). */
@@ -111,6 +101,14 @@ const char *bb_db_value(const struct bb_rows *r, int row, int col); /* NULL for 
 /* The same with its length: text from SQLite may hold NUL bytes. */
 struct bb_str bb_db_text(const struct bb_rows *r, int row, int col);
 void bb_db_rows_free(struct bb_rows *r);
+
+/* Wait at most ms for another connection to commit a change: on
+ * PostgreSQL a notification on channel (LISTEN is sent on the first call),
+ * on SQLite a new PRAGMA data_version, looked at every 250 ms. A call with
+ * ms 0 only notes where things stand, so that a commit after it counts. 1
+ * when a change came, 0 when the time ran out (or a signal came), or a
+ * BB_DB_* error. */
+int bb_db_wait_change(struct bb_db *db, const char *channel, int ms);
 
 /* Apply pending migrations; called by bb_db_open. Returns how many ran, or an error. */
 int bb_db_migrate(struct bb_db *db, char *err, size_t errlen);

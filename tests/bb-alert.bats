@@ -40,17 +40,26 @@ status_of() {
 	q "$1" "SELECT status FROM alert_queues WHERE id = '$2'"
 }
 
-# alert_events DBURL: the payloads of the operator's events, action from to by note.
-alert_events() {
-	case $1 in
-	sqlite:*) q "$1" "SELECT json_extract(payload, '\$.action') || ' ' || json_extract(payload, '\$.from') || ' ' ||
-	                  json_extract(payload, '\$.to') || ' ' || coalesce(json_extract(payload, '\$.by'), '-') || ' ' ||
-	                  coalesce(json_extract(payload, '\$.note'), '-')
-	                  FROM events WHERE kind = 'alert' AND json_extract(payload, '\$.from') IS NOT NULL ORDER BY id" ;;
-	*) q "$1" "SELECT concat_ws(' ', payload->>'action', payload->>'from', payload->>'to',
-	                  coalesce(payload->>'by', '-'), coalesce(payload->>'note', '-'))
-	           FROM events WHERE kind = 'alert' AND payload ? 'from' ORDER BY id" ;;
+# event_fields DBURL KEY...: the alert events that move an alert (those
+# with a from), the payload's KEYs of each separated by spaces, null as -.
+event_fields() {
+	local db=$1 k sel=
+	shift
+	for k; do
+		case $db in
+		sqlite:*) sel+="${sel:+ || ' ' || }coalesce(json_extract(payload, '\$.$k'), '-')" ;;
+		*) sel+="${sel:+, }coalesce(payload->>'$k', '-')" ;;
+		esac
+	done
+	case $db in
+	sqlite:*) q "$db" "SELECT $sel FROM events WHERE kind = 'alert' AND json_extract(payload, '\$.from') IS NOT NULL ORDER BY id" ;;
+	*) q "$db" "SELECT concat_ws(' ', $sel) FROM events WHERE kind = 'alert' AND payload ? 'from' ORDER BY id" ;;
 	esac
+}
+
+# alert_events DBURL: the operator's events, "action from to by note".
+alert_events() {
+	event_fields "$1" action from to by note
 }
 
 # gen_critical DBURL N: N CRITICAL alerts, on ASINs B0000000001…
@@ -275,7 +284,7 @@ resolve queued resolved carol fixed"
 		assert_success
 		assert_equal "$(jq -c '[.id, .status, .occurrences, .attempts, .escalation_level, .delivered_at]' <<<"$output")" \
 			'["01900000-0000-7000-8000-000000000001","delivered",3,0,0,"2025-06-01T12:06:00.000Z"]'
-		assert_equal "$(q "$db" "SELECT max(version) FROM schema_migrations")" 5
+		assert_equal "$(q "$db" "SELECT max(version) FROM schema_migrations")" 8
 	done
 }
 
@@ -486,4 +495,328 @@ attempts_of() {
 	run --separate-stderr env BB_CONFIG="$BATS_TEST_TMPDIR/typo.conf" bb-alert list --db "$db"
 	assert_failure 78
 	assert_equal "$stderr" "bb-alert: fatal: unable to load config: $BATS_TEST_TMPDIR/typo.conf:2: no such key [alert] escalate_afterr (see bb.conf(5))"
+}
+
+# ---------------------------------------------------------------------------
+# the timeline of an alert, and the clock (bb-alert sweep)
+
+# sweep_at DBURL TIME [options]: one pass of sweep at TIME; its stdout (the
+# escalations' documents) goes on.
+sweep_at() {
+	local db=$1 t=$2
+	shift 2
+	timeout 30 bb-alert sweep --db "$db" --once --now "$t" "$@" 2>>"$(LOG)"
+}
+
+# clock_events DBURL: the clock's and the deliverers' events, "action from to reason".
+clock_events() {
+	event_fields "$1" action from to reason
+}
+
+@test "raise, update within 30 minutes, then a new alert after resolve" {
+	for b in $(backends); do
+		db=$(fresh_db $b)
+		raise "$db" CRITICAL
+		id=$(alert_id "$db" CRITICAL)
+		raise "$db" CRITICAL 2025-06-01T12:29:59.999Z
+		assert_equal "$(q "$db" "SELECT id, status, occurrences, $(ts "$db" last_seen) FROM alert_queues")" \
+			"$id|queued|2|2025-06-01T12:29:59.999Z"
+		bb-alert resolve --db "$db" "$id" >/dev/null
+		raise "$db" CRITICAL 2025-06-01T12:35:00.000Z
+		# the fingerprint's row starts over: queued, one occurrence, first seen now
+		assert_equal "$(q "$db" "SELECT status, occurrences, $(ts "$db" first_seen), attempts FROM alert_queues")" \
+			"queued|1|2025-06-01T12:35:00.000Z|0"
+		case $b in
+		sqlite) acts=$(q "$db" "SELECT json_extract(payload, '\$.action') FROM events WHERE kind = 'alert' ORDER BY id") ;;
+		pg) acts=$(q "$db" "SELECT payload->>'action' FROM events WHERE kind = 'alert' ORDER BY id") ;;
+		esac
+		assert_equal "$(paste -sd' ' <<<"$acts")" "new update resolve new"
+	done
+}
+
+@test "a snooze suppresses; on expiry the alert is queued again if its condition holds, else resolved" {
+	for b in $(backends); do
+		db=$(fresh_db $b)
+		gen_critical "$db" 2
+		deliver_at "$db" 2025-06-01T12:00:01Z >"$BATS_TEST_TMPDIR/first"
+		a1=$(alert_id "$db" CRITICAL B000000001) a2=$(alert_id "$db" CRITICAL B000000002)
+		bb-alert snooze --db "$db" --for 30m "$a1" "$a2" >/dev/null
+		# another occurrence while snoozed is counted, not delivered
+		rec CRITICAL 2025-06-01T12:15:00.000Z n-again B000000001 | dedupe_store "$db" >/dev/null
+		# the other place recovers meanwhile
+		rec SUCCESS 2025-06-01T12:15:00.000Z n-ok B000000002 | dedupe_store "$db" >/dev/null
+		run --separate-stderr deliver_at "$db" 2025-06-01T12:20:00Z
+		assert_output ""
+		assert_equal "$(q "$db" "SELECT status, occurrences FROM alert_queues ORDER BY asin" | paste -sd' ')" \
+			"snoozed|2 snoozed|1"
+		run --separate-stderr sweep_at "$db" 2025-06-01T12:39:59.999Z
+		assert_equal "$(q "$db" "SELECT DISTINCT status FROM alert_queues")" snoozed
+		run --separate-stderr sweep_at "$db" 2025-06-01T12:40:00Z
+		assert_output ""
+		assert_equal "$(q "$db" "SELECT asin, status, $(ts "$db" scheduled_delivery) FROM alert_queues ORDER BY asin")" \
+			"B000000001|queued|2025-06-01T12:40:00.000Z
+B000000002|resolved|2025-06-01T12:00:00.000Z"
+		assert_equal "$(clock_events "$db" | grep -v '^deliver')" "snooze delivered snoozed -
+snooze delivered snoozed -
+expire snoozed queued snooze ended
+resolve snoozed resolved recovered"
+		# sent again, under a delivery id of its own: the first one was confirmed
+		run --separate-stderr deliver_at "$db" 2025-06-01T12:40:01Z
+		assert_equal "$(jq -r '.alerts[].asin' <<<"$output")" B000000001
+		first=$(jq -r 'select(.alerts[0].asin == "B000000001") | .delivery_id' "$BATS_TEST_TMPDIR/first")
+		[ "$(jq -r .delivery_id <<<"$output")" != "$first" ]
+		assert_equal "$(q "$db" "SELECT status, occurrences FROM alert_queues WHERE asin = 'B000000001'")" "delivered|2"
+	done
+}
+
+@test "a CRITICAL escalates 1, 2 and 3 hours after delivery, not a fourth time, and an ack stops it" {
+	for b in $(backends); do
+		db=$(fresh_db $b)
+		gen_critical "$db" 2
+		deliver_at "$db" 2025-06-01T12:00:00Z >/dev/null
+		docs=$BATS_TEST_TMPDIR/esc-$b
+		for t in 12:59:59.999 13:00:00.000 13:30:00.000 13:59:59.999 14:00:00.000 15:00:00.000 16:00:00.000 \
+			17:00:00.000; do
+			[ $t != 13:30:00.000 ] || bb-alert ack --db "$db" --by alice "$(alert_id "$db" CRITICAL B000000002)" >/dev/null
+			sweep_at "$db" 2025-06-01T$t"Z" >>"$docs"
+		done
+		assert_equal "$(jq -c '[.kind, .created_at, .alerts[0].asin, .alerts[0].escalation_level]' "$docs" | sort)" \
+			'["escalation","2025-06-01T13:00:00.000Z","B000000001",1]
+["escalation","2025-06-01T13:00:00.000Z","B000000002",1]
+["escalation","2025-06-01T14:00:00.000Z","B000000001",2]
+["escalation","2025-06-01T15:00:00.000Z","B000000001",3]'
+		assert_equal "$(jq -r .delivery_id "$docs" | sort -u | wc -l)" 4
+		assert_equal "$(q "$db" "SELECT asin, status, escalation_level FROM alert_queues ORDER BY asin" | paste -sd' ')" \
+			"B000000001|delivered|3 B000000002|acknowledged|1"
+		assert_equal "$(clock_events "$db" | grep -c '^escalate delivered delivered unacknowledged$')" 4
+		assert_equal "$(q "$db" "SELECT count(*) FROM alert_deliveries WHERE kind = 'escalation' AND outcome = 'ok'")" 4
+	done
+}
+
+@test "an escalation is sent on the escalation channel, again under its id until it is taken" {
+	db=$(fresh_db sqlite)
+	DOCS="$BATS_TEST_TMPDIR/docs"
+	raise "$db" CRITICAL
+	deliver_at "$db" 2025-06-01T12:00:00Z >/dev/null
+	flaky 1 >"$BATS_TEST_TMPDIR/esc.sh"
+	printf '[alert]\nexec = false\nescalate_exec = sh %s\n' "$BATS_TEST_TMPDIR/esc.sh" >"$BATS_TEST_TMPDIR/bb.conf"
+	export BB_CONFIG="$BATS_TEST_TMPDIR/bb.conf"
+	sweep_at "$db" 2025-06-01T13:00:00Z
+	sweep_at "$db" 2025-06-01T13:00:05Z
+	assert_equal "$(wc -l <"$DOCS")" 1
+	sweep_at "$db" 2025-06-01T13:00:30Z
+	assert_equal "$(jq -c '[.kind, .alerts[0].escalation_level]' "$DOCS" | sort -u)" '["escalation",1]'
+	assert_equal "$(jq -r .delivery_id "$DOCS" | sort -u | wc -l)" 1
+	assert_equal "$(q "$db" "SELECT attempt, outcome FROM alert_deliveries WHERE kind = 'escalation' ORDER BY id" |
+		paste -sd' ')" "1|retry 2|ok"
+	assert_equal "$(q "$db" "SELECT escalation_level, escalation_delivery_id IS NULL FROM alert_queues")" "1|1"
+}
+
+@test "auto-resolve: delivered or acknowledged and last seen exactly 24 hours ago, not 23:59:59.999" {
+	for b in $(backends); do
+		db=$(fresh_db $b)
+		raise "$db" HIGH
+		raise "$db" WARNING "$T0" B000TEST02
+		raise "$db" HIGH "$T0" B000TEST03
+		deliver_at "$db" 2025-06-01T12:00:00Z --exec true
+		bb-alert ack --db "$db" "$(alert_id "$db" WARNING B000TEST02)" >/dev/null
+		bb-alert snooze --db "$db" --for 7d "$(alert_id "$db" HIGH B000TEST03)" >/dev/null
+		run --separate-stderr sweep_at "$db" 2025-06-02T11:59:59.999Z
+		assert_equal "$(q "$db" "SELECT status FROM alert_queues ORDER BY asin" | paste -sd' ')" \
+			"delivered acknowledged snoozed"
+		run --separate-stderr sweep_at "$db" 2025-06-02T12:00:00Z
+		assert_output ""
+		assert_equal "$(q "$db" "SELECT status FROM alert_queues ORDER BY asin" | paste -sd' ')" \
+			"resolved resolved snoozed"
+		assert_equal "$(clock_events "$db" | grep '^resolve')" "resolve delivered resolved stale
+resolve acknowledged resolved stale"
+	done
+}
+
+@test "recovery: an open alert whose place is now SUCCESS or STABLE is resolved, once" {
+	for b in $(backends); do
+		db=$(fresh_db $b)
+		raise "$db" HIGH
+		raise "$db" CRITICAL "$T0" B000TEST02
+		# a failed alert is not one bb-store resolves when its place recovers
+		q "$db" "UPDATE alert_queues SET status = 'failed'"
+		raise "$db" STABLE 2025-06-01T12:05:00.000Z
+		assert_equal "$(q "$db" "SELECT status FROM alert_queues ORDER BY asin" | paste -sd' ')" "failed failed"
+		run --separate-stderr sweep_at "$db" 2025-06-01T12:06:00Z
+		assert_equal "$(q "$db" "SELECT asin, status FROM alert_queues ORDER BY asin" | paste -sd' ')" \
+			"B000TEST01|resolved B000TEST02|failed"
+		run --separate-stderr sweep_at "$db" 2025-06-01T12:07:00Z
+		assert_equal "$(clock_events "$db")" "resolve failed resolved recovered"
+		run --separate-stderr bb-alert show --db "$db" "B000TEST01|ATVPDKIKX0DER|high"
+		assert_line --regexp '^2025-06-01T12:06:00.000Z  resolve   failed -> resolved by bb-alert sweep [^ ]+:[0-9]+ \(recovered\)$'
+	done
+}
+
+@test "sweep and digest refuse what they cannot use: a stray argument, a bad duration, a bad [alert] value" {
+	db=$(fresh_db sqlite)
+	run --separate-stderr bb-alert sweep --db "$db" now
+	assert_failure 64
+	assert_equal "$stderr" "bb-alert: sweep: unexpected argument 'now'"
+	run --separate-stderr bb-alert digest --db "$db" --since yesterday
+	assert_failure 64
+	assert_equal "${stderr_lines[0]}" "bb-alert: --since 'yesterday': expected a duration such as 30s, 5m, 24h or 7d"
+	printf '[alert]\nmax_escalations = many\n' >"$BATS_TEST_TMPDIR/bb.conf"
+	run --separate-stderr env BB_CONFIG="$BATS_TEST_TMPDIR/bb.conf" bb-alert sweep --db "$db"
+	assert_failure 78
+	assert_equal "$stderr" "bb-alert: fatal: unable to read [alert] max_escalations 'many': expected 0 to 1000"
+	printf '[alert]\nauto_resolve_after = 0\n' >"$BATS_TEST_TMPDIR/bb.conf"
+	run --separate-stderr env BB_CONFIG="$BATS_TEST_TMPDIR/bb.conf" bb-alert sweep --db "$db"
+	assert_failure 78
+	assert_equal "$stderr" "bb-alert: fatal: unable to read [alert] auto_resolve_after '0': expected a duration such as 30s"
+}
+
+@test "[alert] escalate_after, max_escalations and auto_resolve_after set the clock" {
+	db=$(fresh_db sqlite)
+	raise "$db" CRITICAL
+	deliver_at "$db" 2025-06-01T12:00:00Z >/dev/null
+	printf '[alert]\nescalate_after = 10m\nmax_escalations = 1\nauto_resolve_after = 1h\n' >"$BATS_TEST_TMPDIR/bb.conf"
+	export BB_CONFIG="$BATS_TEST_TMPDIR/bb.conf"
+	for t in 12:09:59 12:10:00 12:20:00 12:30:00; do
+		sweep_at "$db" 2025-06-01T$t.000Z
+	done >"$BATS_TEST_TMPDIR/esc"
+	assert_equal "$(jq -c '[.created_at, .alerts[0].escalation_level]' "$BATS_TEST_TMPDIR/esc")" \
+		'["2025-06-01T12:10:00.000Z",1]'
+	sweep_at "$db" 2025-06-01T12:59:59.999Z
+	assert_equal "$(status_of "$db" "$(alert_id "$db" CRITICAL)")" delivered
+	sweep_at "$db" 2025-06-01T13:00:00Z
+	assert_equal "$(status_of "$db" "$(alert_id "$db" CRITICAL)")" resolved
+}
+
+# ---------------------------------------------------------------------------
+# the digest
+
+# digest_day DBURL: a day of alerts: one acknowledged, one snoozed, one
+# delivered, one resolved in the window, one resolved long before it.
+digest_day() {
+	raise "$1" CRITICAL
+	raise "$1" WARNING "$T0" B000TEST02
+	raise "$1" HIGH "$T0" B000TEST02
+	raise "$1" WARNING "$T0" B000TEST03
+	raise "$1" HIGH "$T0" B000TEST04
+	bb-alert resolve --db "$1" --now 2025-06-01T12:10:30Z "B000TEST04|ATVPDKIKX0DER|high" >/dev/null
+	q "$1" "UPDATE alert_queues SET last_seen = '2025-05-01T00:00:00Z', updated_at = '2025-05-01T00:00:00Z'
+	        WHERE asin = 'B000TEST04'"
+	deliver_at "$1" 2025-06-01T12:11:00Z --exec true
+	bb-alert ack --db "$1" --now 2025-06-01T12:12:00Z --by alice --note 'on <it> & *more*' \
+		"B000TEST01|ATVPDKIKX0DER|critical" >/dev/null
+	bb-alert snooze --db "$1" --now 2025-06-01T12:13:00Z --by bob --for 2h "B000TEST02|ATVPDKIKX0DER|high" >/dev/null
+	bb-alert resolve --db "$1" --now 2025-06-01T12:14:00Z --by carol --note fixed \
+		"B000TEST03|ATVPDKIKX0DER|warning" >/dev/null
+}
+
+@test "digest: the day's alerts by ASIN, most severe first, with what was done (text and markdown)" {
+	for b in $(backends); do
+		db=$(fresh_db $b)
+		digest_day "$db"
+		run --separate-stderr bb-alert digest --db "$db" --now 2025-06-01T13:00:00Z
+		assert_success
+		assert_output - <<'OUT'
+bb alert digest
+2025-05-31T13:00:00.000Z to 2025-06-01T13:00:00.000Z: 4 alerts on 3 ASINs, 3 open
+
+B000TEST01 ATVPDKIKX0DER
+  CRITICAL, acknowledged, 1 occurrence, first seen 2025-06-01T12:00:00.000Z, last seen 2025-06-01T12:00:00.000Z
+    our price USD 16.00 against the market low USD 10.00 (gap 60.0%)
+    reasons: offers 10 ≥ 10; gap 60.00% ≥ 50%; not buy-box winner; position 6 of 6 (100.0th percentile) ≥ 80th
+    done:
+      2025-06-01T12:10:00.000Z raised
+      2025-06-01T12:11:00.000Z delivered
+      2025-06-01T12:12:00.000Z acknowledged by alice: on <it> & *more*
+
+B000TEST02 ATVPDKIKX0DER
+  HIGH, snoozed, 1 occurrence, first seen 2025-06-01T12:00:00.000Z, last seen 2025-06-01T12:00:00.000Z
+    our price USD 13.00 against the market low USD 10.00 (gap 30.0%)
+    reasons: offers 5 ≥ 5; gap 30.00% ≥ 20%; not buy-box winner
+    done:
+      2025-06-01T12:10:00.000Z raised
+      2025-06-01T12:11:00.000Z delivered
+      2025-06-01T12:13:00.000Z snoozed until 2025-06-01T14:13:00.000Z by bob
+  WARNING, delivered, 1 occurrence, first seen 2025-06-01T12:00:00.000Z, last seen 2025-06-01T12:00:00.000Z
+    our price USD 13.00 against the market low USD 10.00 (gap 30.0%)
+    reasons: offers 5 ≥ 5; gap 30.00% ≥ 20%; not buy-box winner
+    done:
+      2025-06-01T12:10:00.000Z raised
+      2025-06-01T12:11:00.000Z delivered
+
+B000TEST03 ATVPDKIKX0DER
+  WARNING, resolved, 1 occurrence, first seen 2025-06-01T12:00:00.000Z, last seen 2025-06-01T12:00:00.000Z
+    our price - against the market low USD 10.00
+    reasons: no offer of ours among 2 offers
+    done:
+      2025-06-01T12:10:00.000Z raised
+      2025-06-01T12:11:00.000Z delivered
+      2025-06-01T12:14:00.000Z resolved by carol: fixed
+OUT
+		run --separate-stderr bb-alert digest --db "$db" --now 2025-06-01T13:00:00Z --format markdown
+		assert_success
+		assert_equal "$(head -n 11 <<<"$output")" "# bb alert digest
+
+2025-05-31T13:00:00.000Z to 2025-06-01T13:00:00.000Z: 4 alerts on 3 ASINs, 3 open
+
+## B000TEST01 ATVPDKIKX0DER
+
+### CRITICAL, acknowledged, 1 occurrence, first seen 2025-06-01T12:00:00.000Z, last seen 2025-06-01T12:00:00.000Z
+
+- our price USD 16.00 against the market low USD 10.00 (gap 60.0%)
+- reasons: offers 10 ≥ 10; gap 60.00% ≥ 50%; not buy-box winner; position 6 of 6 (100.0th percentile) ≥ 80th
+- done:"
+		assert_line '  - 2025-06-01T12:12:00.000Z acknowledged by alice: on \<it\> & \*more\*'
+		assert_line '### WARNING, resolved, 1 occurrence, first seen 2025-06-01T12:00:00.000Z, last seen 2025-06-01T12:00:00.000Z'
+	done
+}
+
+@test "digest: html fit for mail (inline styles, nothing fetched, escaped) and ndjson with each alert's events" {
+	db=$(fresh_db sqlite)
+	digest_day "$db"
+	run --separate-stderr bb-alert digest --db "$db" --now 2025-06-01T13:00:00Z --format html
+	assert_success
+	assert_line --index 0 '<!DOCTYPE html>'
+	assert_line '<li>2025-06-01T12:12:00.000Z acknowledged by alice: on &lt;it&gt; &amp; *more*</li>'
+	assert_line --regexp '^<p style="[^"]*"><span style="background:#c0392b;[^"]*">CRITICAL</span> acknowledged, '
+	refute_output --regexp '<(link|script|img|style)|src=|href=|class='
+	[ "$(grep -o '<li>' <<<"$output" | wc -l)" -eq "$(grep -o '</li>' <<<"$output" | wc -l)" ]
+	run --separate-stderr bb-alert digest --db "$db" --now 2025-06-01T13:00:00Z --format ndjson --since 2h
+	assert_success
+	assert_equal "$(jq -c '[.alert.asin, .alert.severity, .alert.status, [.events[].payload.action]]' <<<"$output")" \
+		'["B000TEST01","CRITICAL","acknowledged",["new","deliver","ack"]]
+["B000TEST02","HIGH","snoozed",["new","deliver","snooze"]]
+["B000TEST02","WARNING","delivered",["new","deliver"]]
+["B000TEST03","WARNING","resolved",["new","deliver","resolve"]]'
+	# a window that the day's events left: the open alerts, with nothing done
+	run --separate-stderr bb-alert digest --db "$db" --now 2025-06-01T13:00:00Z --since 30m
+	assert_line '2025-06-01T12:30:00.000Z to 2025-06-01T13:00:00.000Z: 3 alerts on 2 ASINs, 3 open'
+	assert_equal "$(grep -c 'done: nothing in the window' <<<"$output")" 3
+	run --separate-stderr bb-alert digest --db "$db" --format pdf
+	assert_failure 64
+	assert_equal "$stderr" "bb-alert: --format 'pdf': expected text, markdown, html or ndjson"
+}
+
+# ---------------------------------------------------------------------------
+# promptness
+
+@test "a running deliver wakes on the commit: a CRITICAL goes out within 1 s, and SIGTERM ends its wait at once" {
+	for b in $(backends); do
+		db=$(fresh_db $b)
+		DOCS="$BATS_TEST_TMPDIR/docs-$b"
+		raise "$db" WARNING "$T0" B000TEST09 # the schema, and a first pass that has work
+		bb-alert deliver --db "$db" --interval 1h --exec "cat >>'$DOCS'" 2>>"$(LOG)" &
+		pid=$!
+		track $pid
+		wait_lines "$DOCS" 1 10
+		sleep 0.3 # the deliverer is in its hour's pause
+		raise "$db" CRITICAL
+		t0=$(ms_now)
+		wait_lines "$DOCS" 2 5
+		elapsed=$(($(ms_now) - t0))
+		[ "$elapsed" -lt 1000 ] || fail "[$b] delivered ${elapsed} ms after the commit"
+		assert_equal "$(tail -n 1 "$DOCS" | jq -c '[.kind, .alerts[0].severity]')" '["alert","CRITICAL"]'
+		term_and_time $pid
+		assert_equal "$term_status" 0
+		[ "$term_ms" -lt 1000 ] || fail "[$b] SIGTERM took ${term_ms} ms"
+	done
 }

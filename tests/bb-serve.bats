@@ -408,6 +408,7 @@ stream_resume() {
 		echo "BATS_TEST_TMPDIR='$BATS_TEST_TMPDIR'"
 		echo "rec CRITICAL 2025-06-01T12:05:00.000Z n-9 B00SEV0005 | dedupe_store '$db' >/dev/null"
 	} >"$BATS_TEST_TMPDIR/change"
+	"$BATS_TEST_DIRNAME/../scripts/browser-local" install 2>&1 # npm's words stay out of the output checked
 	run -0 env BB_URL="$SRV" BB_TOKEN=s3cret-token BB_OUT="$out" BB_CHANGE_ASIN=B00SEV0005 BB_CHANGE_TO=CRITICAL \
 		BB_ACK_ASIN=B00SEV0001 BB_SNOOZE_ASIN=B00SEV0002 BB_STORE_CMD="bash $BATS_TEST_TMPDIR/change" \
 		"$BATS_TEST_DIRNAME/../scripts/browser-local" run "$BATS_TEST_DIRNAME/browser/dashboard.mjs"

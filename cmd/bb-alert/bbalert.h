@@ -18,12 +18,12 @@ struct app {
 	int nargs;
 	int64_t now;               /* --now, BB_NOW or the wall clock; -1: the wall clock, read each pass */
 	const char *by, *note, *format, *exec, *webhook;
-	int64_t snooze_ms, interval_ms;
+	int64_t snooze_ms, interval_ms, since_ms;
 	int once;
 	struct bb_alert_filter filter;
 	/* [alert] */
-	int64_t retry_base_ms, retry_cap_ms, lease_ms;
-	int max_attempts;
+	int64_t retry_base_ms, retry_cap_ms, lease_ms, escalate_ms, auto_resolve_ms;
+	int max_attempts, max_escalations;
 };
 
 int64_t app_now(const struct app *a);
@@ -55,5 +55,23 @@ void send_doc(const struct app *a, const char *doc, size_t n, const char *delive
 
 /* deliver.c */
 int run_deliver(struct app *a);
+/* Send the claims' documents, those sharing a delivery id as one, and
+ * settle each claim. */
+int deliver_claims(struct app *a, struct bb_alert_claim *c, size_t n, const char *kind, const char *owner);
+
+/* passes.c: deliver and sweep run a pass, once or every --interval until
+ * SIGTERM, waiting between passes with pause (which may end early). pass
+ * gets who acts, "bb-alert CMD HOST:PID"; what the passes do (for the
+ * message when the database fails): "deliver alerts from". An exit status. */
+int run_passes(struct app *a, const char *cmd, const char *what, int (*pass)(struct app *a, const char *owner),
+	       int (*pause)(struct app *a, int64_t ms));
+/* A pause: sleep ms, or until the program is stopping. */
+int nap(struct app *a, int64_t ms);
+
+/* sweep.c */
+int run_sweep(struct app *a);
+
+/* digest.c */
+int run_digest(struct app *a);
 
 #endif

@@ -112,14 +112,9 @@ static size_t group_size(const struct bb_alert_claim *c, size_t n)
 	return k;
 }
 
-/* Claim what is due of a queue and deliver it; *claimed gets how many. */
-static int deliver_queue(struct app *a, const char *queue, const char *kind, size_t limit, const char *owner,
-			 size_t *claimed)
+int deliver_claims(struct app *a, struct bb_alert_claim *c, size_t n, const char *kind, const char *owner)
 {
-	struct bb_alert_claim *c;
-	size_t n;
-	int rc = bb_alert_claim(a->db, queue, app_now(a), a->lease_ms, owner, kind, limit, &c, &n);
-
+	int rc = BB_DB_OK;
 	for (size_t i = 0; rc == BB_DB_OK && i < n;) {
 		struct group g = { c + i, group_size(c + i, n - i), NULL };
 		if (!(g.rows = calloc(g.n, sizeof *g.rows)))
@@ -131,18 +126,36 @@ static int deliver_queue(struct app *a, const char *queue, const char *kind, siz
 		free(g.rows);
 		i += g.n;
 	}
+	return rc;
+}
+
+/* Claim what is due of a queue and deliver it; *claimed gets how many. */
+static int deliver_queue(struct app *a, const char *queue, const char *kind, size_t limit, const char *owner,
+			 size_t *claimed)
+{
+	struct bb_alert_claim *c;
+	size_t n;
+	int rc = bb_alert_claim(a->db, queue, app_now(a), a->lease_ms, owner, kind, limit, &c, &n);
+
+	if (rc == BB_DB_OK)
+		rc = deliver_claims(a, c, n, kind, owner);
 	bb_alert_claims_free(c, n);
 	*claimed = n;
 	return rc;
 }
 
+#define WAKE_CHANNEL "bb_events" /* what the writers of alert events notify */
+#define WAKE_STEP_MS 250          /* a wait looks at SIGTERM this often */
+
 /* One pass: every due high_priority alert, one claim at a time so that
- * deliverers share the work, then the due warnings. */
+ * deliverers share the work, then the due warnings. What is committed
+ * from the start of the pass on ends the pause after it. */
 static int pass(struct app *a, const char *owner)
 {
 	size_t n = 1;
-	int rc = BB_DB_OK;
+	int rc = a->interval_ms > 0 ? bb_db_wait_change(a->db, WAKE_CHANNEL, 0) : BB_DB_OK;
 
+	rc = rc > 0 ? BB_DB_OK : rc;
 	while (rc == BB_DB_OK && n > 0 && !bb_stopping())
 		rc = deliver_queue(a, "high_priority", "alert", 1, owner, &n);
 	if (rc == BB_DB_OK && !bb_stopping())
@@ -150,33 +163,20 @@ static int pass(struct app *a, const char *owner)
 	return rc;
 }
 
-static void nap(int64_t ms)
+/* The pause between passes, ended early by another writer's commit
+ * (ALERTS.md "Promptness"): a CRITICAL stored meanwhile goes out now, not
+ * at the end of the interval. */
+static int wake_on_commit(struct app *a, int64_t ms)
 {
-	for (int64_t end = bb_mono_ms() + ms; !bb_stopping() && bb_mono_ms() < end;) {
-		struct timespec t = { 0, 50 * 1000000L };
-		nanosleep(&t, NULL);
+	int rc = 0;
+	for (int64_t end = bb_mono_ms() + ms; rc == 0 && !bb_stopping() && bb_mono_ms() < end;) {
+		int64_t left = end - bb_mono_ms();
+		rc = bb_db_wait_change(a->db, WAKE_CHANNEL, (int)(left < WAKE_STEP_MS ? left : WAKE_STEP_MS));
 	}
+	return rc > 0 ? BB_DB_OK : rc;
 }
 
 int run_deliver(struct app *a)
 {
-	char owner[128], host[64] = "";
-	int rc;
-
-	if (a->nargs > 0) {
-		bb_say("deliver: unexpected argument '%s'", a->args[0]);
-		return BB_EX_USAGE;
-	}
-	gethostname(host, sizeof host - 1);
-	snprintf(owner, sizeof owner, "bb-alert deliver %s:%ld", host, (long)getpid());
-	bb_signals_install();
-	do {
-		rc = pass(a, owner);
-		if (rc == BB_DB_OK && a->interval_ms > 0)
-			nap(a->interval_ms);
-	} while (rc == BB_DB_OK && a->interval_ms > 0 && !bb_stopping());
-	if (rc != BB_DB_OK)
-		return bb_fatal(BB_EX_TEMPFAIL, "unable to deliver alerts from '%s': %s", bb_db_name(a->db),
-				bb_db_errmsg(a->db));
-	return 0;
+	return run_passes(a, "deliver", "deliver alerts from", pass, wake_on_commit);
 }

@@ -18,13 +18,10 @@ static const char *const heads[NCOLS] = { "ID", "SEVERITY", "ASIN", "MARKETPLACE
 
 void money_text(const char *currency, const char *minor, char *buf, size_t size)
 {
-	char amount[40];
-	if (!currency || !minor) {
+	if (currency && minor)
+		bb_money_text(strtoll(minor, NULL, 10), currency, strlen(currency), buf, size);
+	else
 		snprintf(buf, size, "-");
-		return;
-	}
-	bb_money_format(strtoll(minor, NULL, 10), bb_currency_exponent(currency), amount, sizeof amount);
-	snprintf(buf, size, "%s %s", currency, amount);
 }
 
 void age_text(int64_t ms, char *buf, size_t size)
@@ -242,7 +239,8 @@ static void member(struct bb_jval root, const char *key, char *buf, size_t size)
 /* One event: TIME ACTION FROM -> TO by BY: NOTE (REASON). */
 static void show_event(struct bb_jdoc *doc, const struct bb_rows *r, int i)
 {
-	char at[40], action[64], from[32], to[32], by[210], note[210], reason[210];
+	char at[40], action[64], from[32], to[32], by[210], note[210], reason[210], kind[32];
+	int64_t level;
 	struct bb_str p = bb_db_text(r, i, 1);
 	struct bb_jval root;
 	struct bb_jerr err;
@@ -256,9 +254,14 @@ static void show_event(struct bb_jdoc *doc, const struct bb_rows *r, int i)
 	member(root, "action", action, sizeof action), member(root, "from", from, sizeof from);
 	member(root, "to", to, sizeof to), member(root, "by", by, sizeof by);
 	member(root, "note", note, sizeof note), member(root, "reason", reason, sizeof reason);
+	member(root, "kind", kind, sizeof kind);
 	printf("%s  %-9s", at, action);
 	if (strcmp(from, "-") != 0 || strcmp(to, "-") != 0)
 		printf(" %s -> %s", from, to);
+	if (bb_json_int64(bb_json_getz(root, "escalation_level"), &level) == 0)
+		printf(" level %lld", (long long)level);
+	if (strcmp(kind, "escalation") == 0)
+		printf(" (the escalation)");
 	if (strcmp(by, "-") != 0)
 		printf(" by %s", by);
 	if (strcmp(note, "-") != 0)

@@ -19,6 +19,8 @@
 	"       bb-alert snooze ID... [--for DURATION] [--by NAME] [--note TEXT]\n" \
 	"       bb-alert retry ID...\n" \
 	"       bb-alert deliver [--exec CMD | --webhook URL] [--once | --interval DURATION]\n" \
+	"       bb-alert sweep [--exec CMD | --webhook URL] [--once | --interval DURATION]\n" \
+	"       bb-alert digest [--since DURATION] [--format text|markdown|html|ndjson]\n" \
 	"  common: [--db URL] [--now RFC3339]\n"
 #define HELP USAGE "\n" \
 	"  --db URL          the database (default: [db] url, else sqlite:bb.db)\n" \
@@ -27,14 +29,15 @@
 	"  --severity S,...  list: these severities\n" \
 	"  --asin A          list: this ASIN's alerts\n" \
 	"  --queue Q         list: high_priority, standard or background\n" \
-	"  --format F        list: text (default) or ndjson\n" \
+	"  --format F        list: text (default) or ndjson; digest: also markdown or html\n" \
+	"  --since DURATION  digest: the window that ends now (default 24h)\n" \
 	"  --by NAME         who acts (default: $USER)\n" \
 	"  --note TEXT       why, kept in the alert's timeline\n" \
 	"  --for DURATION    snooze: how long (default: [alert] snooze, else 30m)\n" \
-	"  --exec CMD        deliver: run CMD with sh -c, the document on stdin\n" \
-	"  --webhook URL     deliver: POST the document to URL\n" \
-	"  --once            deliver: one pass, then exit (the default)\n" \
-	"  --interval DUR    deliver: a pass every DUR until SIGTERM\n" \
+	"  --exec CMD        deliver, sweep: run CMD with sh -c, the document on stdin\n" \
+	"  --webhook URL     deliver, sweep: POST the document to URL\n" \
+	"  --once            deliver, sweep: one pass, then exit (the default)\n" \
+	"  --interval DUR    deliver, sweep: a pass every DUR until SIGTERM\n" \
 	"See bb-alert(1).\n"
 
 int64_t app_now(const struct app *a)
@@ -101,6 +104,7 @@ static int option(struct app *a, int opt, const char *arg, const char **url)
 	case 'w': a->webhook = arg; return 0;
 	case 'o': a->once = 1; return 0;
 	case 'i': return duration("--interval", arg, &a->interval_ms);
+	case 'W': return duration("--since", arg, &a->since_ms);
 	default: return usage(NULL, NULL);
 	}
 }
@@ -115,6 +119,7 @@ static int options(int argc, char **argv, struct app *a, const char **url)
 		{ "note", required_argument, NULL, 'N' }, { "for", required_argument, NULL, 'F' },
 		{ "exec", required_argument, NULL, 'e' }, { "webhook", required_argument, NULL, 'w' },
 		{ "once", no_argument, NULL, 'o' }, { "interval", required_argument, NULL, 'i' },
+		{ "since", required_argument, NULL, 'W' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt, rc = 0;
@@ -142,28 +147,52 @@ static int conf_duration(struct app *a, const char *name, int64_t *ms)
 	return bb_fatal(BB_EX_CONFIG, "unable to read [alert] %s '%s': expected a duration such as 30s", name, v);
 }
 
-static int configure(struct app *a)
+/* A count of [alert], when given: from 0 to 1000. */
+static int conf_count(struct app *a, const char *name, int *n)
 {
-	const char *v;
-	int64_t n = a->max_attempts;
-	int rc = 0;
+	const char *v = bb_conf_get(a->conf, "alert", name);
+	int64_t k;
+	if (!v)
+		return 0;
+	if (bb_parse_i64(v, 0, 1000, &k) == 0 && (k > 0 || strcmp(name, "max_escalations") == 0))
+		return *n = (int)k, 0;
+	return bb_fatal(BB_EX_CONFIG, "unable to read [alert] %s '%s': expected %s to 1000", name, v,
+			strcmp(name, "max_escalations") == 0 ? "0" : "1");
+}
 
-	a->retry_base_ms = 10000, a->retry_cap_ms = 600000, a->lease_ms = 120000, n = 5;
-	if (!a->snooze_ms)
-		rc = conf_duration(a, "snooze", &a->snooze_ms);
-	if (rc == 0)
-		rc = conf_duration(a, "retry_base", &a->retry_base_ms);
-	if (rc == 0)
-		rc = conf_duration(a, "retry_cap", &a->retry_cap_ms);
-	if (rc == 0)
-		rc = conf_duration(a, "claim_lease", &a->lease_ms);
-	if (rc == 0 && (v = bb_conf_get(a->conf, "alert", "max_attempts")) && bb_parse_i64(v, 1, 1000, &n) != 0)
-		rc = bb_fatal(BB_EX_CONFIG, "unable to read [alert] max_attempts '%s': expected 1 to 1000", v);
-	a->max_attempts = (int)n;
-	if (!a->snooze_ms)
-		a->snooze_ms = 30 * 60 * 1000;
+/* The channel: --exec or --webhook, else for sweep's escalations
+ * escalate_exec or escalate_webhook, else exec or webhook. */
+static void channel(struct app *a)
+{
+	if (a->exec || a->webhook)
+		return;
+	if (strcmp(a->cmd, "sweep") == 0 && (a->exec = bb_conf_get(a->conf, "alert", "escalate_exec")) == NULL)
+		a->webhook = bb_conf_get(a->conf, "alert", "escalate_webhook");
 	if (!a->exec && !a->webhook && (a->exec = bb_conf_get(a->conf, "alert", "exec")) == NULL)
 		a->webhook = bb_conf_get(a->conf, "alert", "webhook");
+}
+
+static int configure(struct app *a)
+{
+	const struct { const char *name; int64_t *ms; } durations[] = {
+		{ "snooze", &a->snooze_ms }, { "retry_base", &a->retry_base_ms }, { "retry_cap", &a->retry_cap_ms },
+		{ "claim_lease", &a->lease_ms }, { "escalate_after", &a->escalate_ms },
+		{ "auto_resolve_after", &a->auto_resolve_ms },
+	};
+	int64_t snooze = a->snooze_ms;
+	int rc = 0;
+
+	a->snooze_ms = 30 * 60 * 1000, a->retry_base_ms = 10000, a->retry_cap_ms = 600000, a->lease_ms = 120000;
+	a->escalate_ms = 3600000, a->auto_resolve_ms = 86400000, a->max_attempts = 5, a->max_escalations = 3;
+	for (size_t i = 0; rc == 0 && i < sizeof durations / sizeof *durations; i++)
+		rc = conf_duration(a, durations[i].name, durations[i].ms);
+	if (rc == 0)
+		rc = conf_count(a, "max_attempts", &a->max_attempts);
+	if (rc == 0)
+		rc = conf_count(a, "max_escalations", &a->max_escalations);
+	if (snooze)
+		a->snooze_ms = snooze; /* --for */
+	channel(a);
 	return rc;
 }
 
@@ -182,7 +211,7 @@ static int run(struct app *a)
 {
 	static const char *const ops[] = { "ack", "snooze", "unsnooze", "resolve", "retry" };
 
-	for (int op = 0; op < BB_ALERT_OPS; op++)
+	for (int op = 0; op < BB_ALERT_OPERATOR_OPS; op++)
 		if (strcmp(a->cmd, ops[op]) == 0)
 			return run_op(a, (enum bb_alert_op)op);
 	if (strcmp(a->cmd, "list") == 0)
@@ -191,13 +220,18 @@ static int run(struct app *a)
 		return run_show(a);
 	if (strcmp(a->cmd, "deliver") == 0)
 		return run_deliver(a);
+	if (strcmp(a->cmd, "sweep") == 0)
+		return run_sweep(a);
+	if (strcmp(a->cmd, "digest") == 0)
+		return run_digest(a);
 	return usage("unknown command '%s'", a->cmd);
 }
 
 /* Whether the command names one: checked before the database is opened. */
 static int known_command(const char *cmd)
 {
-	static const char *const cmds[] = { "ack", "snooze", "unsnooze", "resolve", "retry", "list", "show", "deliver" };
+	static const char *const cmds[] = { "ack", "snooze", "unsnooze", "resolve", "retry", "list", "show", "deliver",
+					    "sweep", "digest" };
 	for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++)
 		if (strcmp(cmd, cmds[i]) == 0)
 			return 1;

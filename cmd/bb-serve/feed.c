@@ -212,8 +212,7 @@ static void feed_recover(struct feed *f)
 	bb_log(BB_WARN, NULL, "unable to read events, reconnecting", "reason", bb_db_errmsg(f->db), NULL);
 	for (int i = 0; i < 10 && !feed_stopping(f); i++)
 		nanosleep(&(struct timespec){ 0, 100000000L }, NULL);
-	if (bb_db_reconnect(f->db) == BB_DB_OK)
-		bb_db_listen(f->db, "bb_events");
+	bb_db_reconnect(f->db); /* LISTEN again at the next wait */
 }
 
 static void *feed_run(void *arg)
@@ -229,7 +228,7 @@ static void *feed_run(void *arg)
 			continue;
 		}
 		/* PostgreSQL wakes us; the timeout bounds how long a stop or a gap waits */
-		if (bb_db_wait_notify(f->db, pg ? (gap_since >= 0 ? 20 : 250) : (int)f->poll_ms) < 0)
+		if (bb_db_wait_change(f->db, "bb_events", pg ? (gap_since >= 0 ? 20 : 250) : (int)f->poll_ms) < 0)
 			feed_recover(f);
 	}
 	bb_json_free(jd);
@@ -248,8 +247,8 @@ int feed_start(struct serve *s, char *err, size_t errlen)
 	pthread_cond_init(&f->cv, &ca);
 	pthread_condattr_destroy(&ca);
 	int rc = bb_db_open(s->url, &f->db, err, errlen);
-	if (rc == BB_DB_OK)
-		rc = bb_db_listen(f->db, "bb_events");
+	if (rc == BB_DB_OK && (rc = bb_db_wait_change(f->db, "bb_events", 0)) > 0)
+		rc = BB_DB_OK; /* LISTEN sent, where things stand noted */
 	if (rc == BB_DB_OK)
 		rc = bb_db_exec(f->db, LAST_SQL, 0, NULL, &rows);
 	if (rc != BB_DB_OK) {

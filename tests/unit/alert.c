@@ -110,7 +110,7 @@ static void nul_places(void)
 static void transitions(void)
 {
 	int ok = 1;
-	for (int op = 0; op < BB_ALERT_OPS; op++)
+	for (int op = 0; op < BB_ALERT_OPERATOR_OPS; op++)
 		for (int st = BB_ALERT_QUEUED; st < BB_ALERT_STATUSES; st++) {
 			enum bb_alert_status to = bb_alert_transition((enum bb_alert_op)op, (enum bb_alert_status)st);
 			int allowed = st != BB_ALERT_RESOLVED && (op != BB_ALERT_RETRY || st == BB_ALERT_FAILED);
@@ -122,6 +122,16 @@ static void transitions(void)
 		      bb_alert_transition(BB_ALERT_RETRY, BB_ALERT_FAILED) == BB_ALERT_QUEUED &&
 		      bb_alert_transition(BB_ALERT_RESOLVE, BB_ALERT_DELIVERED) == BB_ALERT_RESOLVED,
 	      "alert: each operation's target status");
+	check(bb_alert_transition(BB_ALERT_EXPIRE, BB_ALERT_SNOOZED) == BB_ALERT_QUEUED &&
+		      bb_alert_transition(BB_ALERT_EXPIRE, BB_ALERT_DELIVERED) == BB_ALERT_ABSENT &&
+		      bb_alert_transition(BB_ALERT_RECOVER, BB_ALERT_FAILED) == BB_ALERT_RESOLVED &&
+		      bb_alert_transition(BB_ALERT_RECOVER, BB_ALERT_RESOLVED) == BB_ALERT_ABSENT &&
+		      bb_alert_transition(BB_ALERT_STALE, BB_ALERT_ACKNOWLEDGED) == BB_ALERT_RESOLVED &&
+		      bb_alert_transition(BB_ALERT_STALE, BB_ALERT_QUEUED) == BB_ALERT_ABSENT &&
+		      bb_alert_transition(BB_ALERT_ESCALATE, BB_ALERT_DELIVERED) == BB_ALERT_DELIVERED &&
+		      bb_alert_transition(BB_ALERT_ESCALATE, BB_ALERT_ACKNOWLEDGED) == BB_ALERT_ABSENT,
+	      "alert: the clock's transitions: expire from snoozed, stale from delivered or acknowledged, "
+	      "escalate from delivered only");
 }
 
 void test_alert(void)
@@ -263,7 +273,7 @@ static void db_batch(struct bb_db *db)
 
 static int apply(struct bb_db *db, enum bb_alert_op op, struct bb_str id, int64_t until, enum bb_alert_status *from)
 {
-	struct bb_alert_change c = { op, id, T0 + 999 * MIN, until, BB_LIT("ops@example.com"), { NULL, 0 }, { NULL, 0 } };
+	struct bb_alert_change c = { op, id, T0 + 999 * MIN, until, BB_LIT("ops@example.com"), { NULL, 0 }, { NULL, 0 }, { NULL, 0 } };
 	int64_t ev = -1;
 	int rc = bb_alert_apply(db, &c, from, &ev);
 	return rc == BB_ALERT_DONE && ev <= 0 ? -99 : rc;

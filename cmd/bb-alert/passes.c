@@ -1,0 +1,45 @@
+/* passes.c: how deliver and sweep run: one pass, or one every --interval
+ * until SIGTERM or SIGINT, which end a wait at once and a pass once the
+ * alert in hand is settled. */
+#include "bbalert.h"
+#include "exitcode.h"
+#include "log.h"
+#include "record.h"
+#include "timeutil.h"
+
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
+
+int nap(struct app *a, int64_t ms)
+{
+	(void)a;
+	for (int64_t end = bb_mono_ms() + ms; !bb_stopping() && bb_mono_ms() < end;) {
+		struct timespec t = { 0, 50 * 1000000L };
+		nanosleep(&t, NULL);
+	}
+	return BB_DB_OK;
+}
+
+int run_passes(struct app *a, const char *cmd, const char *what, int (*pass)(struct app *a, const char *owner),
+	       int (*pause)(struct app *a, int64_t ms))
+{
+	char owner[128], host[64] = "";
+	int rc;
+
+	if (a->nargs > 0) {
+		bb_say("%s: unexpected argument '%s'", cmd, a->args[0]);
+		return BB_EX_USAGE;
+	}
+	gethostname(host, sizeof host - 1);
+	snprintf(owner, sizeof owner, "bb-alert %s %s:%ld", cmd, host, (long)getpid());
+	bb_signals_install();
+	do {
+		rc = pass(a, owner);
+		if (rc == BB_DB_OK && a->interval_ms > 0 && !bb_stopping())
+			rc = pause(a, a->interval_ms);
+	} while (rc == BB_DB_OK && a->interval_ms > 0 && !bb_stopping());
+	if (rc != BB_DB_OK)
+		return bb_fatal(BB_EX_TEMPFAIL, "unable to %s '%s': %s", what, bb_db_name(a->db), bb_db_errmsg(a->db));
+	return 0;
+}
