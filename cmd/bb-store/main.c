@@ -27,7 +27,7 @@
 /* --help: the usage and a line for each option, as in the man page */
 #define HELP USAGE "\n" \
 	     "  --db URL              sqlite:PATH or a PostgreSQL URL (default sqlite:bb.db)\n" \
-	     "  --batch N             records per transaction at most (default 500)\n" \
+	     "  --batch N             records per transaction at most (default 2000)\n" \
 	     "  --max-delay MS        commit a partial batch after MS ms (default 100)\n" \
 	     "  --retry-for DURATION  retry an unavailable database so long (default 5m)\n" \
 	     "  --keep DURATION       keep history rows so long, 0 for ever (default 30d)\n" \
@@ -225,8 +225,8 @@ static int write_batch(struct ctx *c, struct outcome *out, const char *now)
 		rc = store_lock(c->db, c->batch, c->n);
 	if (rc == BB_DB_OK && pg)
 		rc = store_batch_pg(c->db, &c->conf, c->batch, c->n, now, out);
-	for (int i = 0; rc == BB_DB_OK && !pg && i < c->n; i++)
-		rc = store_record(c->db, &c->conf, &c->batch[i], now, &out[i]);
+	if (rc == BB_DB_OK && !pg)
+		rc = store_batch_lite(c->db, &c->conf, c->batch, c->n, now, out);
 	size_t failed = 0;
 	for (int i = 0; rc == BB_DB_OK && i < c->n; i++)
 		failed += strcmp(out[i].status, "rejected") == 0 || strcmp(out[i].status, "failed") == 0;
@@ -346,7 +346,7 @@ static int on_record(struct bb_record *rec, struct bb_emit *em, void *arg)
 	return c->n >= c->batch_max ? commit(c) : 0;
 }
 
-/* History and offer snapshots are kept for --keep after they were stored;
+/* History, offers included, is kept for --keep after it was stored;
  * pruning runs when the stream is idle, at most once an hour. */
 static void prune(struct ctx *c)
 {
@@ -359,9 +359,6 @@ static void prune(struct ctx *c)
 		return;
 	bb_time_format(bb_now_ms() - c->keep, cutoff, sizeof cutoff);
 	rc = bb_db_begin(c->db);
-	if (rc == BB_DB_OK)
-		rc = bb_db_exec(c->db, "DELETE FROM offer_snapshots WHERE notification_id IN (SELECT notification_id "
-				"FROM competitive_history WHERE created_at < $1)", 1, p, NULL);
 	if (rc == BB_DB_OK)
 		rc = bb_db_exec(c->db, "DELETE FROM competitive_history WHERE created_at < $1", 1, p, NULL);
 	if (rc == BB_DB_OK)
@@ -472,7 +469,7 @@ static int sellers(struct ctx *c, struct bb_conf *conf, char **copy)
 
 int main(int argc, char **argv)
 {
-	struct ctx c = { .batch_max = 500, .max_delay = 100, .retry_for = 300000,
+	struct ctx c = { .batch_max = 2000, .max_delay = 100, .retry_for = 300000,
 			 .keep = 30LL * 86400000, .last_prune = INT64_MIN / 2 };
 	struct options o = { 0 };
 	struct bb_conf *conf = NULL;

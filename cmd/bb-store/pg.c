@@ -1,6 +1,6 @@
 /* pg.c: bb-store's batch on PostgreSQL in two pipelined round trips instead
  * of a round trip per row. Round 1 writes each notification with its
- * history, offers, state and state event in one statement, and reads the
+ * history (offers included), state and state event in one statement, and reads the
  * alerts of the batch's ASINs. The alert decisions are then made here, in
  * batch order, by the same rules as everywhere (lib/alert.c), and round 2
  * writes them. The batch's advisory locks keep other writers off these
@@ -21,14 +21,11 @@
 	"VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, $8, $9::int, 'stored', $10, $11::timestamptz, " \
 	"$12::timestamptz, $13::timestamptz, $14) ON CONFLICT DO NOTHING RETURNING id), " \
 	"hist AS (INSERT INTO competitive_history (id, notification_id, asin, marketplace, event_time, severity, " \
-	"priority, our_price, market_low, buy_box_price, buy_box_winner, position, total_offers, gap_pct, created_at) " \
+	"priority, our_price, market_low, buy_box_price, buy_box_winner, position, total_offers, gap_pct, created_at, " \
+	"offer_seller_ids, offer_landed, offer_prime, offer_fba, offer_buy_box_winner, offer_ours) " \
 	"SELECT $15::uuid, $1::uuid::text, $5, $6, $11, $8, $9, $16::bigint, $17::bigint, $18::bigint, $19::boolean, $20::int, " \
-	"$21::int, $22::numeric, $13 FROM ins), " \
-	"offs AS (INSERT INTO offer_snapshots (notification_id, ord, asin, marketplace, event_time, seller_id, landed, " \
-	"prime, fba, buy_box_winner, ours) SELECT $1::uuid::text, o.ord - 1, $5, $6, $11, o.seller_id, o.landed, " \
-	"o.prime, o.fba, o.buy_box_winner, o.seller_id = ANY($23::text[]) " \
-	"FROM ins, unnest($24::text[], $30::bigint[], $31::boolean[], $32::boolean[], $33::boolean[]) " \
-	"WITH ORDINALITY AS o(seller_id, landed, prime, fba, buy_box_winner, ord)), " \
+	"$21::int, $22::numeric, $13, $24::text[], $30::bigint[], $31::boolean[], $32::boolean[], $33::boolean[], " \
+	"$23::boolean[] FROM ins), " \
 	"st AS (INSERT INTO current_state (asin, marketplace, notification_id, event_time, severity, priority, rule, " \
 	"currency, our_price, market_low, market_low_seller, buy_box_price, buy_box_winner, position, total_offers, " \
 	"gap_pct, analysis, updated_at) SELECT $5, $6, $1::uuid::text, $11, $8, $9, $25, $26, $16, $17, $27, $18, " \
@@ -147,26 +144,22 @@ static char *pg_array(const char *const *v, int n)
 	return a;
 }
 
-/* Our seller ids as an array literal: those configured, else the notification's. */
-static char *sellers_array(struct item *it, const struct store_conf *c, const char *notif_seller)
-{
-	if (c->nsellers > 0)
-		return own(it, pg_array(c->sellers, c->nsellers));
-	return own(it, pg_array(&notif_seller, notif_seller ? 1 : 0));
-}
-
-/* The offers as one array per column: parsed here, not by the server. */
-#define OFFER_COLS 5
+/* The offers as one array per column: parsed here, not by the server. The
+ * last column, ours, is not in the offer: it is worked out here. */
+#define OFFER_COLS 6
 struct offer_cols {
 	const char **v[OFFER_COLS];
 	int n, cap;
+	const struct store_conf *c;
+	const char *notif_seller;
 };
 
 static int offer_add(const char *text_, size_t len, void *arg)
 {
-	static const char *const keys[OFFER_COLS] = { "seller_id", "landed", "prime", "fba", "buy_box_winner" };
+	static const char *const keys[OFFER_COLS - 1] = { "seller_id", "landed", "prime", "fba", "buy_box_winner" };
 	struct offer_cols *oc = arg;
 	struct bb_record o = { .line = text_, .len = len, .total_len = len };
+	size_t n = 0;
 
 	if (oc->n == oc->cap) {
 		int cap = oc->cap ? 2 * oc->cap : 32;
@@ -178,20 +171,26 @@ static int offer_add(const char *text_, size_t len, void *arg)
 		}
 		oc->cap = cap;
 	}
-	bb_record_index(&o);
-	for (int k = 0; k < OFFER_COLS; k++)
-		oc->v[k][oc->n] = bb_record_text(&o, keys[k]);
-	oc->n++;
+	char *seller = bb_record_index(&o) == 0 ? bb_record_string(&o, "seller_id", &n) : NULL;
+	const struct bb_member *landed = seller ? bb_record_member(&o, "landed") : NULL;
+	if (landed && store_integer(landed->val, landed->vallen)) { /* else left out, as on SQLite */
+		for (int k = 0; k < OFFER_COLS - 1; k++)
+			oc->v[k][oc->n] = bb_record_text(&o, keys[k]);
+		oc->v[OFFER_COLS - 1][oc->n++] = strdup(store_is_ours(oc->c, seller, oc->notif_seller) ? "t" : "f");
+	}
+	free(seller);
 	free(o.m);
 	return 0;
 }
 
-/* Parameters $24 and $30-$33 from the offers; 0 when done. */
-static int offer_params(struct item *it, const struct bb_member *offers)
+/* Parameters $24 and $30-$33 from the offers, and $23, whether each is
+ * ours; 0 when done. */
+static int offer_params(struct item *it, const struct store_conf *c, const char *notif_seller,
+			const struct bb_member *offers)
 {
-	struct offer_cols oc = { 0 };
+	struct offer_cols oc = { .c = c, .notif_seller = notif_seller };
 	int rc = bb_json_array_each(offers->val, offers->vallen, offer_add, &oc) < 0 ? -1 : 0;
-	static const int at[OFFER_COLS] = { 23, 29, 30, 31, 32 };
+	static const int at[OFFER_COLS] = { 23, 29, 30, 31, 32, 22 };
 
 	for (int k = 0; k < OFFER_COLS; k++) {
 		if (rc == 0 && !(it->p[at[k]] = own(it, pg_array(oc.v[k], oc.n))))
@@ -239,8 +238,7 @@ static int prepare(struct item *it, const struct store_conf *c, const struct bb_
 	p[15] = raw(it, a, "our_price"), p[16] = raw(it, a, "market_low"), p[17] = raw(it, a, "buy_box_price");
 	p[18] = raw(it, a, "buy_box_winner"), p[19] = raw(it, a, "position"), p[20] = raw(it, a, "total_offers");
 	p[21] = raw(it, a, "gap_pct");
-	p[22] = sellers_array(it, c, raw(it, n, "seller_id"));
-	if (offer_params(it, offers) != 0)
+	if (offer_params(it, c, raw(it, n, "seller_id"), offers) != 0)
 		return -1;
 	p[24] = raw(it, a, "rule"), p[25] = raw(it, n, "currency"), p[26] = raw(it, a, "market_low_seller");
 	p[27] = own(it, strndup(analysis->val, analysis->vallen));

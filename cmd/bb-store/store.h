@@ -32,9 +32,11 @@ const char *store_unusable(const struct bb_record *rec, struct bb_record *n, str
  * scheduled delivery only for a new alert. Takes ownership of action. */
 jv store_alert_member(const struct bb_record *rec, jv action, int64_t event_ms);
 
-/* Write one record (a line of the input, indexed). now is the batch's time. */
-int store_record(struct bb_db *db, const struct store_conf *conf, const struct bb_record *rec,
-		 const char *now, struct outcome *out);
+/* SQLite: the whole batch of n indexed records, each written in turn while
+ * a thread makes the next ones ready (write.c); out[i] gets each outcome.
+ * now is the batch's time. */
+int store_batch_lite(struct bb_db *db, const struct store_conf *c, const struct bb_record *recs, int n,
+		     const char *now, struct outcome *out);
 
 /* PostgreSQL: the whole batch of n indexed records in two pipelined round
  * trips (pg.c); out[i] gets each outcome. */
@@ -44,6 +46,15 @@ int store_batch_pg(struct bb_db *db, const struct store_conf *c, const struct bb
 /* Shared with pg.c. */
 int store_failure(struct bb_db *db, const struct bb_record *rec, const char *status, const char *now,
 		  const char *own_error);
+
+/* Whether seller is one of ours: those configured, else the notification's
+ * own SellerId. */
+int store_is_ours(const struct store_conf *c, const char *seller, const char *notif_seller);
+
+/* Whether the n bytes are an integer (minor units): an offer is stored with
+ * a seller_id and an integer landed price. bb-validate lets no other offer
+ * through; one that slips by is left out, never failing its batch. */
+int store_integer(const char *s, size_t n);
 
 /* The status a record arrives with, as bb-store treats it: ok, duplicate,
  * skipped, failed, or rejected for anything else. */

@@ -1,19 +1,44 @@
 /* write.c: one record's rows. The same SQL serves both dialects: values go
- * as text parameters and each database converts them to the column's type. */
+ * as text parameters, with their lengths, and each database converts them to
+ * the column's type. */
 #include "store.h"
 #include "alert.h"
 #include "ids.h"
 #include "record.h"
 #include "timeutil.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
-/* Text of a JSON scalar member of obj (numbers without a fraction, booleans as
- * 1/0), NULL for null or absent. Returned strings live in the pool. */
+/* A value bound as SQL text: its bytes and how many (a string from a record
+ * may hold NUL bytes); p NULL for SQL NULL. */
+struct val {
+	const char *p;
+	size_t n;
+};
+
+#define LIT(s) ((struct val){ (s), sizeof(s) - 1 })
+
+static struct val cstr(const char *s)
+{
+	return (struct val){ s, s ? strlen(s) : 0 };
+}
+
+/* Run sql with its n values as parameters $1..$n. */
+static int run(struct bb_db *db, const char *sql, int n, const struct val *v, struct bb_rows **rows)
+{
+	struct bb_str p[24];
+
+	for (int i = 0; i < n && i < COUNT(p); i++)
+		p[i] = (struct bb_str){ v[i].p, v[i].n };
+	return n > COUNT(p) ? BB_DB_ERR : bb_db_query(db, sql, n, p, rows);
+}
+
+/* Strings a record's statements use, freed together. */
 struct pool {
 	char *s[64];
 	int n;
@@ -35,35 +60,59 @@ static void pool_free(struct pool *p)
 	p->n = 0;
 }
 
-static const char *text(struct pool *p, jv obj, const char *key)
+/* A JSON scalar member of obj as SQL text (numbers without a fraction,
+ * booleans as 1/0); {NULL} for null or absent. Strings live in the pool. */
+static struct val text(struct pool *p, jv obj, const char *key)
 {
 	jv v = jv_get_kind(obj) == JV_KIND_OBJECT ? jv_object_get(jv_copy(obj), jv_string(key)) : jv_invalid();
 	char buf[64];
-	const char *r = NULL;
+	struct val r = { NULL, 0 };
 
 	switch (jv_get_kind(v)) {
-	case JV_KIND_STRING: r = keep(p, strdup(jv_string_value(v))); break;
-	case JV_KIND_TRUE: r = "1"; break;
-	case JV_KIND_FALSE: r = "0"; break;
+	case JV_KIND_STRING: {
+		size_t n = (size_t)jv_string_length_bytes(jv_copy(v));
+		char *s = malloc(n + 1);
+		if (s) {
+			memcpy(s, jv_string_value(v), n);
+			s[n] = '\0';
+		}
+		r = (struct val){ keep(p, s), n };
+		break;
+	}
+	case JV_KIND_TRUE: r = LIT("1"); break;
+	case JV_KIND_FALSE: r = LIT("0"); break;
 	case JV_KIND_NUMBER: {
 		double d = jv_number_value(v);
 		if (d == (double)(int64_t)d)
 			snprintf(buf, sizeof buf, "%lld", (long long)d);
 		else
 			snprintf(buf, sizeof buf, "%.17g", d);
-		r = keep(p, strdup(buf));
+		r = cstr(keep(p, strdup(buf)));
 		break;
 	}
 	default: break;
 	}
 	jv_free(v);
-	return r;
+	return r.p ? r : (struct val){ NULL, 0 };
 }
 
 /* The same from a record's bytes: strings decoded, numbers as written. */
-static const char *rtext(struct pool *p, const struct bb_record *obj, const char *key)
+static struct val rtext(struct pool *p, const struct bb_record *obj, const char *key)
 {
-	return keep(p, bb_record_text(obj, key));
+	const struct bb_member *m = obj->is_object ? bb_record_member(obj, key) : NULL;
+	size_t n = 0;
+
+	if (m && m->val[0] == '"')
+		return (struct val){ keep(p, bb_record_string(obj, key, &n)), n };
+	return cstr(keep(p, bb_record_text(obj, key)));
+}
+
+/* A string member of obj decoded, else {NULL}. */
+static struct val rstring(struct pool *p, const struct bb_record *obj, const char *key)
+{
+	size_t n = 0;
+	const char *s = obj->is_object ? keep(p, bb_record_string(obj, key, &n)) : NULL;
+	return (struct val){ s, s ? n : 0 };
 }
 
 const char *store_unusable(const struct bb_record *rec, struct bb_record *n, struct bb_record *a)
@@ -110,22 +159,86 @@ jv store_alert_member(const struct bb_record *rec, jv action, int64_t event_ms)
 	return jv_object_set(a, jv_string("scheduled_delivery"), bb_jv_time(at));
 }
 
-static int add_event(struct bb_db *db, const char *kind, const char *asin, const char *mkt,
-		     jv payload, const char *now, int64_t *event_id)
+/* A growing text; failed once memory ran out. */
+struct text {
+	char *p;
+	size_t n, cap;
+	int failed;
+};
+
+static void put(struct text *t, const char *s, size_t n)
 {
-	jv s = jv_dump_string(payload, 0);
-	const char *p[5] = { kind, asin, mkt, jv_string_value(s), now };
+	if (t->failed)
+		return;
+	if (t->n + n + 1 > t->cap) {
+		size_t cap = t->cap ? 2 * t->cap : 256;
+		while (cap < t->n + n + 1)
+			cap *= 2;
+		char *p = realloc(t->p, cap);
+		if (!p) {
+			t->failed = 1;
+			return;
+		}
+		t->p = p;
+		t->cap = cap;
+	}
+	memcpy(t->p + t->n, s, n);
+	t->n += n;
+	t->p[t->n] = '\0';
+}
+
+/* s as a JSON string: quotes, backslashes and control bytes escaped. */
+static void put_json_string(struct text *t, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t from = 0;
+
+	put(t, "\"", 1);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (ch >= 0x20 && ch != '"' && ch != '\\')
+			continue;
+		char esc[6] = { '\\', (char)ch, 0, 0, 0, 0 };
+		size_t len = 2;
+		if (ch < 0x20) {
+			memcpy(esc, "\\u00", 4);
+			esc[4] = hex[ch >> 4], esc[5] = hex[ch & 15];
+			len = 6;
+		}
+		put(t, s + from, i - from);
+		put(t, esc, len);
+		from = i + 1;
+	}
+	put(t, s + from, n - from);
+	put(t, "\"", 1);
+}
+
+/* An event whose payload is an object of n string members (NULL: ""). */
+static int add_event(struct bb_db *db, const char *kind, struct val asin, struct val mkt, int n,
+		     const char *const *keys, const struct val *vals, const char *now, int64_t *event_id)
+{
+	struct text t = { 0 };
 	struct bb_rows *rows = NULL;
 	int rc;
 
-	if (!bb_db_is_pg(db)) {
-		rc = bb_db_exec(db, "INSERT INTO events (kind, asin, marketplace, payload, created_at) "
-				"VALUES ($1, $2, $3, $4, $5)", 5, p, NULL);
+	for (int i = 0; i < n; i++) {
+		put(&t, i ? "," : "{", 1);
+		put_json_string(&t, keys[i], strlen(keys[i]));
+		put(&t, ":", 1);
+		put_json_string(&t, vals[i].p ? vals[i].p : "", vals[i].n);
+	}
+	put(&t, "}", 1);
+	struct val v[5] = { cstr(kind), asin, mkt, { t.p, t.n }, cstr(now) };
+	if (t.failed) {
+		rc = BB_DB_ERR;
+	} else if (!bb_db_is_pg(db)) {
+		rc = run(db, "INSERT INTO events (kind, asin, marketplace, payload, created_at) "
+			 "VALUES ($1, $2, $3, $4, $5)", 5, v, NULL);
 		if (rc == BB_DB_OK)
 			*event_id = bb_db_last_rowid(db);
 	} else {
-		rc = bb_db_exec(db, "INSERT INTO events (kind, asin, marketplace, payload, created_at) "
-				"VALUES ($1, $2, $3, $4, $5) RETURNING id", 5, p, &rows);
+		rc = run(db, "INSERT INTO events (kind, asin, marketplace, payload, created_at) "
+			 "VALUES ($1, $2, $3, $4, $5) RETURNING id", 5, v, &rows);
 		const char *id = rc == BB_DB_OK ? bb_db_value(rows, 0, 0) : NULL;
 		if (id) { /* wake every LISTEN bb_events (bb-serve) at commit */
 			*event_id = atoll(id);
@@ -133,17 +246,11 @@ static int add_event(struct bb_db *db, const char *kind, const char *asin, const
 		}
 		bb_db_rows_free(rows);
 	}
-	jv_free(s);
+	free(t.p);
 	return rc;
 }
 
-struct rec {
-	struct pool pool;
-	struct bb_record n, a; /* the notification and analysis members, indexed */
-	const char *asin, *mkt, *event_time, *severity;
-};
-
-static int is_ours(const struct store_conf *c, const char *seller, const char *notif_seller)
+int store_is_ours(const struct store_conf *c, const char *seller, const char *notif_seller)
 {
 	if (!seller)
 		return 0;
@@ -155,129 +262,230 @@ static int is_ours(const struct store_conf *c, const char *seller, const char *n
 	return 0;
 }
 
-struct offer_ctx {
-	struct bb_db *db;
+int store_integer(const char *s, size_t n)
+{
+	size_t i = n > 0 && s[0] == '-';
+	if (n == i || n - i > 18)
+		return 0;
+	for (; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return 1;
+}
+
+/* A notification's offers as competitive_history keeps them: one array per
+ * column, one element per offer, in payload order. SQLite stores each as
+ * JSON text; PostgreSQL (pg.c) as arrays of its own. */
+enum { SELLERS, LANDED, PRIME, FBA, WINNER, OURS, OFFER_COLS };
+
+struct offers {
+	struct text col[OFFER_COLS];
 	const struct store_conf *c;
-	struct rec *r;
-	const char *nid, *seller;
-	int ord, rc;
+	const char *notif_seller;
+	int n;
 };
 
-static int offer_row(const char *text_, size_t len, void *arg)
+static void put_flag(struct text *t, const struct bb_record *o, const char *key)
 {
-	struct offer_ctx *x = arg;
-	struct bb_record o = { .line = text_, .len = len, .total_len = len };
-	struct pool p = { .n = 0 };
-	char ord[16];
+	const struct bb_member *m = bb_record_member(o, key);
+	const char *v = !m ? "null" : m->vallen == 4 && memcmp(m->val, "true", 4) == 0 ? "1" :
+			m->vallen == 5 && memcmp(m->val, "false", 5) == 0 ? "0" : "null";
+	put(t, v, strlen(v));
+}
 
-	bb_record_index(&o);
-	snprintf(ord, sizeof ord, "%d", x->ord++);
-	const char *s = rtext(&p, &o, "seller_id");
-	const char *v[11] = { x->nid, ord, x->r->asin, x->r->mkt, x->r->event_time, s, rtext(&p, &o, "landed"),
-			      rtext(&p, &o, "prime"), rtext(&p, &o, "fba"), rtext(&p, &o, "buy_box_winner"),
-			      is_ours(x->c, s, x->seller) ? "1" : "0" };
-	x->rc = !s || !v[6] ? BB_DB_OK : /* bb-validate never lets one through; never fail a batch on it */
-		bb_db_exec(x->db, "INSERT INTO offer_snapshots (notification_id, ord, asin, marketplace, event_time, "
-			   "seller_id, landed, prime, fba, buy_box_winner, ours) "
-			   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)", 11, v, NULL);
-	pool_free(&p);
+static int offer_add(const char *elem, size_t len, void *arg)
+{
+	struct offers *x = arg;
+	struct bb_record o = { .line = elem, .len = len, .total_len = len };
+	size_t n = 0;
+	char *seller = bb_record_index(&o) == 0 ? bb_record_string(&o, "seller_id", &n) : NULL;
+	const struct bb_member *landed = seller ? bb_record_member(&o, "landed") : NULL;
+
+	/* bb-validate never lets an offer without them through; never fail a
+	 * batch on one */
+	if (landed && store_integer(landed->val, landed->vallen)) {
+		const char *sep = x->n++ ? "," : "";
+		for (int k = 0; k < OFFER_COLS; k++)
+			put(&x->col[k], sep, strlen(sep));
+		put_json_string(&x->col[SELLERS], seller, n);
+		put(&x->col[LANDED], landed->val, landed->vallen);
+		put_flag(&x->col[PRIME], &o, "prime");
+		put_flag(&x->col[FBA], &o, "fba");
+		put_flag(&x->col[WINNER], &o, "buy_box_winner");
+		put(&x->col[OURS], store_is_ours(x->c, seller, x->notif_seller) ? "1" : "0", 1);
+	}
+	free(seller);
 	free(o.m);
-	return x->rc != BB_DB_OK;
+	return 0;
 }
 
-static int offers(struct bb_db *db, const struct store_conf *c, struct rec *r, const char *nid)
+/* The notification's offers as JSON arrays into x; 0, or -1 when they are
+ * not an array or memory ran out. */
+static int offers_json(struct offers *x, const struct bb_record *notification)
 {
-	const struct bb_member *list = bb_record_member(&r->n, "offers");
-	struct offer_ctx x = { db, c, r, nid, rtext(&r->pool, &r->n, "seller_id"), 0, BB_DB_OK };
+	const struct bb_member *list = bb_record_member(notification, "offers");
 
-	if (!list || bb_json_array_each(list->val, list->vallen, offer_row, &x) < 0)
-		return x.rc != BB_DB_OK ? x.rc : BB_DB_ERR;
-	return x.rc;
+	for (int k = 0; k < OFFER_COLS; k++)
+		put(&x->col[k], "[", 1);
+	if (!list || bb_json_array_each(list->val, list->vallen, offer_add, x) < 0)
+		return -1;
+	for (int k = 0; k < OFFER_COLS; k++) {
+		put(&x->col[k], "]", 1);
+		if (x->col[k].failed)
+			return -1;
+	}
+	return 0;
 }
 
-static int history_and_state(struct bb_db *db, struct rec *r, const char *nid, const char *raw_analysis,
-			     const char *now, int64_t *event_id)
+static void offers_free(struct offers *x)
+{
+	for (int k = 0; k < OFFER_COLS; k++)
+		free(x->col[k].p);
+}
+
+/* A record's rows, made ready from its bytes before any is written: the
+ * SQLite batch (store_batch_lite) has a thread make the next records ready
+ * while it writes this one. */
+struct rec {
+	struct pool pool;
+	struct bb_record n, a; /* the notification and analysis members, indexed */
+	const char *status;    /* as store_status, or unusable: ok, but not storable */
+	const char *error;     /* why it is unusable */
+	int complete;          /* its rows are whole: else the batch fails, as a bug */
+	int64_t ev;
+	char nid[37], hid[37];
+	struct val asin, mkt, event_time, severity, rule;
+	struct val wn[15], h[21], s[18]; /* worker_notifications, competitive_history, current_state */
+	struct offers x;
+};
+
+/* The three rows of an ok record, which store_unusable has let through. */
+static void rows_of(struct rec *r, const struct store_conf *c, const struct bb_record *rec,
+		    const struct bb_member *analysis, const char *now)
 {
 	struct pool *p = &r->pool;
-	char hid[37];
-	bb_uuid7(hid);
-	const char *h[15] = { hid, nid, r->asin, r->mkt, r->event_time, r->severity, rtext(p, &r->a, "priority"),
-			      rtext(p, &r->a, "our_price"), rtext(p, &r->a, "market_low"), rtext(p, &r->a, "buy_box_price"),
-			      rtext(p, &r->a, "buy_box_winner"), rtext(p, &r->a, "position"), rtext(p, &r->a, "total_offers"),
-			      rtext(p, &r->a, "gap_pct"), now };
-	int rc = bb_db_exec(db, "INSERT INTO competitive_history (id, notification_id, asin, marketplace, event_time, "
-			    "severity, priority, our_price, market_low, buy_box_price, buy_box_winner, position, "
-			    "total_offers, gap_pct, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
-			    "$12, $13, $14, $15)", 15, h, NULL);
-	if (rc != BB_DB_OK)
-		return rc;
-	const char *s[18] = { r->asin, r->mkt, nid, r->event_time, r->severity, h[6], rtext(p, &r->a, "rule"),
-			      rtext(p, &r->n, "currency"), h[7], h[8], rtext(p, &r->a, "market_low_seller"), h[9],
-			      h[10] ? h[10] : "0", h[11], h[12], h[13], raw_analysis, now };
-	/* out-of-order deliveries never roll the state back */
-	rc = bb_db_exec(db, "INSERT INTO current_state (asin, marketplace, notification_id, event_time, severity, "
-			"priority, rule, currency, our_price, market_low, market_low_seller, buy_box_price, "
-			"buy_box_winner, position, total_offers, gap_pct, analysis, updated_at) VALUES ($1, $2, $3, "
-			"$4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) "
-			"ON CONFLICT (asin, marketplace) DO UPDATE SET notification_id = excluded.notification_id, "
-			"event_time = excluded.event_time, severity = excluded.severity, priority = excluded.priority, "
-			"rule = excluded.rule, currency = excluded.currency, our_price = excluded.our_price, "
-			"market_low = excluded.market_low, market_low_seller = excluded.market_low_seller, "
-			"buy_box_price = excluded.buy_box_price, buy_box_winner = excluded.buy_box_winner, "
-			"position = excluded.position, total_offers = excluded.total_offers, "
-			"gap_pct = excluded.gap_pct, analysis = excluded.analysis, updated_at = excluded.updated_at "
-			"WHERE current_state.event_time <= excluded.event_time", 18, s, NULL);
-	int changed = rc == BB_DB_OK && bb_db_changes(db) > 0;
-	if (changed) {
-		jv e = jv_object();
-		e = jv_object_set(e, jv_string("asin"), jv_string(r->asin));
-		e = jv_object_set(e, jv_string("marketplace"), jv_string(r->mkt));
-		e = jv_object_set(e, jv_string("notification_id"), jv_string(nid));
-		e = jv_object_set(e, jv_string("event_time"), jv_string(r->event_time));
-		e = jv_object_set(e, jv_string("severity"), jv_string(r->severity));
-		e = jv_object_set(e, jv_string("rule"), jv_string(s[6] ? s[6] : ""));
-		rc = add_event(db, "state", r->asin, r->mkt, e, now, event_id);
+	struct val nid = cstr(r->nid);
+
+	r->x = (struct offers){ .c = c, .notif_seller = rtext(p, &r->n, "seller_id").p };
+	struct val wn[15] = { nid, rstring(p, rec, "message_id"), rstring(p, rec, "dedupe_hash"),
+			      rtext(p, &r->n, "notification_id"), r->asin, r->mkt, rstring(p, rec, "body"), r->severity,
+			      rtext(p, &r->a, "priority"), LIT("stored"), rstring(p, rec, "trace_id"), r->event_time,
+			      rstring(p, rec, "received_at"), cstr(now), cstr(c->worker_id) };
+	/* priority, our_price, market_low, buy_box_price, buy_box_winner, position, total_offers, gap_pct */
+	struct val a[8] = { wn[8], rtext(p, &r->a, "our_price"), rtext(p, &r->a, "market_low"),
+			    rtext(p, &r->a, "buy_box_price"), rtext(p, &r->a, "buy_box_winner"),
+			    rtext(p, &r->a, "position"), rtext(p, &r->a, "total_offers"), rtext(p, &r->a, "gap_pct") };
+	struct val h[21] = { cstr(r->hid), nid, r->asin, r->mkt, r->event_time, r->severity, a[0], a[1], a[2], a[3],
+			     a[4], a[5], a[6], a[7], cstr(now) };
+	r->rule = rtext(p, &r->a, "rule");
+	struct val s[18] = { r->asin, r->mkt, nid, r->event_time, r->severity, a[0], r->rule,
+			     rtext(p, &r->n, "currency"), a[1], a[2], rtext(p, &r->a, "market_low_seller"), a[3],
+			     a[4].p ? a[4] : LIT("0"), a[5], a[6], a[7], { analysis->val, analysis->vallen },
+			     cstr(now) };
+	r->complete = wn[1].p && wn[2].p && wn[6].p && offers_json(&r->x, &r->n) == 0;
+	for (int k = 0; k < OFFER_COLS; k++)
+		h[15 + k] = (struct val){ r->x.col[k].p, r->x.col[k].n };
+	memcpy(r->wn, wn, sizeof wn);
+	memcpy(r->h, h, sizeof h);
+	memcpy(r->s, s, sizeof s);
+}
+
+static void prepare(struct rec *r, const struct store_conf *c, const struct bb_record *rec, const char *now)
+{
+	struct pool *p = &r->pool;
+	const struct bb_member *analysis = bb_record_member(rec, "analysis");
+
+	r->status = store_status(rec);
+	if (strcmp(r->status, "ok") != 0)
+		return;
+	if ((r->error = store_unusable(rec, &r->n, &r->a))) {
+		r->status = "unusable";
+		return;
 	}
-	return rc;
+	r->asin = rtext(p, &r->n, "asin");
+	r->mkt = rtext(p, &r->n, "marketplace");
+	r->event_time = rtext(p, &r->n, "event_time");
+	r->severity = rtext(p, &r->a, "severity");
+	if (!r->asin.p || !r->mkt.p || !r->event_time.p || !r->severity.p || !analysis ||
+	    bb_time_parse(r->event_time.p, r->event_time.n, &r->ev) != 0) {
+		r->status = "unusable";
+		r->error = "the notification's event_time is not an RFC 3339 time";
+		return;
+	}
+	bb_uuid7(r->nid);
+	bb_uuid7(r->hid);
+	rows_of(r, c, rec, analysis, now);
+}
+
+static void rec_free(struct rec *r)
+{
+	pool_free(&r->pool);
+	offers_free(&r->x);
+	free(r->n.m);
+	free(r->a.m);
+	memset(r, 0, sizeof *r); /* freed again, it frees nothing */
+}
+
+/* current_state, unless it holds a later event, and the state event. */
+static int state(struct bb_db *db, struct rec *r, const char *now, int64_t *event_id)
+{
+	/* out-of-order deliveries never roll the state back */
+	int rc = run(db, "INSERT INTO current_state (asin, marketplace, notification_id, event_time, severity, "
+		     "priority, rule, currency, our_price, market_low, market_low_seller, buy_box_price, "
+		     "buy_box_winner, position, total_offers, gap_pct, analysis, updated_at) VALUES ($1, $2, $3, "
+		     "$4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) "
+		     "ON CONFLICT (asin, marketplace) DO UPDATE SET notification_id = excluded.notification_id, "
+		     "event_time = excluded.event_time, severity = excluded.severity, priority = excluded.priority, "
+		     "rule = excluded.rule, currency = excluded.currency, our_price = excluded.our_price, "
+		     "market_low = excluded.market_low, market_low_seller = excluded.market_low_seller, "
+		     "buy_box_price = excluded.buy_box_price, buy_box_winner = excluded.buy_box_winner, "
+		     "position = excluded.position, total_offers = excluded.total_offers, "
+		     "gap_pct = excluded.gap_pct, analysis = excluded.analysis, updated_at = excluded.updated_at "
+		     "WHERE current_state.event_time <= excluded.event_time", 18, r->s, NULL);
+	if (rc != BB_DB_OK || bb_db_changes(db) == 0)
+		return rc;
+	static const char *const keys[] = { "asin", "marketplace", "notification_id", "event_time", "severity",
+					    "rule" };
+	struct val vals[] = { r->asin, r->mkt, cstr(r->nid), r->event_time, r->severity, r->rule };
+	return add_event(db, "state", r->asin, r->mkt, COUNT(keys), keys, vals, now, event_id);
 }
 
 /* Apply the alert decision as the database sees it now: under the batch's
  * per-ASIN lock (PostgreSQL) or SQLite's single writer, this is the truth,
  * and the record's alert.action is corrected to it. */
-static int alert(struct bb_db *db, struct rec *r, const char *nid, const char *now, int64_t ev,
-		 int64_t *event_id, jv *corrected)
+static int alert(struct bb_db *db, struct rec *r, const char *now, int64_t *event_id, jv *corrected)
 {
 	char fp[128], id[37], when[40];
-	const char *queue = bb_alert_queue(r->severity);
+	struct val nid = cstr(r->nid);
+	int64_t ev = r->ev;
+	const char *queue = bb_alert_queue(r->severity.p);
 	struct bb_alert_row row = { "", 0, -1 };
 	struct bb_rows *rows;
 	int rc;
 
-	bb_alert_fingerprint(r->asin, r->mkt, r->severity, fp, sizeof fp);
+	bb_alert_fingerprint(r->asin.p, r->mkt.p, r->severity.p, fp, sizeof fp);
 	if (strcmp(queue, "background") == 0) {
-		const char *p[4] = { now, r->asin, r->mkt, r->event_time };
+		struct val p[4] = { cstr(now), r->asin, r->mkt, r->event_time };
 		/* most recoveries find nothing open: look before writing (SQLite
 		 * is the only writer inside this transaction) */
-		rc = bb_db_exec(db, "SELECT fingerprint FROM alert_queues WHERE asin = $2 AND marketplace = $3 "
-				"AND status IN ('queued', 'delivered', 'acknowledged') AND last_seen <= $4", 4, p, &rows);
+		rc = run(db, "SELECT fingerprint FROM alert_queues WHERE asin = $2 AND marketplace = $3 "
+			 "AND status IN ('queued', 'delivered', 'acknowledged') AND last_seen <= $4", 4, p, &rows);
 		if (rc == BB_DB_OK && bb_db_nrows(rows) > 0)
-			rc = bb_db_exec(db, "UPDATE alert_queues SET status = 'resolved', updated_at = $1 WHERE asin = $2 "
-					"AND marketplace = $3 AND status IN ('queued', 'delivered', 'acknowledged') "
-					"AND last_seen <= $4", 4, p, NULL);
+			rc = run(db, "UPDATE alert_queues SET status = 'resolved', updated_at = $1 WHERE asin = $2 "
+				 "AND marketplace = $3 AND status IN ('queued', 'delivered', 'acknowledged') "
+				 "AND last_seen <= $4", 4, p, NULL);
 		for (int i = 0; rc == BB_DB_OK && i < bb_db_nrows(rows); i++) {
-			jv e = jv_object();
-			e = jv_object_set(e, jv_string("fingerprint"), jv_string(bb_db_value(rows, i, 0)));
-			e = jv_object_set(e, jv_string("action"), jv_string("resolved"));
-			e = jv_object_set(e, jv_string("notification_id"), jv_string(nid));
-			rc = add_event(db, "alert", r->asin, r->mkt, e, now, event_id);
+			static const char *const keys[] = { "fingerprint", "action", "notification_id" };
+			struct val vals[] = { cstr(bb_db_value(rows, i, 0)), LIT("resolved"), nid };
+			rc = add_event(db, "alert", r->asin, r->mkt, COUNT(keys), keys, vals, now, event_id);
 		}
 		bb_db_rows_free(rows);
 		*corrected = jv_string("none");
 		return rc;
 	}
-	const char *k[2] = { fp, queue };
-	rc = bb_db_exec(db, "SELECT status, last_seen, snooze_until FROM alert_queues WHERE fingerprint = $1 "
-			"AND queue_type = $2", 2, k, &rows);
+	struct val k[2] = { cstr(fp), cstr(queue) };
+	rc = run(db, "SELECT status, last_seen, snooze_until FROM alert_queues WHERE fingerprint = $1 "
+		 "AND queue_type = $2", 2, k, &rows);
 	if (rc == BB_DB_OK && bb_db_nrows(rows) > 0) {
 		const char *st = bb_db_value(rows, 0, 0), *ls = bb_db_value(rows, 0, 1), *su = bb_db_value(rows, 0, 2);
 		snprintf(row.status, sizeof row.status, "%s", st ? st : "");
@@ -289,35 +497,33 @@ static int alert(struct bb_db *db, struct rec *r, const char *nid, const char *n
 	bb_db_rows_free(rows);
 	if (rc != BB_DB_OK)
 		return rc;
-	const char *action = bb_alert_action(r->severity, &row, ev);
+	const char *action = bb_alert_action(r->severity.p, &row, ev);
 	*corrected = jv_string(action);
 	if (strcmp(action, "new") == 0) {
 		bb_uuid7(id);
 		bb_time_format(bb_alert_delivery(queue, ev), when, sizeof when);
-		const char *p[10] = { id, fp, queue, r->asin, r->mkt, r->severity, r->event_time, when, nid, now };
-		rc = bb_db_exec(db, "INSERT INTO alert_queues (id, fingerprint, queue_type, asin, marketplace, severity, "
-				"status, occurrences, first_seen, last_seen, scheduled_delivery, snooze_until, "
-				"last_notification_id, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'queued', 1, $7, $7, "
-				"$8, NULL, $9, $10) ON CONFLICT (fingerprint, queue_type) DO UPDATE SET status = 'queued', "
-				"severity = excluded.severity, occurrences = 1, first_seen = excluded.first_seen, "
-				"last_seen = excluded.last_seen, scheduled_delivery = excluded.scheduled_delivery, "
-				"snooze_until = NULL, last_notification_id = excluded.last_notification_id, "
-				"updated_at = excluded.updated_at", 10, p, NULL);
+		struct val p[10] = { cstr(id), cstr(fp), cstr(queue), r->asin, r->mkt, r->severity, r->event_time,
+				     cstr(when), nid, cstr(now) };
+		rc = run(db, "INSERT INTO alert_queues (id, fingerprint, queue_type, asin, marketplace, severity, "
+			 "status, occurrences, first_seen, last_seen, scheduled_delivery, snooze_until, "
+			 "last_notification_id, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'queued', 1, $7, $7, "
+			 "$8, NULL, $9, $10) ON CONFLICT (fingerprint, queue_type) DO UPDATE SET status = 'queued', "
+			 "severity = excluded.severity, occurrences = 1, first_seen = excluded.first_seen, "
+			 "last_seen = excluded.last_seen, scheduled_delivery = excluded.scheduled_delivery, "
+			 "snooze_until = NULL, last_notification_id = excluded.last_notification_id, "
+			 "updated_at = excluded.updated_at", 10, p, NULL);
 	} else {
 		/* update and suppressed both count the occurrence; only update is announced */
-		const char *p[5] = { r->event_time, nid, now, fp, queue };
-		rc = bb_db_exec(db, "UPDATE alert_queues SET occurrences = occurrences + 1, last_seen = CASE WHEN "
-				"last_seen < $1 THEN $1 ELSE last_seen END, last_notification_id = $2, updated_at = $3 "
-				"WHERE fingerprint = $4 AND queue_type = $5", 5, p, NULL);
+		struct val p[5] = { r->event_time, nid, cstr(now), cstr(fp), cstr(queue) };
+		rc = run(db, "UPDATE alert_queues SET occurrences = occurrences + 1, last_seen = CASE WHEN "
+			 "last_seen < $1 THEN $1 ELSE last_seen END, last_notification_id = $2, updated_at = $3 "
+			 "WHERE fingerprint = $4 AND queue_type = $5", 5, p, NULL);
 	}
 	if (rc == BB_DB_OK && strcmp(action, "suppressed") != 0) {
-		jv e = jv_object();
-		e = jv_object_set(e, jv_string("fingerprint"), jv_string(fp));
-		e = jv_object_set(e, jv_string("action"), jv_string(action));
-		e = jv_object_set(e, jv_string("queue_type"), jv_string(queue));
-		e = jv_object_set(e, jv_string("severity"), jv_string(r->severity));
-		e = jv_object_set(e, jv_string("notification_id"), jv_string(nid));
-		rc = add_event(db, "alert", r->asin, r->mkt, e, now, event_id);
+		static const char *const keys[] = { "fingerprint", "action", "queue_type", "severity",
+						    "notification_id" };
+		struct val vals[] = { cstr(fp), cstr(action), cstr(queue), r->severity, nid };
+		rc = add_event(db, "alert", r->asin, r->mkt, COUNT(keys), keys, vals, now, event_id);
 	}
 	return rc;
 }
@@ -325,110 +531,163 @@ static int alert(struct bb_db *db, struct rec *r, const char *nid, const char *n
 int store_failure(struct bb_db *db, const struct bb_record *rec, const char *status, const char *now,
 		  const char *own_error)
 {
-	const char *line = rec->line;
-	size_t len = rec->len;
 	struct pool p = { .n = 0 };
 	jv err = bb_record_get(rec, "error");
-	size_t n;
 	char id[37], hash[65];
-	char *mid = bb_record_string(rec, "message_id", &n), *body = bb_record_string(rec, "body", &n);
-	char *dh = bb_record_string(rec, "dedupe_hash", &n), *trace = bb_record_string(rec, "trace_id", &n);
+	struct val mid = rstring(&p, rec, "message_id"), body = rstring(&p, rec, "body");
 
-	if (!mid) { /* a line that never got an identity: its bytes are its identity */
-		bb_sha256_hex(line, len, hash);
-		mid = strdup(hash);
+	if (!mid.p) { /* a line that never got an identity: its bytes are its identity */
+		bb_sha256_hex(rec->line, rec->len, hash);
+		mid = cstr(hash);
 	}
 	bb_uuid7(id);
-	const char *v[11] = { id, mid, dh, trace, status, text(&p, err, "type"), text(&p, err, "message"),
-			      text(&p, err, "stage"), text(&p, err, "path"), body ? body : line, now };
+	struct val v[11] = { cstr(id), mid, rstring(&p, rec, "dedupe_hash"), rstring(&p, rec, "trace_id"), cstr(status),
+			     text(&p, err, "type"), text(&p, err, "message"), text(&p, err, "stage"),
+			     text(&p, err, "path"), body, cstr(now) };
 	if (own_error) /* bb-store's own verdict, not one the record arrived with */
-		v[5] = "schema", v[6] = own_error, v[7] = "store", v[8] = NULL;
-	if (!v[5])
-		v[5] = status;
+		v[5] = LIT("schema"), v[6] = cstr(own_error), v[7] = LIT("store"), v[8] = (struct val){ NULL, 0 };
+	if (!v[5].p)
+		v[5] = v[4];
 	/* body is kept byte-exact; a line without one is kept whole */
-	char *whole = body ? NULL : strndup(line, len);
-	if (whole)
-		v[9] = whole;
-	int rc = bb_db_exec(db, "INSERT INTO worker_failures (id, message_id, dedupe_hash, trace_id, status, error_type, "
-			    "error_message, stage, path, raw_message, failure_count, first_failed, last_failed) VALUES "
-			    "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $11) ON CONFLICT (message_id) DO UPDATE "
-			    "SET failure_count = worker_failures.failure_count + 1, last_failed = excluded.last_failed, "
-			    "status = excluded.status, error_type = excluded.error_type, error_message = "
-			    "excluded.error_message, stage = excluded.stage, path = excluded.path, raw_message = "
-			    "excluded.raw_message", 11, v, NULL);
-	free(whole), free(mid), free(body), free(dh), free(trace);
+	if (!body.p)
+		v[9] = (struct val){ rec->line, rec->len };
+	int rc = run(db, "INSERT INTO worker_failures (id, message_id, dedupe_hash, trace_id, status, error_type, "
+		     "error_message, stage, path, raw_message, failure_count, first_failed, last_failed) VALUES "
+		     "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $11) ON CONFLICT (message_id) DO UPDATE "
+		     "SET failure_count = worker_failures.failure_count + 1, last_failed = excluded.last_failed, "
+		     "status = excluded.status, error_type = excluded.error_type, error_message = "
+		     "excluded.error_message, stage = excluded.stage, path = excluded.path, raw_message = "
+		     "excluded.raw_message", 11, v, NULL);
 	pool_free(&p);
 	jv_free(err);
 	return rc;
 }
 
-static int notification_row(struct bb_db *db, const struct store_conf *c, const struct bb_record *rec,
-			    struct rec *r, const char *now, const char *nid, int *inserted)
+/* An ok record's rows, unless the unique keys find it stored already. */
+static int stored_ok(struct bb_db *db, struct rec *r, const struct bb_record *rec, const char *now,
+		     struct outcome *out)
 {
-	struct pool *p = &r->pool;
-	size_t n;
-	char *mid = bb_record_string(rec, "message_id", &n), *dh = bb_record_string(rec, "dedupe_hash", &n);
-	char *body = bb_record_string(rec, "body", &n), *trace = bb_record_string(rec, "trace_id", &n);
-	char *received = bb_record_string(rec, "received_at", &n);
-	const char *v[15] = { nid, mid, dh, rtext(p, &r->n, "notification_id"), r->asin, r->mkt, body, r->severity,
-			      rtext(p, &r->a, "priority"), "stored", trace, r->event_time, received, now, c->worker_id };
-	int rc = !mid || !dh || !body ? BB_DB_ERR :
-		 bb_db_exec(db, "INSERT INTO worker_notifications (id, message_id, dedupe_hash, notification_id, "
-			    "asin, marketplace, body, severity, priority, status, trace_id, event_time, received_at, "
-			    "processed_at, worker_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
-			    "$14, $15) ON CONFLICT DO NOTHING", 15, v, NULL);
-	*inserted = rc == BB_DB_OK && bb_db_changes(db) > 0;
-	free(mid), free(dh), free(body), free(trace), free(received);
+	int rc = !r->complete ? BB_DB_ERR :
+		 run(db, "INSERT INTO worker_notifications (id, message_id, dedupe_hash, notification_id, "
+		     "asin, marketplace, body, severity, priority, status, trace_id, event_time, received_at, "
+		     "processed_at, worker_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
+		     "$14, $15) ON CONFLICT DO NOTHING", 15, r->wn, NULL);
+	if (rc != BB_DB_OK)
+		return rc;
+	if (bb_db_changes(db) == 0) {
+		out->status = "duplicate"; /* the unique keys are the final guard */
+		return BB_DB_OK;
+	}
+	memcpy(out->notification_id, r->nid, sizeof r->nid);
+	rc = run(db, "INSERT INTO competitive_history (id, notification_id, asin, marketplace, event_time, "
+		 "severity, priority, our_price, market_low, buy_box_price, buy_box_winner, position, "
+		 "total_offers, gap_pct, created_at, offer_seller_ids, offer_landed, offer_prime, offer_fba, "
+		 "offer_buy_box_winner, offer_ours) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
+		 "$13, $14, $15, $16, $17, $18, $19, $20, $21)", 21, r->h, NULL);
+	if (rc == BB_DB_OK)
+		rc = state(db, r, now, &out->event_id);
+	jv action = jv_invalid();
+	if (rc == BB_DB_OK)
+		rc = alert(db, r, now, &out->event_id, &action);
+	if (jv_is_valid(action))
+		out->alert = store_alert_member(rec, action, r->ev);
 	return rc;
 }
 
-static int stored_ok(struct bb_db *db, const struct store_conf *c, const struct bb_record *rec, const char *now,
-		     struct outcome *out)
+/* Write one prepared record; out gets its outcome. */
+static int execute(struct bb_db *db, struct rec *r, const struct bb_record *rec, const char *now,
+		   struct outcome *out)
 {
-	struct rec r = { .pool.n = 0 };
-	const struct bb_member *raw = bb_record_member(rec, "analysis");
-	if ((out->error = store_unusable(rec, &r.n, &r.a))) {
-		out->status = "unusable"; /* the caller records it as a failure */
-		free(r.n.m), free(r.a.m);
-		return BB_DB_OK;
+	out->event_id = -1;
+	out->alert = jv_invalid();
+	out->error = NULL;
+	out->notification_id[0] = '\0';
+	out->status = r->status;
+	if (strcmp(r->status, "ok") == 0)
+		return stored_ok(db, r, rec, now, out);
+	if (strcmp(r->status, "unusable") == 0) {
+		out->status = "rejected";
+		out->error = r->error;
+		return store_failure(db, rec, "rejected", now, r->error);
 	}
-	char *analysis = raw ? strndup(raw->val, raw->vallen) : NULL;
-	int64_t ev = -1;
-	int inserted = 0, rc = BB_DB_ERR;
+	if (strcmp(r->status, "rejected") == 0 || strcmp(r->status, "failed") == 0)
+		return store_failure(db, rec, r->status, now, rec->is_object ? NULL : "not a JSON object");
+	return BB_DB_OK;
+}
 
-	r.asin = rtext(&r.pool, &r.n, "asin");
-	r.mkt = rtext(&r.pool, &r.n, "marketplace");
-	r.event_time = rtext(&r.pool, &r.n, "event_time");
-	r.severity = rtext(&r.pool, &r.a, "severity");
-	if (!r.asin || !r.mkt || !r.event_time || !r.severity || !analysis ||
-	    bb_time_parse(r.event_time, strlen(r.event_time), &ev) != 0) {
-		snprintf(out->notification_id, sizeof out->notification_id, "%s", "");
-		out->status = "unusable"; /* the caller records it as a failure */
-		out->error = "the notification's event_time is not an RFC 3339 time";
-		rc = BB_DB_OK;
-		goto done;
+/* The thread that makes a batch's records ready, in order, ahead of the
+ * writer: reading a record (its body decoded, its offers packed) costs
+ * about as much as writing it. */
+struct preparer {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct rec *recs;
+	const struct bb_record *in;
+	const struct store_conf *c;
+	const char *now;
+	int n, ready, stop; /* ready: records made ready; stop: the writer gave up */
+};
+
+static void *preparing(void *arg)
+{
+	struct preparer *w = arg;
+
+	for (int i = 0; i < w->n; i++) {
+		pthread_mutex_lock(&w->mu);
+		int stop = w->stop;
+		pthread_mutex_unlock(&w->mu);
+		if (stop)
+			break;
+		prepare(&w->recs[i], w->c, &w->in[i], w->now);
+		pthread_mutex_lock(&w->mu);
+		w->ready = i + 1;
+		pthread_cond_signal(&w->cv);
+		pthread_mutex_unlock(&w->mu);
 	}
-	bb_uuid7(out->notification_id);
-	rc = notification_row(db, c, rec, &r, now, out->notification_id, &inserted);
-	if (rc == BB_DB_OK && !inserted) {
-		out->status = "duplicate"; /* the unique keys are the final guard */
-		out->notification_id[0] = '\0';
-		goto done;
+	return NULL;
+}
+
+/* Record i made ready: by the preparer, or here when there is none. */
+static void ready(struct preparer *w, int threaded, int i)
+{
+	if (!threaded) {
+		prepare(&w->recs[i], w->c, &w->in[i], w->now);
+		return;
 	}
-	if (rc == BB_DB_OK)
-		rc = history_and_state(db, &r, out->notification_id, analysis, now, &out->event_id);
-	if (rc == BB_DB_OK)
-		rc = offers(db, c, &r, out->notification_id);
-	jv action = jv_invalid();
-	if (rc == BB_DB_OK)
-		rc = alert(db, &r, out->notification_id, now, ev, &out->event_id, &action);
-	if (jv_is_valid(action))
-		out->alert = store_alert_member(rec, action, ev);
-done:
-	free(analysis);
-	pool_free(&r.pool);
-	free(r.n.m);
-	free(r.a.m);
+	pthread_mutex_lock(&w->mu);
+	while (w->ready <= i)
+		pthread_cond_wait(&w->cv, &w->mu);
+	pthread_mutex_unlock(&w->mu);
+}
+
+int store_batch_lite(struct bb_db *db, const struct store_conf *c, const struct bb_record *recs, int n,
+		     const char *now, struct outcome *out)
+{
+	struct preparer w = { .recs = calloc((size_t)n + 1, sizeof *w.recs), .in = recs, .c = c, .now = now, .n = n };
+	int rc = w.recs ? BB_DB_OK : BB_DB_ERR, threaded = 0;
+
+	pthread_mutex_init(&w.mu, NULL);
+	pthread_cond_init(&w.cv, NULL);
+	/* a batch of one, the usual case of a quiet stream, needs no thread */
+	if (rc == BB_DB_OK && n > 1)
+		threaded = pthread_create(&w.thread, NULL, preparing, &w) == 0;
+	for (int i = 0; rc == BB_DB_OK && i < n; i++) {
+		ready(&w, threaded, i);
+		rc = execute(db, &w.recs[i], &recs[i], now, &out[i]);
+		rec_free(&w.recs[i]);
+	}
+	if (threaded) {
+		pthread_mutex_lock(&w.mu);
+		w.stop = 1;
+		pthread_mutex_unlock(&w.mu);
+		pthread_join(w.thread, NULL);
+	}
+	for (int i = 0; w.recs && i < n; i++) /* those made ready after a failure */
+		rec_free(&w.recs[i]);
+	pthread_mutex_destroy(&w.mu);
+	pthread_cond_destroy(&w.cv);
+	free(w.recs);
 	return rc;
 }
 
@@ -446,28 +705,6 @@ const char *store_status(const struct bb_record *rec)
 			 status && strcmp(status, "failed") == 0 ? "failed" : "rejected";
 	free(status);
 	return st;
-}
-
-int store_record(struct bb_db *db, const struct store_conf *c, const struct bb_record *rec, const char *now,
-		 struct outcome *out)
-{
-	int rc = BB_DB_OK;
-
-	out->event_id = -1;
-	out->alert = jv_invalid();
-	out->error = NULL;
-	out->notification_id[0] = '\0';
-	out->status = store_status(rec);
-	if (strcmp(out->status, "ok") == 0) {
-		rc = stored_ok(db, c, rec, now, out);
-		if (rc == BB_DB_OK && strcmp(out->status, "unusable") == 0) {
-			out->status = "rejected";
-			rc = store_failure(db, rec, "rejected", now, out->error);
-		}
-	} else if (strcmp(out->status, "rejected") == 0 || strcmp(out->status, "failed") == 0) {
-		rc = store_failure(db, rec, out->status, now, rec->is_object ? NULL : "not a JSON object");
-	}
-	return rc;
 }
 
 /* The marketplace:asin key of an ok record, or NULL. Caller frees. */
