@@ -426,11 +426,25 @@ state - - n-6"
 		bb-store --db "$url" --worker-id "w-$db" --batch 2 <"$IN" >"$OUT" 2>>"$(LOG)" 3>&- &
 		pid=$!
 		wait $pid
-		actual+="$db: $(q "$url" "SELECT worker_id, stage, host, pid, $(ts "$url" last_heartbeat), processed, failed FROM worker_heartbeats")"$'\n'
-		expected+="$db: w-$db|store|$(hostname)|$pid|$NOW|6|1"$'\n'
+		actual+="$db: $(q "$url" "SELECT worker_id, stage, host, pid, $(ts "$url" last_heartbeat), processed, failed,
+			lag_max_ms, lag_p99_ms FROM worker_heartbeats")"$'\n'
+		# records without sqs.sent_at have no lag
+		expected+="$db: w-$db|store|$(hostname)|$pid|$NOW|6|1||"$'\n'
 	done
 	db="sqlite and pg"
 	expect "worker_heartbeats after 6 records (1 rejected) in batches of 2" "$actual" "$expected"
+}
+
+@test "the heartbeat row has the largest and the 99th percentile ingest-to-commit lag of the period's records" {
+	# record n-I was sent I + 1 seconds before the commit (BB_NOW): lags of 1 to 100 s
+	gen 100 7 | jq -c '. + {sqs: {sent_at: ((1767225600 - (.notification.notification_id | ltrimstr("n-") | tonumber) - 1) | todate)}}' >"$IN"
+	for db in sqlite pg; do
+		on $db
+		url=$(migrated_db $db)
+		store "$url" --worker-id w-lag <"$IN" >/dev/null
+		expect "lag_max_ms, lag_p99_ms (nearest rank)" "$(q "$url" "SELECT processed, lag_max_ms, lag_p99_ms FROM worker_heartbeats")" \
+			"100|100000|99000"
+	done
 }
 
 # ---------------------------------------------------------------------------
@@ -447,7 +461,7 @@ indexes_by_asin() {
 	esac | paste -sd' '
 }
 
-@test "--migrate creates every table of the design and records versions 1 to 5; a second --migrate changes nothing" {
+@test "--migrate creates every table of the design and records versions 1 to 5 and 7; a second --migrate changes nothing" {
 	tables="alert_deliveries alert_queues asin_work_queue competitive_history current_state events schema_migrations weekly_rollups worker_failures worker_heartbeats worker_notifications"
 	for db in sqlite pg; do
 		on $db
@@ -465,7 +479,7 @@ indexes_by_asin() {
 		expect "--migrate exit status" "$status" 0
 		expect "--migrate output" "$(bb-store --migrate --db "$(fresh_db $db)" 2>/dev/null)" ""
 		expect "tables" "$(q "$url" "$list" | LC_ALL=C sort | paste -sd' ')" "$tables"
-		expect "schema_migrations" "$(q "$url" "SELECT version FROM schema_migrations ORDER BY version" | paste -sd' ')" "1 2 3 4 5"
+		expect "schema_migrations" "$(q "$url" "SELECT version FROM schema_migrations ORDER BY version" | paste -sd' ')" "1 2 3 4 5 7"
 		[ $db = sqlite ] || expect "the body's type and compression" "$(q "$url" "SELECT atttypid::regtype, attcompression
 			FROM pg_attribute WHERE attrelid = 'worker_notifications'::regclass AND attname = 'body'")" "text|l"
 		expect "indexes by ASIN" "$(indexes_by_asin "$url")" "competitive_history_asin"
@@ -473,7 +487,7 @@ indexes_by_asin() {
 		run bb-store --migrate --db "$url"
 		expect "second --migrate exit status" "$status" 0
 		expect "schema after a second --migrate" "$(q "$url" "$schema")" "$before"
-		expect "schema_migrations after a second --migrate" "$(q "$url" "SELECT version FROM schema_migrations ORDER BY version" | paste -sd' ')" "1 2 3 4 5"
+		expect "schema_migrations after a second --migrate" "$(q "$url" "SELECT version FROM schema_migrations ORDER BY version" | paste -sd' ')" "1 2 3 4 5 7"
 	done
 }
 
@@ -502,15 +516,17 @@ v3_offer_rows() {
 	        ORDER BY h.event_time, h.notification_id, o.ord"
 }
 
-# rows_of DBURL: every row of the tables migrations 4 and 5 leave as they
+# rows_of DBURL: every row of the tables migrations 4, 5 and 7 leave as they
 # were, and the columns of version 3 of those they change, for before/after
 # checks.
 rows_of() {
 	local t
-	for t in worker_notifications current_state events worker_failures worker_heartbeats; do
+	for t in worker_notifications current_state events worker_failures; do
 		echo "-- $t"
 		q "$1" "SELECT * FROM $t ORDER BY 1"
 	done
+	echo "-- worker_heartbeats" # its columns of version 3 (migration 7 adds more)
+	q "$1" "SELECT worker_id, stage, host, pid, started_at, last_heartbeat, processed, failed FROM worker_heartbeats ORDER BY 1"
 	echo "-- alert_queues" # its columns of version 3 (migration 5 adds more)
 	q "$1" "SELECT id, fingerprint, queue_type, asin, marketplace, severity, status, occurrences, first_seen,
 	        last_seen, scheduled_delivery, snooze_until, last_notification_id, updated_at FROM alert_queues ORDER BY 1"
@@ -531,7 +547,7 @@ rows_of() {
 		DELETE FROM schema_migrations WHERE version = 3" >/dev/null
 	run bb-store --migrate --db "$url"
 	expect "--migrate exit status" "$status" 0
-	expect "schema_migrations" "$(q "$url" "SELECT version FROM schema_migrations ORDER BY version" | paste -sd' ')" "1 2 3 4 5"
+	expect "schema_migrations" "$(q "$url" "SELECT version FROM schema_migrations ORDER BY version" | paste -sd' ')" "1 2 3 4 5 7"
 	expect "the body's type and compression" "$(q "$url" "SELECT atttypid::regtype, attcompression
 		FROM pg_attribute WHERE attrelid = 'worker_notifications'::regclass AND attname = 'body'")" "text|l"
 	expect "the body's SHA-256 is still its dedupe_hash" \
@@ -550,7 +566,7 @@ rows_of() {
 	expect "version 3: a row of offer_snapshots per offer" "$(v3_offer_rows "$url")" "$offers"
 	run bb-store --migrate --db "$url"
 	expect "--migrate exit status" "$status" 0
-	expect "schema_migrations" "$(q "$url" "SELECT version FROM schema_migrations ORDER BY version" | paste -sd' ')" "1 2 3 4 5"
+	expect "schema_migrations" "$(q "$url" "SELECT version FROM schema_migrations ORDER BY version" | paste -sd' ')" "1 2 3 4 5 7"
 	expect "tables" "$(q "$url" "SELECT count(*) FROM information_schema.tables WHERE table_name = 'offer_snapshots'")" 0
 	expect "indexes by ASIN" "$(indexes_by_asin "$url")" "competitive_history_asin"
 	expect "the offers" "$(offer_rows "$url")" "$offers"
@@ -585,7 +601,7 @@ v3_db() {
 	echo "$url"
 }
 
-@test "a version 3 database with rows migrates to 5 on both databases, each notification's offers moved in order onto its history row" {
+@test "a version 3 database with rows migrates to the latest on both databases, each notification's offers moved in order onto its history row" {
 	bb-validate <"$STORE_FIXTURES/v3-input.ndjson" 2>/dev/null |
 		bb-severity --costs "$BATS_TEST_DIRNAME/../examples/costs.csv" 2>/dev/null >"$IN"
 	for db in sqlite pg; do
@@ -597,7 +613,7 @@ v3_db() {
 		expect "offers of version 3" "$(wc -l <<<"$offers") $(grep -c '|1$' <<<"$offers") $(grep -c '||' <<<"$offers")" "51 9 1"
 		run bb-store --migrate --db "$url"
 		expect "--migrate exit status" "$status" 0
-		expect "schema_migrations" "$(q "$url" "SELECT version FROM schema_migrations ORDER BY version" | paste -sd' ')" "1 2 3 4 5"
+		expect "schema_migrations" "$(q "$url" "SELECT version FROM schema_migrations ORDER BY version" | paste -sd' ')" "1 2 3 4 5 7"
 		if [ $db = pg ]; then
 			expect "tables" "$(count "$url" information_schema.tables "table_name = 'offer_snapshots'")" 0
 		else
