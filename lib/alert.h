@@ -286,22 +286,4 @@ int bb_alert_sweep(struct bb_db *db, const struct bb_alert_clock *k, int moved[B
 int bb_alert_claim_escalations(struct bb_db *db, const struct bb_alert_clock *k, int64_t lease_ms,
 			       const char *owner, size_t limit, struct bb_alert_claim **out, size_t *n);
 
-/* ---- until bb-store adopts the above ---- */
-
-/* What is stored of an alert: status "" when there is none. */
-struct bb_alert_row {
-	char status[16];      /* queued delivered acknowledged resolved snoozed */
-	int64_t last_seen;    /* event time */
-	int64_t snooze_until; /* -1 when none */
-};
-
-/* bb_alert_queue_type, bb_alert_rule, bb_alert_deliver_at and bb_alert_open
- * with severities, statuses and queues as strings. */
-const char *bb_alert_queue(const char *severity);
-void bb_alert_fingerprint(const char *asin, const char *marketplace, const char *severity,
-			  char *buf, size_t size);
-const char *bb_alert_action(const char *severity, const struct bb_alert_row *row, int64_t event_ms);
-int64_t bb_alert_delivery(const char *queue, int64_t event_ms);
-int bb_alert_is_open(const char *status);
-
 #endif

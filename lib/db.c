@@ -3,6 +3,7 @@
  * literal). */
 #include "db.h"
 #include "record.h"
+#include "db-internal.h"
 #include "sql.h"
 #include "timeutil.h"
 
@@ -17,19 +18,24 @@
 #include <time.h>
 
 #define CACHE 64
-#define CKPT_FRAMES 1000      /* WAL frames that wake the checkpointer */
+#define CKPT_FRAMES 8192       /* WAL frames appended since it last ran that wake the checkpointer */
 #define CKPT_HARD_FRAMES 32768 /* a WAL this long is checkpointed by the writer itself */
 
 /* SQLite: a thread with a connection of its own copies the WAL back into
  * the database while the writer goes on (PASSIVE checkpoints never block
- * it). When the WAL outgrows CKPT_HARD_FRAMES anyway, the writer finishes
- * the copy itself after a commit, so the WAL can start over. */
+ * it). It runs once the WAL has grown by CKPT_FRAMES (32 MiB), not after
+ * every commit: a page that several batches change (an index leaf, a
+ * product's state) is then copied once for all of them. The writer keeps
+ * appending meanwhile, so the WAL does not start over by itself: when it
+ * reaches CKPT_HARD_FRAMES, the writer finishes the copy after a commit,
+ * and the next transaction starts the WAL over. */
 struct checkpointer {
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	sqlite3 *conn;
 	int wanted, stop;
+	int woken_at; /* the WAL's length when the writer last woke it (the writer's alone) */
 };
 
 struct bb_db {
@@ -41,6 +47,7 @@ struct bb_db {
 		sqlite3_stmt *stmt;
 		Oid *types; /* PostgreSQL: the parameters' types, as the server inferred them */
 		int ntypes;
+		int *param; /* SQLite: the parameter ($N - 1) bound at each index - 1 */
 	} cache[CACHE];
 	int ncache;
 	struct { /* PostgreSQL: parameters with lengths, as libpq takes them */
@@ -148,18 +155,44 @@ static int lite_rc(struct bb_db *db, int rc, const char *what)
 	return fail(db, busy ? BB_DB_RETRY : BB_DB_ERR, what, sqlite3_errmsg(db->lite));
 }
 
-static sqlite3_stmt *lite_prepare(struct bb_db *db, const char *sql)
+/* SQLite numbers "$N" parameters in order of appearance: which $N each
+ * index stands for, worked out once per statement. */
+static int *param_map(sqlite3_stmt *st)
+{
+	int nb = sqlite3_bind_parameter_count(st);
+	int *map = malloc((size_t)nb * sizeof *map + 1);
+
+	for (int j = 0; map && j < nb; j++) {
+		const char *name = sqlite3_bind_parameter_name(st, j + 1);
+		map[j] = name && name[0] == '$' ? atoi(name + 1) - 1 : -1;
+	}
+	return map;
+}
+
+/* The statement of sql, prepared once; *map gets its parameter map (free
+ * it after use when the statement is not cached: *owned). */
+static sqlite3_stmt *lite_prepare(struct bb_db *db, const char *sql, int **map, int *owned)
 {
 	sqlite3_stmt *st = NULL;
 
+	*owned = 0;
 	for (int i = 0; i < db->ncache; i++)
-		if (db->cache[i].sql == sql)
+		if (db->cache[i].sql == sql) {
+			*map = db->cache[i].param;
 			return db->cache[i].stmt;
+		}
 	if (sqlite3_prepare_v2(db->lite, sql, -1, &st, NULL) != SQLITE_OK)
 		return NULL;
+	if (!(*map = param_map(st))) {
+		sqlite3_finalize(st);
+		return NULL;
+	}
 	if (db->ncache < CACHE) {
 		db->cache[db->ncache].sql = sql;
+		db->cache[db->ncache].param = *map;
 		db->cache[db->ncache++].stmt = st;
+	} else {
+		*owned = 1;
 	}
 	return st;
 }
@@ -203,21 +236,22 @@ static int rows_add(struct bb_rows *r, sqlite3_stmt *st)
 
 static int lite_exec(struct bb_db *db, const char *sql, const struct params *p, struct bb_rows **rows)
 {
-	sqlite3_stmt *st = lite_prepare(db, sql);
-	int rc;
+	int *map, owned, rc;
+	sqlite3_stmt *st = lite_prepare(db, sql, &map, &owned);
 
 	if (!st)
 		return lite_rc(db, sqlite3_errcode(db->lite), "prepare");
-	/* SQLite numbers "$N" parameters in order of appearance: bind each by
-	 * its name. The text stays ours until the statement is reset, which
+	/* Each index bound to its $N, with its length: a value may hold NUL
+	 * bytes. The text stays ours until the statement is reset, which
 	 * happens before this returns, so SQLite need not copy it. */
-	for (int j = 1, nb = sqlite3_bind_parameter_count(st); j <= nb; j++) {
-		const char *name = sqlite3_bind_parameter_name(st, j);
-		int i = name && name[0] == '$' ? atoi(name + 1) - 1 : -1;
+	for (int j = 0, nb = sqlite3_bind_parameter_count(st); j < nb; j++) {
+		int i = map[j];
 		struct bb_str v = i >= 0 && i < p->n ? param(p, i) : (struct bb_str){ NULL, 0 };
 		if (v.p)
-			sqlite3_bind_text64(st, j, v.p, v.n, SQLITE_STATIC, SQLITE_UTF8);
+			sqlite3_bind_text64(st, j + 1, v.p, v.n, SQLITE_STATIC, SQLITE_UTF8);
 	}
+	if (owned)
+		free(map);
 	if (rows)
 		*rows = calloc(1, sizeof **rows);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
@@ -258,8 +292,8 @@ static int busy_wait(void *arg, int tries)
 
 static int lite_open(struct bb_db *db, const char *path)
 {
-	if (sqlite3_open_v2(path, &db->lite, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
-	    SQLITE_OK)
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+	if (sqlite3_open_v2(path, &db->lite, flags, bb_db_wal_vfs()) != SQLITE_OK)
 		return fail(db, BB_DB_ERR, "unable to open database", sqlite3_errmsg(db->lite));
 	sqlite3_busy_handler(db->lite, busy_wait, NULL);
 	/* WAL lets readers (bb-serve, bb-status) and several writers share the
@@ -285,9 +319,12 @@ static int wal_hook(void *arg, sqlite3 *conn, const char *name, int frames)
 {
 	struct checkpointer *c = arg;
 
+	if (frames < c->woken_at) /* the WAL started over */
+		c->woken_at = 0;
 	if (frames >= CKPT_HARD_FRAMES) {
 		sqlite3_wal_checkpoint_v2(conn, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-	} else if (frames >= CKPT_FRAMES) {
+	} else if (frames - c->woken_at >= CKPT_FRAMES) {
+		c->woken_at = frames;
 		pthread_mutex_lock(&c->mu);
 		c->wanted = 1;
 		pthread_cond_signal(&c->cv);
@@ -323,7 +360,8 @@ int bb_db_checkpoint_in_background(struct bb_db *db)
 		return BB_DB_OK;
 	if (!(c = calloc(1, sizeof *c)))
 		return fail(db, BB_DB_ERR, "checkpointer", "out of memory");
-	if (sqlite3_open_v2(db->url + 7, &c->conn, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+	if (sqlite3_open_v2(db->url + 7, &c->conn, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, bb_db_wal_vfs()) !=
+	    SQLITE_OK) {
 		int rc = fail(db, BB_DB_ERR, "checkpointer", sqlite3_errmsg(c->conn));
 		sqlite3_close(c->conn);
 		free(c);
@@ -462,6 +500,7 @@ static int pg_prepared(struct bb_db *db, const char *sql, int n, int *rc)
 	db->cache[slot].stmt = NULL;
 	db->cache[slot].types = NULL;
 	db->cache[slot].ntypes = 0;
+	db->cache[slot].param = NULL;
 	db->ncache++;
 	if ((*rc = pg_describe(db, slot)) != BB_DB_OK)
 		return -1;
@@ -823,6 +862,8 @@ static void close_handles(struct bb_db *db)
 		if (db->cache[i].stmt)
 			sqlite3_finalize(db->cache[i].stmt);
 		free(db->cache[i].types);
+		free(db->cache[i].param);
+		db->cache[i].param = NULL;
 	}
 	db->ncache = 0;
 	if (db->lite)

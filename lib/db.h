@@ -43,8 +43,8 @@ int bb_db_begin(struct bb_db *db);
 int bb_db_commit(struct bb_db *db);
 void bb_db_rollback(struct bb_db *db);
 
-/* Run sql with n text parameters (NULL entries are SQL NULL). Rows, when
- * wanted, come back as text. */
+/* Run sql with n text parameters (NULL entries are SQL NULL), each a C
+ * string. Rows, when wanted, come back as text. */
 int bb_db_exec(struct bb_db *db, const char *sql, int n, const char *const *params,
 	       struct bb_rows **rows);
 

@@ -291,22 +291,6 @@ char *bb_record_string(const struct bb_record *r, const char *key, size_t *len)
 	return out;
 }
 
-char *bb_record_text(const struct bb_record *r, const char *key)
-{
-	const struct bb_member *m = r->is_object ? bb_record_member(r, key) : NULL;
-	size_t n;
-
-	if (!m || (m->vallen == 4 && memcmp(m->val, "null", 4) == 0))
-		return NULL;
-	if (m->val[0] == '"')
-		return bb_record_string(r, key, &n);
-	if (m->vallen == 4 && memcmp(m->val, "true", 4) == 0)
-		return strdup("1");
-	if (m->vallen == 5 && memcmp(m->val, "false", 5) == 0)
-		return strdup("0");
-	return strndup(m->val, m->vallen);
-}
-
 int bb_json_array_each(const char *val, size_t len,
 		       int (*fn)(const char *elem, size_t n, void *ctx), void *ctx)
 {

@@ -84,10 +84,6 @@ const struct bb_member *bb_record_member(const struct bb_record *rec, const char
  * bb_record_get for the large `body` member: no JSON value is built. */
 char *bb_record_string(const struct bb_record *rec, const char *key, size_t *len);
 
-/* A scalar member as SQL wants it, malloc'd: strings decoded, numbers as
- * written, booleans as "1"/"0"; NULL when absent or null. */
-char *bb_record_text(const struct bb_record *rec, const char *key);
-
 /* A copy of an indexed record that outlives the loop's buffer: the line and
  * the member index, moved onto the copy. 0, or -1 out of memory. Free with
  * bb_record_free. */

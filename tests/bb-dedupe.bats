@@ -95,7 +95,7 @@ run_each_proposed() {
 		expect "statuses" "$(statuses <"$OUT")" "ok duplicate duplicate duplicate"
 		expect "alerts" "$(actions <"$OUT")" "new - - -"
 		expect "nothing stored" "$(counts "$url")" \
-			"worker_notifications=0 competitive_history=0 offer_snapshots=0 events=0 alert_queues=0 worker_failures=0"
+			"worker_notifications=0 competitive_history=0 offers=0 events=0 alert_queues=0 worker_failures=0"
 	done
 }
 

@@ -9,6 +9,8 @@ load store-helper
 
 BATS_NO_PARALLELIZE_WITHIN_FILE=true
 NOW=2026-01-01T00:00:00.000Z # BB_NOW as bb formats it
+# the schema versions lib/sql ships, in order: what a migrated database records
+SHIPPED=$(ls "$BATS_TEST_DIRNAME/../lib/sql/sqlite" | sed -n 's/^0*\([0-9][0-9]*\)_.*\.sql$/\1/p' | sort -n | paste -sd' ')
 
 setup_file() {
 	pg_start 55433
@@ -49,7 +51,7 @@ nid_of() {
 		expect "first run" "$(statuses <"$OUT.1")" "$(n_times 40 ok)"
 		before=$(counts "$url")
 		expect "rows after the first run" \
-			"$(count "$url" worker_notifications) $(count "$url" competitive_history) $(count "$url" offer_snapshots)" \
+			"$(count "$url" worker_notifications) $(count "$url" competitive_history) $(offers "$url")" \
 			"40 40 200"
 		store "$url" <"$IN" >"$OUT.2"
 		expect "replay statuses" "$(statuses <"$OUT.2")" "$(n_times 40 duplicate)"
@@ -150,7 +152,7 @@ m-3|$(printf '%s' "$other" | sha256sum | cut -d' ' -f1)"
 # ---------------------------------------------------------------------------
 # Rows
 
-@test "offer_snapshots has one row per offer, with ours true for our seller's offers" {
+@test "a notification's offers are arrays on its competitive_history row, in payload order, with ours true for our seller's offers" {
 	line=$(notify "A:10.00 OURS:12.00+1.50:f B:11.00:pw C:13.00:l OURS-FBA:12.50:fp" "$(event_at 2025-06-01T12:00:00.000Z)")
 	for db in sqlite pg; do
 		on $db
@@ -158,21 +160,31 @@ m-3|$(printf '%s' "$other" | sha256sum | cut -d' ' -f1)"
 		url=$(migrated_db $db)
 		analysed <<<"$line" | store "$url" >"$OUT"
 		nid=$(jq -r .stored.notification_id "$OUT")
-		cols="ord, seller_id, landed, $(b prime), $(b fba), $(b buy_box_winner), $(b ours)"
-		expect "snapshots" "$(q "$url" "SELECT $cols FROM offer_snapshots WHERE notification_id = '$nid' ORDER BY ord")" \
+		expect "offers" "$(offer_rows "$url" "h.notification_id = '$nid'")" \
 			"0|A|1000|0|0||0
 1|OURS|1350|0|1||1
 2|B|1100|1|0|1|0
 3|C|1300|0|0|0|0
 4|OURS-FBA|1250|1|1||0"
-		expect "every snapshot row" "$(q "$url" "SELECT count(*), min(asin), min(marketplace), min($(ts "$url" event_time)) FROM offer_snapshots")" \
-			"5|B000TEST01|ATVPDKIKX0DER|2025-06-01T12:00:00.000Z"
+		expect "the history row" "$(q "$url" "SELECT count(*), min(asin), min(marketplace), min($(ts "$url" event_time)) FROM competitive_history")" \
+			"1|B000TEST01|ATVPDKIKX0DER|2025-06-01T12:00:00.000Z"
 		# [analysis] seller_ids names all of ours
 		url=$(migrated_db $db)
 		analysed <<<"$line" | BB_CONFIG="$STORE_FIXTURES/sellers.conf" store "$url" >"$OUT"
-		expect "ours with seller_ids = OURS, OURS-FBA" \
-			"$(q "$url" "SELECT seller_id FROM offer_snapshots WHERE $(b ours) = 1 ORDER BY ord")" "OURS
+		expect "ours with seller_ids = OURS, OURS-FBA" "$(offer_rows "$url" | awk -F'|' '$7 == 1 { print $2 }')" "OURS
 OURS-FBA"
+	done
+}
+
+@test "an offer without a seller_id or an integer landed price is left out, and its notification stored" {
+	line=$(notify "A:10.00 B:11.00 C:12.00" "$(event_at 2025-06-01T12:00:00.000Z)")
+	for db in sqlite pg; do
+		on $db
+		url=$(migrated_db $db)
+		analysed <<<"$line" | jq -c '.notification.offers[0].seller_id = null | .notification.offers[2].landed = "12"' |
+			store "$url" >"$OUT"
+		expect "status" "$(statuses <"$OUT")" ok
+		expect "offers" "$(offer_rows "$url")" "0|B|1100|0|0||0"
 	done
 }
 
@@ -209,7 +221,7 @@ n-b"
 n-bad|rejected|schema|validate|1"
 		expect "the raw message of a line that is not JSON" \
 			"$(q "$url" "SELECT raw_message FROM worker_failures WHERE message_id = '$junk'")" "not json"
-		rows="$(count "$url" worker_notifications)|$(count "$url" competitive_history)|$(count "$url" offer_snapshots)|$(count "$url" events)|$(count "$url" alert_queues)"
+		rows="$(count "$url" worker_notifications)|$(count "$url" competitive_history)|$(offers "$url")|$(count "$url" events)|$(count "$url" alert_queues)"
 		dedupe_store "$url" <"$IN" >"$OUT.2"
 		expect "replay statuses" "$(statuses <"$OUT.2")" "duplicate rejected duplicate skipped duplicate rejected"
 		expect "replay stored.notification_id" "$(jq -r .stored.notification_id "$OUT.2" | sort -u)" null
@@ -218,7 +230,7 @@ n-bad|rejected|schema|validate|1"
 			"$junk|2
 n-bad|2"
 		expect "rows after a replay" \
-			"$(count "$url" worker_notifications)|$(count "$url" competitive_history)|$(count "$url" offer_snapshots)|$(count "$url" events)|$(count "$url" alert_queues)" \
+			"$(count "$url" worker_notifications)|$(count "$url" competitive_history)|$(offers "$url")|$(count "$url" events)|$(count "$url" alert_queues)" \
 			"$rows"
 	done
 }
@@ -298,6 +310,20 @@ B000000DDD"
 		wait_exit $pid 10 || rc=$?
 		expect "exit status" "$rc" 0
 	done
+}
+
+@test "SQLite: a batch of 60 KB bodies, more WAL than bb-store writes at once, is stored byte for byte and readable by another connection" {
+	on sqlite
+	pad=$(head -c 60000 /dev/zero | tr '\0' x)
+	for i in $(seq 1 80); do
+		notify "OURS:12.00 A:10.00" "$(with_id "n-big-$i") | .Padding = \"$pad\""
+	done | analysed >"$IN"
+	url=$(migrated_db sqlite)
+	store "$url" --batch 100 <"$IN" >"$OUT"
+	expect "statuses" "$(statuses <"$OUT")" "$(n_times 80 ok)"
+	expect "bodies" "$(q "$url" "SELECT message_id, body FROM worker_notifications ORDER BY message_id" | sha256sum)" \
+		"$(jq -rs 'sort_by(.message_id)[] | .message_id + "|" + .body' "$IN" | sha256sum)"
+	expect "integrity" "$(q "$url" "PRAGMA integrity_check")" ok
 }
 
 # ---------------------------------------------------------------------------
@@ -402,18 +428,43 @@ state - - n-6"
 		bb-store --db "$url" --worker-id "w-$db" --batch 2 <"$IN" >"$OUT" 2>>"$(LOG)" 3>&- &
 		pid=$!
 		wait $pid
-		actual+="$db: $(q "$url" "SELECT worker_id, stage, host, pid, $(ts "$url" last_heartbeat), processed, failed FROM worker_heartbeats")"$'\n'
-		expected+="$db: w-$db|store|$(hostname)|$pid|$NOW|6|1"$'\n'
+		actual+="$db: $(q "$url" "SELECT worker_id, stage, host, pid, $(ts "$url" last_heartbeat), processed, failed,
+			lag_max_ms, lag_p99_ms FROM worker_heartbeats")"$'\n'
+		# records without sqs.sent_at have no lag
+		expected+="$db: w-$db|store|$(hostname)|$pid|$NOW|6|1||"$'\n'
 	done
 	db="sqlite and pg"
 	expect "worker_heartbeats after 6 records (1 rejected) in batches of 2" "$actual" "$expected"
 }
 
+@test "the heartbeat row has the largest and the 99th percentile ingest-to-commit lag of the period's records" {
+	# record n-I was sent I + 1 seconds before the commit (BB_NOW): lags of 1 to 100 s
+	gen 100 7 | jq -c '. + {sqs: {sent_at: ((1767225600 - (.notification.notification_id | ltrimstr("n-") | tonumber) - 1) | todate)}}' >"$IN"
+	for db in sqlite pg; do
+		on $db
+		url=$(migrated_db $db)
+		store "$url" --worker-id w-lag <"$IN" >/dev/null
+		expect "lag_max_ms, lag_p99_ms (nearest rank)" "$(q "$url" "SELECT processed, lag_max_ms, lag_p99_ms FROM worker_heartbeats")" \
+			"100|100000|99000"
+	done
+}
+
 # ---------------------------------------------------------------------------
 # Schema
 
-@test "--migrate creates every table of the design and records versions 1, 2, 3, 5 and 8; a second --migrate changes nothing" {
-	tables="alert_deliveries alert_queues asin_work_queue competitive_history current_state events offer_snapshots schema_migrations weekly_rollups worker_failures worker_heartbeats worker_notifications"
+# indexes_by_asin DBURL: the indexes of worker_notifications and
+# competitive_history named for the ASIN.
+indexes_by_asin() {
+	case $1 in
+	sqlite:*) q "$1" "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE '%asin'
+	                  AND tbl_name IN ('worker_notifications', 'competitive_history') ORDER BY name" ;;
+	*) q "$1" "SELECT indexname FROM pg_indexes WHERE schemaname = 'public' AND indexname LIKE '%asin'
+	           AND tablename IN ('worker_notifications', 'competitive_history') ORDER BY indexname" ;;
+	esac | paste -sd' '
+}
+
+@test "--migrate creates every table of the design and records every version shipped in lib/sql; a second --migrate changes nothing" {
+	tables="alert_deliveries alert_queues asin_work_queue competitive_history current_state events schema_migrations weekly_rollups worker_failures worker_heartbeats worker_notifications"
 	for db in sqlite pg; do
 		on $db
 		url=$(fresh_db $db)
@@ -430,15 +481,61 @@ state - - n-6"
 		expect "--migrate exit status" "$status" 0
 		expect "--migrate output" "$(bb-store --migrate --db "$(fresh_db $db)" 2>/dev/null)" ""
 		expect "tables" "$(q "$url" "$list" | LC_ALL=C sort | paste -sd' ')" "$tables"
-		expect "schema_migrations" "$(q "$url" "SELECT version FROM schema_migrations ORDER BY version" | paste -sd' ')" "1 2 3 5 8"
+		expect "schema_migrations" "$(q "$url" "SELECT version FROM schema_migrations ORDER BY version" | paste -sd' ')" "$SHIPPED"
 		[ $db = sqlite ] || expect "the body's type and compression" "$(q "$url" "SELECT atttypid::regtype, attcompression
 			FROM pg_attribute WHERE attrelid = 'worker_notifications'::regclass AND attname = 'body'")" "text|l"
+		expect "indexes by ASIN" "$(indexes_by_asin "$url")" "competitive_history_asin"
 		before=$(q "$url" "$schema")
 		run bb-store --migrate --db "$url"
 		expect "second --migrate exit status" "$status" 0
 		expect "schema after a second --migrate" "$(q "$url" "$schema")" "$before"
-		expect "schema_migrations after a second --migrate" "$(q "$url" "SELECT version FROM schema_migrations ORDER BY version" | paste -sd' ')" "1 2 3 5 8"
+		expect "schema_migrations after a second --migrate" "$(q "$url" "SELECT version FROM schema_migrations ORDER BY version" | paste -sd' ')" "$SHIPPED"
 	done
+}
+
+# pg_back_to_3 DBURL: undo migration 4 on a PostgreSQL database: the offers
+# back into offer_snapshots, a row per offer, as version 3 kept them.
+pg_back_to_3() {
+	q "$1" "CREATE TABLE offer_snapshots (notification_id TEXT COLLATE \"C\" NOT NULL, ord INTEGER NOT NULL,
+		asin TEXT NOT NULL, marketplace TEXT NOT NULL, event_time TIMESTAMPTZ NOT NULL, seller_id TEXT NOT NULL,
+		landed BIGINT NOT NULL, prime BOOLEAN, fba BOOLEAN, buy_box_winner BOOLEAN, ours BOOLEAN NOT NULL,
+		PRIMARY KEY (notification_id, ord));
+	INSERT INTO offer_snapshots SELECT h.notification_id, o.ord - 1, h.asin, h.marketplace, h.event_time,
+		o.seller_id, o.landed, o.prime, o.fba, o.winner, o.ours
+		FROM competitive_history AS h, unnest(h.offer_seller_ids, h.offer_landed, h.offer_prime, h.offer_fba,
+		h.offer_buy_box_winner, h.offer_ours) WITH ORDINALITY AS o(seller_id, landed, prime, fba, winner, ours, ord);
+	ALTER TABLE competitive_history DROP COLUMN offer_seller_ids, DROP COLUMN offer_landed,
+		DROP COLUMN offer_prime, DROP COLUMN offer_fba, DROP COLUMN offer_buy_box_winner, DROP COLUMN offer_ours;
+	CREATE INDEX worker_notifications_asin ON worker_notifications (asin, marketplace, event_time);
+	DELETE FROM schema_migrations WHERE version = 4" >/dev/null
+}
+
+# v3_offer_rows DBURL: the offers of a version 3 database, as offer_rows
+# gives them from version 4 on.
+v3_offer_rows() {
+	q "$1" "SELECT o.ord, o.seller_id, o.landed, $(b o.prime), $(b o.fba), $(b o.buy_box_winner), $(b o.ours)
+	        FROM competitive_history AS h JOIN offer_snapshots AS o ON o.notification_id = h.notification_id
+	        ORDER BY h.event_time, h.notification_id, o.ord"
+}
+
+# rows_of DBURL: every row of the tables migrations 4, 5 and 7 leave as they
+# were, and the columns of version 3 of those they change, for before/after
+# checks.
+rows_of() {
+	local t
+	for t in worker_notifications current_state events worker_failures; do
+		echo "-- $t"
+		q "$1" "SELECT * FROM $t ORDER BY 1"
+	done
+	echo "-- worker_heartbeats" # its columns of version 3 (migration 7 adds more)
+	q "$1" "SELECT worker_id, stage, host, pid, started_at, last_heartbeat, processed, failed FROM worker_heartbeats ORDER BY 1"
+	echo "-- alert_queues" # its columns of version 3 (migration 5 adds more)
+	q "$1" "SELECT id, fingerprint, queue_type, asin, marketplace, severity, status, occurrences, first_seen,
+	        last_seen, scheduled_delivery, snooze_until, last_notification_id, updated_at FROM alert_queues ORDER BY 1"
+	echo "-- competitive_history"
+	q "$1" "SELECT id, notification_id, asin, marketplace, event_time, severity, priority, our_price, market_low,
+	        buy_box_price, buy_box_winner, position, total_offers, gap_pct, created_at
+	        FROM competitive_history ORDER BY id"
 }
 
 @test "PostgreSQL: migrating a version 2 database keeps each stored body byte for byte" {
@@ -447,16 +544,104 @@ state - - n-6"
 	url=$(migrated_db pg)
 	analysed <<<"$line" | store "$url" >/dev/null
 	# back to version 2, where the body was json
+	pg_back_to_3 "$url"
 	q "$url" "ALTER TABLE worker_notifications ALTER COLUMN body TYPE json USING body::json;
 		DELETE FROM schema_migrations WHERE version = 3" >/dev/null
 	run bb-store --migrate --db "$url"
 	expect "--migrate exit status" "$status" 0
-	expect "schema_migrations" "$(q "$url" "SELECT version FROM schema_migrations ORDER BY version" | paste -sd' ')" "1 2 3 5 8"
+	expect "schema_migrations" "$(q "$url" "SELECT version FROM schema_migrations ORDER BY version" | paste -sd' ')" "$SHIPPED"
 	expect "the body's type and compression" "$(q "$url" "SELECT atttypid::regtype, attcompression
 		FROM pg_attribute WHERE attrelid = 'worker_notifications'::regclass AND attname = 'body'")" "text|l"
 	expect "the body's SHA-256 is still its dedupe_hash" \
 		"$(q "$url" "SELECT encode(sha256(convert_to(body, 'UTF8')), 'hex') = dedupe_hash FROM worker_notifications")" "t"
 	expect "the body as sent" "$(q "$url" "SELECT body FROM worker_notifications")" "$(jq -r .body <<<"$(analysed <<<"$line")")"
+}
+
+@test "PostgreSQL: migrating a version 3 database moves each notification's offers, in order, onto its history row" {
+	on pg
+	{ gen 30 4; rec STABLE 2025-06-02T00:00:00.000Z n-winner-unknown; } >"$IN"
+	url=$(migrated_db pg)
+	store "$url" <"$IN" >/dev/null
+	before=$(rows_of "$url")
+	offers=$(offer_rows "$url")
+	pg_back_to_3 "$url"
+	expect "version 3: a row of offer_snapshots per offer" "$(v3_offer_rows "$url")" "$offers"
+	run bb-store --migrate --db "$url"
+	expect "--migrate exit status" "$status" 0
+	expect "schema_migrations" "$(q "$url" "SELECT version FROM schema_migrations ORDER BY version" | paste -sd' ')" "1 2 3 4 5 7"
+	expect "tables" "$(q "$url" "SELECT count(*) FROM information_schema.tables WHERE table_name = 'offer_snapshots'")" 0
+	expect "indexes by ASIN" "$(indexes_by_asin "$url")" "competitive_history_asin"
+	expect "the offers" "$(offer_rows "$url")" "$offers"
+	expect "the other rows" "$(rows_of "$url")" "$before"
+	expect "a replay" "$(store "$url" <"$IN" | statuses)" "$(n_times 31 duplicate)"
+}
+
+# v3_db sqlite|pg: a database at version 3 holding the rows of the fixture
+# v3.sql (a SQLite dump): on PostgreSQL, the schema of migrations 1 to 3,
+# then each table's rows copied over.
+v3_db() {
+	local lite="$BATS_TEST_TMPDIR/v3.db" url t cols
+	[ -f "$lite" ] || sqlite3 -bail "$lite" <"$STORE_FIXTURES/v3.sql"
+	if [ "$1" = sqlite ]; then
+		url=$(fresh_db sqlite)
+		cp "$lite" "${url#sqlite:}"
+		echo "$url"
+		return
+	fi
+	url=$(fresh_db pg)
+	{
+		echo "BEGIN; CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL);"
+		cat "$BATS_TEST_DIRNAME"/../lib/sql/postgres/00[123]_*.sql
+		echo "COMMIT;"
+	} | psql -X -q -v ON_ERROR_STOP=1 -d "$url" >/dev/null || return 1
+	for t in $(q "sqlite:$lite" "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"); do
+		cols=$(q "sqlite:$lite" "SELECT group_concat(name, ', ') FROM pragma_table_info('$t')")
+		sqlite3 -csv "$lite" "SELECT * FROM $t" |
+			psql -X -q -v ON_ERROR_STOP=1 -d "$url" -c "\\copy $t ($cols) FROM STDIN WITH (FORMAT csv)" || return 1
+	done
+	q "$url" "SELECT setval('events_id_seq', (SELECT max(id) FROM events))" >/dev/null
+	echo "$url"
+}
+
+@test "a version 3 database with rows migrates to the latest on both databases, each notification's offers moved in order onto its history row" {
+	bb-validate <"$STORE_FIXTURES/v3-input.ndjson" 2>/dev/null |
+		bb-severity --costs "$BATS_TEST_DIRNAME/../examples/costs.csv" 2>/dev/null >"$IN"
+	for db in sqlite pg; do
+		on $db
+		url=$(v3_db $db)
+		expect "version 3" "$(q "$url" "SELECT version FROM schema_migrations ORDER BY version" | paste -sd' ')" "1 2 3"
+		offers=$(v3_offer_rows "$url")
+		before=$(rows_of "$url")
+		expect "offers of version 3" "$(wc -l <<<"$offers") $(grep -c '|1$' <<<"$offers") $(grep -c '||' <<<"$offers")" "51 9 1"
+		run bb-store --migrate --db "$url"
+		expect "--migrate exit status" "$status" 0
+		expect "schema_migrations" "$(q "$url" "SELECT version FROM schema_migrations ORDER BY version" | paste -sd' ')" "1 2 3 4 5 7"
+		if [ $db = pg ]; then
+			expect "tables" "$(count "$url" information_schema.tables "table_name = 'offer_snapshots'")" 0
+		else
+			expect "tables" "$(count "$url" sqlite_master "name = 'offer_snapshots'")" 0
+		fi
+		expect "alert_deliveries" "$(count "$url" alert_deliveries)" 0
+		expect "indexes by ASIN" "$(indexes_by_asin "$url")" "competitive_history_asin"
+		expect "the offers" "$(offer_rows "$url")" "$offers"
+		expect "the other rows" "$(rows_of "$url")" "$before"
+		expect "alerts' new columns" "$(q "$url" "SELECT DISTINCT attempts, escalation_level, delivered_at IS NULL FROM alert_queues" |
+			tr 'tf' '10')" "0|0|1"
+		[ $db = pg ] || expect "integrity" "$(q "$url" "PRAGMA integrity_check")" ok
+		# the notifications it was made from are still stored once
+		before=$(counts "$url")
+		expect "a replay" "$(dedupe_store "$url" <"$IN" | jq -r .status | sort | uniq -c | awk '{ print $1, $2 }' | paste -sd' ')" \
+			"10 duplicate 1 skipped"
+		expect "rows after a replay" "$(counts "$url")" "$before"
+		# and a new one is stored as version 4 stores it
+		rec HIGH 2026-01-06T00:00:00.000Z n-after B0HIGH0002 | store "$url" >"$OUT"
+		expect "a new notification" "$(offer_rows "$url" "h.asin = 'B0HIGH0002' AND h.event_time >= '2026-01-06'")" \
+			"0|OURS|1300|0|0||1
+1|A|1000|0|0||0
+2|B|1050|0|0||0
+3|C|1100|0|0||0
+4|D|1150|0|0||0"
+	done
 }
 
 # ---------------------------------------------------------------------------
@@ -487,7 +672,7 @@ check_concurrent() {
 	local url=$1 p=$2 ref=$3 n k
 	n=$(wc -l <"$IN")
 	expect "$p writers: rows" \
-		"$(count "$url" worker_notifications) $(q "$url" "SELECT count(DISTINCT message_id) FROM worker_notifications") $(count "$url" competitive_history) $(count "$url" offer_snapshots)" \
+		"$(count "$url" worker_notifications) $(q "$url" "SELECT count(DISTINCT message_id) FROM worker_notifications") $(count "$url" competitive_history) $(offers "$url")" \
 		"$n $n $n $((5 * n))"
 	expect "$p writers: message ids stored" \
 		"$(q "$url" "SELECT message_id FROM worker_notifications" | LC_ALL=C sort)" "$(jq -r .message_id "$IN" | LC_ALL=C sort)"
@@ -548,7 +733,7 @@ check_concurrent() {
 		expect "replay: records out before the kill are duplicates" \
 			"$(comm -12 <(ids_with ok <"$OUT.$db.1") <(ids_with ok <"$OUT.$db.2"))" ""
 		expect "rows" \
-			"$(count "$url" worker_notifications) $(q "$url" "SELECT count(DISTINCT dedupe_hash) FROM worker_notifications") $(count "$url" competitive_history) $(count "$url" offer_snapshots)" \
+			"$(count "$url" worker_notifications) $(q "$url" "SELECT count(DISTINCT dedupe_hash) FROM worker_notifications") $(count "$url" competitive_history) $(offers "$url")" \
 			"200 200 200 1000"
 		expect "current_state" "$(state_of "$url")" "$(expected_state <"$IN")"
 	done

@@ -160,7 +160,6 @@ asin_work_queue
 competitive_history
 current_state
 events
-offer_snapshots
 schema_migrations
 weekly_rollups
 worker_failures
@@ -170,13 +169,13 @@ EOF
 	run -0 bash <<'EOF'
 sqlite3 bb.db 'SELECT version FROM schema_migrations'
 EOF
-	assert_output $'1\n2\n3\n5\n8'
+	assert_output $'1\n2\n3\n4\n5\n7\n8'
 	# a second run finds nothing to do, and still logs that all is well
 	run -0 --separate-stderr bb-store --db sqlite:bb.db --migrate
 	assert_output ''
 	[[ "$stderr" == *'level=info prog=bb-store msg="schema up to date" db=sqlite:bb.db'* ]]
 	run -0 sqlite3 bb.db 'SELECT count(*) FROM schema_migrations'
-	assert_output 5
+	assert_output 7
 }
 
 @test "bb-store(1): the stored samples, the most urgent first" {
@@ -227,8 +226,9 @@ EOF
 	run -0 bash <<'EOF'
 id=$(jq -r 'select(.notification.asin == "B0CRIT0001") |
     .stored.notification_id' stored.ndjson)
-sqlite3 bb.db "SELECT count(*), sum(ours) FROM offer_snapshots
-    WHERE notification_id = '$id'"
+sqlite3 bb.db "SELECT json_array_length(offer_seller_ids),
+    (SELECT sum(value) FROM json_each(offer_ours))
+    FROM competitive_history WHERE notification_id = '$id'"
 EOF
 	assert_output '12|1'
 	# the same id keys the notification's row and its state
@@ -385,7 +385,8 @@ EOF
 	store_samples
 	# the default --keep of 30 days keeps what was just stored
 	bb-store --db sqlite:bb.db < /dev/null 2>/dev/null
-	run -0 sqlite3 bb.db 'SELECT count(*) FROM competitive_history; SELECT count(*) FROM offer_snapshots'
+	run -0 sqlite3 bb.db 'SELECT count(*) FROM competitive_history;
+		SELECT sum(json_array_length(offer_seller_ids)) FROM competitive_history'
 	assert_output "$(printf '8\n41')"
 	run -0 bash <<'EOS'
 BB_NOW=2099-01-01T00:00:00Z bb-store --db sqlite:bb.db --keep 1d \
@@ -393,7 +394,7 @@ BB_NOW=2099-01-01T00:00:00Z bb-store --db sqlite:bb.db --keep 1d \
 EOS
 	run -0 bash <<'EOS'
 sqlite3 bb.db 'SELECT count(*) FROM competitive_history;
-    SELECT count(*) FROM offer_snapshots; SELECT count(*) FROM current_state'
+    SELECT count(*) FROM current_state'
 EOS
-	assert_output "$(printf '0\n0\n8')"
+	assert_output "$(printf '0\n8')"
 }

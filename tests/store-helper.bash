@@ -123,12 +123,49 @@ count() {
 	q "$1" "SELECT count(*) FROM $2${3:+ WHERE $3}"
 }
 
-# counts DBURL: "worker_notifications competitive_history offer_snapshots
-# events alert_queues worker_failures" row counts, for before/after checks.
+# offers DBURL: the number of offers stored, over every competitive_history
+# row (each holds its notification's offers as arrays).
+offers() {
+	case $1 in
+	sqlite:*) q "$1" "SELECT COALESCE(sum(json_array_length(offer_seller_ids)), 0) FROM competitive_history" ;;
+	*) q "$1" "SELECT COALESCE(sum(cardinality(offer_seller_ids)), 0) FROM competitive_history" ;;
+	esac
+}
+
+# offer_rows DBURL [WHERE]: the stored offers of the competitive_history rows
+# WHERE selects (of h), one line per offer, as offer_snapshots had them:
+# ord|seller_id|landed|prime|fba|buy_box_winner|ours, flags 1, 0 or empty;
+# by event time, notification and ord.
+offer_rows() {
+	local where=${2:+WHERE $2} k cols=
+	case $1 in
+	sqlite:*)
+		for k in landed prime fba buy_box_winner ours; do
+			cols+=", json_extract(h.offer_$k, '\$[' || s.key || ']')"
+		done
+		q "$1" "SELECT s.key, s.value$cols FROM competitive_history AS h, json_each(h.offer_seller_ids) AS s
+		        $where ORDER BY h.event_time, h.notification_id, s.key"
+		;;
+	*)
+		q "$1" "SELECT o.ord - 1, o.seller_id, o.landed, $(b o.prime), $(b o.fba), $(b o.winner), $(b o.ours)
+		        FROM competitive_history AS h, unnest(h.offer_seller_ids, h.offer_landed, h.offer_prime,
+		          h.offer_fba, h.offer_buy_box_winner, h.offer_ours)
+		          WITH ORDINALITY AS o(seller_id, landed, prime, fba, winner, ours, ord)
+		        $where ORDER BY h.event_time, h.notification_id, o.ord"
+		;;
+	esac
+}
+
+# counts DBURL: "worker_notifications competitive_history offers events
+# alert_queues worker_failures" counts, for before/after checks.
 counts() {
 	local t out=
-	for t in worker_notifications competitive_history offer_snapshots events alert_queues worker_failures; do
-		out+="$t=$(count "$1" "$t") "
+	for t in worker_notifications competitive_history offers events alert_queues worker_failures; do
+		if [ $t = offers ]; then
+			out+="offers=$(offers "$1") "
+		else
+			out+="$t=$(count "$1" "$t") "
+		fi
 	done
 	echo "${out% }"
 }

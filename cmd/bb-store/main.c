@@ -1,5 +1,6 @@
 /* bb-store: make each record's outcome durable — one transaction per batch —
  * and only then pass the record on, with `stored` added. */
+#define BB_RECORD_NO_JQ /* records are read through the envelope, written through lib/jwrite.h */
 #include "cli.h"
 #include "conf.h"
 #include "db.h"
@@ -27,7 +28,7 @@
 /* --help: the usage and a line for each option, as in the man page */
 #define HELP USAGE "\n" \
 	     "  --db URL              sqlite:PATH or a PostgreSQL URL (default sqlite:bb.db)\n" \
-	     "  --batch N             records per transaction at most (default 500)\n" \
+	     "  --batch N             records per transaction at most (default 2000)\n" \
 	     "  --max-delay MS        commit a partial batch after MS ms (default 100)\n" \
 	     "  --retry-for DURATION  retry an unavailable database so long (default 5m)\n" \
 	     "  --keep DURATION       keep history rows so long, 0 for ever (default 30d)\n" \
@@ -37,6 +38,14 @@
 	     "  -V, --version         print the version and exit\n"
 
 #define HEARTBEAT_MS 10000
+
+/* The ingest-to-commit lags (the commit's time less sqs.sent_at, in ms) of
+ * the records committed in the current heartbeat period, for its row. */
+struct lags {
+	int64_t *v;
+	size_t n, cap;
+	int64_t since; /* when the period began (clock ms) */
+};
 #define PRUNE_EVERY_MS 3600000
 
 /* Committed batches go out from a thread of their own, so that reading and
@@ -47,7 +56,7 @@ struct emitter {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	FILE *out;              /* its own stream on standard output */
-	struct bb_record *recs; /* the batch handed over, NULL when idle */
+	struct item *recs;      /* the batch handed over, NULL when idle */
 	struct outcome *outcomes;
 	int n, stop, failed; /* failed: the errno of the write that failed */
 	char now[40];
@@ -57,9 +66,9 @@ struct ctx {
 	struct bb_db *db;
 	struct store_conf conf;
 	struct emitter em;
-	struct bb_record *batch; /* indexed copies of the batch's lines */
+	struct item *batch; /* the batch's records, read */
 	int n, cap;
-	struct bb_record *spare; /* the other array, while the emitter has it */
+	struct item *spare; /* the other array, while the emitter has it */
 	int spare_cap;
 	int64_t batch_max, max_delay, retry_for, keep, last_prune;
 	int64_t batch_started, last_heartbeat, started;
@@ -67,6 +76,7 @@ struct ctx {
 	size_t processed, failed, duplicates;
 	int fatal;
 	struct bb_outage outage; /* the database's, warned about as outage.h says */
+	struct lags lags;
 };
 
 /* Sleep, but come back within 100 ms of SIGTERM: it may be delivered to
@@ -79,64 +89,136 @@ static void sleep_ms(int64_t ms)
 	}
 }
 
+/* Start a new period once the last one is HEARTBEAT_MS old. */
+static void lags_period(struct lags *l, int64_t now)
+{
+	if (now - l->since >= HEARTBEAT_MS) {
+		l->n = 0;
+		l->since = now;
+	}
+}
+
+/* Add the lags of a batch committed at now. 0, or -1 out of memory. */
+static int lags_add(struct lags *l, const struct item *items, int n, int64_t now)
+{
+	for (int i = 0; i < n; i++) {
+		if (items[i].sent_at < 0)
+			continue;
+		if (l->n == l->cap) {
+			size_t cap = l->cap ? 2 * l->cap : 4096;
+			int64_t *v = realloc(l->v, cap * sizeof *v);
+			if (!v)
+				return -1;
+			l->v = v, l->cap = cap;
+		}
+		l->v[l->n++] = now > items[i].sent_at ? now - items[i].sent_at : 0;
+	}
+	return 0;
+}
+
+/* The k-th smallest (from 0) of v[0..n), found in place: the order of the
+ * period's lags does not matter. */
+static int64_t kth(int64_t *v, size_t n, size_t k)
+{
+	size_t lo = 0, hi = n - 1;
+	while (lo < hi) {
+		int64_t pivot = v[lo + (hi - lo) / 2];
+		size_t i = lo, j = hi;
+		while (i <= j) {
+			while (v[i] < pivot)
+				i++;
+			while (v[j] > pivot)
+				j--;
+			if (i <= j) {
+				int64_t t = v[i];
+				v[i++] = v[j], v[j] = t;
+				if (j == 0)
+					break;
+				j--;
+			}
+		}
+		if (k <= j)
+			hi = j;
+		else if (k >= i)
+			lo = i;
+		else
+			break;
+	}
+	return v[k];
+}
+
+/* The period's max and 99th percentile (nearest rank), as text; empty when
+ * no record of the period had sqs.sent_at. */
+static void lags_summary(struct lags *l, char *max, char *p99, size_t size)
+{
+	max[0] = p99[0] = '\0';
+	if (l->n == 0)
+		return;
+	int64_t m = 0;
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i] > m)
+			m = l->v[i];
+	size_t rank = (99 * l->n + 99) / 100; /* ceil(0.99 n), 1-based */
+	snprintf(max, size, "%lld", (long long)m);
+	snprintf(p99, size, "%lld", (long long)kth(l->v, l->n, rank - 1));
+}
+
 /* batch_failed: the failures of the batch being committed with this row */
 static int heartbeat(struct ctx *c, const char *now, size_t batch_failed)
 {
-	char pid[24], processed[24], failed[24], started[40];
+	char pid[24], processed[24], failed[24], started[40], max[24], p99[24];
 	snprintf(pid, sizeof pid, "%d", (int)getpid());
 	snprintf(processed, sizeof processed, "%zu", c->processed + (size_t)c->n);
 	snprintf(failed, sizeof failed, "%zu", c->failed + batch_failed);
 	bb_time_format(c->started, started, sizeof started);
-	const char *p[8] = { c->conf.worker_id, "store", c->host, pid, started, now, processed, failed };
+	lags_summary(&c->lags, max, p99, sizeof max);
+	const char *p[10] = { c->conf.worker_id, "store", c->host, pid, started, now, processed, failed,
+			      max[0] ? max : NULL, p99[0] ? p99 : NULL };
 	int rc = bb_db_exec(c->db, "INSERT INTO worker_heartbeats (worker_id, stage, host, pid, started_at, "
-			    "last_heartbeat, processed, failed) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
-			    "ON CONFLICT (worker_id) DO UPDATE SET host = excluded.host, pid = excluded.pid, "
-			    "last_heartbeat = excluded.last_heartbeat, processed = excluded.processed, "
-			    "failed = excluded.failed", 8, p, NULL);
+			    "last_heartbeat, processed, failed, lag_max_ms, lag_p99_ms) VALUES ($1, $2, $3, $4, $5, "
+			    "$6, $7, $8, $9, $10) ON CONFLICT (worker_id) DO UPDATE SET host = excluded.host, "
+			    "pid = excluded.pid, last_heartbeat = excluded.last_heartbeat, processed = excluded.processed, "
+			    "failed = excluded.failed, lag_max_ms = excluded.lag_max_ms, "
+			    "lag_p99_ms = excluded.lag_p99_ms", 10, p, NULL);
 	if (rc == BB_DB_OK)
 		c->last_heartbeat = bb_clock_ms();
 	return rc;
 }
 
-static jv stored_member(const struct outcome *o, const char *now)
+static void emit(FILE *out, const struct item *it, struct outcome *o, const char *now)
 {
-	jv s = jv_object();
-	s = jv_object_set(s, jv_string("notification_id"),
-			  o->notification_id[0] ? jv_string(o->notification_id) : jv_null());
-	s = jv_object_set(s, jv_string("event_id"), o->event_id >= 0 ? jv_number((double)o->event_id) : jv_null());
-	s = jv_object_set(s, jv_string("at"), jv_string(now));
-	return s;
-}
+	struct bb_emit em = { 0 };
+	struct bb_jw w;
 
-static void emit(FILE *out, const struct bb_record *rec, struct outcome *o, const char *now)
-{
-	struct bb_emit em;
-	size_t n;
-
-	memset(&em, 0, sizeof em);
-	if (!rec->is_object) { /* not a record: it goes on as it came (its bytes are in worker_failures) */
-		fwrite(rec->line, 1, rec->len, out);
+	if (!it->rec.is_object) { /* not a record: it goes on as it came (its bytes are in worker_failures) */
+		fwrite(it->rec.line, 1, it->rec.len, out);
 		fputc('\n', out);
 		return;
 	}
-	char *before = bb_record_string(rec, "status", &n);
-	if (!before || strcmp(before, o->status) != 0)
-		bb_emit_set(&em, "status", jv_string(o->status));
-	if (jv_is_valid(o->alert))
-		bb_emit_set(&em, "alert", o->alert);
-	if (o->error) {
-		jv e = jv_object();
-		e = jv_object_set(e, jv_string("type"), jv_string("schema"));
-		e = jv_object_set(e, jv_string("message"), jv_string(o->error));
-		e = jv_object_set(e, jv_string("stage"), jv_string("store"));
-		e = jv_object_set(e, jv_string("path"), jv_null());
-		bb_emit_set(&em, "error", e);
+	bb_jw_init(&w);
+	if (!it->given || strcmp(it->given, o->status) != 0)
+		bb_emit_str(&em, "status", o->status, strlen(o->status));
+	if (o->alert.len)
+		bb_emit_jw(&em, "alert", &o->alert);
+	if (it->error) {
+		bb_jw_obj(&w);
+		bb_jw_kstrz(&w, "type", "schema");
+		bb_jw_kstrz(&w, "message", it->error);
+		bb_jw_kstrz(&w, "stage", "store");
+		bb_jw_kstrz(&w, "path", NULL);
+		bb_jw_end(&w, '}');
+		bb_emit_jw(&em, "error", &w);
 	}
-	o->alert = jv_invalid();
-	bb_emit_set(&em, "stored", stored_member(o, now));
-	bb_record_write(rec, &em, out);
+	bb_jw_obj(&w);
+	bb_jw_kstrz(&w, "notification_id", o->notification_id[0] ? o->notification_id : NULL);
+	bb_jw_kint_or_null(&w, "event_id", o->event_id, o->event_id >= 0);
+	bb_jw_kstrz(&w, "at", now);
+	bb_jw_end(&w, '}');
+	bb_emit_jw(&em, "stored", &w);
+	bb_record_write(&it->rec, &em, out);
 	bb_emit_free(&em);
-	free(before);
+	bb_jw_free(&w);
+	bb_jw_free(&o->alert);
 }
 
 static void *emitting(void *arg)
@@ -152,7 +234,7 @@ static void *emitting(void *arg)
 		pthread_mutex_unlock(&e->mu);
 		for (int i = 0; i < e->n; i++) {
 			emit(e->out, &e->recs[i], &e->outcomes[i], e->now);
-			bb_record_free(&e->recs[i]);
+			store_item_free(&e->recs[i]);
 		}
 		free(e->outcomes);
 		int failed = fflush(e->out) != 0 || ferror(e->out) ? (errno ? errno : EIO) : 0;
@@ -216,26 +298,39 @@ static int emitter_stop(struct emitter *e)
 	return failed;
 }
 
-/* One attempt at the whole batch in one transaction. */
-static int write_batch(struct ctx *c, struct outcome *out, const char *now)
+/* One attempt at the whole batch in one transaction, at now. */
+static int write_batch(struct ctx *c, struct outcome *out, int64_t now_ms, const char *now)
 {
 	int pg = bb_db_is_pg(c->db), rc = bb_db_begin(c->db);
 
+	for (int i = 0; i < c->n; i++) {
+		bb_jw_free(&out[i].alert);
+		out[i] = (struct outcome){ .status = c->batch[i].status, .event_id = -1 };
+	}
 	if (rc == BB_DB_OK && pg)
 		rc = store_lock(c->db, c->batch, c->n);
 	if (rc == BB_DB_OK && pg)
-		rc = store_batch_pg(c->db, &c->conf, c->batch, c->n, now, out);
-	for (int i = 0; rc == BB_DB_OK && !pg && i < c->n; i++)
-		rc = store_record(c->db, &c->conf, &c->batch[i], now, &out[i]);
+		rc = store_batch_pg(c->db, &c->conf, c->batch, c->n, now_ms, out);
+	if (rc == BB_DB_OK && !pg)
+		rc = store_batch_lite(c->db, &c->conf, c->batch, c->n, now_ms, out);
 	size_t failed = 0;
 	for (int i = 0; rc == BB_DB_OK && i < c->n; i++)
 		failed += strcmp(out[i].status, "rejected") == 0 || strcmp(out[i].status, "failed") == 0;
+	/* the batch's lags count once it commits: a failed attempt takes them back */
+	size_t lagged = c->lags.n;
+	lags_period(&c->lags, bb_clock_ms());
+	if (c->lags.n < lagged)
+		lagged = 0;
+	if (rc == BB_DB_OK && lags_add(&c->lags, c->batch, c->n, now_ms) != 0)
+		rc = BB_DB_ERR;
 	if (rc == BB_DB_OK)
 		rc = heartbeat(c, now, failed);
 	if (rc == BB_DB_OK)
 		rc = bb_db_commit(c->db);
-	if (rc != BB_DB_OK)
+	if (rc != BB_DB_OK) {
 		bb_db_rollback(c->db);
+		c->lags.n = lagged;
+	}
 	return rc;
 }
 
@@ -277,12 +372,13 @@ static int commit(struct ctx *c)
 	if (!(out = calloc((size_t)c->n, sizeof *out)))
 		return bb_fatal(BB_EX_SOFTWARE, "out of memory");
 	for (;;) {
-		bb_time_format(bb_now_ms(), now, sizeof now);
-		rc = write_batch(c, out, now);
+		int64_t now_ms = bb_now_ms();
+		bb_time_format(now_ms, now, sizeof now);
+		rc = write_batch(c, out, now_ms, now);
 		if (rc == BB_DB_OK)
 			break;
 		for (int i = 0; i < c->n; i++)
-			jv_free(out[i].alert);
+			bb_jw_free(&out[i].alert);
 		if (rc != BB_DB_RETRY) {
 			free(out);
 			return bb_fatal(BB_EX_SOFTWARE, "unable to write batch to '%s': %s", bb_db_name(c->db),
@@ -317,7 +413,7 @@ static int commit(struct ctx *c)
 	memcpy(e->now, now, sizeof now);
 	pthread_cond_broadcast(&e->cv);
 	pthread_mutex_unlock(&e->mu);
-	struct bb_record *b = c->batch;
+	struct item *b = c->batch;
 	int cap = c->cap;
 	c->batch = c->spare, c->cap = c->spare_cap;
 	c->spare = b, c->spare_cap = cap;
@@ -332,7 +428,7 @@ static int on_record(struct bb_record *rec, struct bb_emit *em, void *arg)
 	em->suppress = 1; /* written after the commit */
 	if (c->n == c->cap) {
 		int cap = c->cap ? 2 * c->cap : 64;
-		struct bb_record *b = realloc(c->batch, (size_t)cap * sizeof *b);
+		struct item *b = realloc(c->batch, (size_t)cap * sizeof *b);
 		if (!b)
 			return bb_fatal(BB_EX_SOFTWARE, "out of memory");
 		c->batch = b;
@@ -340,13 +436,15 @@ static int on_record(struct bb_record *rec, struct bb_emit *em, void *arg)
 	}
 	if (c->n == 0)
 		c->batch_started = bb_clock_ms();
-	if (bb_record_copy(&c->batch[c->n], rec) != 0)
+	if (store_read(&c->batch[c->n], rec, &c->conf) != 0) {
+		store_item_free(&c->batch[c->n]);
 		return bb_fatal(BB_EX_SOFTWARE, "out of memory");
+	}
 	c->n++;
 	return c->n >= c->batch_max ? commit(c) : 0;
 }
 
-/* History and offer snapshots are kept for --keep after they were stored;
+/* History, offers included, is kept for --keep after it was stored;
  * pruning runs when the stream is idle, at most once an hour. */
 static void prune(struct ctx *c)
 {
@@ -359,9 +457,6 @@ static void prune(struct ctx *c)
 		return;
 	bb_time_format(bb_now_ms() - c->keep, cutoff, sizeof cutoff);
 	rc = bb_db_begin(c->db);
-	if (rc == BB_DB_OK)
-		rc = bb_db_exec(c->db, "DELETE FROM offer_snapshots WHERE notification_id IN (SELECT notification_id "
-				"FROM competitive_history WHERE created_at < $1)", 1, p, NULL);
 	if (rc == BB_DB_OK)
 		rc = bb_db_exec(c->db, "DELETE FROM competitive_history WHERE created_at < $1", 1, p, NULL);
 	if (rc == BB_DB_OK)
@@ -388,6 +483,7 @@ static int on_idle(void *arg, int *wait_ms)
 	} else if (c->n == 0 && next_beat <= 0) {
 		char ts[40];
 		bb_time_format(bb_now_ms(), ts, sizeof ts);
+		lags_period(&c->lags, now);
 		int rc = heartbeat(c, ts, 0);
 		if (rc == BB_DB_RETRY) /* the database gone while idle: the next batch reconnects */
 			bb_outage_failed(&c->outage, bb_mono_ms(), bb_db_errmsg(c->db), NULL);
@@ -472,7 +568,7 @@ static int sellers(struct ctx *c, struct bb_conf *conf, char **copy)
 
 int main(int argc, char **argv)
 {
-	struct ctx c = { .batch_max = 500, .max_delay = 100, .retry_for = 300000,
+	struct ctx c = { .batch_max = 2000, .max_delay = 100, .retry_for = 300000,
 			 .keep = 30LL * 86400000, .last_prune = INT64_MIN / 2 };
 	struct options o = { 0 };
 	struct bb_conf *conf = NULL;
@@ -501,6 +597,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	bb_outage_init(&c.outage, "database", "db", bb_db_name(c.db));
+	c.conf.pg = bb_db_is_pg(c.db);
 	if (o.migrate) {
 		bb_log(BB_INFO, NULL, "schema up to date", "db", bb_db_name(c.db), NULL);
 		rc = 0;
@@ -530,8 +627,10 @@ out:
 	if (c.outage.service)
 		bb_outage_destroy(&c.outage);
 	for (int i = 0; i < c.n; i++)
-		bb_record_free(&c.batch[i]);
+		store_item_free(&c.batch[i]);
 	free(c.batch);
+	free(c.lags.v);
+	store_conf_free(&c.conf);
 	free(c.spare);
 	free(c.conf.sellers);
 	free(sellers_copy);

@@ -2,54 +2,90 @@
 #ifndef BB_STORE_H
 #define BB_STORE_H
 
+#define BB_RECORD_NO_JQ /* records are read through the envelope, written through lib/jwrite.h */
+#include "alert.h"
 #include "db.h"
+#include "jwrite.h"
 #include "record.h"
+#include "str.h"
 
-#include <jq.h>
 #include <stdint.h>
 
 struct store_conf {
 	const char *worker_id;
 	const char **sellers; /* our seller ids; none: the notification's SellerId */
 	int nsellers;
+	int pg;               /* the offers in PostgreSQL's array form, not JSON's */
+	struct bb_jw scratch[7]; /* store_read's, between records */
 };
+
+/* The values a record's rows are made of, as SQL text (strings decoded,
+ * numbers as written, booleans 1 or 0; p NULL for SQL NULL). */
+enum {
+	/* any record: what a failure's row keeps */
+	V_MESSAGE_ID, V_DEDUPE_HASH, V_TRACE_ID, V_BODY, V_ERR_TYPE, V_ERR_MESSAGE, V_ERR_STAGE, V_ERR_PATH,
+	/* an ok record's */
+	V_RECEIVED_AT, V_NOTIFICATION_ID, V_ASIN, V_MARKETPLACE, V_EVENT_TIME, V_CURRENCY, V_NOTIF_SELLER,
+	V_SEVERITY, V_PRIORITY, V_RULE, V_OUR_PRICE, V_MARKET_LOW, V_LOW_SELLER, V_BUY_BOX_PRICE,
+	V_BUY_BOX_WINNER, V_POSITION, V_TOTAL_OFFERS, V_GAP_PCT, V_ANALYSIS,
+	/* the offers, one array per column, one element per offer in payload order */
+	V_OFFER_SELLERS, V_OFFER_LANDED, V_OFFER_PRIME, V_OFFER_FBA, V_OFFER_WINNER, V_OFFER_OURS,
+	V_STATE_EVENT, /* the payload of the state event */
+	V_COUNT
+};
+
+/* A record of the batch: its line, for the output, and everything its rows
+ * need, read from the line's parse while it lasts (the loop's callback). */
+struct item {
+	struct bb_record rec;
+	const char *status; /* as bb-store treats it: ok, duplicate, skipped, failed, rejected */
+	const char *given;  /* the status it came with, when one of those; else NULL */
+	const char *error;  /* bb-store's own reason to reject it, or NULL */
+	int has_alert;      /* it carries an alert object: corrected to the decision written */
+	int64_t sent_at;    /* sqs.sent_at, -1 when absent */
+	int64_t event_ms;   /* notification.event_time */
+	enum bb_severity sev;
+	char nid[37], hid[37]; /* the ids its rows get */
+	struct bb_str v[V_COUNT];
+	char *bytes;        /* what v points into */
+};
+
+/* Read a record's values into it (taking over rec's line and index). 0, or
+ * -1 out of memory. A record bb-store cannot store comes out status
+ * rejected, with error set. */
+int store_read(struct item *it, struct bb_record *rec, struct store_conf *c);
+void store_item_free(struct item *it);
+void store_conf_free(struct store_conf *c);
 
 /* The outcome of writing one record, for the output record. */
 struct outcome {
 	const char *status;     /* the record's status after the write */
 	char notification_id[40];
 	int64_t event_id;       /* the last event appended, -1 none */
-	jv alert;               /* the alert member corrected, or jv_invalid() to leave it */
-	const char *error;      /* why bb-store itself rejected the record, or NULL */
+	struct bb_jw alert;     /* the alert member corrected (empty: leave it) */
 };
 
-/* What an ok record must carry for bb-store to store it; NULL when it does.
- * n and a get its notification and analysis indexed, for the writer to use
- * (the caller frees their m, whatever the answer). */
-const char *store_unusable(const struct bb_record *rec, struct bb_record *n, struct bb_record *a);
+/* A place of an ok record, for the alert decisions. */
+struct bb_alert_place store_place(const struct item *it);
 
-/* The record's alert member with the action that was written, and a
- * scheduled delivery only for a new alert. Takes ownership of action. */
-jv store_alert_member(const struct bb_record *rec, jv action, int64_t event_ms);
+/* The alert decision of a stored record, its outcome updated: alert
+ * corrected when the record carries one. */
+void store_decided(const struct item *it, const struct bb_alert_decision *d, struct outcome *out);
 
-/* Write one record (a line of the input, indexed). now is the batch's time. */
-int store_record(struct bb_db *db, const struct store_conf *conf, const struct bb_record *rec,
-		 const char *now, struct outcome *out);
+/* SQLite: the whole batch of n records, each written in turn; out[i] gets
+ * each outcome. now is the batch's time. */
+int store_batch_lite(struct bb_db *db, const struct store_conf *c, const struct item *items, int n,
+		     int64_t now, struct outcome *out);
 
-/* PostgreSQL: the whole batch of n indexed records in two pipelined round
- * trips (pg.c); out[i] gets each outcome. */
-int store_batch_pg(struct bb_db *db, const struct store_conf *c, const struct bb_record *recs, int n,
-		   const char *now, struct outcome *out);
+/* PostgreSQL: the whole batch of n records in two pipelined round trips
+ * (pg.c); out[i] gets each outcome. */
+int store_batch_pg(struct bb_db *db, const struct store_conf *c, const struct item *items, int n, int64_t now,
+		   struct outcome *out);
 
-/* Shared with pg.c. */
-int store_failure(struct bb_db *db, const struct bb_record *rec, const char *status, const char *now,
-		  const char *own_error);
-
-/* The status a record arrives with, as bb-store treats it: ok, duplicate,
- * skipped, failed, or rejected for anything else. */
-const char *store_status(const struct bb_record *rec);
+/* Shared with pg.c: a rejected or failed record's row. */
+int store_failure(struct bb_db *db, const struct item *it, const char *now);
 
 /* Take the per-ASIN locks of a batch, in sorted order (PostgreSQL only). */
-int store_lock(struct bb_db *db, const struct bb_record *recs, int n);
+int store_lock(struct bb_db *db, const struct item *items, int n);
 
 #endif

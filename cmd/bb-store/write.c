@@ -1,519 +1,526 @@
-/* write.c: one record's rows. The same SQL serves both dialects: values go
- * as text parameters and each database converts them to the column's type. */
+/* write.c: a record's values read from its line, and its rows on SQLite.
+ * The same values serve both dialects: they go as text parameters, with
+ * their lengths, and each database converts them to the column's type. */
 #include "store.h"
-#include "alert.h"
 #include "ids.h"
-#include "record.h"
 #include "timeutil.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
-/* Text of a JSON scalar member of obj (numbers without a fraction, booleans as
- * 1/0), NULL for null or absent. Returned strings live in the pool. */
-struct pool {
-	char *s[64];
-	int n;
-};
-
-static const char *keep(struct pool *p, char *s)
+static struct bb_str str(const char *z)
 {
-	if (p->n == COUNT(p->s)) {
-		free(s);
-		return NULL;
+	return (struct bb_str){ z, z ? strlen(z) : 0 };
+}
+
+static int same(struct bb_str a, struct bb_str b)
+{
+	return a.p && b.p && a.n == b.n && (a.n == 0 || memcmp(a.p, b.p, a.n) == 0);
+}
+
+/* ---- reading a record ---- */
+
+/* A JSON value as SQL text: strings decoded, numbers as written, booleans
+ * as 1 and 0, objects and arrays as their JSON text; NULL for null or
+ * absent. */
+static struct bb_str sql_text(struct bb_jval v)
+{
+	struct bb_str s = { NULL, 0 };
+	int b;
+
+	switch (bb_json_type(v)) {
+	case BB_JSTRING: return bb_str_of(v);
+	case BB_JBOOL: return bb_json_bool(v, &b) == 0 && b ? BB_LIT("1") : BB_LIT("0");
+	case BB_JNUMBER: bb_json_number_text(v, &s.p, &s.n); return s;
+	case BB_JARRAY:
+	case BB_JOBJECT: bb_json_raw(v, &s.p, &s.n); return s;
+	default: return s;
 	}
-	return p->s[p->n++] = s;
 }
 
-static void pool_free(struct pool *p)
+static struct bb_str member(struct bb_jval obj, const char *key)
 {
-	for (int i = 0; i < p->n; i++)
-		free(p->s[i]);
-	p->n = 0;
+	return sql_text(bb_json_getz(obj, key));
 }
 
-static const char *text(struct pool *p, jv obj, const char *key)
+/* The status a record arrives with, as bb-store treats it: ok, duplicate,
+ * skipped, failed, or rejected for anything else. An object without any
+ * status is a notification bb-validate never saw: checked as an ok record,
+ * it is rejected saying so. */
+static const char *status_of(const struct bb_record *rec, const char **given)
 {
-	jv v = jv_get_kind(obj) == JV_KIND_OBJECT ? jv_object_get(jv_copy(obj), jv_string(key)) : jv_invalid();
-	char buf[64];
-	const char *r = NULL;
+	static const char *const known[] = { "ok", "duplicate", "skipped", "failed", "rejected" };
+	struct bb_jval st = bb_json_getz(rec->env.root, "status");
 
-	switch (jv_get_kind(v)) {
-	case JV_KIND_STRING: r = keep(p, strdup(jv_string_value(v))); break;
-	case JV_KIND_TRUE: r = "1"; break;
-	case JV_KIND_FALSE: r = "0"; break;
-	case JV_KIND_NUMBER: {
-		double d = jv_number_value(v);
-		if (d == (double)(int64_t)d)
-			snprintf(buf, sizeof buf, "%lld", (long long)d);
-		else
-			snprintf(buf, sizeof buf, "%.17g", d);
-		r = keep(p, strdup(buf));
-		break;
-	}
-	default: break;
-	}
-	jv_free(v);
-	return r;
+	*given = NULL;
+	if (!rec->is_object)
+		return "rejected";
+	if (bb_json_type(st) == BB_JNONE)
+		return "ok";
+	for (int i = 0; i < COUNT(known); i++)
+		if (bb_str_eq(rec->env.status, known[i]))
+			return *given = known[i];
+	return "rejected";
 }
 
-/* The same from a record's bytes: strings decoded, numbers as written. */
-static const char *rtext(struct pool *p, const struct bb_record *obj, const char *key)
+/* What an ok record must carry for bb-store to store it; NULL when it does. */
+static const char *unusable(const struct bb_envelope *e)
 {
-	return keep(p, bb_record_text(obj, key));
-}
-
-const char *store_unusable(const struct bb_record *rec, struct bb_record *n, struct bb_record *a)
-{
-	static const char *const top[] = { "message_id", "dedupe_hash", "body" };
 	static const char *const notif[] = { "asin", "marketplace", "event_time", "offers" };
 	static const char *const analysis[] = { "severity", "priority", "rule" };
-	const char *why = NULL;
 
-	*n = (struct bb_record){ 0 };
-	*a = (struct bb_record){ 0 };
-	for (int i = 0; i < 3 && !why; i++)
-		if (!bb_record_member(rec, top[i]))
-			why = "no message_id, dedupe_hash or body: run bb-validate before bb-store";
-	if (!why && bb_record_sub(rec, "notification", n) != 0)
-		why = "no notification member: run bb-validate before bb-store";
-	for (int i = 0; i < 4 && !why; i++)
-		if (!bb_record_member(n, notif[i]))
-			why = "the notification lacks asin, marketplace, event_time or offers";
-	if (!why && bb_record_member(n, "offers")->val[0] != '[')
-		why = "the notification's offers are not an array";
-	if (!why && bb_record_sub(rec, "analysis", a) != 0)
-		why = "no analysis member: run bb-severity before bb-store";
-	for (int i = 0; i < 3 && !why; i++)
-		if (!bb_record_member(a, analysis[i]))
-			why = "the analysis lacks severity, priority or rule";
-	return why;
+	if (!e->message_id.p || !e->dedupe_hash.p || !e->body_text.p)
+		return "no message_id, dedupe_hash or body: run bb-validate before bb-store";
+	if (bb_json_type(e->notification) != BB_JOBJECT)
+		return "no notification member: run bb-validate before bb-store";
+	for (int i = 0; i < COUNT(notif); i++)
+		if (bb_json_type(bb_json_getz(e->notification, notif[i])) == BB_JNONE)
+			return "the notification lacks asin, marketplace, event_time or offers";
+	if (bb_json_type(bb_json_getz(e->notification, "offers")) != BB_JARRAY)
+		return "the notification's offers are not an array";
+	if (bb_json_type(e->analysis) != BB_JOBJECT)
+		return "no analysis member: run bb-severity before bb-store";
+	for (int i = 0; i < COUNT(analysis); i++)
+		if (bb_json_type(bb_json_getz(e->analysis, analysis[i])) == BB_JNONE)
+			return "the analysis lacks severity, priority or rule";
+	return NULL;
 }
 
-jv store_alert_member(const struct bb_record *rec, jv action, int64_t event_ms)
+/* Whether seller is one of ours: those configured, else the notification's
+ * own SellerId. */
+static int ours(const struct store_conf *c, struct bb_str seller, struct bb_str notif_seller)
 {
-	jv a = bb_record_get(rec, "alert");
-
-	if (jv_get_kind(a) != JV_KIND_OBJECT) {
-		jv_free(a);
-		jv_free(action);
-		return jv_invalid();
-	}
-	int fresh = strcmp(jv_string_value(action), "new") == 0;
-	jv queue = jv_object_get(jv_copy(a), jv_string("queue_type"));
-	int64_t at = fresh && jv_get_kind(queue) == JV_KIND_STRING ? bb_alert_delivery(jv_string_value(queue), event_ms) : -1;
-	jv_free(queue);
-	a = jv_object_set(a, jv_string("action"), action);
-	return jv_object_set(a, jv_string("scheduled_delivery"), bb_jv_time(at));
-}
-
-static int add_event(struct bb_db *db, const char *kind, const char *asin, const char *mkt,
-		     jv payload, const char *now, int64_t *event_id)
-{
-	jv s = jv_dump_string(payload, 0);
-	const char *p[5] = { kind, asin, mkt, jv_string_value(s), now };
-	struct bb_rows *rows = NULL;
-	int rc;
-
-	if (!bb_db_is_pg(db)) {
-		rc = bb_db_exec(db, "INSERT INTO events (kind, asin, marketplace, payload, created_at) "
-				"VALUES ($1, $2, $3, $4, $5)", 5, p, NULL);
-		if (rc == BB_DB_OK)
-			*event_id = bb_db_last_rowid(db);
-	} else {
-		rc = bb_db_exec(db, "INSERT INTO events (kind, asin, marketplace, payload, created_at) "
-				"VALUES ($1, $2, $3, $4, $5) RETURNING id", 5, p, &rows);
-		const char *id = rc == BB_DB_OK ? bb_db_value(rows, 0, 0) : NULL;
-		if (id) { /* wake every LISTEN bb_events (bb-serve) at commit */
-			*event_id = atoll(id);
-			rc = bb_db_exec(db, "SELECT pg_notify('bb_events', $1)", 1, &id, NULL);
-		}
-		bb_db_rows_free(rows);
-	}
-	jv_free(s);
-	return rc;
-}
-
-struct rec {
-	struct pool pool;
-	struct bb_record n, a; /* the notification and analysis members, indexed */
-	const char *asin, *mkt, *event_time, *severity;
-};
-
-static int is_ours(const struct store_conf *c, const char *seller, const char *notif_seller)
-{
-	if (!seller)
-		return 0;
 	if (c->nsellers == 0)
-		return notif_seller && strcmp(seller, notif_seller) == 0;
+		return same(seller, notif_seller);
 	for (int i = 0; i < c->nsellers; i++)
-		if (strcmp(c->sellers[i], seller) == 0)
+		if (same(seller, str(c->sellers[i])))
 			return 1;
 	return 0;
 }
 
-struct offer_ctx {
-	struct bb_db *db;
-	const struct store_conf *c;
-	struct rec *r;
-	const char *nid, *seller;
-	int ord, rc;
+/* Whether the n bytes are an integer (minor units): an offer is stored with
+ * a seller_id and an integer landed price. bb-validate lets no other offer
+ * through; one that slips by is left out, never failing its batch. */
+static int integer(struct bb_str s)
+{
+	size_t i = s.n > 0 && s.p[0] == '-';
+	if (!s.p || s.n == i || s.n - i > 18)
+		return 0;
+	for (; i < s.n; i++)
+		if (s.p[i] < '0' || s.p[i] > '9')
+			return 0;
+	return 1;
+}
+
+/* The offer columns being written, as JSON arrays (SQLite), or as
+ * PostgreSQL array literals, which are not JSON: {"A1",NULL}, {t,f} (written
+ * as arrays, their brackets made braces at the end). */
+enum { C_SELLERS, C_LANDED, C_PRIME, C_FBA, C_WINNER, C_OURS, C_COUNT };
+
+struct cols {
+	struct bb_jw *w; /* C_COUNT writers */
+	int pg;
+	int nul; /* PostgreSQL: a seller id with a NUL byte, which its text cannot hold */
 };
 
-static int offer_row(const char *text_, size_t len, void *arg)
+/* A PostgreSQL array element: quoted, " and \ escaped. */
+static void pg_elem(struct bb_jw *w, struct bb_str s)
 {
-	struct offer_ctx *x = arg;
-	struct bb_record o = { .line = text_, .len = len, .total_len = len };
-	struct pool p = { .n = 0 };
-	char ord[16];
-
-	bb_record_index(&o);
-	snprintf(ord, sizeof ord, "%d", x->ord++);
-	const char *s = rtext(&p, &o, "seller_id");
-	const char *v[11] = { x->nid, ord, x->r->asin, x->r->mkt, x->r->event_time, s, rtext(&p, &o, "landed"),
-			      rtext(&p, &o, "prime"), rtext(&p, &o, "fba"), rtext(&p, &o, "buy_box_winner"),
-			      is_ours(x->c, s, x->seller) ? "1" : "0" };
-	x->rc = !s || !v[6] ? BB_DB_OK : /* bb-validate never lets one through; never fail a batch on it */
-		bb_db_exec(x->db, "INSERT INTO offer_snapshots (notification_id, ord, asin, marketplace, event_time, "
-			   "seller_id, landed, prime, fba, buy_box_winner, ours) "
-			   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)", 11, v, NULL);
-	pool_free(&p);
-	free(o.m);
-	return x->rc != BB_DB_OK;
+	char *q = malloc(2 * s.n + 3), *o = q;
+	if (!q) {
+		w->oom = 1;
+		return;
+	}
+	*o++ = '"';
+	for (size_t i = 0; i < s.n; i++) {
+		if (s.p[i] == '"' || s.p[i] == '\\')
+			*o++ = '\\';
+		*o++ = s.p[i];
+	}
+	*o++ = '"';
+	bb_jw_raw(w, q, (size_t)(o - q));
+	free(q);
 }
 
-static int offers(struct bb_db *db, const struct store_conf *c, struct rec *r, const char *nid)
+/* true, false or null, as 1/0/null (JSON) or t/f/NULL (PostgreSQL). */
+static void col_flag(struct cols *x, int k, int flag)
 {
-	const struct bb_member *list = bb_record_member(&r->n, "offers");
-	struct offer_ctx x = { db, c, r, nid, rtext(&r->pool, &r->n, "seller_id"), 0, BB_DB_OK };
-
-	if (!list || bb_json_array_each(list->val, list->vallen, offer_row, &x) < 0)
-		return x.rc != BB_DB_OK ? x.rc : BB_DB_ERR;
-	return x.rc;
+	static const char *const lit[2][3] = { { "0", "1", "null" }, { "f", "t", "NULL" } };
+	const char *s = lit[x->pg][flag < 0 ? 2 : flag];
+	bb_jw_raw(&x->w[k], s, strlen(s));
 }
 
-static int history_and_state(struct bb_db *db, struct rec *r, const char *nid, const char *raw_analysis,
-			     const char *now, int64_t *event_id)
+static int flag_of(struct bb_jval v)
 {
-	struct pool *p = &r->pool;
-	char hid[37];
-	bb_uuid7(hid);
-	const char *h[15] = { hid, nid, r->asin, r->mkt, r->event_time, r->severity, rtext(p, &r->a, "priority"),
-			      rtext(p, &r->a, "our_price"), rtext(p, &r->a, "market_low"), rtext(p, &r->a, "buy_box_price"),
-			      rtext(p, &r->a, "buy_box_winner"), rtext(p, &r->a, "position"), rtext(p, &r->a, "total_offers"),
-			      rtext(p, &r->a, "gap_pct"), now };
-	int rc = bb_db_exec(db, "INSERT INTO competitive_history (id, notification_id, asin, marketplace, event_time, "
-			    "severity, priority, our_price, market_low, buy_box_price, buy_box_winner, position, "
-			    "total_offers, gap_pct, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
-			    "$12, $13, $14, $15)", 15, h, NULL);
-	if (rc != BB_DB_OK)
-		return rc;
-	const char *s[18] = { r->asin, r->mkt, nid, r->event_time, r->severity, h[6], rtext(p, &r->a, "rule"),
-			      rtext(p, &r->n, "currency"), h[7], h[8], rtext(p, &r->a, "market_low_seller"), h[9],
-			      h[10] ? h[10] : "0", h[11], h[12], h[13], raw_analysis, now };
-	/* out-of-order deliveries never roll the state back */
-	rc = bb_db_exec(db, "INSERT INTO current_state (asin, marketplace, notification_id, event_time, severity, "
-			"priority, rule, currency, our_price, market_low, market_low_seller, buy_box_price, "
-			"buy_box_winner, position, total_offers, gap_pct, analysis, updated_at) VALUES ($1, $2, $3, "
-			"$4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) "
-			"ON CONFLICT (asin, marketplace) DO UPDATE SET notification_id = excluded.notification_id, "
-			"event_time = excluded.event_time, severity = excluded.severity, priority = excluded.priority, "
-			"rule = excluded.rule, currency = excluded.currency, our_price = excluded.our_price, "
-			"market_low = excluded.market_low, market_low_seller = excluded.market_low_seller, "
-			"buy_box_price = excluded.buy_box_price, buy_box_winner = excluded.buy_box_winner, "
-			"position = excluded.position, total_offers = excluded.total_offers, "
-			"gap_pct = excluded.gap_pct, analysis = excluded.analysis, updated_at = excluded.updated_at "
-			"WHERE current_state.event_time <= excluded.event_time", 18, s, NULL);
-	int changed = rc == BB_DB_OK && bb_db_changes(db) > 0;
-	if (changed) {
-		jv e = jv_object();
-		e = jv_object_set(e, jv_string("asin"), jv_string(r->asin));
-		e = jv_object_set(e, jv_string("marketplace"), jv_string(r->mkt));
-		e = jv_object_set(e, jv_string("notification_id"), jv_string(nid));
-		e = jv_object_set(e, jv_string("event_time"), jv_string(r->event_time));
-		e = jv_object_set(e, jv_string("severity"), jv_string(r->severity));
-		e = jv_object_set(e, jv_string("rule"), jv_string(s[6] ? s[6] : ""));
-		rc = add_event(db, "state", r->asin, r->mkt, e, now, event_id);
-	}
-	return rc;
+	int b;
+	return bb_json_bool(v, &b) == 0 ? b : -1;
 }
 
-/* Apply the alert decision as the database sees it now: under the batch's
- * per-ASIN lock (PostgreSQL) or SQLite's single writer, this is the truth,
- * and the record's alert.action is corrected to it. */
-static int alert(struct bb_db *db, struct rec *r, const char *nid, const char *now, int64_t ev,
-		 int64_t *event_id, jv *corrected)
+static void offer(struct cols *x, struct bb_jval o, const struct store_conf *c, struct bb_str notif_seller)
 {
-	char fp[128], id[37], when[40];
-	const char *queue = bb_alert_queue(r->severity);
-	struct bb_alert_row row = { "", 0, -1 };
-	struct bb_rows *rows;
-	int rc;
+	struct bb_str seller = bb_str_of(bb_json_getz(o, "seller_id")), landed = { NULL, 0 };
 
-	bb_alert_fingerprint(r->asin, r->mkt, r->severity, fp, sizeof fp);
-	if (strcmp(queue, "background") == 0) {
-		const char *p[4] = { now, r->asin, r->mkt, r->event_time };
-		/* most recoveries find nothing open: look before writing (SQLite
-		 * is the only writer inside this transaction) */
-		rc = bb_db_exec(db, "SELECT fingerprint FROM alert_queues WHERE asin = $2 AND marketplace = $3 "
-				"AND status IN ('queued', 'delivered', 'acknowledged') AND last_seen <= $4", 4, p, &rows);
-		if (rc == BB_DB_OK && bb_db_nrows(rows) > 0)
-			rc = bb_db_exec(db, "UPDATE alert_queues SET status = 'resolved', updated_at = $1 WHERE asin = $2 "
-					"AND marketplace = $3 AND status IN ('queued', 'delivered', 'acknowledged') "
-					"AND last_seen <= $4", 4, p, NULL);
-		for (int i = 0; rc == BB_DB_OK && i < bb_db_nrows(rows); i++) {
-			jv e = jv_object();
-			e = jv_object_set(e, jv_string("fingerprint"), jv_string(bb_db_value(rows, i, 0)));
-			e = jv_object_set(e, jv_string("action"), jv_string("resolved"));
-			e = jv_object_set(e, jv_string("notification_id"), jv_string(nid));
-			rc = add_event(db, "alert", r->asin, r->mkt, e, now, event_id);
-		}
-		bb_db_rows_free(rows);
-		*corrected = jv_string("none");
-		return rc;
-	}
-	const char *k[2] = { fp, queue };
-	rc = bb_db_exec(db, "SELECT status, last_seen, snooze_until FROM alert_queues WHERE fingerprint = $1 "
-			"AND queue_type = $2", 2, k, &rows);
-	if (rc == BB_DB_OK && bb_db_nrows(rows) > 0) {
-		const char *st = bb_db_value(rows, 0, 0), *ls = bb_db_value(rows, 0, 1), *su = bb_db_value(rows, 0, 2);
-		snprintf(row.status, sizeof row.status, "%s", st ? st : "");
-		if (ls)
-			bb_time_parse_loose(ls, strlen(ls), &row.last_seen);
-		if (su)
-			bb_time_parse_loose(su, strlen(su), &row.snooze_until);
-	}
-	bb_db_rows_free(rows);
-	if (rc != BB_DB_OK)
-		return rc;
-	const char *action = bb_alert_action(r->severity, &row, ev);
-	*corrected = jv_string(action);
-	if (strcmp(action, "new") == 0) {
-		bb_uuid7(id);
-		bb_time_format(bb_alert_delivery(queue, ev), when, sizeof when);
-		const char *p[10] = { id, fp, queue, r->asin, r->mkt, r->severity, r->event_time, when, nid, now };
-		rc = bb_db_exec(db, "INSERT INTO alert_queues (id, fingerprint, queue_type, asin, marketplace, severity, "
-				"status, occurrences, first_seen, last_seen, scheduled_delivery, snooze_until, "
-				"last_notification_id, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'queued', 1, $7, $7, "
-				"$8, NULL, $9, $10) ON CONFLICT (fingerprint, queue_type) DO UPDATE SET status = 'queued', "
-				"severity = excluded.severity, occurrences = 1, first_seen = excluded.first_seen, "
-				"last_seen = excluded.last_seen, scheduled_delivery = excluded.scheduled_delivery, "
-				"snooze_until = NULL, last_notification_id = excluded.last_notification_id, "
-				"updated_at = excluded.updated_at", 10, p, NULL);
-	} else {
-		/* update and suppressed both count the occurrence; only update is announced */
-		const char *p[5] = { r->event_time, nid, now, fp, queue };
-		rc = bb_db_exec(db, "UPDATE alert_queues SET occurrences = occurrences + 1, last_seen = CASE WHEN "
-				"last_seen < $1 THEN $1 ELSE last_seen END, last_notification_id = $2, updated_at = $3 "
-				"WHERE fingerprint = $4 AND queue_type = $5", 5, p, NULL);
-	}
-	if (rc == BB_DB_OK && strcmp(action, "suppressed") != 0) {
-		jv e = jv_object();
-		e = jv_object_set(e, jv_string("fingerprint"), jv_string(fp));
-		e = jv_object_set(e, jv_string("action"), jv_string(action));
-		e = jv_object_set(e, jv_string("queue_type"), jv_string(queue));
-		e = jv_object_set(e, jv_string("severity"), jv_string(r->severity));
-		e = jv_object_set(e, jv_string("notification_id"), jv_string(nid));
-		rc = add_event(db, "alert", r->asin, r->mkt, e, now, event_id);
-	}
-	return rc;
+	if (seller.p)
+		bb_json_number_text(bb_json_getz(o, "landed"), &landed.p, &landed.n);
+	if (!seller.p || !integer(landed))
+		return;
+	x->nul |= x->pg && memchr(seller.p, '\0', seller.n) != NULL;
+	if (x->pg)
+		pg_elem(&x->w[C_SELLERS], seller);
+	else
+		bb_jw_str(&x->w[C_SELLERS], seller.p, seller.n);
+	bb_jw_raw(&x->w[C_LANDED], landed.p, landed.n);
+	col_flag(x, C_PRIME, flag_of(bb_json_getz(o, "prime")));
+	col_flag(x, C_FBA, flag_of(bb_json_getz(o, "fba")));
+	col_flag(x, C_WINNER, flag_of(bb_json_getz(o, "buy_box_winner")));
+	col_flag(x, C_OURS, ours(c, seller, notif_seller));
 }
 
-int store_failure(struct bb_db *db, const struct bb_record *rec, const char *status, const char *now,
-		  const char *own_error)
+/* The notification's offers, one array per column, into v (pointing into
+ * x's writers). 0, or -1 out of memory. */
+static int offers(struct cols *x, struct bb_jval list, const struct store_conf *c, struct bb_str notif_seller,
+		  struct bb_str *v)
 {
-	const char *line = rec->line;
-	size_t len = rec->len;
-	struct pool p = { .n = 0 };
-	jv err = bb_record_get(rec, "error");
-	size_t n;
+	x->pg = c->pg;
+	for (int k = 0; k < C_COUNT; k++) {
+		bb_jw_reset(&x->w[k]);
+		bb_jw_arr(&x->w[k]);
+	}
+	for (struct bb_jval o = bb_json_first(list); bb_json_type(o) != BB_JNONE; o = bb_json_next(o))
+		offer(x, o, c, notif_seller);
+	for (int k = 0; k < C_COUNT; k++) {
+		struct bb_jw *w = &x->w[k];
+		bb_jw_end(w, ']');
+		if (w->oom)
+			return -1;
+		if (x->pg)
+			w->buf[0] = '{', w->buf[w->len - 1] = '}';
+		v[V_OFFER_SELLERS + k] = (struct bb_str){ w->buf, w->len };
+	}
+	return 0;
+}
+
+/* The state event's payload: the place, the notification and its verdict. */
+static struct bb_str state_payload(struct bb_jw *w, const struct item *it)
+{
+	static const struct {
+		const char *key;
+		int v;
+	} m[] = { { "asin", V_ASIN }, { "marketplace", V_MARKETPLACE }, { "notification_id", -1 },
+		  { "event_time", V_EVENT_TIME }, { "severity", V_SEVERITY }, { "rule", V_RULE } };
+
+	bb_jw_reset(w);
+	bb_jw_obj(w);
+	for (int i = 0; i < COUNT(m); i++) {
+		struct bb_str s = m[i].v < 0 ? str(it->nid) : it->v[m[i].v];
+		bb_jw_kstr(w, m[i].key, s.p ? s.p : "", s.n); /* null as "" */
+	}
+	bb_jw_end(w, '}');
+	return (struct bb_str){ w->buf, w->len };
+}
+
+/* An ok record's values; else it is rejected, saying why. */
+static int read_ok(struct item *it, const struct bb_envelope *e, struct store_conf *c)
+{
+	struct bb_jval n = e->notification, a = e->analysis;
+	struct bb_str *v = it->v;
+	static const struct {
+		int v;
+		const char *key;
+		int from_analysis;
+	} m[] = { { V_NOTIFICATION_ID, "notification_id", 0 }, { V_ASIN, "asin", 0 }, { V_MARKETPLACE, "marketplace", 0 },
+		  { V_EVENT_TIME, "event_time", 0 }, { V_CURRENCY, "currency", 0 }, { V_NOTIF_SELLER, "seller_id", 0 },
+		  { V_SEVERITY, "severity", 1 }, { V_PRIORITY, "priority", 1 }, { V_RULE, "rule", 1 },
+		  { V_OUR_PRICE, "our_price", 1 }, { V_MARKET_LOW, "market_low", 1 },
+		  { V_LOW_SELLER, "market_low_seller", 1 }, { V_BUY_BOX_PRICE, "buy_box_price", 1 },
+		  { V_BUY_BOX_WINNER, "buy_box_winner", 1 }, { V_POSITION, "position", 1 },
+		  { V_TOTAL_OFFERS, "total_offers", 1 }, { V_GAP_PCT, "gap_pct", 1 } };
+
+	if ((it->error = unusable(e)))
+		return 0;
+	for (int i = 0; i < COUNT(m); i++)
+		v[m[i].v] = member(m[i].from_analysis ? a : n, m[i].key);
+	if (!v[V_ASIN].p || !v[V_MARKETPLACE].p || !v[V_EVENT_TIME].p || !v[V_SEVERITY].p ||
+	    bb_time_parse(v[V_EVENT_TIME].p, v[V_EVENT_TIME].n, &it->event_ms) != 0) {
+		it->error = "the notification's event_time is not an RFC 3339 time";
+		return 0;
+	}
+	int sev = bb_severity_of(v[V_SEVERITY].p, v[V_SEVERITY].n);
+	it->sev = sev < 0 ? BB_SEV_STABLE : (enum bb_severity)sev; /* an unknown severity raises nothing */
+	v[V_RECEIVED_AT] = bb_str_of(bb_json_getz(e->root, "received_at")); /* as written */
+	bb_json_raw(a, &v[V_ANALYSIS].p, &v[V_ANALYSIS].n);
+	bb_uuid7(it->nid);
+	bb_uuid7(it->hid);
+	struct cols x = { c->scratch, c->pg, 0 };
+	if (offers(&x, bb_json_getz(n, "offers"), c, v[V_NOTIF_SELLER], v) != 0)
+		return -1;
+	for (int i = V_MESSAGE_ID; i <= V_GAP_PCT && !x.nul; i++)
+		x.nul = c->pg && v[i].p && memchr(v[i].p, '\0', v[i].n) != NULL;
+	if (x.nul)
+		it->error = "a value holds a NUL byte, which PostgreSQL text cannot hold";
+	v[V_STATE_EVENT] = state_payload(&c->scratch[C_COUNT], it);
+	return c->scratch[C_COUNT].oom ? -1 : 0;
+}
+
+/* Copy the values out of the line's parse into one block of the item's own. */
+static int keep(struct item *it)
+{
+	size_t size = 1;
+	for (int i = 0; i < V_COUNT; i++)
+		size += it->v[i].p ? it->v[i].n : 0;
+	char *o = it->bytes = malloc(size);
+	if (!o)
+		return -1;
+	for (int i = 0; i < V_COUNT; i++) {
+		if (!it->v[i].p)
+			continue;
+		if (it->v[i].n)
+			memcpy(o, it->v[i].p, it->v[i].n);
+		it->v[i].p = o;
+		o += it->v[i].n;
+	}
+	return 0;
+}
+
+int store_read(struct item *it, struct bb_record *rec, struct store_conf *c)
+{
+	const struct bb_envelope *e = &rec->env;
+	struct bb_str *v = it->v;
+
+	memset(it, 0, sizeof *it);
+	it->status = status_of(rec, &it->given);
+	it->error = rec->is_object ? NULL : "not a JSON object";
+	it->sent_at = rec->is_object ? e->sqs.sent_at : -1;
+	it->has_alert = bb_json_type(e->alert) == BB_JOBJECT;
+	v[V_MESSAGE_ID] = e->message_id;
+	v[V_DEDUPE_HASH] = e->dedupe_hash;
+	v[V_TRACE_ID] = e->trace_id;
+	v[V_BODY] = e->body_text;
+	v[V_ERR_TYPE] = member(e->error, "type");
+	v[V_ERR_MESSAGE] = member(e->error, "message");
+	v[V_ERR_STAGE] = member(e->error, "stage");
+	v[V_ERR_PATH] = member(e->error, "path");
+	if (strcmp(it->status, "ok") == 0 && read_ok(it, e, c) != 0)
+		return -1;
+	if (it->error && strcmp(it->status, "ok") == 0)
+		it->status = "rejected"; /* ok, but not storable: recorded as a failure */
+	if (keep(it) != 0)
+		return -1;
+	return bb_record_copy(&it->rec, rec);
+}
+
+void store_item_free(struct item *it)
+{
+	bb_record_free(&it->rec);
+	free(it->bytes);
+	it->bytes = NULL;
+}
+
+void store_conf_free(struct store_conf *c)
+{
+	for (int i = 0; i < COUNT(c->scratch); i++)
+		bb_jw_free(&c->scratch[i]);
+}
+
+struct bb_alert_place store_place(const struct item *it)
+{
+	return (struct bb_alert_place){ it->v[V_ASIN], it->v[V_MARKETPLACE] };
+}
+
+void store_decided(const struct item *it, const struct bb_alert_decision *d, struct outcome *out)
+{
+	if (it->has_alert)
+		bb_alert_member(&out->alert, d);
+}
+
+/* ---- writing ---- */
+
+int store_failure(struct bb_db *db, const struct item *it, const char *now)
+{
+	const struct bb_str *v = it->v;
 	char id[37], hash[65];
-	char *mid = bb_record_string(rec, "message_id", &n), *body = bb_record_string(rec, "body", &n);
-	char *dh = bb_record_string(rec, "dedupe_hash", &n), *trace = bb_record_string(rec, "trace_id", &n);
+	struct bb_str mid = v[V_MESSAGE_ID];
 
-	if (!mid) { /* a line that never got an identity: its bytes are its identity */
-		bb_sha256_hex(line, len, hash);
-		mid = strdup(hash);
+	if (!mid.p || !bb_db_can_hold(db, mid.p, mid.n)) { /* a line that never got an identity: its bytes are its identity */
+		bb_sha256_hex(it->rec.line, it->rec.len, hash);
+		mid = str(hash);
 	}
 	bb_uuid7(id);
-	const char *v[11] = { id, mid, dh, trace, status, text(&p, err, "type"), text(&p, err, "message"),
-			      text(&p, err, "stage"), text(&p, err, "path"), body ? body : line, now };
-	if (own_error) /* bb-store's own verdict, not one the record arrived with */
-		v[5] = "schema", v[6] = own_error, v[7] = "store", v[8] = NULL;
-	if (!v[5])
-		v[5] = status;
+	struct bb_str p[11] = { str(id), mid, v[V_DEDUPE_HASH], v[V_TRACE_ID], str(it->status), v[V_ERR_TYPE],
+				v[V_ERR_MESSAGE], v[V_ERR_STAGE], v[V_ERR_PATH], v[V_BODY], str(now) };
+	if (it->error) /* bb-store's own verdict, not one the record arrived with */
+		p[5] = BB_LIT("schema"), p[6] = str(it->error), p[7] = BB_LIT("store"), p[8] = (struct bb_str){ NULL, 0 };
+	if (!p[5].p)
+		p[5] = p[4];
+	/* what PostgreSQL text cannot hold (a NUL byte) is left out */
+	for (int i = 2; i < 10; i++)
+		if (p[i].p && !bb_db_can_hold(db, p[i].p, p[i].n))
+			p[i] = (struct bb_str){ NULL, 0 };
 	/* body is kept byte-exact; a line without one is kept whole */
-	char *whole = body ? NULL : strndup(line, len);
-	if (whole)
-		v[9] = whole;
-	int rc = bb_db_exec(db, "INSERT INTO worker_failures (id, message_id, dedupe_hash, trace_id, status, error_type, "
-			    "error_message, stage, path, raw_message, failure_count, first_failed, last_failed) VALUES "
-			    "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $11) ON CONFLICT (message_id) DO UPDATE "
-			    "SET failure_count = worker_failures.failure_count + 1, last_failed = excluded.last_failed, "
-			    "status = excluded.status, error_type = excluded.error_type, error_message = "
-			    "excluded.error_message, stage = excluded.stage, path = excluded.path, raw_message = "
-			    "excluded.raw_message", 11, v, NULL);
-	free(whole), free(mid), free(body), free(dh), free(trace);
-	pool_free(&p);
-	jv_free(err);
+	if (!p[9].p)
+		p[9] = (struct bb_str){ it->rec.line, it->rec.len };
+	return bb_db_query(db, "INSERT INTO worker_failures (id, message_id, dedupe_hash, trace_id, status, error_type, "
+			   "error_message, stage, path, raw_message, failure_count, first_failed, last_failed) VALUES "
+			   "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $11) ON CONFLICT (message_id) DO UPDATE "
+			   "SET failure_count = worker_failures.failure_count + 1, last_failed = excluded.last_failed, "
+			   "status = excluded.status, error_type = excluded.error_type, error_message = "
+			   "excluded.error_message, stage = excluded.stage, path = excluded.path, raw_message = "
+			   "excluded.raw_message", 11, p, NULL);
+}
+
+/* current_state, unless it holds a later event, and the state event. */
+static int state(struct bb_db *db, const struct item *it, const char *now, int64_t *event_id)
+{
+	const struct bb_str *v = it->v;
+	struct bb_str win = v[V_BUY_BOX_WINNER].p ? v[V_BUY_BOX_WINNER] : BB_LIT("0");
+	struct bb_str p[18] = { v[V_ASIN], v[V_MARKETPLACE], str(it->nid), v[V_EVENT_TIME], v[V_SEVERITY],
+				v[V_PRIORITY], v[V_RULE], v[V_CURRENCY], v[V_OUR_PRICE], v[V_MARKET_LOW],
+				v[V_LOW_SELLER], v[V_BUY_BOX_PRICE], win, v[V_POSITION], v[V_TOTAL_OFFERS],
+				v[V_GAP_PCT], v[V_ANALYSIS], str(now) };
+	/* out-of-order deliveries never roll the state back */
+	int rc = bb_db_query(db, "INSERT INTO current_state (asin, marketplace, notification_id, event_time, severity, "
+			     "priority, rule, currency, our_price, market_low, market_low_seller, buy_box_price, "
+			     "buy_box_winner, position, total_offers, gap_pct, analysis, updated_at) VALUES ($1, $2, $3, "
+			     "$4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) "
+			     "ON CONFLICT (asin, marketplace) DO UPDATE SET notification_id = excluded.notification_id, "
+			     "event_time = excluded.event_time, severity = excluded.severity, priority = excluded.priority, "
+			     "rule = excluded.rule, currency = excluded.currency, our_price = excluded.our_price, "
+			     "market_low = excluded.market_low, market_low_seller = excluded.market_low_seller, "
+			     "buy_box_price = excluded.buy_box_price, buy_box_winner = excluded.buy_box_winner, "
+			     "position = excluded.position, total_offers = excluded.total_offers, "
+			     "gap_pct = excluded.gap_pct, analysis = excluded.analysis, updated_at = excluded.updated_at "
+			     "WHERE current_state.event_time <= excluded.event_time", 18, p, NULL);
+	if (rc != BB_DB_OK || bb_db_changes(db) == 0)
+		return rc;
+	struct bb_str e[4] = { v[V_ASIN], v[V_MARKETPLACE], v[V_STATE_EVENT], str(now) };
+	rc = bb_db_query(db, "INSERT INTO events (kind, asin, marketplace, payload, created_at) "
+			 "VALUES ('state', $1, $2, $3, $4)", 4, e, NULL);
+	if (rc == BB_DB_OK)
+		*event_id = bb_db_last_rowid(db);
 	return rc;
 }
 
-static int notification_row(struct bb_db *db, const struct store_conf *c, const struct bb_record *rec,
-			    struct rec *r, const char *now, const char *nid, int *inserted)
+/* An ok record's rows, unless the unique keys find it stored already; its
+ * alert decided against the view, which holds the truth: SQLite has one
+ * writer, inside this transaction. */
+static int stored_ok(struct bb_db *db, const struct store_conf *c, const struct item *it, int64_t now_ms,
+		     const char *now, struct bb_alert_view *view, struct outcome *out)
 {
-	struct pool *p = &r->pool;
-	size_t n;
-	char *mid = bb_record_string(rec, "message_id", &n), *dh = bb_record_string(rec, "dedupe_hash", &n);
-	char *body = bb_record_string(rec, "body", &n), *trace = bb_record_string(rec, "trace_id", &n);
-	char *received = bb_record_string(rec, "received_at", &n);
-	const char *v[15] = { nid, mid, dh, rtext(p, &r->n, "notification_id"), r->asin, r->mkt, body, r->severity,
-			      rtext(p, &r->a, "priority"), "stored", trace, r->event_time, received, now, c->worker_id };
-	int rc = !mid || !dh || !body ? BB_DB_ERR :
-		 bb_db_exec(db, "INSERT INTO worker_notifications (id, message_id, dedupe_hash, notification_id, "
-			    "asin, marketplace, body, severity, priority, status, trace_id, event_time, received_at, "
-			    "processed_at, worker_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
-			    "$14, $15) ON CONFLICT DO NOTHING", 15, v, NULL);
-	*inserted = rc == BB_DB_OK && bb_db_changes(db) > 0;
-	free(mid), free(dh), free(body), free(trace), free(received);
-	return rc;
-}
-
-static int stored_ok(struct bb_db *db, const struct store_conf *c, const struct bb_record *rec, const char *now,
-		     struct outcome *out)
-{
-	struct rec r = { .pool.n = 0 };
-	const struct bb_member *raw = bb_record_member(rec, "analysis");
-	if ((out->error = store_unusable(rec, &r.n, &r.a))) {
-		out->status = "unusable"; /* the caller records it as a failure */
-		free(r.n.m), free(r.a.m);
+	const struct bb_str *v = it->v;
+	struct bb_str win = v[V_BUY_BOX_WINNER].p ? v[V_BUY_BOX_WINNER] : BB_LIT("0");
+	struct bb_str wn[15] = { str(it->nid), v[V_MESSAGE_ID], v[V_DEDUPE_HASH], v[V_NOTIFICATION_ID], v[V_ASIN],
+				 v[V_MARKETPLACE], v[V_BODY], v[V_SEVERITY], v[V_PRIORITY], BB_LIT("stored"),
+				 v[V_TRACE_ID], v[V_EVENT_TIME], v[V_RECEIVED_AT], str(now), str(c->worker_id) };
+	int rc = bb_db_query(db, "INSERT INTO worker_notifications (id, message_id, dedupe_hash, notification_id, "
+			     "asin, marketplace, body, severity, priority, status, trace_id, event_time, received_at, "
+			     "processed_at, worker_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
+			     "$14, $15) ON CONFLICT DO NOTHING", 15, wn, NULL);
+	if (rc != BB_DB_OK)
+		return rc;
+	if (bb_db_changes(db) == 0) {
+		out->status = "duplicate"; /* the unique keys are the final guard */
 		return BB_DB_OK;
 	}
-	char *analysis = raw ? strndup(raw->val, raw->vallen) : NULL;
-	int64_t ev = -1;
-	int inserted = 0, rc = BB_DB_ERR;
-
-	r.asin = rtext(&r.pool, &r.n, "asin");
-	r.mkt = rtext(&r.pool, &r.n, "marketplace");
-	r.event_time = rtext(&r.pool, &r.n, "event_time");
-	r.severity = rtext(&r.pool, &r.a, "severity");
-	if (!r.asin || !r.mkt || !r.event_time || !r.severity || !analysis ||
-	    bb_time_parse(r.event_time, strlen(r.event_time), &ev) != 0) {
-		snprintf(out->notification_id, sizeof out->notification_id, "%s", "");
-		out->status = "unusable"; /* the caller records it as a failure */
-		out->error = "the notification's event_time is not an RFC 3339 time";
-		rc = BB_DB_OK;
-		goto done;
-	}
-	bb_uuid7(out->notification_id);
-	rc = notification_row(db, c, rec, &r, now, out->notification_id, &inserted);
-	if (rc == BB_DB_OK && !inserted) {
-		out->status = "duplicate"; /* the unique keys are the final guard */
-		out->notification_id[0] = '\0';
-		goto done;
-	}
+	memcpy(out->notification_id, it->nid, sizeof it->nid);
+	struct bb_str h[21] = { str(it->hid), str(it->nid), v[V_ASIN], v[V_MARKETPLACE], v[V_EVENT_TIME],
+				v[V_SEVERITY], v[V_PRIORITY], v[V_OUR_PRICE], v[V_MARKET_LOW], v[V_BUY_BOX_PRICE], win,
+				v[V_POSITION], v[V_TOTAL_OFFERS], v[V_GAP_PCT], str(now), v[V_OFFER_SELLERS],
+				v[V_OFFER_LANDED], v[V_OFFER_PRIME], v[V_OFFER_FBA], v[V_OFFER_WINNER], v[V_OFFER_OURS] };
+	rc = bb_db_query(db, "INSERT INTO competitive_history (id, notification_id, asin, marketplace, event_time, "
+			 "severity, priority, our_price, market_low, buy_box_price, buy_box_winner, position, "
+			 "total_offers, gap_pct, created_at, offer_seller_ids, offer_landed, offer_prime, offer_fba, "
+			 "offer_buy_box_winner, offer_ours) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
+			 "$13, $14, $15, $16, $17, $18, $19, $20, $21)", 21, h, NULL);
 	if (rc == BB_DB_OK)
-		rc = history_and_state(db, &r, out->notification_id, analysis, now, &out->event_id);
-	if (rc == BB_DB_OK)
-		rc = offers(db, c, &r, out->notification_id);
-	jv action = jv_invalid();
-	if (rc == BB_DB_OK)
-		rc = alert(db, &r, out->notification_id, now, ev, &out->event_id, &action);
-	if (jv_is_valid(action))
-		out->alert = store_alert_member(rec, action, ev);
-done:
-	free(analysis);
-	pool_free(&r.pool);
-	free(r.n.m);
-	free(r.a.m);
+		rc = state(db, it, now, &out->event_id);
+	struct bb_alert_place place = store_place(it);
+	struct bb_alert_decision d;
+	if (rc == BB_DB_OK && !bb_alert_view_has(view, place))
+		rc = bb_alert_load(db, view, &place, 1);
+	if (rc != BB_DB_OK)
+		return rc;
+	if (bb_alert_decide(view, place, it->sev, it->event_ms, &d) != 0)
+		return BB_DB_ERR;
+	struct bb_str nid = str(it->nid);
+	rc = bb_alert_write(db, 1, &d, &nid, now_ms, &out->event_id);
+	store_decided(it, &d, out);
+	bb_alert_decision_free(&d);
 	return rc;
 }
 
-const char *store_status(const struct bb_record *rec)
+int store_batch_lite(struct bb_db *db, const struct store_conf *c, const struct item *items, int n, int64_t now_ms,
+		     struct outcome *out)
 {
+	struct bb_alert_view *view = bb_alert_view_new((size_t)n);
+	char now[40];
+	int rc = view ? BB_DB_OK : BB_DB_ERR;
+
+	bb_time_format(now_ms, now, sizeof now);
+	for (int i = 0; rc == BB_DB_OK && i < n; i++) {
+		const struct item *it = &items[i];
+		out[i].status = it->status;
+		if (strcmp(it->status, "ok") == 0)
+			rc = stored_ok(db, c, it, now_ms, now, view, &out[i]);
+		else if (strcmp(it->status, "rejected") == 0 || strcmp(it->status, "failed") == 0)
+			rc = store_failure(db, it, now);
+	}
+	bb_alert_view_free(view);
+	return rc;
+}
+
+/* The marketplace:asin key of an ok record, for its lock. */
+struct lock_key {
+	char *s;
 	size_t n;
-	char *status = rec->is_object ? bb_record_string(rec, "status", &n) : NULL;
-	/* an object without any status is a notification bb-validate never saw:
-	 * checked as an ok record, it is rejected saying so */
-	if (rec->is_object && !bb_record_member(rec, "status"))
-		return "ok";
-	const char *st = status && strcmp(status, "ok") == 0 ? "ok" :
-			 status && strcmp(status, "duplicate") == 0 ? "duplicate" :
-			 status && strcmp(status, "skipped") == 0 ? "skipped" :
-			 status && strcmp(status, "failed") == 0 ? "failed" : "rejected";
-	free(status);
-	return st;
+};
+
+static int by_key(const void *a, const void *b)
+{
+	const struct lock_key *x = a, *y = b;
+	int d = memcmp(x->s, y->s, x->n < y->n ? x->n : y->n);
+	return d ? d : (x->n > y->n) - (x->n < y->n);
 }
 
-int store_record(struct bb_db *db, const struct store_conf *c, const struct bb_record *rec, const char *now,
-		 struct outcome *out)
+int store_lock(struct bb_db *db, const struct item *items, int n)
 {
-	int rc = BB_DB_OK;
+	struct lock_key *keys = calloc((size_t)n + 1, sizeof *keys);
+	struct bb_str *params = calloc((size_t)n + 1, sizeof *params);
+	struct bb_query *q = calloc((size_t)n + 1, sizeof *q);
+	int nkeys = 0, nq = 0, rc = keys && params && q ? BB_DB_OK : BB_DB_ERR;
 
-	out->event_id = -1;
-	out->alert = jv_invalid();
-	out->error = NULL;
-	out->notification_id[0] = '\0';
-	out->status = store_status(rec);
-	if (strcmp(out->status, "ok") == 0) {
-		rc = stored_ok(db, c, rec, now, out);
-		if (rc == BB_DB_OK && strcmp(out->status, "unusable") == 0) {
-			out->status = "rejected";
-			rc = store_failure(db, rec, "rejected", now, out->error);
+	for (int i = 0; rc == BB_DB_OK && i < n; i++) {
+		struct bb_alert_place p = store_place(&items[i]);
+		if (strcmp(items[i].status, "ok") != 0 || !bb_db_can_hold(db, p.asin.p, p.asin.n) ||
+		    !bb_db_can_hold(db, p.marketplace.p, p.marketplace.n))
+			continue;
+		struct lock_key *k = &keys[nkeys];
+		k->n = p.marketplace.n + 1 + p.asin.n;
+		if (!(k->s = malloc(k->n + 1))) {
+			rc = BB_DB_ERR;
+			break;
 		}
-	} else if (strcmp(out->status, "rejected") == 0 || strcmp(out->status, "failed") == 0) {
-		rc = store_failure(db, rec, out->status, now, rec->is_object ? NULL : "not a JSON object");
+		memcpy(k->s, p.marketplace.p, p.marketplace.n);
+		k->s[p.marketplace.n] = ':';
+		memcpy(k->s + p.marketplace.n + 1, p.asin.p, p.asin.n);
+		nkeys++;
 	}
-	return rc;
-}
-
-/* The marketplace:asin key of an ok record, or NULL. Caller frees. */
-static char *lock_key(const struct bb_record *rec)
-{
-	struct bb_record n = { 0 };
-	char *key = NULL, *asin = NULL, *mkt = NULL;
-	size_t l;
-
-	if (rec->is_object && bb_record_sub(rec, "notification", &n) == 0) {
-		asin = bb_record_string(&n, "asin", &l);
-		mkt = bb_record_string(&n, "marketplace", &l);
-		if (asin && mkt && asprintf(&key, "%s:%s", mkt, asin) < 0)
-			key = NULL;
-	}
-	free(n.m);
-	free(asin), free(mkt);
-	return key;
-}
-
-static int by_string(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-int store_lock(struct bb_db *db, const struct bb_record *recs, int n)
-{
-	char **keys = calloc((size_t)n + 1, sizeof *keys);
-	struct bb_stmt *st = calloc((size_t)n + 1, sizeof *st);
-	int nkeys = 0, ns = 0, rc = keys && st ? BB_DB_OK : BB_DB_ERR;
-
-	for (int i = 0; rc == BB_DB_OK && i < n; i++)
-		if ((keys[nkeys] = lock_key(&recs[i])))
-			nkeys++;
-	qsort(keys, (size_t)nkeys, sizeof *keys, by_string);
+	qsort(keys, (size_t)nkeys, sizeof *keys, by_key);
 	/* in sorted order, so two writers never wait on each other in a cycle;
-	 * pipelined, so a batch of 500 ASINs costs one round trip */
+	 * pipelined, so a batch of 2000 ASINs costs one round trip */
 	for (int i = 0; rc == BB_DB_OK && i < nkeys; i++)
-		if (i == 0 || strcmp(keys[i], keys[i - 1]) != 0)
-			st[ns++] = (struct bb_stmt){ "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", 1,
-						     (const char *const *)&keys[i] };
-	if (rc == BB_DB_OK && ns > 0)
-		rc = bb_db_pipeline(db, ns, st, NULL);
+		if (i == 0 || by_key(&keys[i], &keys[i - 1]) != 0) {
+			params[nq] = (struct bb_str){ keys[i].s, keys[i].n };
+			q[nq] = (struct bb_query){ "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", 1, &params[nq] };
+			nq++;
+		}
+	if (rc == BB_DB_OK && nq > 0)
+		rc = bb_db_pipeline_q(db, nq, q, NULL);
 	for (int i = 0; keys && i < nkeys; i++)
-		free(keys[i]);
+		free(keys[i].s);
 	free(keys);
-	free(st);
+	free(params);
+	free(q);
 	return rc;
 }

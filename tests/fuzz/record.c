@@ -61,7 +61,6 @@ static void member(const struct bb_record *r, const struct bb_member *m, int dep
 				same_as_jq(m, s, len);
 			free(s);
 		}
-		free(bb_record_text(r, key));
 		jv_free(bb_record_get(r, key));
 		struct bb_record sub;
 		if (bb_record_sub(r, key, &sub) == 0 && depth < MAX_DEPTH)

@@ -86,10 +86,6 @@ static void states(void)
 	      "alert: WARNING goes out at the next 5-minute boundary, background never");
 	check(bb_severity_of("HIGH", 4) == BB_SEV_HIGH && bb_severity_of("high", 4) < 0 && bb_severity_of("HIGH\0", 5) < 0,
 	      "alert: severities are named exactly");
-	struct bb_alert_row row = { "queued", T0, -1 };
-	check(strcmp(bb_alert_action("WARNING", &row, T0 + MIN), "update") == 0 &&
-		      strcmp(bb_alert_action("BOGUS", NULL, T0), "none") == 0,
-	      "alert: the string interface decides by the same rule");
 }
 
 static void nul_places(void)
