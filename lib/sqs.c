@@ -517,17 +517,21 @@ int bb_sqs_call(struct bb_sqs *s, const char *action, const char *request, size_
 	return rc;
 }
 
+static int out_of_memory(struct bb_sqs_error *err, const char *what)
+{
+	memset(err, 0, sizeof *err);
+	snprintf(err->type, sizeof err->type, "OutOfMemory");
+	snprintf(err->message, sizeof err->message, "no memory for %s", what);
+	err->retryable = 1;
+	return -1;
+}
+
 /* bb_sqs_call with the request a writer holds. */
 static int call_jw(struct bb_sqs *s, const char *action, const struct bb_jw *w, int64_t wait_s,
 		   struct bb_jdoc *doc, struct bb_jval *root, struct bb_sqs_error *err)
 {
-	if (w->oom) {
-		memset(err, 0, sizeof *err);
-		snprintf(err->type, sizeof err->type, "OutOfMemory");
-		snprintf(err->message, sizeof err->message, "no memory to write the request");
-		err->retryable = 1;
-		return -1;
-	}
+	if (w->oom)
+		return out_of_memory(err, "the request");
 	return bb_sqs_call(s, action, w->buf, w->len, wait_s, doc, root, err);
 }
 
@@ -606,14 +610,6 @@ int bb_sqs_messages_read(struct bb_jval answer, struct bb_sqs_received *out)
 	return 0;
 }
 
-static void out_of_memory(struct bb_sqs_error *err)
-{
-	memset(err, 0, sizeof *err);
-	snprintf(err->type, sizeof err->type, "OutOfMemory");
-	snprintf(err->message, sizeof err->message, "no memory for the answer");
-	err->retryable = 1;
-}
-
 int bb_sqs_receive(struct bb_sqs *s, const char *queue, int max, int64_t wait_s, int64_t visibility_s,
 		   struct bb_sqs_received *out, struct bb_sqs_error *err)
 {
@@ -623,10 +619,8 @@ int bb_sqs_receive(struct bb_sqs *s, const char *queue, int max, int64_t wait_s,
 	int rc;
 
 	out->n = 0;
-	if (!out->doc && !(out->doc = bb_json_new())) {
-		out_of_memory(err);
-		return -1;
-	}
+	if (!out->doc && !(out->doc = bb_json_new()))
+		return out_of_memory(err, "the answer");
 	bb_jw_init(&w);
 	bb_jw_obj(&w);
 	bb_jw_kstrz(&w, "QueueUrl", queue);
@@ -648,10 +642,8 @@ int bb_sqs_receive(struct bb_sqs *s, const char *queue, int max, int64_t wait_s,
 	bb_jw_end(&w, '}');
 	rc = call_jw(s, "ReceiveMessage", &w, wait_s, out->doc, &root, err);
 	bb_jw_free(&w);
-	if (rc == 0 && bb_sqs_messages_read(root, out) != 0) {
-		out_of_memory(err);
-		rc = -1;
-	}
+	if (rc == 0 && bb_sqs_messages_read(root, out) != 0)
+		rc = out_of_memory(err, "the messages");
 	return rc;
 }
 
