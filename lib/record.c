@@ -605,6 +605,19 @@ static void read_json(struct reader *rd, struct bb_record *r)
 	r->is_object = 1;
 }
 
+int bb_record_read_whole(struct bb_record *r, struct bb_jdoc *doc)
+{
+	struct bb_jval root;
+
+	if (r->len != r->total_len || bb_json_parse(doc, r->line, r->len, &root, &r->jerr) != 0)
+		return -1;
+	r->json_ok = 1;
+	if (bb_json_type(root) != BB_JOBJECT)
+		return -1;
+	bb_envelope_read(root, &r->env);
+	return 0;
+}
+
 static int run_one(struct reader *rd, struct bb_record *r, FILE *out, bb_record_fn fn, void *ctx)
 {
 	struct bb_emit em;
@@ -612,10 +625,16 @@ static int run_one(struct reader *rd, struct bb_record *r, FILE *out, bb_record_
 
 	memset(&em, 0, sizeof em);
 	r->too_large = r->total_len > BB_LINE_MAX;
-	if (r->too_large)
-		bb_record_index(r); /* not parsed: its members are found without */
-	else
+	if (r->too_large) {
+		/* not parsed: its members are found without, and nothing of the
+		 * line before is left in the views */
+		memset(&r->env, 0, sizeof r->env);
+		memset(&r->jerr, 0, sizeof r->jerr);
+		r->json_ok = 0;
+		bb_record_index(r);
+	} else {
 		read_json(rd, r);
+	}
 	if (r->unterminated && !r->is_object) {
 		/* what a stage killed in the middle of a write leaves: not a
 		 * record, and its message is still on the queue */

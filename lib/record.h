@@ -77,6 +77,12 @@ int bb_records_run(int fd, FILE *out, const struct bb_loop *loop);
 /* Index a line's top-level members. 0 when it is one JSON object. */
 int bb_record_index(struct bb_record *rec);
 
+/* A line over BB_LINE_MAX is not parsed by the loop (json_ok 0, env empty).
+ * A stage that must still settle it (bb-ack, bb-sqs-send) parses it here,
+ * into its own doc, when the line is held whole: 0 with json_ok and env set
+ * when it is a JSON object. */
+int bb_record_read_whole(struct bb_record *rec, struct bb_jdoc *doc);
+
 const struct bb_member *bb_record_member(const struct bb_record *rec, const char *key);
 
 /* A string member decoded to its bytes (malloc'd, NUL-terminated, *len set),

@@ -1,6 +1,9 @@
 /* sqs.c: one curl handle per client, reused so connections are kept alive. */
 #include "sqs.h"
 #include "ids.h"
+#include "notification.h"
+#include "parse.h"
+#define BB_RECORD_NO_JQ /* only bb_stopping: answers are read with lib/json.h */
 #include "record.h"
 #include "timeutil.h"
 
@@ -34,6 +37,7 @@ struct bb_sqs {
 	int64_t cooldown_ms;
 	int64_t stop_at;           /* when an attempt first found the program stopping (monotonic ms) */
 	struct bb_outage own, *outage;
+	struct bb_jdoc *doc;       /* the answers of calls that bring no parser of their own */
 };
 
 struct buf {
@@ -148,10 +152,13 @@ struct bb_sqs *bb_sqs_new(char *err, size_t errlen)
 
 	if (load_creds(&c, err, errlen) != 0)
 		return NULL;
-	if (!(s = calloc(1, sizeof *s)) || !(s->curl = curl_easy_init()) || !(s->multi = curl_multi_init())) {
+	if (!(s = calloc(1, sizeof *s)) || !(s->curl = curl_easy_init()) || !(s->multi = curl_multi_init()) ||
+	    !(s->doc = bb_json_new())) {
 		snprintf(err, errlen, "out of memory");
-		if (s)
+		if (s) {
+			curl_multi_cleanup(s->multi);
 			curl_easy_cleanup(s->curl);
+		}
 		free(s);
 		return NULL;
 	}
@@ -184,6 +191,7 @@ void bb_sqs_free(struct bb_sqs *s)
 		return;
 	curl_multi_cleanup(s->multi);
 	curl_easy_cleanup(s->curl);
+	bb_json_free(s->doc);
 	bb_outage_destroy(&s->own);
 	memset(s->userpwd, 0, sizeof s->userpwd);
 	free(s);
@@ -207,90 +215,6 @@ void bb_sqs_report_to(struct bb_sqs *s, struct bb_outage *o)
 void bb_sqs_set_patience(struct bb_sqs *s, long ms)
 {
 	s->patience_ms = ms;
-}
-
-void bb_sqs_batch_settle(const char *action, jv resp, struct bb_sqs_entry *e, int n)
-{
-	jv ok = jv_object_get(jv_copy(resp), jv_string("Successful"));
-	jv bad = jv_object_get(jv_copy(resp), jv_string("Failed"));
-
-	for (int j = 0; jv_get_kind(ok) == JV_KIND_ARRAY && j < jv_array_length(jv_copy(ok)); j++) {
-		jv r = jv_array_get(jv_copy(ok), j);
-		if (jv_get_kind(r) != JV_KIND_OBJECT) { /* names no entry (and libjq asserts on it) */
-			jv_free(r);
-			continue;
-		}
-		jv rid = jv_object_get(jv_copy(r), jv_string("Id"));
-		int i = jv_get_kind(rid) == JV_KIND_STRING ? atoi(jv_string_value(rid)) : -1;
-		if (i >= 0 && i < n && i < 10 && !e[i].done && !e[i].refused) { /* refused before: not sent now */
-			e[i].done = 1;
-			e[i].result = jv_copy(r);
-		}
-		jv_free(rid), jv_free(r);
-	}
-	for (int j = 0; jv_get_kind(bad) == JV_KIND_ARRAY && j < jv_array_length(jv_copy(bad)); j++) {
-		jv f = jv_array_get(jv_copy(bad), j);
-		if (jv_get_kind(f) != JV_KIND_OBJECT) {
-			jv_free(f);
-			continue;
-		}
-		jv fid = jv_object_get(jv_copy(f), jv_string("Id"));
-		jv sender = jv_object_get(jv_copy(f), jv_string("SenderFault"));
-		jv code = jv_object_get(jv_copy(f), jv_string("Code"));
-		int i = jv_get_kind(fid) == JV_KIND_STRING ? atoi(jv_string_value(fid)) : -1;
-		if (i >= 0 && i < n && i < 10 && !e[i].done) {
-			e[i].refused = jv_get_kind(sender) == JV_KIND_TRUE;
-			snprintf(e[i].code, sizeof e[0].code, "%s", jv_get_kind(code) == JV_KIND_STRING ? jv_string_value(code) : "");
-			snprintf(e[i].error, sizeof e[0].error, "%s: %s", action, e[i].code[0] ? e[i].code : "refused");
-		}
-		jv_free(fid), jv_free(sender), jv_free(code), jv_free(f);
-	}
-	jv_free(ok), jv_free(bad), jv_free(resp);
-}
-
-int bb_sqs_batch(struct bb_sqs *s, const char *action, const char *queue, struct bb_sqs_entry *e, int n,
-		 int calls, struct bb_sqs_error *err)
-{
-	int todo[10], ntodo = 0;
-
-	for (int i = 0; i < n && i < 10; i++) {
-		e[i].done = e[i].refused = 0;
-		e[i].result = jv_invalid();
-		e[i].code[0] = e[i].error[0] = '\0';
-		todo[ntodo++] = i;
-	}
-	for (int call = 0; call < calls && ntodo > 0; call++) {
-		jv entries = jv_array(), resp;
-		char id[16];
-		for (int k = 0; k < ntodo; k++) {
-			snprintf(id, sizeof id, "%d", todo[k]); /* positional: the index in e */
-			entries = jv_array_append(entries, jv_object_set(jv_copy(e[todo[k]].request), jv_string("Id"),
-									 jv_string(id)));
-		}
-		jv req = jv_object();
-		req = jv_object_set(req, jv_string("QueueUrl"), jv_string(queue));
-		req = jv_object_set(req, jv_string("Entries"), entries);
-		if (bb_sqs_call(s, action, req, &resp, err) != 0) {
-			for (int k = 0; k < ntodo; k++)
-				snprintf(e[todo[k]].error, sizeof e[0].error, "%s: %s: %s", action, err->type, err->message);
-			for (int i = 0; i < n && i < 10; i++)
-				jv_free(e[i].request), e[i].request = jv_invalid();
-			return -1;
-		}
-		bb_sqs_batch_settle(action, resp, e, n);
-		int again[10], nagain = 0;
-		/* failed for a passing reason, or not answered at all: again */
-		for (int k = 0; k < ntodo; k++)
-			if (!e[todo[k]].done && !e[todo[k]].refused)
-				again[nagain++] = todo[k];
-		memcpy(todo, again, (size_t)nagain * sizeof *again);
-		ntodo = nagain;
-	}
-	for (int k = 0; k < ntodo; k++)
-		snprintf(e[todo[k]].error, sizeof e[0].error, "%s: still failing after retries", action);
-	for (int i = 0; i < n && i < 10; i++)
-		jv_free(e[i].request), e[i].request = jv_invalid();
-	return 0;
 }
 
 const char *bb_sqs_queue_name(const char *url)
@@ -351,48 +275,66 @@ static int retryable_type(const char *t)
 }
 
 /* The error of an answered request. */
-static void classify(long http, const struct buf *b, struct bb_sqs_error *e)
+static void classify(long http, const struct buf *b, struct bb_jdoc *doc, struct bb_sqs_error *e)
 {
-	jv doc = b->p ? bb_jv_parse(b->p, b->n) : jv_invalid();
-	jv type = jv_get_kind(doc) == JV_KIND_OBJECT ? jv_object_get(jv_copy(doc), jv_string("__type")) : jv_invalid();
-	jv msg = jv_get_kind(doc) == JV_KIND_OBJECT ? jv_object_get(jv_copy(doc), jv_string("message")) : jv_invalid();
+	struct bb_jval root = { 0 };
+	struct bb_jerr jerr;
 
-	if (jv_get_kind(msg) != JV_KIND_STRING && jv_get_kind(doc) == JV_KIND_OBJECT) {
-		jv_free(msg);
-		msg = jv_object_get(jv_copy(doc), jv_string("Message"));
-	}
+	if (b->p && bb_json_parse(doc, b->p, b->n, &root, &jerr) != 0)
+		root = (struct bb_jval){ 0 };
+	struct bb_str t = bb_str_of(bb_json_getz(root, "__type"));
+	struct bb_str m = bb_str_of(bb_json_getz(root, "message"));
+	if (!m.p)
+		m = bb_str_of(bb_json_getz(root, "Message"));
+	const char *hash = t.p ? memrchr(t.p, '#', t.n) : NULL;
+	size_t after = hash ? t.n - (size_t)(hash + 1 - t.p) : 0;
+
 	e->http = (int)http;
-	const char *t = jv_get_kind(type) == JV_KIND_STRING ? jv_string_value(type) : "";
-	const char *hash = strrchr(t, '#');
-	snprintf(e->type, sizeof e->type, "%s", b->query_error[0] ? b->query_error : hash && hash[1] ? hash + 1 :
-		 *t ? t : "HTTPError"); /* never empty: "ACTION: TYPE: message" names something */
-	snprintf(e->message, sizeof e->message, "%s", jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "");
-	e->retryable = http >= 500 || http == 429 || retryable_type(e->type) || retryable_type(t);
-	jv_free(doc), jv_free(type), jv_free(msg);
+	/* never empty: "ACTION: TYPE: message" names something */
+	if (b->query_error[0])
+		snprintf(e->type, sizeof e->type, "%s", b->query_error);
+	else if (after > 0)
+		snprintf(e->type, sizeof e->type, "%.*s", (int)after, hash + 1);
+	else if (t.n > 0)
+		snprintf(e->type, sizeof e->type, "%.*s", (int)t.n, t.p);
+	else
+		snprintf(e->type, sizeof e->type, "HTTPError");
+	snprintf(e->message, sizeof e->message, "%.*s", m.p ? (int)(m.n < 4096 ? m.n : 4096) : 0, m.p ? m.p : "");
+	/* the whole __type too: the name after '#' may be cut short */
+	char whole[sizeof e->type];
+	snprintf(whole, sizeof whole, "%.*s", t.p ? (int)(t.n < 4096 ? t.n : 4096) : 0, t.p ? t.p : "");
+	e->retryable = http >= 500 || http == 429 || retryable_type(e->type) || retryable_type(whole);
 }
 
-/* What an answer says: the response for a 2xx, else the error. Frees b->p. */
-static int answer(const char *action, long http, struct buf *b, jv *response, struct bb_sqs_error *e)
+/* What an answer says: *root for a 2xx, else the error. Frees b->p. */
+static int answer(const char *endpoint, const char *action, long http, struct buf *b, struct bb_jdoc *doc,
+		  struct bb_jval *root, struct bb_sqs_error *e)
 {
-	if (http >= 200 && http < 300) {
-		*response = b->n ? bb_jv_parse(b->p, b->n) : jv_object();
+	struct bb_jerr jerr;
+
+	if (http < 200 || http >= 300) {
+		classify(http, b, doc, e);
 		free(b->p);
-		/* every action answers an object; callers look members up in it */
-		if (jv_get_kind(*response) == JV_KIND_OBJECT)
-			return 0;
-		jv_free(*response);
-		snprintf(e->type, sizeof e->type, "InvalidResponse");
-		snprintf(e->message, sizeof e->message, "the answer to %s is not a JSON object", action);
-		e->http = (int)http;
 		return -1;
 	}
-	classify(http, b, e);
+	/* every action answers an object, an empty body an empty one */
+	int rc = b->n ? bb_json_parse(doc, b->p, b->n, root, &jerr) : bb_json_parse(doc, "{}", 2, root, &jerr);
 	free(b->p);
+	if (rc == 0 && bb_json_type(*root) == BB_JOBJECT)
+		return 0;
+	e->http = (int)http;
+	snprintf(e->type, sizeof e->type, "InvalidResponse");
+	if (rc != 0)
+		snprintf(e->message, sizeof e->message, "the answer of %s to %s is not JSON: %s at byte %zu", endpoint,
+			 action, jerr.message, jerr.offset);
+	else
+		snprintf(e->message, sizeof e->message, "the answer of %s to %s is %s, not a JSON object", endpoint,
+			 action, bb_json_type_name(bb_json_type(*root)));
 	return -1;
 }
 
-int bb_sqs_answer(const char *action, long http, const char *headers, size_t hlen, const char *body,
-		  size_t blen, jv *response, struct bb_sqs_error *err)
+int bb_sqs_answer(const char *endpoint, const char *action, long http, const char *headers, size_t hlen,
+		  const char *body, size_t blen, struct bb_jdoc *doc, struct bb_jval *root, struct bb_sqs_error *err)
 {
 	struct buf b = { 0 };
 
@@ -409,7 +351,7 @@ int bb_sqs_answer(const char *action, long http, const char *headers, size_t hle
 		err->retryable = 1;
 		return -1;
 	}
-	return answer(action, http, &b, response, err);
+	return answer(endpoint, action, http, &b, doc, root, err);
 }
 
 /* After the stop, every attempt of the client ends within the grace that
@@ -463,8 +405,8 @@ static CURLcode perform(struct bb_sqs *s)
 	return rc;
 }
 
-static int attempt(struct bb_sqs *s, const char *action, const char *body, long timeout_ms, int poll,
-		   jv *response, struct bb_sqs_error *e)
+static int attempt(struct bb_sqs *s, const char *action, const char *body, size_t len, long timeout_ms, int poll,
+		   struct bb_jdoc *doc, struct bb_jval *root, struct bb_sqs_error *e)
 {
 	struct buf b = { 0 };
 	struct curl_slist *h = NULL;
@@ -494,7 +436,7 @@ static int attempt(struct bb_sqs *s, const char *action, const char *body, long 
 	curl_easy_setopt(s->curl, CURLOPT_URL, url);
 	curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, h);
 	curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+	curl_easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE, (long)len);
 	curl_easy_setopt(s->curl, CURLOPT_AWS_SIGV4, s->sigv4);
 	curl_easy_setopt(s->curl, CURLOPT_USERPWD, s->userpwd);
 	curl_easy_setopt(s->curl, CURLOPT_WRITEFUNCTION, on_body);
@@ -519,7 +461,7 @@ static int attempt(struct bb_sqs *s, const char *action, const char *body, long 
 		return -1;
 	}
 	curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &http);
-	return answer(action, http, &b, response, e);
+	return answer(s->shown, action, http, &b, doc, root, e);
 }
 
 /* Sleep, but come back within 100 ms when the program is asked to stop:
@@ -533,13 +475,11 @@ static int nap(int64_t ms)
 	return bb_stopping() ? -1 : 0;
 }
 
-int bb_sqs_call(struct bb_sqs *s, const char *action, jv request, jv *response, struct bb_sqs_error *err)
+int bb_sqs_call(struct bb_sqs *s, const char *action, const char *request, size_t len, int64_t wait_s,
+		struct bb_jdoc *doc, struct bb_jval *root, struct bb_sqs_error *err)
 {
 	/* an answer takes no longer than the long poll asked for, and 10 s */
-	jv wait = jv_object_get(jv_copy(request), jv_string("WaitTimeSeconds"));
-	long timeout_ms = 10000 + (jv_get_kind(wait) == JV_KIND_NUMBER ? (long)jv_number_value(wait) * 1000 : 0);
-	jv_free(wait);
-	jv dumped = jv_dump_string(request, 0);
+	long timeout_ms = 10000 + (long)wait_s * 1000;
 	int64_t start = bb_clock_ms(), backoff = 100;
 	int rc = -1;
 
@@ -548,7 +488,7 @@ int bb_sqs_call(struct bb_sqs *s, const char *action, jv request, jv *response, 
 		int64_t now = bb_clock_ms();
 		if (s->open_until > now && nap(s->open_until - now) != 0)
 			break; /* the circuit is open: wait, then this call is the probe */
-		rc = attempt(s, action, jv_string_value(dumped), timeout_ms, timeout_ms > 10000, response, err);
+		rc = attempt(s, action, request, len, timeout_ms, wait_s > 0, doc ? doc : s->doc, root, err);
 		if (rc == 0 || !err->retryable) {
 			if (rc == 0 || err->http) { /* the endpoint answered */
 				s->failures = 0;
@@ -574,24 +514,48 @@ int bb_sqs_call(struct bb_sqs *s, const char *action, jv request, jv *response, 
 		snprintf(err->message, sizeof err->message, "not made: the program is stopping");
 		err->retryable = 1;
 	}
-	jv_free(dumped);
 	return rc;
+}
+
+static int out_of_memory(struct bb_sqs_error *err, const char *what)
+{
+	memset(err, 0, sizeof *err);
+	snprintf(err->type, sizeof err->type, "OutOfMemory");
+	snprintf(err->message, sizeof err->message, "no memory for %s", what);
+	err->retryable = 1;
+	return -1;
+}
+
+/* bb_sqs_call with the request a writer holds. */
+static int call_jw(struct bb_sqs *s, const char *action, const struct bb_jw *w, int64_t wait_s,
+		   struct bb_jdoc *doc, struct bb_jval *root, struct bb_sqs_error *err)
+{
+	if (w->oom)
+		return out_of_memory(err, "the request");
+	return bb_sqs_call(s, action, w->buf, w->len, wait_s, doc, root, err);
 }
 
 int bb_sqs_check_queue(struct bb_sqs *s, const char *queue, struct bb_sqs_error *err)
 {
-	jv req = jv_object_set(jv_object(), jv_string("QueueUrl"), jv_string(queue)), resp;
-
 	long patience = s->patience_ms;
+	struct bb_jval root;
+	struct bb_jw w;
 	int rc;
 
-	req = jv_object_set(req, jv_string("AttributeNames"), jv_array_append(jv_array(), jv_string("QueueArn")));
+	bb_jw_init(&w);
+	bb_jw_obj(&w);
+	bb_jw_kstrz(&w, "QueueUrl", queue);
+	bb_jw_key(&w, "AttributeNames");
+	bb_jw_arr(&w);
+	bb_jw_strz(&w, "QueueArn");
+	bb_jw_end(&w, ']');
+	bb_jw_end(&w, '}');
 	s->patience_ms = 0; /* one attempt: an endpoint that fails now is the program's to wait for */
-	rc = bb_sqs_call(s, "GetQueueAttributes", req, &resp, err);
+	rc = call_jw(s, "GetQueueAttributes", &w, 0, NULL, &root, err);
 	s->patience_ms = patience;
+	bb_jw_free(&w);
 	if (rc != 0)
 		return bb_sqs_no_such_queue(err) ? -1 : 0;
-	jv_free(resp);
 	return 0;
 }
 
@@ -600,4 +564,236 @@ int bb_sqs_no_such_queue(const struct bb_sqs_error *err)
 	/* the JSON protocol's name, and the query protocol's (x-amzn-query-error) */
 	return strcmp(err->type, "QueueDoesNotExist") == 0 ||
 	       strcmp(err->type, "AWS.SimpleQueueService.NonExistentQueue") == 0;
+}
+
+/* ---- ReceiveMessage ---- */
+
+/* A message attribute that holds a count or milliseconds: -1 when absent or
+ * not a whole number (strictly: junk is no number, nor one too long). */
+static int64_t attr_count(struct bb_jval attrs, const char *key)
+{
+	struct bb_str v = bb_str_of(bb_json_getz(attrs, key));
+	char digits[24];
+	int64_t r;
+
+	if (!v.p || v.n == 0 || v.n >= sizeof digits || memchr(v.p, '\0', v.n))
+		return -1;
+	memcpy(digits, v.p, v.n);
+	digits[v.n] = '\0';
+	return bb_parse_i64(digits, 0, INT64_MAX, &r) == 0 ? r : -1;
+}
+
+int bb_sqs_messages_read(struct bb_jval answer, struct bb_sqs_received *out)
+{
+	struct bb_jval msgs = bb_json_getz(answer, "Messages");
+
+	out->n = 0;
+	if (bb_json_type(msgs) != BB_JARRAY)
+		return 0;
+	if (bb_reserve((void **)&out->m, &out->cap, bb_json_count(msgs), sizeof *out->m) != 0)
+		return -1;
+	for (struct bb_jval v = bb_json_first(msgs); bb_json_type(v) != BB_JNONE; v = bb_json_next(v)) {
+		if (bb_json_type(v) != BB_JOBJECT)
+			continue; /* no message: nothing to emit, nothing to release */
+		struct bb_sqs_message *m = &out->m[out->n++];
+		struct bb_jval attrs = bb_json_getz(v, "Attributes"), ma = bb_json_getz(v, "MessageAttributes");
+		m->message_id = bb_str_of(bb_json_getz(v, "MessageId"));
+		m->receipt_handle = bb_str_of(bb_json_getz(v, "ReceiptHandle"));
+		m->body = bb_str_of(bb_json_getz(v, "Body"));
+		m->receive_count = attr_count(attrs, "ApproximateReceiveCount");
+		m->sent_at = attr_count(attrs, "SentTimestamp");
+		m->first_received_at = attr_count(attrs, "ApproximateFirstReceiveTimestamp");
+		m->attributes = (struct bb_str){ NULL, 0 };
+		if (bb_json_type(ma) == BB_JOBJECT && bb_json_raw(ma, &m->attributes.p, &m->attributes.n) != 0)
+			m->attributes.p = NULL;
+	}
+	return 0;
+}
+
+int bb_sqs_receive(struct bb_sqs *s, const char *queue, int max, int64_t wait_s, int64_t visibility_s,
+		   struct bb_sqs_received *out, struct bb_sqs_error *err)
+{
+	static const char *const lists[] = { "MessageSystemAttributeNames", "AttributeNames" /* older servers */ };
+	struct bb_jval root;
+	struct bb_jw w;
+	int rc;
+
+	out->n = 0;
+	if (!out->doc && !(out->doc = bb_json_new()))
+		return out_of_memory(err, "the answer");
+	bb_jw_init(&w);
+	bb_jw_obj(&w);
+	bb_jw_kstrz(&w, "QueueUrl", queue);
+	bb_jw_kint(&w, "MaxNumberOfMessages", max);
+	bb_jw_kint(&w, "WaitTimeSeconds", wait_s);
+	bb_jw_kint(&w, "VisibilityTimeout", visibility_s);
+	for (int i = 0; i < 2; i++) {
+		bb_jw_key(&w, lists[i]);
+		bb_jw_arr(&w);
+		bb_jw_strz(&w, "ApproximateReceiveCount");
+		bb_jw_strz(&w, "SentTimestamp");
+		bb_jw_strz(&w, "ApproximateFirstReceiveTimestamp");
+		bb_jw_end(&w, ']');
+	}
+	bb_jw_key(&w, "MessageAttributeNames");
+	bb_jw_arr(&w);
+	bb_jw_strz(&w, "All");
+	bb_jw_end(&w, ']');
+	bb_jw_end(&w, '}');
+	rc = call_jw(s, "ReceiveMessage", &w, wait_s, out->doc, &root, err);
+	bb_jw_free(&w);
+	if (rc == 0 && bb_sqs_messages_read(root, out) != 0)
+		rc = out_of_memory(err, "the messages");
+	return rc;
+}
+
+void bb_sqs_received_free(struct bb_sqs_received *r)
+{
+	free(r->m);
+	bb_json_free(r->doc);
+	memset(r, 0, sizeof *r);
+}
+
+/* ---- the *Batch actions ---- */
+
+void bb_sqs_entries_free(struct bb_sqs_entry *e, int n)
+{
+	for (int i = 0; i < n; i++) {
+		free((char *)e[i].message_id.p);
+		e[i].message_id = (struct bb_str){ NULL, 0 };
+	}
+}
+
+static void write_attrs(struct bb_jw *w, const struct bb_sqs_attr *a, int n)
+{
+	bb_jw_key(w, "MessageAttributes");
+	bb_jw_obj(w);
+	for (int i = 0; i < n; i++) {
+		bb_jw_key(w, a[i].name);
+		bb_jw_obj(w);
+		bb_jw_kstrz(w, "DataType", "String");
+		bb_jw_kview(w, "StringValue", a[i].value);
+		bb_jw_end(w, '}');
+	}
+	bb_jw_end(w, '}');
+}
+
+void bb_sqs_batch_request(struct bb_jw *w, const char *action, struct bb_str queue,
+			  const struct bb_sqs_entry *e, const int *idx, int k)
+{
+	int send = strcmp(action, "SendMessageBatch") == 0;
+	int visibility = strcmp(action, "ChangeMessageVisibilityBatch") == 0;
+	char id[16];
+
+	bb_jw_obj(w);
+	bb_jw_kview(w, "QueueUrl", queue);
+	bb_jw_key(w, "Entries");
+	bb_jw_arr(w);
+	for (int j = 0; j < k; j++) {
+		const struct bb_sqs_entry *x = &e[idx[j]];
+		snprintf(id, sizeof id, "%d", idx[j]); /* positional: the index in e */
+		bb_jw_obj(w);
+		bb_jw_kstrz(w, "Id", id);
+		if (send) {
+			bb_jw_kview(w, "MessageBody", x->body);
+			if (x->nattrs > 0)
+				write_attrs(w, x->attrs, x->nattrs);
+		} else {
+			bb_jw_kview(w, "ReceiptHandle", x->handle);
+		}
+		if (visibility)
+			bb_jw_kint(w, "VisibilityTimeout", x->visibility);
+		bb_jw_end(w, '}');
+	}
+	bb_jw_end(w, ']');
+	bb_jw_end(w, '}');
+}
+
+/* The entry a Successful or Failed element names by its positional id
+ * ("0" to "9"), or -1. */
+static int entry_of(struct bb_jval el, int n)
+{
+	struct bb_str id = bb_str_of(bb_json_getz(el, "Id"));
+	if (!id.p || id.n != 1 || id.p[0] < '0' || id.p[0] > '9' || id.p[0] - '0' >= n)
+		return -1;
+	return id.p[0] - '0';
+}
+
+void bb_sqs_batch_settle(const char *action, struct bb_jval answer, struct bb_sqs_entry *e, int n)
+{
+	struct bb_jval ok = bb_json_getz(answer, "Successful"), bad = bb_json_getz(answer, "Failed");
+	struct bb_jval r;
+	int i;
+
+	if (bb_json_type(ok) == BB_JARRAY)
+		for (r = bb_json_first(ok); bb_json_type(r) != BB_JNONE; r = bb_json_next(r)) {
+			/* refused before: not sent now */
+			if ((i = entry_of(r, n)) < 0 || e[i].done || e[i].refused)
+				continue;
+			struct bb_str id = bb_str_of(bb_json_getz(r, "MessageId"));
+			char *copy = id.p ? malloc(id.n + 1) : NULL;
+			if (copy) {
+				memcpy(copy, id.p, id.n);
+				copy[id.n] = '\0';
+			}
+			e[i].done = 1;
+			e[i].message_id = (struct bb_str){ copy, copy ? id.n : 0 };
+		}
+	if (bb_json_type(bad) == BB_JARRAY)
+		for (r = bb_json_first(bad); bb_json_type(r) != BB_JNONE; r = bb_json_next(r)) {
+			int sender = 0;
+			if ((i = entry_of(r, n)) < 0 || e[i].done)
+				continue;
+			struct bb_str code = bb_str_of(bb_json_getz(r, "Code"));
+			e[i].refused = bb_json_bool(bb_json_getz(r, "SenderFault"), &sender) == 0 && sender;
+			snprintf(e[i].code, sizeof e[i].code, "%.*s", code.p ? (int)(code.n < 4096 ? code.n : 4096) : 0,
+				 code.p ? code.p : "");
+			snprintf(e[i].error, sizeof e[i].error, "%s: %s", action, e[i].code[0] ? e[i].code : "refused");
+		}
+}
+
+int bb_sqs_batch_call(struct bb_sqs *s, const char *action, struct bb_str queue, struct bb_sqs_entry *e,
+		      int n, const int *idx, int k, struct bb_sqs_error *err)
+{
+	struct bb_jval root;
+	struct bb_jw w;
+	int rc;
+
+	bb_jw_init(&w);
+	bb_sqs_batch_request(&w, action, queue, e, idx, k);
+	rc = call_jw(s, action, &w, 0, NULL, &root, err);
+	bb_jw_free(&w);
+	if (rc == 0)
+		bb_sqs_batch_settle(action, root, e, n);
+	return rc;
+}
+
+int bb_sqs_batch(struct bb_sqs *s, const char *action, struct bb_str queue, struct bb_sqs_entry *e, int n,
+		 int calls, struct bb_sqs_error *err)
+{
+	int todo[10], ntodo = 0;
+
+	n = n < 10 ? n : 10;
+	for (int i = 0; i < n; i++) {
+		e[i].done = e[i].refused = 0;
+		e[i].code[0] = e[i].error[0] = '\0';
+		todo[ntodo++] = i;
+	}
+	for (int call = 0; call < calls && ntodo > 0; call++) {
+		if (bb_sqs_batch_call(s, action, queue, e, n, todo, ntodo, err) != 0) {
+			for (int k = 0; k < ntodo; k++)
+				snprintf(e[todo[k]].error, sizeof e[0].error, "%s: %s: %s", action, err->type, err->message);
+			return -1;
+		}
+		int again[10], nagain = 0;
+		/* failed for a passing reason, or not answered at all: again */
+		for (int k = 0; k < ntodo; k++)
+			if (!e[todo[k]].done && !e[todo[k]].refused)
+				again[nagain++] = todo[k];
+		memcpy(todo, again, (size_t)nagain * sizeof *again);
+		ntodo = nagain;
+	}
+	for (int k = 0; k < ntodo; k++)
+		snprintf(e[todo[k]].error, sizeof e[0].error, "%s: still failing after retries", action);
+	return 0;
 }

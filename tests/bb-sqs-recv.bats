@@ -2,7 +2,8 @@
 # bb-sqs-recv: messages from a real SQS (the fauxqs emulator), sent by an
 # independent client (the AWS SDK), come out as DESIGN.md's envelope with the
 # body byte for byte; --max-messages, --drain, the visibility timeout,
-# --concurrency; a missing queue; no receipt handle in the logs.
+# --concurrency; a missing queue; no receipt handle in the logs; answers
+# that hold U+0000, or are not JSON (through tools/sqs/sigv4-proxy.mjs).
 
 load helper
 load sqs-helper
@@ -21,6 +22,12 @@ setup() {
 	sqs_require
 	T=$BATS_TEST_TMPDIR
 }
+
+teardown() {
+	proxy_stop
+}
+
+PROXY_PORT=4587
 
 # recv ARGS...: bb-sqs-recv ARGS > $T/out.ndjson, stderr in $T/err; its
 # status in $status.
@@ -327,4 +334,65 @@ recv() {
 	expect "exit status" "$status" 74
 	grep -qx 'bb-sqs-recv: fatal: unable to write standard output: No space left on device' "$T/err" ||
 		fail "no message: $(cat "$T/err")"
+}
+
+# answer_file FILE BODY_FILE...: a ReceiveMessage answer, as SQS writes it,
+# with one message per BODY_FILE whose Body is that file's bytes.
+answer_file() {
+	python3 - "$@" <<'PY'
+import json, sys
+msgs = []
+for i, path in enumerate(sys.argv[2:]):
+    body = open(path, "rb").read().decode("utf-8", "surrogatepass")
+    msgs.append({"MessageId": "m-%d" % i, "ReceiptHandle": "rh-%d" % i, "MD5OfBody": "-", "Body": body,
+                 "Attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1767225600000"}})
+open(sys.argv[1], "w", encoding="utf-8").write(json.dumps({"Messages": msgs}, ensure_ascii=False))
+PY
+}
+
+@test "bodies holding \u0000, in their JSON strings and as a byte, come out byte for byte; dedupe_hash is the SHA-256 of the exact body" {
+	Q=$AWS_ENDPOINT_URL_SQS/000000000000/bb # scripts/sqs-local's: only its existence is asked of SQS
+	# a notification whose strings hold \u0000 (as SQS carries it), and a
+	# body that is bytes with U+0000 and the U+FFFD SQS puts for a byte that
+	# is not UTF-8
+	notify "OURS:20.00:w COMP:19.50" '.NotificationMetadata.ApplicationId = "app\u0000x"' |
+		tr -d '\n' >"$T/body.0"
+	grep -qF 'app\u0000x' "$T/body.0" || fail "the fixture lacks its escape: $(cat "$T/body.0")"
+	printf 'nul:\0 fffd:\xef\xbf\xbd quote:" backslash:\\ end' >"$T/body.1"
+	answer_file "$T/answer.json" "$T/body.0" "$T/body.1"
+	proxy_start "$PROXY_PORT" --fault ReceiveMessage:answer:1 --answer "$T/answer.json"
+	status=0
+	through_proxy timeout 60 bb-sqs-recv --queue-url "$Q" --max-messages 2 --wait-seconds 1 2>"$T/err" |
+		bb-validate >"$T/out.ndjson" 2>/dev/null || status=$?
+	expect "exit status" "$status" 0
+	expect "records" "$(wc -l <"$T/out.ndjson")" 2
+	for i in 0 1; do
+		python3 -c 'import json, sys; sys.stdout.buffer.write(json.loads(open(sys.argv[1], "rb").readlines()[int(sys.argv[2])])["body"].encode("utf-8", "surrogatepass"))' \
+			"$T/out.ndjson" "$i" >"$T/got.$i"
+		cmp "$T/body.$i" "$T/got.$i" || fail "body $i: sent $(od -c "$T/body.$i" | head -3), got $(od -c "$T/got.$i" | head -3)"
+		expect "dedupe_hash $i" "$(sed -n "$((i + 1))p" "$T/out.ndjson" | jq -r .dedupe_hash)" "$(sha256sum <"$T/body.$i" | cut -c1-64)"
+	done
+	expect "statuses" "$(jq -r '[.status, .error.type // "-"] | join(" ")' "$T/out.ndjson" | paste -sd,)" "ok -,rejected malformed_json"
+}
+
+@test "an answer that is not JSON: exit 69 naming the endpoint and the byte offset, nothing emitted, the message left in the queue" {
+	fresh_queues garbled
+	printf 'one\n' | sdk_send "$Q" >/dev/null
+	# a raw byte that is not UTF-8 inside the Body, then one cut short
+	printf '{"Messages":[{"MessageId":"m","ReceiptHandle":"r","Body":"a\xffb"}]}' >"$T/bad-utf8.json"
+	printf '{"Messages":[{"MessageId":"m","Body":"ab' >"$T/truncated.json"
+	for answer in bad-utf8 truncated; do
+		proxy_start "$PROXY_PORT" --fault ReceiveMessage:answer:1 --answer "$T/$answer.json"
+		through_proxy recv --queue-url "$Q" --wait-seconds 1
+		proxy_stop
+		expect "$answer: exit status" "$status" 69
+		expect "$answer: records" "$(wc -l <"$T/out.ndjson")" 0
+		case $answer in
+		bad-utf8) why='invalid UTF-8 at byte 59' ;;
+		truncated) why='string not closed at byte 37' ;;
+		esac
+		expect "$answer: the error" "$(grep fatal "$T/err")" \
+			"bb-sqs-recv: fatal: unable to receive from '$Q': InvalidResponse: the answer of $PROXY_URL to ReceiveMessage is not JSON: $why"
+	done
+	expect "the queue (visible, in flight)" "$(sqs_counts "$Q")" "1 0"
 }

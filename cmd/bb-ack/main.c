@@ -2,6 +2,7 @@
  * what was stored, found duplicate or skipped; move what was rejected to the
  * dead-letter queue, then delete it; give what failed back to the queue
  * later. Each record comes out with `ack` added once settled. */
+#define BB_RECORD_NO_JQ /* records are read through the envelope, written through lib/jwrite.h */
 #include "cli.h"
 #include "conf.h"
 #include "exitcode.h"
@@ -36,7 +37,8 @@ struct item {
 	char *line;
 	size_t len;
 	enum what what;
-	char *queue, *handle, *body, *error_type, *trace;
+	/* copies of the envelope's members (NUL-terminated too), null when absent */
+	struct bb_str queue, handle, body, error_type, trace;
 	int64_t receive_count;
 	int dlq_done, deleted, visibility_set;
 	char error[480];
@@ -52,100 +54,96 @@ struct ctx {
 	int greet;           /* just opened: the empty line is owed */
 	struct item *items;
 	int n, cap;
+	struct bb_jdoc *doc; /* a line over the record limit, parsed here */
 	size_t deleted, dead_lettered, retried, failed;
 };
 
-static char *sub_string(const struct bb_record *rec, const char *obj, const char *key)
+/* A copy of s, NUL-terminated too; null when s is (or out of memory). */
+static struct bb_str str_dup(struct bb_str s)
 {
-	struct bb_record s;
-	size_t n;
-	char *v = NULL;
-	if (bb_record_sub(rec, obj, &s) == 0)
-		v = bb_record_string(&s, key, &n);
-	free(s.m);
-	return v;
+	char *p = s.p ? malloc(s.n + 1) : NULL;
+	if (p) {
+		memcpy(p, s.p, s.n);
+		p[s.n] = '\0';
+	}
+	return (struct bb_str){ p, p ? s.n : 0 };
 }
 
-static int64_t sub_number(const struct bb_record *rec, const char *obj, const char *key)
+static int str_same(struct bb_str a, struct bb_str b)
 {
-	struct bb_record s;
-	int64_t v = -1;
-	if (bb_record_sub(rec, obj, &s) == 0) {
-		const struct bb_member *m = bb_record_member(&s, key);
-		if (m)
-			v = atoll(m->val);
-	}
-	free(s.m);
-	return v;
+	return a.n == b.n && memcmp(a.p, b.p, a.n) == 0;
 }
 
 /* What to do with a record, by its status and how often SQS delivered it. */
 static void classify(struct ctx *c, const struct bb_record *rec, struct item *it)
 {
-	size_t n;
-	char *status = bb_record_string(rec, "status", &n);
-	int durable = bb_record_member(rec, "stored") != NULL;
+	const struct bb_envelope *env = &rec->env;
+	struct bb_str status = env->status;
+	int durable = bb_json_type(env->stored) != BB_JNONE;
 
-	it->queue = sub_string(rec, "sqs", "queue_url");
-	it->handle = sub_string(rec, "sqs", "receipt_handle");
-	it->receive_count = sub_number(rec, "sqs", "receive_count");
-	it->trace = bb_record_string(rec, "trace_id", &n);
-	it->error_type = sub_string(rec, "error", "type");
+	it->queue = str_dup(env->sqs.queue_url);
+	it->handle = str_dup(env->sqs.receipt_handle);
+	it->receive_count = env->sqs.receive_count == BB_NONE ? -1 : env->sqs.receive_count;
+	it->trace = str_dup(env->trace_id);
+	it->error_type = str_dup(env->error_type);
 	it->what = LEAVE;
-	if (!it->queue || !it->handle) /* a replay: nothing to settle */
+	if (!it->queue.p || !it->handle.p) /* a replay: nothing to settle */
 		;
 	else if (c->all)
 		it->what = DELETE;
-	else if (!durable || !status)
+	else if (!durable || !status.p)
 		snprintf(it->error, sizeof it->error, "outcome not stored yet: left for redelivery");
-	else if (!strcmp(status, "ok") || !strcmp(status, "duplicate") || !strcmp(status, "skipped"))
+	else if (bb_str_eq(status, "ok") || bb_str_eq(status, "duplicate") || bb_str_eq(status, "skipped"))
 		it->what = DELETE;
-	else if (!strcmp(status, "rejected"))
+	else if (bb_str_eq(status, "rejected"))
 		it->what = c->dlq_url ? TO_DLQ : LEAVE; /* without a DLQ, the queue's redrive policy decides */
-	else if (!strcmp(status, "failed"))
+	else if (bb_str_eq(status, "failed"))
 		/* a poison pill on its last allowed attempt goes to the DLQ, never vanishes */
 		it->what = c->dlq_url && it->receive_count >= c->max_receive_count ? TO_DLQ : RETRY_LATER;
-	if (it->what == TO_DLQ && !(it->body = bb_record_string(rec, "body", &n))) {
+	if (it->what == TO_DLQ && !(it->body = str_dup(env->body_text)).p) {
 		it->what = LEAVE;
 		snprintf(it->error, sizeof it->error, "no body to dead-letter: left for the redrive policy");
 	}
-	free(status);
 }
 
-static jv attr(const char *v)
+/* A message attribute's value: "-" for one absent or empty. */
+static struct bb_str attr_value(struct bb_str v)
 {
-	jv a = jv_object();
-	a = jv_object_set(a, jv_string("DataType"), jv_string("String"));
-	return jv_object_set(a, jv_string("StringValue"), jv_string(v && *v ? v : "-"));
+	return v.p && v.n > 0 ? v : BB_LIT("-");
 }
 
-/* One batch call over up to ten items; fn fills an entry, done marks success. */
-static void batch(struct ctx *c, const char *action, const char *queue, int *idx, int k,
-		  jv (*entry)(struct ctx *, struct item *), int (*done)(struct item *, int))
+/* What an entry of a batch call takes from an item; attrs is room for its
+ * message attributes. */
+typedef void (*entry_fn)(struct item *it, struct bb_sqs_entry *e, struct bb_sqs_attr attrs[2]);
+
+/* One batch call over up to ten items; entry fills an entry, done marks success. */
+static void batch(struct ctx *c, const char *action, struct bb_str queue, int *idx, int k, entry_fn entry,
+		  int (*done)(struct item *, int))
 {
 	struct bb_sqs_entry e[BATCH];
+	struct bb_sqs_attr attrs[BATCH][2];
 	struct bb_sqs_error err;
 
+	memset(e, 0, sizeof e);
 	for (int j = 0; j < k; j++)
-		e[j].request = entry(c, &c->items[idx[j]]);
+		entry(&c->items[idx[j]], &e[j], attrs[j]);
 	bb_sqs_batch(c->sqs, action, queue, e, k, 4, &err);
 	for (int j = 0; j < k; j++) {
 		if (e[j].done)
 			done(&c->items[idx[j]], 1);
 		else
 			snprintf(c->items[idx[j]].error, sizeof c->items[0].error, "%s", e[j].error);
-		jv_free(e[j].result);
 	}
+	bb_sqs_entries_free(e, k);
 }
 
-static jv dlq_entry(struct ctx *c, struct item *it)
+static void dlq_entry(struct item *it, struct bb_sqs_entry *e, struct bb_sqs_attr attrs[2])
 {
-	(void)c;
-	jv attrs = jv_object();
-	attrs = jv_object_set(attrs, jv_string("error_type"), attr(it->error_type ? it->error_type : "failed"));
-	attrs = jv_object_set(attrs, jv_string("trace_id"), attr(it->trace));
-	jv en = jv_object_set(jv_object(), jv_string("MessageBody"), jv_string(it->body));
-	return jv_object_set(en, jv_string("MessageAttributes"), attrs);
+	attrs[0] = (struct bb_sqs_attr){ "error_type", attr_value(it->error_type.p ? it->error_type : BB_LIT("failed")) };
+	attrs[1] = (struct bb_sqs_attr){ "trace_id", attr_value(it->trace) };
+	e->body = it->body;
+	e->attrs = attrs;
+	e->nattrs = 2;
 }
 
 static int dlq_done(struct item *it, int ok)
@@ -153,10 +151,10 @@ static int dlq_done(struct item *it, int ok)
 	return it->dlq_done = ok;
 }
 
-static jv delete_entry(struct ctx *c, struct item *it)
+static void delete_entry(struct item *it, struct bb_sqs_entry *e, struct bb_sqs_attr attrs[2])
 {
-	(void)c;
-	return jv_object_set(jv_object(), jv_string("ReceiptHandle"), jv_string(it->handle));
+	(void)attrs;
+	e->handle = it->handle;
 }
 
 static int delete_done(struct item *it, int ok)
@@ -164,13 +162,14 @@ static int delete_done(struct item *it, int ok)
 	return it->deleted = ok;
 }
 
-static jv visibility_entry(struct ctx *c, struct item *it)
+static void visibility_entry(struct item *it, struct bb_sqs_entry *e, struct bb_sqs_attr attrs[2])
 {
-	(void)c;
 	int64_t rc = it->receive_count < 1 ? 1 : it->receive_count > 10 ? 10 : it->receive_count;
 	int64_t secs = 30LL << (rc - 1); /* backoff grows with each delivery */
-	jv en = jv_object_set(jv_object(), jv_string("ReceiptHandle"), jv_string(it->handle));
-	return jv_object_set(en, jv_string("VisibilityTimeout"), jv_number((double)(secs > 43200 ? 43200 : secs)));
+
+	(void)attrs;
+	e->handle = it->handle;
+	e->visibility = secs > 43200 ? 43200 : secs;
 }
 
 static int visibility_done(struct item *it, int ok)
@@ -180,23 +179,21 @@ static int visibility_done(struct item *it, int ok)
 
 /* Run one action over every item that wants it, ten per call per queue. */
 static void settle(struct ctx *c, const char *action, int (*wants)(const struct item *), const char *fixed_queue,
-		   jv (*entry)(struct ctx *, struct item *), int (*done)(struct item *, int))
+		   entry_fn entry, int (*done)(struct item *, int))
 {
 	int used[c->n ? c->n : 1];
 	memset(used, 0, sizeof used);
 	for (int i = 0; i < c->n; i++) {
 		if (used[i] || !wants(&c->items[i]))
 			continue;
-		const char *queue = fixed_queue ? fixed_queue : c->items[i].queue;
+		struct bb_str queue = fixed_queue ? (struct bb_str){ fixed_queue, strlen(fixed_queue) } : c->items[i].queue;
 		int idx[BATCH], k = 0;
 		for (int j = i; j < c->n && k < BATCH; j++)
-			if (!used[j] && wants(&c->items[j]) &&
-			    (fixed_queue || strcmp(c->items[j].queue, queue) == 0))
+			if (!used[j] && wants(&c->items[j]) && (fixed_queue || str_same(c->items[j].queue, queue)))
 				idx[k++] = j, used[j] = 1;
 		batch(c, action, queue, idx, k, entry, done);
 	}
 }
-
 static int wants_dlq(const struct item *it) { return it->what == TO_DLQ; }
 static int wants_delete(const struct item *it)
 {
@@ -207,7 +204,9 @@ static int wants_visibility(const struct item *it) { return it->what == RETRY_LA
 
 static void item_free(struct item *it)
 {
-	free(it->line), free(it->queue), free(it->handle), free(it->body), free(it->error_type), free(it->trace);
+	free(it->line);
+	free((char *)it->queue.p), free((char *)it->handle.p), free((char *)it->body.p);
+	free((char *)it->error_type.p), free((char *)it->trace.p);
 }
 
 /* The FIFO of --settled, once bb-sqs-recv has opened its end (ENXIO until
@@ -247,9 +246,11 @@ static void report_settled(struct ctx *c)
 		fputc('\n', f);
 	c->greet = 0;
 	for (int i = 0; i < c->n; i++) {
-		const char *h = c->items[i].handle;
-		if (c->items[i].queue && h && *h && strlen(h) <= 8000 && !strchr(h, '\n'))
-			fprintf(f, "%s\n", h);
+		struct bb_str h = c->items[i].handle;
+		if (c->items[i].queue.p && h.p && h.n > 0 && h.n <= 8000 && !memchr(h.p, '\n', h.n)) {
+			fwrite(h.p, 1, h.n, f);
+			fputc('\n', f);
+		}
 	}
 	fclose(f);
 	if (bb_write_all(c->settled_fd, text, len) != 0) {
@@ -275,7 +276,9 @@ static int flush(struct ctx *c)
 		struct item *it = &c->items[i];
 		struct bb_record rec = { .line = it->line, .len = it->len, .total_len = it->len };
 		struct bb_emit em;
+		struct bb_jw w;
 		memset(&em, 0, sizeof em);
+		bb_jw_init(&w);
 		bb_record_index(&rec);
 		c->deleted += it->deleted;
 		c->dead_lettered += it->dlq_done;
@@ -283,15 +286,16 @@ static int flush(struct ctx *c)
 		if (it->error[0]) {
 			char tag[32];
 			c->failed++;
-			bb_sqs_handle_tag(it->handle ? it->handle : "", tag, sizeof tag);
-			bb_log(BB_WARN, it->trace, "not settled", "receipt", tag, "error", it->error, NULL);
+			bb_sqs_handle_tag(it->handle.p ? it->handle.p : "", tag, sizeof tag);
+			bb_log(BB_WARN, it->trace.p, "not settled", "receipt", tag, "error", it->error, NULL);
 		}
-		if (it->queue && it->handle) {
-			jv a = jv_object();
-			a = jv_object_set(a, jv_string("deleted"), jv_bool(it->deleted));
-			a = jv_object_set(a, jv_string("dlq"), jv_bool(it->dlq_done));
-			a = jv_object_set(a, jv_string("error"), it->error[0] ? jv_string(it->error) : jv_null());
-			bb_emit_set(&em, "ack", a);
+		if (it->queue.p && it->handle.p) {
+			bb_jw_obj(&w);
+			bb_jw_kbool(&w, "deleted", it->deleted);
+			bb_jw_kbool(&w, "dlq", it->dlq_done);
+			bb_jw_kstrz(&w, "error", it->error[0] ? it->error : NULL);
+			bb_jw_end(&w, '}');
+			bb_emit_jw(&em, "ack", &w);
 		}
 		bb_record_write(&rec, &em, stdout);
 		bb_emit_free(&em);
@@ -317,8 +321,12 @@ static int on_record(struct bb_record *rec, struct bb_emit *em, void *arg)
 	}
 	struct item *it = &c->items[c->n++];
 	memset(it, 0, sizeof *it);
-	it->line = strndup(rec->line, rec->len);
+	if (!(it->line = malloc(rec->len + 1)))
+		return bb_fatal(BB_EX_SOFTWARE, "out of memory");
+	memcpy(it->line, rec->line, rec->len);
 	it->len = rec->len;
+	if (rec->too_large && rec->is_object) /* it settles all the same */
+		bb_record_read_whole(rec, c->doc);
 	if (rec->is_object)
 		classify(c, rec, it);
 	return c->n >= 100 ? flush(c) : 0;
@@ -339,6 +347,8 @@ static int configure(struct ctx *c)
 	struct stat st;
 	char err[600];
 
+	if (!(c->doc = bb_json_new()))
+		return bb_fatal(BB_EX_SOFTWARE, "out of memory");
 	if (!(c->sqs = bb_sqs_new(err, sizeof err)))
 		return bb_fatal(BB_EX_CONFIG, "unable to use AWS credentials: %s", err);
 	if (c->settled && stat(c->settled, &st) != 0)
@@ -426,6 +436,7 @@ int main(int argc, char **argv)
 	if (c.settled_fd >= 0)
 		close(c.settled_fd);
 	bb_sqs_free(c.sqs);
+	bb_json_free(c.doc);
 	bb_conf_free(conf);
 	return rc;
 }

@@ -29,7 +29,7 @@
 	"  --severity S,...  list: these severities\n" \
 	"  --asin A          list: this ASIN's alerts\n" \
 	"  --queue Q         list: high_priority, standard or background\n" \
-	"  --format F        list: text (default) or ndjson; digest: also markdown or html\n" \
+	"  --format F        text (default), ndjson; digest also markdown, html\n" \
 	"  --since DURATION  digest: the window that ends now (default 24h)\n" \
 	"  --by NAME         who acts (default: $USER)\n" \
 	"  --note TEXT       why, kept in the alert's timeline\n" \

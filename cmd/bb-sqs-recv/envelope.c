@@ -3,58 +3,71 @@
  * target of SQS answers reads messages exactly as bb-sqs-recv does. */
 #include "recv.h"
 #include "ids.h"
-#include "parse.h"
-#include "record.h"
+#include "timeutil.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 
-int64_t recv_attr_ms(jv attrs, const char *key)
+/* A time, or null when there is none or it is past the year 9999 (no such
+ * time is written). */
+static void time_member(struct bb_jw *w, const char *key, int64_t ms)
 {
-	jv v = jv_get_kind(attrs) == JV_KIND_OBJECT ? jv_object_get(jv_copy(attrs), jv_string(key)) : jv_invalid();
-	int64_t r = -1;
-	/* strictly: atoll would make a number of junk, and the largest of one too long */
-	if (jv_get_kind(v) != JV_KIND_STRING || bb_parse_i64(jv_string_value(v), 0, INT64_MAX, &r) != 0)
-		r = -1;
-	jv_free(v);
-	return r;
+	bb_jw_ktime(w, key, ms > BB_TIME_MAX ? -1 : ms);
 }
 
-/* m.key, or null when absent: libjq's "absent" (an invalid value) set in an
- * object aborts the program when the object is written. */
-static jv member(jv m, const char *key)
+/* JSON text as SQS wrote it, without whitespace between its tokens: a
+ * record is one line, whatever layout the answer had. */
+static void compact_json(struct bb_jw *w, struct bb_str json)
 {
-	jv v = jv_object_get(jv_copy(m), jv_string(key));
-	if (jv_is_valid(v))
-		return v;
-	jv_free(v);
-	return jv_null();
+	char *c = malloc(json.n ? json.n : 1);
+	size_t k = 0;
+	int in_string = 0;
+
+	if (!c) {
+		w->oom = 1;
+		return;
+	}
+	for (size_t i = 0; i < json.n; i++) {
+		char ch = json.p[i];
+		if (in_string) {
+			c[k++] = ch;
+			if (ch == '\\' && i + 1 < json.n)
+				c[k++] = json.p[++i];
+			else if (ch == '"')
+				in_string = 0;
+		} else if (ch == '"') {
+			in_string = 1;
+			c[k++] = ch;
+		} else if (ch != ' ' && ch != '\t' && ch != '\n' && ch != '\r') {
+			c[k++] = ch;
+		}
+	}
+	bb_jw_raw(w, c, k);
+	free(c);
 }
 
-/* The envelope, with members in DESIGN.md's order. */
-jv recv_envelope(const char *queue_url, jv m, int64_t now)
+/* The envelope, with members in DESIGN.md's order; the body's bytes exactly. */
+void recv_envelope(struct bb_jw *w, const char *queue_url, const struct bb_sqs_message *m, int64_t now)
 {
 	char trace[37];
-	jv attrs = jv_object_get(jv_copy(m), jv_string("Attributes"));
-	jv s = jv_object();
 
 	bb_uuid7(trace);
-	s = jv_object_set(s, jv_string("queue_url"), jv_string(queue_url));
-	s = jv_object_set(s, jv_string("message_id"), member(m, "MessageId"));
-	s = jv_object_set(s, jv_string("receipt_handle"), member(m, "ReceiptHandle"));
-	s = jv_object_set(s, jv_string("receive_count"), jv_number((double)recv_attr_ms(attrs, "ApproximateReceiveCount")));
-	s = jv_object_set(s, jv_string("sent_at"), bb_jv_time(recv_attr_ms(attrs, "SentTimestamp")));
-	s = jv_object_set(s, jv_string("first_received_at"),
-			  bb_jv_time(recv_attr_ms(attrs, "ApproximateFirstReceiveTimestamp")));
-	jv ma = jv_object_get(jv_copy(m), jv_string("MessageAttributes"));
-	if (jv_get_kind(ma) == JV_KIND_OBJECT) /* a dead-lettered copy's error_type and trace_id */
-		s = jv_object_set(s, jv_string("message_attributes"), ma);
-	else
-		jv_free(ma);
-	jv e = jv_object();
-	e = jv_object_set(e, jv_string("trace_id"), jv_string(trace));
-	e = jv_object_set(e, jv_string("sqs"), s);
-	e = jv_object_set(e, jv_string("body"), member(m, "Body"));
-	e = jv_object_set(e, jv_string("received_at"), bb_jv_time(now));
-	jv_free(attrs);
-	return e;
+	bb_jw_obj(w);
+	bb_jw_kstrz(w, "trace_id", trace);
+	bb_jw_key(w, "sqs");
+	bb_jw_obj(w);
+	bb_jw_kstrz(w, "queue_url", queue_url);
+	bb_jw_kview(w, "message_id", m->message_id);
+	bb_jw_kview(w, "receipt_handle", m->receipt_handle);
+	bb_jw_kint(w, "receive_count", m->receive_count);
+	time_member(w, "sent_at", m->sent_at);
+	time_member(w, "first_received_at", m->first_received_at);
+	if (m->attributes.p) { /* a dead-lettered copy's error_type and trace_id */
+		bb_jw_key(w, "message_attributes");
+		compact_json(w, m->attributes);
+	}
+	bb_jw_end(w, '}');
+	bb_jw_kview(w, "body", m->body);
+	time_member(w, "received_at", now);
+	bb_jw_end(w, '}');
 }

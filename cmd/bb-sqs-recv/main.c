@@ -5,6 +5,7 @@
  * receiving no more while --max-inflight messages are unsettled. A message it
  * received but will not emit (after SIGTERM, or past --max-messages) is made
  * visible again at once. */
+#define BB_RECORD_NO_JQ /* messages are read through lib/sqs.h, records written through lib/jwrite.h */
 #include "cli.h"
 #include "conf.h"
 #include "exitcode.h"
@@ -50,7 +51,7 @@
 /* A message emitted and not reported settled yet (--settled). */
 struct held {
 	uint64_t hash; /* of the receipt handle, to find it fast */
-	char *handle;
+	struct bb_str handle; /* a copy, NUL-terminated for logs */
 	int64_t extend_at; /* when its visibility is extended next (monotonic ms) */
 };
 
@@ -82,33 +83,27 @@ static void nap(int64_t ms)
 	}
 }
 
-static jv receive_request(const struct shared *sh, int64_t want)
+/* A copy of s, NUL-terminated too; p NULL when out of memory. */
+static struct bb_str str_dup(struct bb_str s)
 {
-	jv names = jv_array();
-	names = jv_array_append(names, jv_string("ApproximateReceiveCount"));
-	names = jv_array_append(names, jv_string("SentTimestamp"));
-	names = jv_array_append(names, jv_string("ApproximateFirstReceiveTimestamp"));
-	jv r = jv_object();
-	r = jv_object_set(r, jv_string("QueueUrl"), jv_string(sh->queue_url));
-	r = jv_object_set(r, jv_string("MaxNumberOfMessages"), jv_number((double)want));
-	r = jv_object_set(r, jv_string("WaitTimeSeconds"), jv_number((double)sh->wait_s));
-	r = jv_object_set(r, jv_string("VisibilityTimeout"), jv_number((double)sh->visibility_s));
-	r = jv_object_set(r, jv_string("MessageSystemAttributeNames"), jv_copy(names));
-	r = jv_object_set(r, jv_string("AttributeNames"), names); /* the older name, for older servers */
-	r = jv_object_set(r, jv_string("MessageAttributeNames"), jv_array_append(jv_array(), jv_string("All")));
-	return r;
+	char *p = malloc(s.n + 1);
+	if (p) {
+		memcpy(p, s.p, s.n);
+		p[s.n] = '\0';
+	}
+	return (struct bb_str){ p, p ? s.n : 0 };
 }
 
-static uint64_t hash_of(const char *s)
+static uint64_t hash_of(struct bb_str s)
 {
 	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	for (size_t i = 0; i < s.n; i++)
+		h = (h ^ (unsigned char)s.p[i]) * 1099511628211ULL;
 	return h;
 }
 
 /* Under the lock. */
-static void hold(struct shared *sh, const char *handle, int64_t now)
+static void hold(struct shared *sh, struct bb_str handle, int64_t now)
 {
 	if (sh->nheld == sh->capheld) {
 		size_t cap = sh->capheld ? 2 * sh->capheld : 256;
@@ -118,63 +113,67 @@ static void hold(struct shared *sh, const char *handle, int64_t now)
 		sh->held = h;
 		sh->capheld = cap;
 	}
-	char *copy = strdup(handle);
-	if (!copy)
+	struct bb_str copy = str_dup(handle);
+	if (!copy.p)
 		return;
 	sh->held[sh->nheld++] = (struct held){ hash_of(handle), copy, now + sh->visibility_s * 500 };
 }
 
 /* Under the lock: the held message with this receipt handle, or NULL. */
-static struct held *find_held(struct shared *sh, const char *handle)
+static struct held *find_held(struct shared *sh, struct bb_str handle)
 {
 	uint64_t h = hash_of(handle);
 	for (size_t i = 0; i < sh->nheld; i++)
-		if (sh->held[i].hash == h && strcmp(sh->held[i].handle, handle) == 0)
+		if (sh->held[i].hash == h && sh->held[i].handle.n == handle.n &&
+		    memcmp(sh->held[i].handle.p, handle.p, handle.n) == 0)
 			return &sh->held[i];
 	return NULL;
 }
 
 /* Under the lock. */
-static void unhold(struct shared *sh, const char *handle)
+static void unhold(struct shared *sh, struct bb_str handle)
 {
 	struct held *m = find_held(sh, handle);
 	if (m) {
-		free(m->handle);
+		free((char *)m->handle.p);
 		*m = sh->held[--sh->nheld];
 	}
 }
 
 /* ChangeMessageVisibilityBatch on handles, ten at a time; ok[i] says whether
  * SQS took handle i, gone[i] whether SQS refused it (deleted or expired). */
-static void set_visibility(struct shared *sh, struct bb_sqs *sqs, char **handles, int n, int64_t secs,
-			   int *ok, int *gone)
+static void set_visibility(struct shared *sh, struct bb_sqs *sqs, const struct bb_str *handles, int n,
+			   int64_t secs, int *ok, int *gone)
 {
+	struct bb_str queue = { sh->queue_url, strlen(sh->queue_url) };
+
 	for (int i = 0; i < n; i += 10) {
 		struct bb_sqs_entry e[10];
 		struct bb_sqs_error err;
 		int k = n - i < 10 ? n - i : 10;
+		memset(e, 0, sizeof e);
 		for (int j = 0; j < k; j++) {
-			jv en = jv_object_set(jv_object(), jv_string("ReceiptHandle"), jv_string(handles[i + j]));
-			e[j].request = jv_object_set(en, jv_string("VisibilityTimeout"), jv_number((double)secs));
+			e[j].handle = handles[i + j];
+			e[j].visibility = secs;
 		}
-		bb_sqs_batch(sqs, "ChangeMessageVisibilityBatch", sh->queue_url, e, k, 3, &err);
+		bb_sqs_batch(sqs, "ChangeMessageVisibilityBatch", queue, e, k, 3, &err);
 		for (int j = 0; j < k; j++) {
 			ok[i + j] = e[j].done;
 			gone[i + j] = e[j].refused;
 			if (!e[j].done) {
 				char tag[32];
-				bb_sqs_handle_tag(handles[i + j], tag, sizeof tag);
+				bb_sqs_handle_tag(handles[i + j].p, tag, sizeof tag);
 				bb_log(BB_WARN, NULL, secs ? "unable to extend visibility" : "unable to release message",
 				       "receipt", tag, "error", e[j].error, NULL);
 			}
-			jv_free(e[j].result);
 		}
+		bb_sqs_entries_free(e, k);
 	}
 }
 
 /* Messages received that will not be emitted: visible again at once, for
  * another receive (of this or another consumer) to take. */
-static void release(struct shared *sh, struct bb_sqs *sqs, char **handles, int n)
+static void release(struct shared *sh, struct bb_sqs *sqs, const struct bb_str *handles, int n)
 {
 	int *ok = calloc((size_t)n + 1, sizeof *ok), *gone = calloc((size_t)n + 1, sizeof *gone);
 	if (ok && gone) {
@@ -193,13 +192,12 @@ static void release(struct shared *sh, struct bb_sqs *sqs, char **handles, int n
 /* Write the messages of one receive; returns how many were written. What
  * to write is decided under the lock, and written under out_lock only, so a
  * blocked output never keeps the keeper from extending visibility. */
-static int64_t emit(struct shared *sh, struct bb_sqs *sqs, jv messages)
+static int64_t emit(struct shared *sh, struct bb_sqs *sqs, const struct bb_sqs_received *r)
 {
-	int n = jv_get_kind(messages) == JV_KIND_ARRAY ? jv_array_length(jv_copy(messages)) : 0;
 	int64_t now = bb_clock_ms(); /* the real moment of receipt, even under BB_NOW */
 	int64_t mono = bb_mono_ms();
-	char **back = calloc((size_t)n + 1, sizeof *back);
-	jv *out = calloc((size_t)n + 1, sizeof *out);
+	struct bb_str *back = calloc(r->n + 1, sizeof *back);
+	unsigned char *out = calloc(r->n + 1, 1); /* message i is written */
 	int nback = 0, nout = 0;
 
 	if (!back || !out) {
@@ -207,43 +205,45 @@ static int64_t emit(struct shared *sh, struct bb_sqs *sqs, jv messages)
 		return 0; /* not emitted: their visibility timeout brings them back */
 	}
 	pthread_mutex_lock(&sh->lock);
-	for (int i = 0; i < n; i++) {
-		jv m = jv_array_get(jv_copy(messages), i);
-		if (jv_get_kind(m) != JV_KIND_OBJECT) { /* no message: nothing to emit, nothing to release */
-			jv_free(m);
-			continue;
-		}
-		jv attrs = jv_object_get(jv_copy(m), jv_string("Attributes"));
-		jv handle = jv_object_get(jv_copy(m), jv_string("ReceiptHandle"));
-		int64_t sent = recv_attr_ms(attrs, "SentTimestamp");
-		const char *h = jv_get_kind(handle) == JV_KIND_STRING ? jv_string_value(handle) : NULL;
+	for (size_t i = 0; i < r->n; i++) {
+		const struct bb_sqs_message *m = &r->m[i];
+		struct bb_str h = m->receipt_handle;
 		int over = bb_stopping() || sh->done || (sh->max_messages > 0 && sh->emitted >= sh->max_messages);
-		if (over && h) {
-			back[nback++] = strdup(h);
+		if (over && h.p) {
+			if ((back[nback] = str_dup(h)).p)
+				nback++;
 		} else if (!over) {
-			if (sh->settled && h)
+			if (sh->settled && h.p)
 				hold(sh, h, mono);
-			out[nout++] = recv_envelope(sh->queue_url, m, now);
+			out[i] = 1;
+			nout++;
 			sh->emitted++;
-			if (sent >= 0 && now - sent > sh->max_lag_ms)
-				sh->max_lag_ms = now - sent;
-			if (sent >= 0 && now - sent > sh->lag_ms)
-				sh->lag_ms = now - sent;
+			if (m->sent_at >= 0 && now - m->sent_at > sh->max_lag_ms)
+				sh->max_lag_ms = now - m->sent_at;
+			if (m->sent_at >= 0 && now - m->sent_at > sh->lag_ms)
+				sh->lag_ms = now - m->sent_at;
 		}
-		jv_free(handle), jv_free(attrs), jv_free(m);
 	}
 	if (sh->max_messages > 0 && sh->emitted >= sh->max_messages)
 		sh->done = 1;
 	pthread_mutex_unlock(&sh->lock);
 
+	struct bb_jw w;
+	bb_jw_init(&w);
 	pthread_mutex_lock(&sh->out_lock);
-	for (int i = 0; i < nout; i++) {
-		bb_jv_write(out[i], stdout);
+	for (size_t i = 0; i < r->n; i++) {
+		if (!out[i])
+			continue;
+		bb_jw_reset(&w);
+		recv_envelope(&w, sh->queue_url, &r->m[i], now);
+		if (w.oom)
+			continue; /* not written: its visibility timeout brings it back */
+		fwrite(w.buf, 1, w.len, stdout);
 		fputc('\n', stdout);
-		jv_free(out[i]);
 	}
 	int broken = nout > 0 && fflush(stdout) != 0 ? (errno ? errno : EIO) : 0;
 	pthread_mutex_unlock(&sh->out_lock);
+	bb_jw_free(&w);
 	if (broken) {
 		pthread_mutex_lock(&sh->lock);
 		if (!sh->status)
@@ -254,7 +254,7 @@ static int64_t emit(struct shared *sh, struct bb_sqs *sqs, jv messages)
 	if (nback > 0)
 		release(sh, sqs, back, nback);
 	for (int i = 0; i < nback; i++)
-		free(back[i]);
+		free((char *)back[i].p);
 	free(back);
 	free(out);
 	return nout;
@@ -294,6 +294,7 @@ static void *poller(void *arg)
 	struct shared *sh = arg;
 	char err[600];
 	struct bb_sqs *sqs = bb_sqs_new(err, sizeof err);
+	struct bb_sqs_received got = { 0 };
 	int64_t backoff = 100;
 
 	if (!sqs) {
@@ -308,14 +309,13 @@ static void *poller(void *arg)
 	while (!sh->done && !bb_stopping()) {
 		int64_t want = wanted(sh);
 		struct bb_sqs_error e;
-		jv resp;
 		if (want < 0) { /* --max-inflight reached: wait for bb-ack */
 			nap(50);
 			continue;
 		}
 		if (want == 0)
 			break;
-		if (bb_sqs_call(sqs, "ReceiveMessage", receive_request(sh, want), &resp, &e) != 0) {
+		if (bb_sqs_receive(sqs, sh->queue_url, (int)want, sh->wait_s, sh->visibility_s, &got, &e) != 0) {
 			unreserve(sh, want);
 			if (bb_stopping())
 				break;
@@ -335,28 +335,26 @@ static void *poller(void *arg)
 			backoff = backoff * 2 > 51200 ? 51200 : backoff * 2; /* 0.1 s doubled nine times */
 			continue;
 		}
-		jv messages = jv_object_get(jv_copy(resp), jv_string("Messages"));
-		int64_t got = emit(sh, sqs, messages);
+		int64_t emitted = emit(sh, sqs, &got);
 		unreserve(sh, want); /* what came is held now */
-		jv_free(messages);
-		jv_free(resp);
 		pthread_mutex_lock(&sh->lock);
 		sh->receives++;
-		if (got == 0) {
+		if (emitted == 0) {
 			sh->empty++;
 			if (sh->drain)
 				sh->done = 1; /* the queue stayed empty for a whole long poll */
 		}
 		pthread_mutex_unlock(&sh->lock);
-		if (got == 0 && backoff > 6400)
+		if (emitted == 0 && backoff > 6400)
 			backoff = 6400; /* the endpoint answers again: empty-queue pacing, not outage pacing */
-		if (got == 0) {
+		if (emitted == 0) {
 			nap(bb_jitter_ms(backoff));
 			backoff = backoff * 2 > 6400 ? 6400 : backoff * 2;
 		} else {
 			backoff = 100;
 		}
 	}
+	bb_sqs_received_free(&got);
 	bb_sqs_free(sqs);
 	return NULL;
 }
@@ -387,9 +385,8 @@ static void settled_lines(struct keeper *k)
 		char *p = k->buf, *nl;
 		pthread_mutex_lock(&k->sh->lock);
 		while ((nl = memchr(p, '\n', k->len - (size_t)(p - k->buf)))) {
-			*nl = '\0';
-			if (*p)
-				unhold(k->sh, p);
+			if (nl > p)
+				unhold(k->sh, (struct bb_str){ p, (size_t)(nl - p) });
 			else
 				k->heard = 1;
 			p = nl + 1;
@@ -406,13 +403,13 @@ static void settled_lines(struct keeper *k)
 static void extend_due(struct shared *sh, struct bb_sqs *sqs)
 {
 	int64_t now = bb_mono_ms();
-	char **due;
+	struct bb_str *due;
 	int n = 0;
 
 	pthread_mutex_lock(&sh->lock);
 	due = sh->nheld ? malloc(sh->nheld * sizeof *due) : NULL;
 	for (size_t i = 0; due && i < sh->nheld; i++)
-		if (sh->held[i].extend_at <= now && (due[n] = strdup(sh->held[i].handle))) {
+		if (sh->held[i].extend_at <= now && (due[n] = str_dup(sh->held[i].handle)).p) {
 			n++;
 			sh->held[i].extend_at = now + sh->visibility_s * 500;
 		}
@@ -436,7 +433,7 @@ static void extend_due(struct shared *sh, struct bb_sqs *sqs)
 		pthread_mutex_unlock(&sh->lock);
 	}
 	for (int i = 0; i < n; i++)
-		free(due[i]);
+		free((char *)due[i].p);
 	free(due), free(ok), free(gone);
 }
 
@@ -663,7 +660,7 @@ int main(int argc, char **argv)
 	       "released", rel, "extended", ext, "unsettled", sh.settled ? held : "-",
 	       "queue", bb_sqs_queue_name(sh.queue_url), NULL);
 	for (size_t i = 0; i < sh.nheld; i++)
-		free(sh.held[i].handle);
+		free((char *)sh.held[i].handle.p);
 	free(sh.held);
 	bb_sqs_free(sqs); /* after the threads: its outage is theirs too */
 	bb_conf_free(conf);

@@ -2,14 +2,13 @@
 #ifndef BB_RECV_H
 #define BB_RECV_H
 
-#include <jq.h>
+#include "jwrite.h"
+#include "sqs.h"
+
 #include <stdint.h>
 
-/* A message attribute that holds a count or milliseconds (SentTimestamp),
- * or -1 when it is absent or not a whole number. */
-int64_t recv_attr_ms(jv attrs, const char *key);
-
-/* The record envelope of message m, received from queue_url at now. */
-jv recv_envelope(const char *queue_url, jv m, int64_t now);
+/* Write the record envelope of message m, received from queue_url at now:
+ * one JSON object, for one line. */
+void recv_envelope(struct bb_jw *w, const char *queue_url, const struct bb_sqs_message *m, int64_t now);
 
 #endif

@@ -1,6 +1,7 @@
 /* bb-sqs-send: send each line's body (or the line itself when it is not a
  * record with a body) to an SQS queue, ten at a time: DLQ redrive and load
  * tests. Each line comes out with `sent` added once SQS has accepted it. */
+#define BB_RECORD_NO_JQ /* records are read through the envelope, written through lib/jwrite.h */
 #include "cli.h"
 #include "conf.h"
 #include "exitcode.h"
@@ -29,8 +30,9 @@
 #define MAX_BODY (256 * 1024)
 
 struct pending {
-	char *line, *body;
+	char *line; /* the line as it came */
 	size_t len;
+	struct bb_str body; /* what is sent: malloc'd */
 };
 
 struct ctx {
@@ -41,6 +43,7 @@ struct ctx {
 	int64_t in_window;
 	struct pending batch[BATCH];
 	int n;
+	struct bb_jdoc *doc; /* a line over the record limit, parsed here */
 	size_t sent, failed;
 };
 
@@ -62,28 +65,27 @@ static void pace(struct ctx *c)
 	}
 }
 
-static void emit(struct pending *p, jv sent, FILE *out)
+/* The line with `sent` added: the queue and the message id SQS gave it. */
+static void emit(const struct ctx *c, struct pending *p, struct bb_str message_id, FILE *out)
 {
 	struct bb_record rec = { .line = p->line, .len = p->len, .total_len = p->len };
 	struct bb_emit em;
+	struct bb_jw w;
+
 	memset(&em, 0, sizeof em);
+	bb_jw_init(&w);
 	if (bb_record_index(&rec) != 0) { /* a plain line: say what was sent */
 		em.fresh = 1;
-		bb_emit_set(&em, "body", jv_string_sized(p->line, (int)p->len));
+		bb_emit_str(&em, "body", p->line, p->len);
 	}
-	bb_emit_set(&em, "sent", sent);
+	bb_jw_obj(&w);
+	bb_jw_kstrz(&w, "queue_url", c->queue_url);
+	bb_jw_kview(&w, "message_id", message_id);
+	bb_jw_end(&w, '}');
+	bb_emit_jw(&em, "sent", &w);
 	bb_record_write(&rec, &em, out);
 	bb_emit_free(&em);
 	free(rec.m);
-}
-
-/* What SQS said of an entry it took: the queue and the message id. */
-static jv sent_member(const struct ctx *c, jv result)
-{
-	jv id = jv_object_get(jv_copy(result), jv_string("MessageId"));
-	jv sent = jv_object();
-	sent = jv_object_set(sent, jv_string("queue_url"), jv_string(c->queue_url));
-	return jv_object_set(sent, jv_string("message_id"), jv_is_valid(id) ? id : (jv_free(id), jv_null()));
 }
 
 /* Send what is pending; entries SQS fails for a passing reason, or leaves
@@ -93,44 +95,31 @@ static jv sent_member(const struct ctx *c, jv result)
 static int flush_batch(struct ctx *c)
 {
 	struct bb_sqs_entry e[BATCH];
+	struct bb_str queue = { c->queue_url, strlen(c->queue_url) };
 	int todo[BATCH], ntodo = c->n;
 	int rc = 0;
 
+	memset(e, 0, sizeof e);
 	for (int i = 0; i < c->n; i++) {
 		todo[i] = i;
-		e[i].request = jv_invalid();
-		e[i].done = e[i].refused = 0;
-		e[i].result = jv_invalid();
-		e[i].code[0] = e[i].error[0] = '\0';
+		e[i].body = c->batch[i].body;
 	}
 	for (int round = 0; ntodo > 0 && round < 5 && rc == 0; round++) { /* a refusal ends the retries */
-		jv entries = jv_array(), resp;
 		struct bb_sqs_error err;
-		char id[16];
-		for (int k = 0; k < ntodo; k++) {
-			snprintf(id, sizeof id, "%d", todo[k]); /* positional ids: the index in the batch */
-			jv en = jv_object();
-			en = jv_object_set(en, jv_string("Id"), jv_string(id));
-			en = jv_object_set(en, jv_string("MessageBody"), jv_string(c->batch[todo[k]].body));
-			entries = jv_array_append(entries, en);
-		}
-		jv req = jv_object();
-		req = jv_object_set(req, jv_string("QueueUrl"), jv_string(c->queue_url));
-		req = jv_object_set(req, jv_string("Entries"), entries);
 		pace(c);
-		if (bb_sqs_call(c->sqs, "SendMessageBatch", req, &resp, &err) != 0) { /* 70, 78: retrying cannot mend it */
+		if (bb_sqs_batch_call(c->sqs, "SendMessageBatch", queue, e, c->n, todo, ntodo, &err) != 0) {
+			/* 70, 78: retrying cannot mend it */
 			rc = bb_fatal(err.retryable ? BB_EX_UNAVAILABLE : bb_sqs_no_such_queue(&err) ? BB_EX_CONFIG : BB_EX_SOFTWARE,
 				      "unable to send to queue '%s': %s: %s", c->queue_url, err.type, err.message);
 			break;
 		}
 		c->in_window += ntodo;
-		bb_sqs_batch_settle("SendMessageBatch", resp, e, c->n);
 		int again[BATCH], nagain = 0;
 		for (int k = 0; k < ntodo; k++) {
 			int i = todo[k];
 			char entry[16];
 			if (e[i].done) {
-				emit(&c->batch[i], sent_member(c, e[i].result), stdout);
+				emit(c, &c->batch[i], e[i].message_id, stdout);
 				c->sent++;
 			} else if (e[i].refused) {
 				snprintf(entry, sizeof entry, "%d", i);
@@ -146,11 +135,12 @@ static int flush_batch(struct ctx *c)
 	}
 	if (ntodo > 0 && (rc == 0 || rc == BB_EX_DATAERR))
 		rc = bb_fatal(BB_EX_UNAVAILABLE, "unable to send %d messages to '%s' after retries", ntodo, c->queue_url);
+	bb_sqs_entries_free(e, c->n);
 	for (int i = 0; i < c->n; i++) {
-		jv_free(e[i].result);
 		free(c->batch[i].line);
-		free(c->batch[i].body);
-		c->batch[i].line = c->batch[i].body = NULL;
+		free((char *)c->batch[i].body.p);
+		c->batch[i].line = NULL;
+		c->batch[i].body = (struct bb_str){ NULL, 0 };
 	}
 	c->n = 0;
 	if (fflush(stdout) != 0 && rc != BB_EX_UNAVAILABLE) /* sent, but not said so: stop before sending more */
@@ -161,23 +151,32 @@ static int flush_batch(struct ctx *c)
 static int on_record(struct bb_record *rec, struct bb_emit *em, void *arg)
 {
 	struct ctx *c = arg;
-	size_t n;
-	char *body = rec->is_object ? bb_record_string(rec, "body", &n) : NULL;
+	struct pending *p = &c->batch[c->n];
+
+	if (rec->too_large && rec->is_object)
+		bb_record_read_whole(rec, c->doc);
+	struct bb_str body = rec->is_object ? rec->env.body_text : (struct bb_str){ NULL, 0 };
 
 	em->suppress = 1; /* written once SQS accepted it */
-	if (!body)
-		body = strndup(rec->line, rec->len), n = rec->len;
-	if (n > MAX_BODY) {
+	if (!body.p) /* not a record with a body: the line is the message */
+		body = (struct bb_str){ rec->line, rec->len };
+	if (body.n > MAX_BODY) {
 		char line[24];
 		snprintf(line, sizeof line, "%zu", rec->lineno);
 		bb_log(BB_ERROR, NULL, "body over SQS's 256 KiB limit: not sent", "line", line, NULL);
-		free(body);
 		c->failed++;
 		return 0;
 	}
-	c->batch[c->n].line = strndup(rec->line, rec->len);
-	c->batch[c->n].len = rec->len;
-	c->batch[c->n++].body = body;
+	char *copy = malloc(body.n + 1);
+	if (!copy || !(p->line = malloc(rec->len + 1))) {
+		free(copy);
+		return bb_fatal(BB_EX_SOFTWARE, "out of memory");
+	}
+	memcpy(copy, body.p, body.n);
+	memcpy(p->line, rec->line, rec->len);
+	p->len = rec->len;
+	p->body = (struct bb_str){ copy, body.n };
+	c->n++;
 	/* at a rate below ten a second, a batch must not exceed the rate */
 	int cap = c->rate > 0 && c->rate < BATCH ? (int)c->rate : BATCH;
 	return c->n >= cap ? flush_batch(c) : 0;
@@ -223,6 +222,8 @@ int main(int argc, char **argv)
 		fputs(USAGE, stderr);
 		rc = BB_EX_USAGE;
 	}
+	if (rc == 0 && !(c.doc = bb_json_new()))
+		rc = bb_fatal(BB_EX_SOFTWARE, "out of memory");
 	if (rc == 0 && !(c.sqs = bb_sqs_new(err, sizeof err)))
 		rc = bb_fatal(BB_EX_CONFIG, "unable to use AWS credentials: %s", err);
 	if (rc == 0)
@@ -245,8 +246,9 @@ int main(int argc, char **argv)
 			rc = BB_EX_DATAERR;
 	}
 	for (int i = 0; i < c.n; i++)
-		free(c.batch[i].line), free(c.batch[i].body);
+		free(c.batch[i].line), free((char *)c.batch[i].body.p);
 	bb_sqs_free(c.sqs);
+	bb_json_free(c.doc);
 	bb_conf_free(conf);
 	return rc;
 }

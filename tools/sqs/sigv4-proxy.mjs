@@ -7,7 +7,7 @@
 //
 //   node sigv4-proxy.mjs --upstream URL --log FILE [--port N] [--host 127.0.0.1]
 //        [--ready-file PATH] [--region R] [--signed-headers LIST|any]
-//        [--fault SPEC]... [--faults FILE]
+//        [--fault SPEC]... [--faults FILE] [--answer FILE]
 //
 // Credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN
 // from the environment (default test/test, no token); the region from --region,
@@ -62,6 +62,8 @@
 //                     ReceiptHandleIsInvalid (the others)
 //   mixed             (batch actions) the first entry refused as by refuse,
 //                     the second failed as by partial, the rest forwarded
+//   answer            200 with the bytes of --answer FILE as the body, exactly
+//                     (whatever they are: an answer of SQS's, or not JSON)
 // A request that gets a fault never reaches the emulator, except for the
 // entries that partial, refuse and mixed forward.
 //
@@ -90,7 +92,7 @@ const PROG = "sigv4-proxy.mjs";
 const USAGE =
   "usage: node sigv4-proxy.mjs --upstream URL --log FILE [--port N] [--host 127.0.0.1]\n" +
   "         [--ready-file PATH] [--region R] [--signed-headers LIST|any]\n" +
-  "         [--fault ACTION:KIND[:COUNT]]... [--faults FILE]\n";
+  "         [--fault ACTION:KIND[:COUNT]]... [--faults FILE] [--answer FILE]\n";
 
 function usage(msg) {
   if (msg) process.stderr.write(`${PROG}: ${msg}\n`);
@@ -110,6 +112,7 @@ const parsed = parseArgs(PROG, USAGE, {
   "--signed-headers": "value",
   "--fault": "list",
   "--faults": "list",
+  "--answer": "value",
 });
 if (parsed.args.length) usage(`unknown argument ${parsed.args[0]}`);
 const opts = {
@@ -131,6 +134,14 @@ for (const file of parsed.opts.faults ?? []) {
   for (const line of text.split("\n")) {
     const spec = line.replace(/#.*/, "").trim();
     if (spec) opts.faults.push(spec);
+  }
+}
+let cannedAnswer = null;
+if (parsed.opts.answer) {
+  try {
+    cannedAnswer = readFileSync(parsed.opts.answer);
+  } catch (err) {
+    usage(`cannot read --answer ${parsed.opts.answer}: ${err.message}`);
   }
 }
 if (!opts.upstream) usage("--upstream is needed");
@@ -175,13 +186,14 @@ const FAULT_ANSWERS = {
     "The request processing has failed because of an unknown error, exception or failure."],
 };
 const ENTRY_KINDS = new Set(["partial", "refuse", "mixed"]);
-const KINDS = new Set([...Object.keys(FAULT_ANSWERS), "reset", ...ENTRY_KINDS]);
+const KINDS = new Set([...Object.keys(FAULT_ANSWERS), "reset", "answer", ...ENTRY_KINDS]);
 
 const rules = opts.faults.map((spec) => {
   const m = /^([A-Za-z]+|\*):([a-z0-9]+)(?::(\d+|\*))?$/.exec(spec);
   if (!m) usage(`bad fault ${JSON.stringify(spec)}: want ACTION:KIND[:COUNT]`);
   const [, action, kind, count = "1"] = m;
   if (!KINDS.has(kind)) usage(`bad fault ${JSON.stringify(spec)}: unknown kind ${kind}`);
+  if (kind === "answer" && !cannedAnswer) usage(`bad fault ${JSON.stringify(spec)}: answer needs --answer FILE`);
   if (ENTRY_KINDS.has(kind) && !BATCH.has(action)) {
     usage(`bad fault ${JSON.stringify(spec)}: ${kind} is for ${[...BATCH].join(", ")}`);
   }
@@ -416,6 +428,10 @@ async function handle(req, res, body) {
       info.status = 0;
       req.socket.destroy();
       return;
+    }
+    if (fault === "answer") {
+      info.status = 200;
+      return reply(res, 200, { "content-type": "application/x-amz-json-1.0" }, cannedAnswer);
     }
     const canned = FAULT_ANSWERS[fault];
     if (canned) {
