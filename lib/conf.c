@@ -54,7 +54,7 @@ static const char *const known[] = {
 	"db.url",
 	"alert.exec", "alert.webhook", "alert.snooze", "alert.retry_base", "alert.retry_cap", "alert.max_attempts",
 	"alert.claim_lease", "alert.escalate_after", "alert.max_escalations", "alert.auto_resolve_after",
-	"alert.escalate_exec", "alert.escalate_webhook",
+	"alert.escalate_exec", "alert.escalate_webhook", "alert.jq",
 	"sqs.queue_url", "sqs.dlq_url",
 	"serve.listen", "serve.token_file", "serve.max_connections", "serve.timeout", "serve.heartbeat",
 };

@@ -93,7 +93,7 @@ static const char *skip_string(const char *p, const char *end)
 }
 
 /* Returns one past the value's end or NULL. Nested values are only balanced
- * here; libjq checks them when a program asks for the member. */
+ * here; lib/json.h checks them when a program reads the member. */
 static const char *skip_value(const char *p, const char *end)
 {
 	int depth = 0;
@@ -183,20 +183,6 @@ const struct bb_member *bb_record_member(const struct bb_record *r, const char *
 		if (r->m[i].keylen == kl && memcmp(r->m[i].key, key, kl) == 0)
 			return &r->m[i];
 	return NULL;
-}
-
-jv bb_record_get(const struct bb_record *r, const char *key)
-{
-	const struct bb_member *m = bb_record_member(r, key);
-
-	if (!m)
-		return jv_invalid();
-	jv v = bb_jv_parse(m->val, m->vallen);
-	if (!jv_is_valid(v)) {
-		jv_free(v);
-		return jv_invalid();
-	}
-	return v;
 }
 
 static int hex4(const char *p, unsigned *out)
@@ -316,32 +302,6 @@ int bb_json_array_each(const char *val, size_t len,
 		p = skip_ws(p + 1, end);
 	}
 	return -1;
-}
-
-/* ---- libjq values, for the programs that still read with it ----
- *
- * libjq 1.6 accepts what JSON does not (+5, .5, raw control bytes), leaks on
- * some malformed text and reads past text without a NUL in its messages: it
- * is handed only text the JSON layer has found to be strict JSON. */
-jv bb_jv_parse(const char *text, size_t len)
-{
-	struct bb_jdoc *d = bb_json_new();
-	struct bb_jval root;
-	struct bb_jerr e;
-	char why[160];
-
-	if (!d)
-		return jv_invalid_with_msg(jv_string("out of memory"));
-	if (len > INT_MAX || bb_json_parse(d, text, len, &root, &e) != 0) {
-		if (len > INT_MAX)
-			snprintf(why, sizeof why, "text too large");
-		else
-			snprintf(why, sizeof why, "%s at byte %zu", e.message, e.offset);
-		bb_json_free(d);
-		return jv_invalid_with_msg(jv_string(why));
-	}
-	bb_json_free(d);
-	return jv_parse_sized(text, (int)len);
 }
 
 int bb_record_copy(struct bb_record *dst, const struct bb_record *src)
@@ -489,33 +449,6 @@ void bb_reject_unvalidated(struct bb_emit *em, const char *stage, char *why, siz
 	size_t len = n < 0 || whylen == 0 ? 0 : (size_t)n < whylen ? (size_t)n : whylen - 1;
 
 	bb_reject(em, "schema", why, len, stage, "notification");
-}
-
-void bb_emit_set(struct bb_emit *em, const char *key, jv v)
-{
-	if (!jv_is_valid(v)) {
-		jv_free(v);
-		bb_emit_remove(em, key);
-		return;
-	}
-	jv text = jv_dump_string(v, 0);
-	emit(em, key, copy(jv_string_value(text), (size_t)jv_string_length_bytes(jv_copy(text))),
-	     (size_t)jv_string_length_bytes(jv_copy(text)));
-	jv_free(text);
-}
-
-jv bb_jv_time(int64_t ms)
-{
-	char buf[40];
-	if (ms < 0 || ms > BB_TIME_MAX)
-		return jv_null();
-	bb_time_format(ms, buf, sizeof buf);
-	return jv_string(buf);
-}
-
-void bb_jv_write(jv v, FILE *out)
-{
-	jv_dumpf(jv_copy(v), out, 0);
 }
 
 static int emitted(const struct bb_emit *em, const struct bb_member *m)
@@ -763,7 +696,7 @@ int bb_records_run(int fd, FILE *out, const struct bb_loop *loop)
 	}
 	widen_pipe(fd);
 	widen_pipe(fileno(out));
-	/* one thread: stdio's per-call locking is pure cost (libjq writes token by token) */
+	/* one thread: stdio's per-call locking is pure cost */
 	__fsetlocking(out, FSETLOCKING_BYCALLER);
 	while (rc == 0) {
 		char *p = rd.buf + rd.start;

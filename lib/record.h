@@ -2,7 +2,7 @@
  *
  * Records stay bytes. The loop locates the top-level members of each line
  * without parsing their values, hands the program the members it asks for
- * (parsed with libjq), and writes the original bytes with the program's new
+ * (read through lib/envelope.h and lib/json.h), and writes the original bytes with the program's new
  * members appended; a member the program sets that the line already has is
  * replaced, never duplicated. */
 #ifndef BB_RECORD_H
@@ -138,30 +138,5 @@ void bb_record_write(const struct bb_record *rec, const struct bb_emit *em, FILE
 /* SIGTERM and SIGINT make the loop stop reading; SIGPIPE becomes EPIPE. */
 void bb_signals_install(void);
 int bb_stopping(void);
-
-/* The libjq interface, until every program reads records through the
- * envelope and writes through lib/jwrite.h. A program that does defines
- * BB_RECORD_NO_JQ before including this, so the compiler holds it to that. */
-#ifndef BB_RECORD_NO_JQ
-#include <jq.h>
-
-/* The member parsed, or jv_invalid() when absent or not valid JSON. */
-jv bb_record_get(const struct bb_record *rec, const char *key);
-
-/* Add or replace a member with a libjq value (takes ownership of v; an
- * invalid v removes the member). */
-void bb_emit_set(struct bb_emit *em, const char *key, jv v);
-
-/* Parse one JSON text with libjq, once the JSON layer has found it strict
- * JSON. Not JSON: jv_invalid_with_msg(the reason and its byte offset). */
-jv bb_jv_parse(const char *text, size_t len);
-
-/* A time as records carry it (2024-01-15T10:30:00.000Z), or null when ms is
- * before 1970 or after the year 9999 (no such time is written). */
-jv bb_jv_time(int64_t ms);
-
-/* Write v as compact JSON. */
-void bb_jv_write(jv v, FILE *out);
-#endif
 
 #endif

@@ -3,7 +3,6 @@
 #include "ids.h"
 #include "notification.h"
 #include "parse.h"
-#define BB_RECORD_NO_JQ /* only bb_stopping: answers are read with lib/json.h */
 #include "record.h"
 #include "timeutil.h"
 

@@ -2,7 +2,6 @@
  * what was stored, found duplicate or skipped; move what was rejected to the
  * dead-letter queue, then delete it; give what failed back to the queue
  * later. Each record comes out with `ack` added once settled. */
-#define BB_RECORD_NO_JQ /* records are read through the envelope, written through lib/jwrite.h */
 #include "cli.h"
 #include "conf.h"
 #include "exitcode.h"

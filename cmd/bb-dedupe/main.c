@@ -6,7 +6,6 @@
  * database is asked about all of them in one round trip (a pipeline on
  * PostgreSQL), then each is decided in order, earlier decisions of the
  * stream first. A record is never held while input is awaited. */
-#define BB_RECORD_NO_JQ /* records are read through the envelope, written through lib/jwrite.h */
 #include "alert.h"
 #include "cli.h"
 #include "conf.h"

@@ -5,7 +5,6 @@
  * receiving no more while --max-inflight messages are unsettled. A message it
  * received but will not emit (after SIGTERM, or past --max-messages) is made
  * visible again at once. */
-#define BB_RECORD_NO_JQ /* messages are read through lib/sqs.h, records written through lib/jwrite.h */
 #include "cli.h"
 #include "conf.h"
 #include "exitcode.h"

@@ -1,6 +1,5 @@
 /* bb-store: make each record's outcome durable — one transaction per batch —
  * and only then pass the record on, with `stored` added. */
-#define BB_RECORD_NO_JQ /* records are read through the envelope, written through lib/jwrite.h */
 #include "cli.h"
 #include "conf.h"
 #include "db.h"

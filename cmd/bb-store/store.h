@@ -2,7 +2,6 @@
 #ifndef BB_STORE_H
 #define BB_STORE_H
 
-#define BB_RECORD_NO_JQ /* records are read through the envelope, written through lib/jwrite.h */
 #include "alert.h"
 #include "db.h"
 #include "jwrite.h"
