@@ -55,6 +55,9 @@ static const char *const known[] = {
 	"alert.exec", "alert.webhook", "alert.snooze", "alert.retry_base", "alert.retry_cap", "alert.max_attempts",
 	"alert.claim_lease",
 	"sqs.queue_url", "sqs.dlq_url",
+	"trend.undercut_min_steps", "trend.undercut_max_step", "trend.undercut_max_gap", "trend.follow_period",
+	"trend.follow_window", "trend.follow_min", "trend.follow_ratio", "trend.war_drop_pct", "trend.war_window",
+	"trend.war_min_sellers", "trend.bb_lost_after", "trend.opportunity_min_pct",
 };
 
 static int is_known(const char *section, const char *name)

@@ -1,0 +1,182 @@
+#!/usr/bin/env bats
+# bb-trend: the series, patterns, rollup and report of TREND.md on SQLite and
+# PostgreSQL. Histories are written straight into the tables by
+# tests/trend-gen (one place per case, see tests/fixtures/trend/*.txt), so a
+# test states exactly which prices each seller had when.
+
+load helper
+load store-helper
+
+BATS_NO_PARALLELIZE_WITHIN_FILE=true
+TREND="$BATS_TEST_DIRNAME/fixtures/trend"
+NOW=2025-06-09T00:00:00Z
+
+# filled BACKEND FIXTURE: a new database holding the schema and FIXTURE's history.
+filled() {
+	local url
+	url=$(fresh_db "$1") || return 1
+	bb-trend prune --db "$url" --keep 3650d 2>/dev/null || { echo "filled: unable to migrate $url" >&2; return 1; }
+	case $url in
+	sqlite:*) "$BATS_TEST_DIRNAME/trend-gen" sqlite <"$2" | sqlite3 -bail "${url#sqlite:}" ;;
+	*) "$BATS_TEST_DIRNAME/trend-gen" pg <"$2" | psql -X -q -v ON_ERROR_STOP=1 -d "$url" ;;
+	esac || { echo "filled: trend-gen failed on $url" >&2; return 1; }
+	echo "$url"
+}
+
+setup_file() {
+	pg_start 55447
+	export BB_NOW=$NOW
+	# the patterns' findings, found once per backend and read by many tests
+	local b url
+	for b in sqlite pg; do
+		url=$(filled "$b" "$TREND/patterns.txt") || return 1
+		bb-trend detect --db "$url" >"$BATS_FILE_TMPDIR/detect.$b" 2>/dev/null || return 1
+	done
+}
+
+teardown_file() {
+	pg_stop
+}
+
+setup() {
+	export BB_NOW=$NOW
+}
+
+teardown() {
+	store_teardown
+}
+
+# found BACKEND [JQ-FILTER]: the findings' lines "asin kind seller leader count from to".
+found() {
+	jq -r "select(${2:-true}) | [.asin, .kind, .seller_id // \"-\", .leader_id // \"-\", .count, .from, .to // \"-\"] | join(\" \")" \
+		"$BATS_FILE_TMPDIR/detect.$1"
+}
+
+# finding BACKEND ASIN KIND JQ: a value of that finding.
+finding() {
+	jq -c --arg a "$2" --arg k "$3" "select(.asin == \$a and .kind == \$k) | $4" "$BATS_FILE_TMPDIR/detect.$1"
+}
+
+@test "each pattern is found once, and no near miss fires" {
+	for db in sqlite pg; do
+		expect "findings" "$(found $db)" "F1 leader_follower C B 3 2025-06-03T09:15:00.000Z 2025-06-03T13:45:00.000Z
+F4 leader_follower C OURS 3 2025-06-03T09:10:00.000Z 2025-06-03T13:30:00.000Z
+L1 buy_box_lost - - 2 2025-06-05T09:00:00.000Z 2025-06-05T13:00:00.000Z
+L3 buy_box_lost - - 1 2025-06-05T09:00:00.000Z -
+O1 opportunity - - 1 2025-06-06T08:00:00.000Z 2025-06-06T08:00:00.000Z
+O2 opportunity - - 1 2025-06-06T08:00:00.000Z 2025-06-06T08:00:00.000Z
+U1 creeping_undercut A - 3 2025-06-02T11:00:00.000Z 2025-06-02T13:00:00.000Z
+W1 price_war - - 4 2025-06-04T00:00:00.000Z 2025-06-04T18:00:00.000Z"
+	done
+}
+
+@test "both databases give the same bytes" {
+	cmp "$BATS_FILE_TMPDIR/detect.sqlite" "$BATS_FILE_TMPDIR/detect.pg"
+}
+
+@test "a creeping undercut lists each drop, 60 minutes apart at most" {
+	for db in sqlite pg; do
+		expect "evidence" "$(finding $db U1 creeping_undercut '[.price_from, .price_to, .total_drop, [.evidence[] | .step]]')" \
+			'[2100,2090,10,[3,2,5]]'
+		expect "reasons" "$(finding $db U1 creeping_undercut '.reasons[2]')" '"USD 21.00 to USD 20.90 in 2 h"'
+	done
+}
+
+@test "drops of 6, a 61-minute gap, two steps or a rise inside the run are no creeping undercut" {
+	for db in sqlite pg; do
+		expect "near misses" "$(found $db '.asin | test("^U[2-5]$")')" ""
+	done
+}
+
+@test "a follower 15 minutes after its leader is found with each pair; 15 min 1 s is not following" {
+	for db in sqlite pg; do
+		expect "F1" "$(finding $db F1 leader_follower '[.changes, .ratio, .leader_is_us, [.evidence[] | .leader_at[11:16] + ">" + .follower_at[11:16] + " " + .direction]]')" \
+			'[3,100,false,["09:00>09:15 down","11:15>11:30 up","13:30>13:45 down"]]'
+		expect "F2" "$(found $db '.asin == "F2"')" ""
+	done
+}
+
+@test "a follower that moves on its own half the time is below the 60% ratio" {
+	for db in sqlite pg; do
+		expect "F3" "$(found $db '.asin == "F3"')" ""
+	done
+}
+
+@test "a competitor that tracks our price is a leader_follower finding whose leader is us" {
+	for db in sqlite pg; do
+		expect "F4" "$(finding $db F4 leader_follower '[.changes, .ratio, .leader_is_us, .reasons[2]]')" \
+			'[4,75,true,"the leader is us: this competitor tracks our price"]'
+	done
+}
+
+@test "a price war needs a 20% fall within 24 h and three competitors cutting" {
+	for db in sqlite pg; do
+		expect "W1" "$(finding $db W1 price_war '[.drop_pct, .market_low_from, .market_low_to, .sellers, [.evidence[] | .seller_id]]')" \
+			'[20,2000,1600,["A","B","C"],["A","B","C","A"]]'
+		expect "W2 (19.99%) and W3 (two sellers)" "$(found $db '.asin == "W2" or .asin == "W3"')" ""
+	done
+}
+
+@test "the buy box lost for 4 hours is a finding; back after 3 h 59 min is not" {
+	for db in sqlite pg; do
+		expect "L1" "$(finding $db L1 buy_box_lost '[.lost_for_s, [.evidence[] | .buy_box_seller], .reasons]')" \
+			'[14400,["A","A"],["buy box lost to A","won back 4 h later ≥ 4 h"]]'
+		expect "L3 ongoing" "$(finding $db L3 buy_box_lost '[.to, .lost_for_s, .reasons[1]]')" \
+			'[null,313200,"not won back for 3 d 15 h ≥ 4 h"]'
+		expect "L2" "$(found $db '.asin == "L2"')" ""
+	done
+}
+
+@test "an opportunity's target is the market low less a cent, never below the minimum viable price" {
+	for db in sqlite pg; do
+		expect "O1" "$(finding $db O1 opportunity '[.our_price, .market_low, .gap_pct, .recommended_price, .gain]')" \
+			'[9800,10000,2,9999,199]'
+		expect "O2" "$(finding $db O2 opportunity '[.min_viable_price, .recommended_price, .gain]')" '[10100,10100,300]'
+		expect "O3 (1.99%)" "$(found $db '.asin == "O3"')" ""
+	done
+}
+
+@test "detect --record stores each finding once and raises its alert; a rerun adds nothing" {
+	for db in sqlite pg; do
+		on $db
+		url=$(filled $db "$TREND/patterns.txt")
+		run -0 --separate-stderr bb-trend detect --record --db "$url"
+		expect "findings out" "${#lines[@]}" 8
+		expect "stored" "$(q "$url" "SELECT kind, asin, seller_id, leader_id, count FROM trend_findings ORDER BY asin")" \
+			"leader_follower|F1|C|B|3
+leader_follower|F4|C|OURS|3
+buy_box_lost|L1|||2
+buy_box_lost|L3|||1
+opportunity|O1|||1
+opportunity|O2|||1
+creeping_undercut|U1|A||3
+price_war|W1|||4"
+		expect "alerts" "$(q "$url" "SELECT fingerprint, queue_type, severity, status, $(ts "$url" scheduled_delivery)
+		                           FROM alert_queues ORDER BY fingerprint")" \
+			"F1|ATVPDKIKX0DER|leader_follower|standard|WARNING|queued|2025-06-03T13:45:00.000Z
+F4|ATVPDKIKX0DER|leader_follower|standard|WARNING|queued|2025-06-03T13:30:00.000Z
+L1|ATVPDKIKX0DER|buy_box_lost|standard|WARNING|queued|2025-06-05T13:00:00.000Z
+L3|ATVPDKIKX0DER|buy_box_lost|standard|WARNING|queued|2025-06-05T09:00:00.000Z
+O1|ATVPDKIKX0DER|opportunity|background|SUCCESS|queued|
+O2|ATVPDKIKX0DER|opportunity|background|SUCCESS|queued|
+U1|ATVPDKIKX0DER|creeping_undercut|standard|WARNING|queued|2025-06-02T13:00:00.000Z
+W1|ATVPDKIKX0DER|price_war|standard|WARNING|queued|2025-06-04T18:00:00.000Z"
+		expect "alert events" "$(count "$url" events "kind = 'alert'")" 8
+		before=$(q "$url" "SELECT count(*) FROM trend_findings")/$(count "$url" alert_queues)/$(count "$url" events)
+		run -0 --separate-stderr bb-trend detect --record --db "$url"
+		expect "rerun" "$(q "$url" "SELECT count(*) FROM trend_findings")/$(count "$url" alert_queues)/$(count "$url" events)" "$before"
+	done
+}
+
+@test "detect --asin reads one ASIN, --format text writes a line per finding" {
+	for db in sqlite pg; do
+		url=$(filled $db "$TREND/patterns.txt")
+		run -0 --separate-stderr bb-trend detect --db "$url" --asin W1 --format text
+		expect "text" "$output" "2025-06-04T00:00:00.000Z  price_war          W1 ATVPDKIKX0DER: market low fell 20.00% (USD 20.00 to USD 16.00) in 18 h ≥ 20.00%; 3 competitors cut their prices ≥ 3: A, B, C"
+	done
+}
+
+@test "detect --since leaves out what is older" {
+	run -0 --separate-stderr bb-trend detect --db "$(filled sqlite "$TREND/patterns.txt")" --since 4d
+	expect "kinds" "$(jq -r .asin <<<"$output" | paste -sd' ')" "L1 L3 O1 O2"
+}
