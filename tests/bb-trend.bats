@@ -180,3 +180,55 @@ W1|ATVPDKIKX0DER|price_war|standard|WARNING|queued|2025-06-04T18:00:00.000Z"
 	run -0 --separate-stderr bb-trend detect --db "$(filled sqlite "$TREND/patterns.txt")" --since 4d
 	expect "kinds" "$(jq -r .asin <<<"$output" | paste -sd' ')" "L1 L3 O1 O2"
 }
+
+# rollup_of DBURL ASIN JQ: a value of the ASIN's rollup of 2025-W23.
+rollup_of() {
+	q "$1" "SELECT payload FROM weekly_rollups WHERE iso_week = '2025-W23' AND asin = '$2'" | jq -c "$3"
+}
+
+@test "rollup: TREND.md's example is 35.71% of the week as winner, the state carried in from Sunday" {
+	for db in sqlite pg; do
+		on $db
+		url=$(filled $db "$TREND/rollup.txt")
+		run -0 --separate-stderr bb-trend rollup --db "$url" --week 2025-W23
+		expect "output" "$output" "2025-W23: 3 rollups"
+		expect "R1" "$(rollup_of "$url" R1 '[.partial, .notifications, .buy_box_share_pct, .market_low_min, .market_low_max, .market_low_avg, .our_price_min, .offers_avg, .severity_share.CRITICAL, .severity_share.WARNING]')" \
+			'[false,1,35.71,1800,2000,1871,2100,2.64,35.71,64.29]'
+		expect "R1 days" "$(rollup_of "$url" R1 '[.daily[] | .buy_box_share_pct] ')" '[100,100,50,0,0,0,0]'
+	done
+}
+
+@test "rollup: time before the first known state counts in no share; a state 31 days old is not carried in" {
+	for db in sqlite pg; do
+		url=$(filled $db "$TREND/rollup.txt")
+		run -0 --separate-stderr bb-trend rollup --db "$url" --week 2025-W23
+		expect "R2" "$(rollup_of "$url" R2 '[.known_ms / 86400000, .buy_box_share_pct, .severity_share.SUCCESS, .severity_share.HIGH, .daily[0].buy_box_share_pct]')" \
+			'[6,33.33,33.33,66.67,null]'
+		expect "R3" "$(rollup_of "$url" R3 '[.known_ms / 86400000, .notifications, .buy_box_share_pct]')" '[3,1,0]'
+	done
+}
+
+@test "rollup: a week not over is partial, known until now; re-running it replaces its rows" {
+	for db in sqlite pg; do
+		url=$(filled $db "$TREND/rollup.txt")
+		run -0 --separate-stderr bb-trend rollup --db "$url" --week 2025-W23 --now 2025-06-05T12:00:00Z
+		expect "output" "$output" "2025-W23: 2 rollups (partial: the week is not over)"
+		expect "R1 partial" "$(rollup_of "$url" R1 '[.partial, .buy_box_share_pct, .known_ms / 3600000]')" '[true,71.43,84]'
+		expect "partial column" "$(q "$url" "SELECT count(*) FROM weekly_rollups WHERE partial = $( [ $db = pg ] && echo true || echo 1)")" 2
+		run -0 --separate-stderr bb-trend rollup --db "$url"
+		expect "default week" "$output" "2025-W23: 3 rollups"
+		expect "rows" "$(q "$url" "SELECT asin, notifications FROM weekly_rollups ORDER BY asin")" "R1|1
+R2|2
+R3|1"
+	done
+}
+
+@test "rollup: alerts raised and findings per kind come from the week's findings" {
+	for db in sqlite pg; do
+		url=$(filled $db "$TREND/patterns.txt")
+		bb-trend detect --record --db "$url" >/dev/null 2>&1
+		run -0 --separate-stderr bb-trend rollup --db "$url" --week 2025-W23
+		expect "U1" "$(rollup_of "$url" U1 '[.alerts_raised, .findings.creeping_undercut, .findings.price_war]')" '[1,1,0]'
+		expect "W1" "$(rollup_of "$url" W1 '[.alerts_raised, .findings.price_war]')" '[1,1]'
+	done
+}

@@ -85,14 +85,6 @@ static int finish(struct finding *f)
 	return f->w.oom || f->why.oom ? -1 : 0;
 }
 
-static void kpct(struct bb_jw *w, const char *key, int64_t bp)
-{
-	char b[32];
-	bb_format_fixed(bp, 2, b, sizeof b);
-	bb_jw_key(w, key);
-	bb_jw_raw(w, b, strlen(b));
-}
-
 static void kmoney(struct bb_jw *w, const char *key, int64_t v)
 {
 	bb_jw_kint_or_null(w, key, v, v != NONE);
@@ -199,7 +191,7 @@ static int follow_found(struct det *d, int fol, int lead, const size_t *fc, size
 	if (!f)
 		return -1;
 	bb_jw_kint(&f->w, "changes", (int64_t)nf);
-	kpct(&f->w, "ratio", percent_bp(following, (int64_t)nf));
+	jw_pct(&f->w, "ratio", percent_bp(following, (int64_t)nf));
 	bb_jw_kbool(&f->w, "leader_is_us", us);
 	bb_jw_key(&f->w, "evidence");
 	bb_jw_arr(&f->w);
@@ -325,7 +317,7 @@ static int war_found(struct det *d, const struct war_window *w, size_t n, unsign
 	if (!f)
 		return -1;
 	int64_t bp = percent_bp(a->market_low - b->market_low, a->market_low);
-	kpct(&f->w, "drop_pct", bp);
+	jw_pct(&f->w, "drop_pct", bp);
 	kmoney(&f->w, "market_low_from", a->market_low);
 	kmoney(&f->w, "market_low_to", b->market_low);
 	bb_jw_key(&f->w, "sellers");
@@ -502,7 +494,7 @@ static int opportunity(struct det *d)
 	int64_t bp = percent_bp(nt->market_low - nt->our_price, nt->market_low);
 	kmoney(&f->w, "our_price", nt->our_price);
 	kmoney(&f->w, "market_low", nt->market_low);
-	kpct(&f->w, "gap_pct", bp);
+	jw_pct(&f->w, "gap_pct", bp);
 	kmoney(&f->w, "min_viable_price", viable);
 	kmoney(&f->w, "recommended_price", target);
 	bb_jw_kint(&f->w, "gain", target - nt->our_price);

@@ -131,6 +131,19 @@ void hundredths(int64_t v, char *buf, size_t size)
 	snprintf(buf, size, "%s%lld.%02lld", v < 0 ? "-" : "", (long long)(a / 100), (long long)(a % 100));
 }
 
+void jw_pct(struct bb_jw *w, const char *key, int64_t bp)
+{
+	char b[32];
+	if (key)
+		bb_jw_key(w, key);
+	if (bp == NONE) {
+		bb_jw_null(w);
+		return;
+	}
+	bb_format_fixed(bp, 2, b, sizeof b);
+	bb_jw_raw(w, b, strlen(b));
+}
+
 void duration_text(int64_t ms, char *buf, size_t size)
 {
 	int64_t s = ms / 1000, d = s / 86400, h = s / 3600 % 24, m = s / 60 % 60;

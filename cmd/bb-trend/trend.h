@@ -120,6 +120,9 @@ void week_name(int64_t start, char *buf, size_t size);
 /* The Monday 00:00 UTC of the week holding ms. */
 int64_t week_of(int64_t ms);
 
+/* The week --week names, else the last complete one before now. */
+int64_t week_chosen(const struct app *a);
+
 int run_rollup(struct app *a);
 int run_report(struct app *a);
 int run_history(struct app *a);
@@ -149,6 +152,9 @@ void money(int64_t v, struct bb_str currency, char *buf, size_t size);
 int64_t percent_bp(int64_t num, int64_t den);
 /* Hundredths as text: 3571 -> "35.71". */
 void hundredths(int64_t v, char *buf, size_t size);
+/* A member KEY (NULL: a bare value) whose value is hundredths as the
+ * shortest decimal: 3571 -> 35.71, 10000 -> 100; null when NONE. */
+void jw_pct(struct bb_jw *w, const char *key, int64_t bp);
 /* 3 d 4 h, 1 h 40 min, 15 min, 45 s */
 void duration_text(int64_t ms, char *buf, size_t size);
 /* A sparkline of n values (NONE: a space), one character each. */
