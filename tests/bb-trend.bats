@@ -15,7 +15,7 @@ NOW=2025-06-09T00:00:00Z
 filled() {
 	local url
 	url=$(fresh_db "$1") || return 1
-	bb-trend prune --db "$url" --keep 3650d 2>/dev/null || { echo "filled: unable to migrate $url" >&2; return 1; }
+	bb-trend prune --db "$url" --keep 3650d >/dev/null 2>&1 || { echo "filled: unable to migrate $url" >&2; return 1; }
 	case $url in
 	sqlite:*) "$BATS_TEST_DIRNAME/trend-gen" sqlite <"$2" | sqlite3 -bail "${url#sqlite:}" ;;
 	*) "$BATS_TEST_DIRNAME/trend-gen" pg <"$2" | psql -X -q -v ON_ERROR_STOP=1 -d "$url" ;;
@@ -31,7 +31,28 @@ setup_file() {
 	for b in sqlite pg; do
 		url=$(filled "$b" "$TREND/patterns.txt") || return 1
 		bb-trend detect --db "$url" >"$BATS_FILE_TMPDIR/detect.$b" 2>/dev/null || return 1
+		echo "$url" >"$BATS_FILE_TMPDIR/patterns.$b"
+		filled "$b" "$TREND/rollup.txt" >"$BATS_FILE_TMPDIR/rollup.$b" || return 1
+		# the report's week: both fixtures, their findings recorded, W22 and W23 rolled up
+		cat "$TREND/patterns.txt" "$TREND/rollup.txt" >"$BATS_FILE_TMPDIR/report.txt"
+		url=$(filled "$b" "$BATS_FILE_TMPDIR/report.txt") || return 1
+		bb-trend detect --record --db "$url" >/dev/null 2>&1 &&
+			bb-trend rollup --db "$url" --week 2025-W22 >/dev/null &&
+			bb-trend rollup --db "$url" --week 2025-W23 >/dev/null || return 1
+		echo "$url" >"$BATS_FILE_TMPDIR/report.$b"
 	done
+}
+
+# report_db, patterns_db, rollup_db BACKEND: the URL of the database of the
+# report's week, of the patterns, of the rollup cases, made by setup_file.
+report_db() {
+	cat "$BATS_FILE_TMPDIR/report.$1"
+}
+patterns_db() {
+	cat "$BATS_FILE_TMPDIR/patterns.$1"
+}
+rollup_db() {
+	cat "$BATS_FILE_TMPDIR/rollup.$1"
 }
 
 teardown_file() {
@@ -139,7 +160,7 @@ W1 price_war - - 4 2025-06-04T00:00:00.000Z 2025-06-04T18:00:00.000Z"
 @test "detect --record stores each finding once and raises its alert; a rerun adds nothing" {
 	for db in sqlite pg; do
 		on $db
-		url=$(filled $db "$TREND/patterns.txt")
+		url=$(patterns_db $db)
 		run -0 --separate-stderr bb-trend detect --record --db "$url"
 		expect "findings out" "${#lines[@]}" 8
 		expect "stored" "$(q "$url" "SELECT kind, asin, seller_id, leader_id, count FROM trend_findings ORDER BY asin")" \
@@ -170,14 +191,14 @@ W1|ATVPDKIKX0DER|price_war|standard|WARNING|queued|2025-06-04T18:00:00.000Z"
 
 @test "detect --asin reads one ASIN, --format text writes a line per finding" {
 	for db in sqlite pg; do
-		url=$(filled $db "$TREND/patterns.txt")
+		url=$(patterns_db $db)
 		run -0 --separate-stderr bb-trend detect --db "$url" --asin W1 --format text
 		expect "text" "$output" "2025-06-04T00:00:00.000Z  price_war          W1 ATVPDKIKX0DER: market low fell 20.00% (USD 20.00 to USD 16.00) in 18 h ≥ 20.00%; 3 competitors cut their prices ≥ 3: A, B, C"
 	done
 }
 
 @test "detect --since leaves out what is older" {
-	run -0 --separate-stderr bb-trend detect --db "$(filled sqlite "$TREND/patterns.txt")" --since 4d
+	run -0 --separate-stderr bb-trend detect --db "$(patterns_db sqlite)" --since 4d
 	expect "kinds" "$(jq -r .asin <<<"$output" | paste -sd' ')" "L1 L3 O1 O2"
 }
 
@@ -189,7 +210,7 @@ rollup_of() {
 @test "rollup: TREND.md's example is 35.71% of the week as winner, the state carried in from Sunday" {
 	for db in sqlite pg; do
 		on $db
-		url=$(filled $db "$TREND/rollup.txt")
+		url=$(rollup_db $db)
 		run -0 --separate-stderr bb-trend rollup --db "$url" --week 2025-W23
 		expect "output" "$output" "2025-W23: 3 rollups"
 		expect "R1" "$(rollup_of "$url" R1 '[.partial, .notifications, .buy_box_share_pct, .market_low_min, .market_low_max, .market_low_avg, .our_price_min, .offers_avg, .severity_share.CRITICAL, .severity_share.WARNING]')" \
@@ -200,7 +221,7 @@ rollup_of() {
 
 @test "rollup: time before the first known state counts in no share; a state 31 days old is not carried in" {
 	for db in sqlite pg; do
-		url=$(filled $db "$TREND/rollup.txt")
+		url=$(rollup_db $db)
 		run -0 --separate-stderr bb-trend rollup --db "$url" --week 2025-W23
 		expect "R2" "$(rollup_of "$url" R2 '[.known_ms / 86400000, .buy_box_share_pct, .severity_share.SUCCESS, .severity_share.HIGH, .daily[0].buy_box_share_pct]')" \
 			'[6,33.33,33.33,66.67,null]'
@@ -210,7 +231,7 @@ rollup_of() {
 
 @test "rollup: a week not over is partial, known until now; re-running it replaces its rows" {
 	for db in sqlite pg; do
-		url=$(filled $db "$TREND/rollup.txt")
+		url=$(rollup_db $db)
 		run -0 --separate-stderr bb-trend rollup --db "$url" --week 2025-W23 --now 2025-06-05T12:00:00Z
 		expect "output" "$output" "2025-W23: 2 rollups (partial: the week is not over)"
 		expect "R1 partial" "$(rollup_of "$url" R1 '[.partial, .buy_box_share_pct, .known_ms / 3600000]')" '[true,71.43,84]'
@@ -225,10 +246,110 @@ R3|1"
 
 @test "rollup: alerts raised and findings per kind come from the week's findings" {
 	for db in sqlite pg; do
-		url=$(filled $db "$TREND/patterns.txt")
-		bb-trend detect --record --db "$url" >/dev/null 2>&1
-		run -0 --separate-stderr bb-trend rollup --db "$url" --week 2025-W23
+		url=$(report_db $db)
 		expect "U1" "$(rollup_of "$url" U1 '[.alerts_raised, .findings.creeping_undercut, .findings.price_war]')" '[1,1,0]'
 		expect "W1" "$(rollup_of "$url" W1 '[.alerts_raised, .findings.price_war]')" '[1,1]'
 	done
+}
+
+@test "report: the text and Markdown reports of a small week are as written down, on both databases" {
+	for db in sqlite pg; do
+		run -0 --separate-stderr bb-trend report --db "$(report_db $db)" --week 2025-W23
+		expect "text" "$output" "$(cat "$TREND/report.txt.golden")"
+		run -0 --separate-stderr bb-trend report --db "$(report_db $db)" --week 2025-W23 --format markdown
+		expect "markdown" "$output" "$(cat "$TREND/report.md.golden")"
+	done
+}
+
+@test "report: the HTML is one well-formed file with an SVG chart per top ASIN, and Chromium renders it" {
+	local out=${BB_TEST_ARTIFACTS:-$BATS_TEST_DIRNAME/../build/test-artifacts}
+	mkdir -p "$out"
+	for db in sqlite pg; do
+		run -0 --separate-stderr bb-trend report --db "$(report_db $db)" --format html --output "$BATS_TEST_TMPDIR/r.html"
+		expect "stdout" "$output" ""
+		run -0 python3 - "$BATS_TEST_TMPDIR/r.html" <<-'EOF'
+			import sys, xml.etree.ElementTree as ET
+			svg = "{http://www.w3.org/2000/svg}"
+			root = ET.parse(sys.argv[1]).getroot()
+			print(len(root.findall(".//" + svg + "svg")), len(root.findall(".//" + svg + "polyline")),
+			      " ".join(f.text.split()[0] for f in root.iter("figcaption")),
+			      len(root.findall(".//script")), len(root.findall(".//link")), len(root.findall(".//img")))
+		EOF
+		expect "svgs, lines, charted ASINs, no script, link or image" "$output" "9 16 R2 R1 F1 F4 U1 W1 L3 L1 0 0 0"
+	done
+	cp "$BATS_TEST_TMPDIR/r.html" "$out/bb-trend-report.html"
+	rm -f "$out/bb-trend-report.png"
+	timeout 60 chromium --headless --no-sandbox --disable-gpu --user-data-dir="$BATS_TEST_TMPDIR/chromium" \
+		--window-size=1200,2400 --screenshot="$out/bb-trend-report.png" "file://$out/bb-trend-report.html" 2>/dev/null
+	[ "$(head -c 8 "$out/bb-trend-report.png" | od -An -tx1 | tr -d ' ')" = 89504e470d0a1a0a ] ||
+		fail "no PNG screenshot at $out/bb-trend-report.png"
+	[ "$(stat -c %s "$out/bb-trend-report.png")" -gt 30000 ] || fail "the screenshot is nearly empty"
+}
+
+@test "report: JSON holds the summary, the threats, the findings and every ASIN's rollup" {
+	run -0 --separate-stderr bb-trend report --db "$(report_db sqlite)" --format json
+	expect "json" "$(jq -c '[.week, .partial, .summary.asins, .summary.buy_box_share_pct, .week_before.asins,
+		[.top_threats[].asin], (.price_wars | length), (.creeping_undercuts | length), (.leader_follower | length),
+		[.opportunities[].recommended_price], (.asins | length)]' <<<"$output")" \
+		'["2025-W23",false,21,18.51,2,["R2","R1","F1","F4","U1","W1","L3","L1"],1,1,2,[9999,10100],21]'
+}
+
+@test "report: --output replaces the file whole; a week without data is one line and exit 0" {
+	url=$(report_db sqlite)
+	echo old >"$BATS_TEST_TMPDIR/r.txt"
+	run -0 --separate-stderr bb-trend report --db "$url" --output "$BATS_TEST_TMPDIR/r.txt"
+	expect "file" "$(cat "$BATS_TEST_TMPDIR/r.txt")" "$(cat "$TREND/report.txt.golden")"
+	expect "no temporary left" "$(ls "$BATS_TEST_TMPDIR" | grep -c tmp)" 0
+	run -0 --separate-stderr bb-trend report --db "$url" --week 2025-W10
+	expect "no data" "$output" "No data for 2025-W10: no rollups (bb-trend rollup --week 2025-W10 makes them)."
+	run -74 --separate-stderr bb-trend report --db "$url" --output /nonexistent/dir/r.txt
+	expect_match "error" "$stderr" "^bb-trend: fatal: unable to create '/nonexistent/dir/r.txt.tmp.[A-Za-z0-9]+': No such file or directory$"
+}
+
+@test "history: the series with sparklines, as NDJSON and as CSV" {
+	for db in sqlite pg; do
+		url=$(report_db $db)
+		run -0 --separate-stderr bb-trend history W1 --db "$url"
+		expect "text" "$(head -n 3 <<<"$output")" "W1 ATVPDKIKX0DER: 6 notifications, 2025-06-04T00:00:00.000Z to 2025-06-05T18:00:00.000Z
+  our price   ▄▄▄▄▄▄  USD 30.00
+  market low  █▄▃▂▁▁  USD 16.00 to USD 20.00"
+		expect "row" "${lines[6]}" "  2025-06-04T04:00:00.000Z  USD 30.00   USD 17.50   B             USD 18.00   A             4    4       STABLE"
+		run -0 --separate-stderr bb-trend history L1 --db "$url" --format ndjson
+		expect "ndjson" "$(jq -c '[.event_time[11:16], .buy_box_winner, .buy_box_seller, .market_low_seller]' <<<"$output" | paste -sd' ')" \
+			'["08:00",true,"OURS","A"] ["09:00",false,"A","A"] ["11:00",false,"A","A"] ["13:00",true,"OURS","A"]'
+		run -0 --separate-stderr bb-trend history L1 --db "$url" --format csv --since 1d
+		expect "csv" "$output" "event_time,notification_id,asin,marketplace,currency,our_price,market_low,market_low_seller,buy_box_price,buy_box_winner,buy_box_seller,position,total_offers,severity"
+		run -0 --separate-stderr bb-trend history L1 --db "$url" --format csv --now 2025-06-05T10:00:00Z --since 1d
+		expect "csv rows" "$output" "event_time,notification_id,asin,marketplace,currency,our_price,market_low,market_low_seller,buy_box_price,buy_box_winner,buy_box_seller,position,total_offers,severity
+2025-06-05T08:00:00.000Z,n-L1-ATVPDKIKX0DER-0001,L1,ATVPDKIKX0DER,USD,20.50,20.00,A,20.50,true,OURS,2,2,STABLE
+2025-06-05T09:00:00.000Z,n-L1-ATVPDKIKX0DER-0002,L1,ATVPDKIKX0DER,USD,20.50,20.00,A,20.00,false,A,2,2,STABLE"
+	done
+}
+
+@test "prune deletes history older than --keep, in event time" {
+	for db in sqlite pg; do
+		url=$(filled $db "$TREND/rollup.txt")
+		run -0 --separate-stderr bb-trend prune --db "$url" --keep 30d
+		expect "output" "$output" "pruned 1 notifications older than 2025-05-10T00:00:00.000Z"
+		expect "left" "$(q "$url" "SELECT asin FROM competitive_history ORDER BY event_time" | paste -sd' ')" "R1 R2 R1 R2 R3"
+	done
+}
+
+@test "usage errors exit 64 and name what is wrong" {
+	run -64 --separate-stderr bb-trend
+	expect_match "no command" "$stderr" "no command given"
+	run -64 --separate-stderr bb-trend frobnicate
+	expect_match "unknown" "$stderr" "unknown command 'frobnicate'"
+	run -64 --separate-stderr bb-trend history
+	expect_match "asin" "$stderr" "history: expected an ASIN"
+	run -64 --separate-stderr bb-trend report --week 2025-23
+	expect_match "week" "$stderr" "--week '2025-23': expected an ISO week such as 2025-W23"
+	run -64 --separate-stderr bb-trend detect --format csv
+	expect_match "format" "$stderr" "--format 'csv': not a format of this command"
+	run -64 --separate-stderr bb-trend detect --since soon
+	expect_match "since" "$stderr" "--since: expected a duration"
+	BB_TREND_WAR_DROP_PCT=abc run -78 --separate-stderr bb-trend detect --db "sqlite:$BATS_TEST_TMPDIR/x.db"
+	expect "config" "$stderr" "bb-trend: fatal: unable to use [trend] war_drop_pct 'abc': expected a percentage with at most two decimals"
+	run -0 bb-trend --help
+	expect "help ends" "${lines[-1]}" "See bb-trend(1)."
 }
