@@ -1,8 +1,10 @@
 /* series.c: an ASIN's history as TREND.md "Series" defines it, read from
  * competitive_history (schema 4: a notification's offers are arrays on its
- * row, read element by element with json_each on SQLite and unnest on
- * PostgreSQL). One ASIN is in memory at a time. */
+ * row). The arrays come with their row as one JSON text, [sellers, landed,
+ * ours, winners], read here in one parse: unnesting them in SQL (json_each,
+ * unnest) cost ten times as much. One ASIN is in memory at a time. */
 #include "trend.h"
+#include "json.h"
 #include "timeutil.h"
 
 #include <stdlib.h>
@@ -10,30 +12,24 @@
 
 #define LITE_T "event_time"
 #define PG_T "floor(extract(epoch FROM event_time) * 1000)::int8"
-#define NOTE(T) "SELECT notification_id, " T ", severity, our_price, market_low, buy_box_price, buy_box_winner, " \
-	"position, total_offers FROM competitive_history WHERE asin = $1 AND marketplace = $2 "
+#define LITE_OFFERS ", '[' || offer_seller_ids || ',' || offer_landed || ',' || offer_ours || ',' || " \
+	"offer_buy_box_winner || ']'"
+#define PG_OFFERS ", json_build_array(offer_seller_ids, offer_landed, offer_ours, offer_buy_box_winner)::text"
+#define NOTE(T, O) "SELECT notification_id, " T ", severity, our_price, market_low, buy_box_price, buy_box_winner, " \
+	"position, total_offers" O " FROM competitive_history WHERE asin = $1 AND marketplace = $2 "
+#define RANGE_LITE "AND event_time >= $3 AND event_time < $4 ORDER BY event_time, notification_id"
+#define RANGE_PG "AND event_time >= $3::timestamptz AND event_time < $4::timestamptz " \
+	"ORDER BY event_time, notification_id COLLATE \"C\""
 
-static const char notes_lite[] = NOTE(LITE_T) "AND event_time >= $3 AND event_time < $4 "
-	"ORDER BY event_time, notification_id";
-static const char notes_pg[] = NOTE(PG_T) "AND event_time >= $3::timestamptz AND event_time < $4::timestamptz "
-	"ORDER BY event_time, notification_id COLLATE \"C\"";
+static const char notes_lite[] = NOTE(LITE_T, "") RANGE_LITE;
+static const char notes_pg[] = NOTE(PG_T, "") RANGE_PG;
+static const char offers_lite[] = NOTE(LITE_T, LITE_OFFERS) RANGE_LITE;
+static const char offers_pg[] = NOTE(PG_T, PG_OFFERS) RANGE_PG;
 /* the newest before the range: the state carried into it */
-static const char carry_lite[] = NOTE(LITE_T) "AND event_time < $3 AND event_time >= $4 "
+static const char carry_lite[] = NOTE(LITE_T, "") "AND event_time < $3 AND event_time >= $4 "
 	"ORDER BY event_time DESC, notification_id DESC LIMIT 1";
-static const char carry_pg[] = NOTE(PG_T) "AND event_time < $3::timestamptz AND event_time >= $4::timestamptz "
+static const char carry_pg[] = NOTE(PG_T, "") "AND event_time < $3::timestamptz AND event_time >= $4::timestamptz "
 	"ORDER BY event_time DESC, notification_id COLLATE \"C\" DESC LIMIT 1";
-/* each offer of each notification, in payload order */
-static const char offers_lite[] = "SELECT h.notification_id, s.value, "
-	"json_extract(h.offer_landed, '$[' || s.key || ']'), json_extract(h.offer_ours, '$[' || s.key || ']'), "
-	"json_extract(h.offer_buy_box_winner, '$[' || s.key || ']') "
-	"FROM competitive_history AS h, json_each(h.offer_seller_ids) AS s "
-	"WHERE h.asin = $1 AND h.marketplace = $2 AND h.event_time >= $3 AND h.event_time < $4 "
-	"ORDER BY h.event_time, h.notification_id, s.key";
-static const char offers_pg[] = "SELECT h.notification_id, o.seller, o.landed, o.ours, o.winner "
-	"FROM competitive_history AS h, unnest(h.offer_seller_ids, h.offer_landed, h.offer_ours, "
-	"h.offer_buy_box_winner) WITH ORDINALITY AS o(seller, landed, ours, winner, ord) "
-	"WHERE h.asin = $1 AND h.marketplace = $2 AND h.event_time >= $3::timestamptz "
-	"AND h.event_time < $4::timestamptz ORDER BY h.event_time, h.notification_id COLLATE \"C\", o.ord";
 
 static const char places_lite[] = "SELECT h.asin, h.marketplace, c.currency FROM (SELECT DISTINCT asin, "
 	"marketplace FROM competitive_history WHERE event_time >= $1 AND event_time < $2 "
@@ -135,25 +131,35 @@ static int seller_of(struct series *s, const struct trend_conf *c, struct bb_str
 				s->sellers[i].ours = 1;
 			return (int)i;
 		}
-	if (grow((void **)&s->sellers, &s->scap, s->nsellers + 1, sizeof *s->sellers) != 0)
+	char *copy = malloc(id.n + 1); /* the parser's bytes last until its next document */
+	if (!copy || grow((void **)&s->sellers, &s->scap, s->nsellers + 1, sizeof *s->sellers) != 0) {
+		free(copy);
 		return -1;
+	}
+	memcpy(copy, id.p, id.n);
+	id.p = copy;
 	s->sellers[s->nsellers] = (struct seller){ id, c->nsellers ? ours_by_conf(c, id) : stored_ours };
 	return (int)s->nsellers++;
 }
 
+/* true, or 1 (SQLite keeps booleans as integers) */
+static int jtrue(struct bb_jval v)
+{
+	int b;
+	int64_t i;
+	return (bb_json_bool(v, &b) == 0 && b) || (bb_json_int64(v, &i) == 0 && i != 0);
+}
+
 /* One offer into its notification: the seller's lowest price, the buy box's
  * seller (the first winner), the market low's (the first competitor at it). */
-static int add_offer(struct series *s, const struct trend_conf *c, struct note *nt, const struct bb_rows *r, int i)
+static int add_offer(struct series *s, const struct trend_conf *c, struct note *nt, struct bb_str id, int64_t landed,
+		     int ours, int winner)
 {
-	struct bb_str id = bb_db_text(r, i, 1);
-	int64_t landed = num(r, i, 2);
-	int k = id.p && landed != NONE ? seller_of(s, c, id, truth(r, i, 3)) : -2;
+	int k = seller_of(s, c, id, ours);
 
-	if (k == -1)
+	if (k < 0)
 		return -1;
-	if (k == -2)
-		return 0;
-	if (truth(r, i, 4) && nt->bb_seller < 0)
+	if (winner && nt->bb_seller < 0)
 		nt->bb_seller = k;
 	if (!s->sellers[k].ours && nt->ml_seller < 0 && landed == nt->market_low)
 		nt->ml_seller = k;
@@ -170,26 +176,29 @@ static int add_offer(struct series *s, const struct trend_conf *c, struct note *
 	return 0;
 }
 
-static int same(struct bb_str a, struct bb_str b)
+/* A notification's offers from [sellers, landed, ours, winners]; an element
+ * that is not of its kind (a row bb did not write) is skipped. */
+static int add_offers(struct series *s, const struct trend_conf *c, struct note *nt, struct bb_str arrays)
 {
-	return a.n == b.n && a.p && b.p && memcmp(a.p, b.p, a.n) == 0;
-}
+	struct bb_jval root, col[4], v[4];
+	struct bb_jerr err;
 
-/* The offers' rows come in the notifications' order: walk both together. */
-static int add_offers(struct series *s, const struct trend_conf *c, const struct bb_rows *r, size_t first)
-{
-	size_t k = first;
-
-	for (int i = 0; i < bb_db_nrows(r); i++) {
-		struct bb_str nid = bb_db_text(r, i, 0);
-		while (k < s->n && !same(s->notes[k].nid, nid))
-			k++;
-		if (k == s->n)
-			return 0; /* written between the two reads: left for the next run */
-		if (s->notes[k].n == 0)
-			s->notes[k].first = s->nprices;
-		if (add_offer(s, c, &s->notes[k], r, i) != 0)
+	nt->first = s->nprices;
+	if (!arrays.p || bb_json_parse(s->doc, arrays.p, arrays.n, &root, &err) != 0)
+		return 0;
+	col[0] = bb_json_first(root);
+	for (int i = 1; i < 4; i++)
+		col[i] = bb_json_next(col[i - 1]);
+	for (int i = 0; i < 4; i++)
+		v[i] = bb_json_first(col[i]);
+	while (bb_json_type(v[0]) != BB_JNONE) {
+		struct bb_str id;
+		int64_t landed;
+		if (bb_json_string(v[0], &id.p, &id.n) == 0 && bb_json_int64(v[1], &landed) == 0 &&
+		    add_offer(s, c, nt, id, landed, jtrue(v[2]), jtrue(v[3])) != 0)
 			return -1;
+		for (int i = 0; i < 4; i++)
+			v[i] = bb_json_next(v[i]);
 	}
 	return 0;
 }
@@ -240,12 +249,16 @@ int series_load(struct app *a, struct place p, int64_t from, int64_t to, int64_t
 	}
 	first = s->n;
 	if (rc == BB_DB_OK)
-		rc = bb_db_query(a->db, pg ? notes_pg : notes_lite, 4, v, &s->rows[0]);
+		rc = bb_db_query(a->db, offers ? (pg ? offers_pg : offers_lite) : (pg ? notes_pg : notes_lite), 4, v,
+				 &s->rows[0]);
 	if (rc == BB_DB_OK && add_notes(s, s->rows[0]) != 0)
 		rc = BB_DB_ERR;
-	if (rc == BB_DB_OK && offers)
-		rc = bb_db_query(a->db, pg ? offers_pg : offers_lite, 4, v, &s->rows[1]);
-	if (rc == BB_DB_OK && offers && (add_offers(s, &a->t, s->rows[1], first) != 0 || find_changes(s) != 0))
+	if (rc == BB_DB_OK && offers && !s->doc && !(s->doc = bb_json_new()))
+		rc = BB_DB_ERR;
+	for (size_t i = first; rc == BB_DB_OK && offers && i < s->n; i++)
+		if (add_offers(s, &a->t, &s->notes[i], bb_db_text(s->rows[0], (int)(i - first), 9)) != 0)
+			rc = BB_DB_ERR;
+	if (rc == BB_DB_OK && offers && find_changes(s) != 0)
 		rc = BB_DB_ERR;
 	return rc;
 }
@@ -254,6 +267,7 @@ void series_destroy(struct series *s)
 {
 	series_reset(s);
 	free(s->notes), free(s->prices), free(s->sellers), free(s->changes);
+	bb_json_free(s->doc);
 	memset(s, 0, sizeof *s);
 }
 
@@ -263,5 +277,7 @@ void series_reset(struct series *s)
 		bb_db_rows_free(s->rows[i]);
 		s->rows[i] = NULL;
 	}
+	for (size_t i = 0; i < s->nsellers; i++)
+		free((char *)s->sellers[i].id.p);
 	s->n = s->nprices = s->nsellers = s->nchanges = 0; /* the arrays are kept for the next ASIN */
 }

@@ -7,6 +7,7 @@
 
 #include "conf.h"
 #include "db.h"
+#include "json.h"
 #include "jwrite.h"
 #include "str.h"
 
@@ -85,6 +86,7 @@ struct series {
 	struct change *changes; /* in time order */
 	size_t nchanges, ccap;
 	struct bb_rows *rows[3];
+	struct bb_jdoc *doc; /* reads each notification's offers */
 };
 
 /* The places (asin, marketplace, currency) with history in [from, to),
