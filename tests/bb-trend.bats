@@ -353,3 +353,31 @@ R3|1"
 	run -0 bb-trend --help
 	expect "help ends" "${lines[-1]}" "See bb-trend(1)."
 }
+
+@test "bb-trend(1): every example runs as the page writes it" {
+	cd "$BATS_TEST_TMPDIR"
+	export BB_DB=$(report_db sqlite)
+	run -0 --separate-stderr bash -c 'bb-trend history W1 --since 7d | head -n 3'
+	expect "history" "$output" "W1 ATVPDKIKX0DER: 6 notifications, 2025-06-04T00:00:00.000Z to 2025-06-05T18:00:00.000Z
+  our price   ▄▄▄▄▄▄  USD 30.00
+  market low  █▄▃▂▁▁  USD 16.00 to USD 20.00"
+	run -0 --separate-stderr bash -c "bb-trend detect --since 7d --record --format text | awk '{ print \$2 }' | sort | uniq -c"
+	expect "detect" "$output" "      3 buy_box_lost
+      1 creeping_undercut
+      2 leader_follower
+      2 opportunity
+      1 price_war"
+	run -0 --separate-stderr bash <<-'EOF'
+		bb-trend detect | jq -r 'select(.kind == "price_war") |
+		    "\(.asin) \(.drop_pct)% \(.sellers | join(","))"'
+	EOF
+	expect "price wars" "$output" "W1 20% A,B,C"
+	run -0 --separate-stderr bash <<-'EOF'
+		bb-trend rollup --week 2025-W23
+		bb-trend report --week 2025-W23 --format html --output week.html
+		bb-trend report --week 2025-W23 --format markdown | sed -n '1p'
+	EOF
+	expect "rollup and report" "$output" "2025-W23: 21 rollups
+# bb weekly competitive intelligence: 2025-W23"
+	expect_match "html" "$(head -c 200 week.html)" "^<!DOCTYPE html>"
+}
