@@ -381,3 +381,25 @@ R3|1"
 # bb weekly competitive intelligence: 2025-W23"
 	expect_match "html" "$(head -c 200 week.html)" "^<!DOCTYPE html>"
 }
+
+@test "systemd: the weekly timer runs Monday 06:00, catches up, and its service is hardened (exposure <= 2.0)" {
+	local unit="$BATS_TEST_DIRNAME/../systemd/bb-trend-weekly"
+	expect "timer" "$(grep -E '^(OnCalendar|Persistent|Unit)=' "$unit.timer")" "OnCalendar=Mon *-*-* 06:00:00
+Persistent=true
+Unit=bb-trend-weekly.service"
+	run -0 systemd-analyze security --offline=yes "$unit.service"
+	exposure=$(sed -n 's/.*Overall exposure level for bb-trend-weekly.service: \([0-9.]*\).*/\1/p' <<<"$output")
+	awk -v e="$exposure" 'BEGIN { exit !(e != "" && e <= 2.0) }' || fail "exposure '$exposure' > 2.0"
+}
+
+@test "systemd: the service's script writes the week's three reports and mails the text" {
+	# its ExecStart as the shell gets it: systemd's $$ and %% unescaped
+	script=$(sed -n '/^ExecStart=/,/fi.$/p' "$BATS_TEST_DIRNAME/../systemd/bb-trend-weekly.service" |
+		sed -e 's/^ExecStart=//' -e 's/\\$//' | tr -d '\n' | sed -e 's/\$\$/$/g' -e 's/%%/%/g')
+	cd "$BATS_TEST_TMPDIR"
+	mkdir reports
+	week=$(date -u -d "7 days ago" +%G-W%V)
+	BB_DB=sqlite:weekly.db BB_NOW= BB_REPORT_MAIL="cat > mailed.txt" run -0 --separate-stderr bash -c "$script"
+	expect "files" "$(ls reports | paste -sd' ')" "$week.html $week.md $week.txt"
+	expect "mailed" "$(cat mailed.txt)" "No data for $week: no rollups (bb-trend rollup --week $week makes them)."
+}
