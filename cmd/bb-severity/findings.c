@@ -103,7 +103,8 @@ int findings_load(struct findings *f, const char *path, char *err, size_t errlen
 	free(line);
 	fclose(in);
 	bb_json_free(doc);
-	qsort(f->p, f->n, sizeof *f->p, cmp_place);
+	if (f->n)
+		qsort(f->p, f->n, sizeof *f->p, cmp_place);
 	return why ? -1 : 0;
 }
 

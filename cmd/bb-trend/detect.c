@@ -387,7 +387,8 @@ static int war(struct det *d, unsigned char *seen, int *ids)
 			w[n++] = (struct war_window){ a, b };
 		}
 	}
-	qsort_r(w, n, sizeof *w, war_cmp, (void *)s);
+	if (n)
+		qsort_r(w, n, sizeof *w, war_cmp, (void *)s);
 	for (size_t i = 0, j; rc == 0 && i < n; i = j) { /* overlapping windows are one war */
 		int64_t to = s->notes[w[i].b].t;
 		for (j = i + 1; j < n && s->notes[w[j].a].t <= to; j++)
@@ -657,7 +658,8 @@ static int detect_one(struct det *d, struct scratch *x, struct buf *out)
 	if (!x->idx || !x->seen || !x->ids || undercut(d, x->idx) != 0 || follow(d, x->idx) != 0 ||
 	    war(d, x->seen, x->ids) != 0 || lost(d) != 0 || opportunity(d) != 0)
 		return BB_DB_ERR;
-	qsort_r(d->f, d->n, sizeof *d->f, cmp_finding, d);
+	if (d->n)
+		qsort_r(d->f, d->n, sizeof *d->f, cmp_finding, d);
 	for (size_t i = 0; i < d->n; i++) {
 		if (text)
 			put_text_line(d, &d->f[i], out);
