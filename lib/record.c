@@ -460,6 +460,16 @@ static int emitted(const struct bb_emit *em, const struct bb_member *m)
 	return 0;
 }
 
+size_t bb_record_out_len(const struct bb_record *r, const struct bb_emit *em)
+{
+	size_t n = (em->fresh ? 0 : r->len) + 3; /* braces and the newline */
+
+	for (int i = 0; i < em->n; i++)
+		if (em->add[i].json)
+			n += strlen(em->add[i].key) + em->add[i].len + 4; /* ,"key": */
+	return n;
+}
+
 void bb_record_write(const struct bb_record *r, const struct bb_emit *em, FILE *out)
 {
 	int any = 0, replaced = 0;

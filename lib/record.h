@@ -131,6 +131,10 @@ void bb_reject_unvalidated(struct bb_emit *em, const char *stage, char *why, siz
 void bb_record_reject(struct bb_emit *em, const char *type, const char *stage, const char *path,
 		      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
+/* The most bytes bb_record_write writes for the record with the emitted
+ * members: a stage checks it against BB_LINE_MAX before it writes. */
+size_t bb_record_out_len(const struct bb_record *r, const struct bb_emit *em);
+
 /* Write the record with the emitted members to out (what the loop does after
  * each callback; exposed for programs that write records elsewhere too). */
 void bb_record_write(const struct bb_record *rec, const struct bb_emit *em, FILE *out);
