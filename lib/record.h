@@ -86,8 +86,7 @@ int bb_record_read_whole(struct bb_record *rec, struct bb_jdoc *doc);
 const struct bb_member *bb_record_member(const struct bb_record *rec, const char *key);
 
 /* A string member decoded to its bytes (malloc'd, NUL-terminated, *len set),
- * or NULL when absent, not a string, or badly escaped. Faster than
- * bb_record_get for the large `body` member: no JSON value is built. */
+ * or NULL when absent, not a string, or badly escaped. */
 char *bb_record_string(const struct bb_record *rec, const char *key, size_t *len);
 
 /* A copy of an indexed record that outlives the loop's buffer: the line and

@@ -222,7 +222,7 @@ static int open_db(struct app *a, const char *url)
 
 	if (rc >= 0)
 		return 0;
-	return bb_fatal(rc == BB_DB_BADURL ? BB_EX_CONFIG : rc == BB_DB_RETRY ? BB_EX_TEMPFAIL : BB_EX_UNAVAILABLE,
+	return bb_fatal(bb_db_exit_status(rc),
 			"unable to open database '%s': %s", bb_db_name(a->db), err);
 }
 

@@ -140,7 +140,7 @@ static int start(struct serve *s)
 	}
 	if (strncmp(err, "unable to listen", 16) == 0) /* BADURL: no address at all */
 		return bb_fatal(rc == BB_DB_BADURL ? BB_EX_CONFIG : BB_EX_TEMPFAIL, "%s", err);
-	return bb_fatal(rc == BB_DB_BADURL ? BB_EX_CONFIG : rc == BB_DB_RETRY ? BB_EX_TEMPFAIL : BB_EX_UNAVAILABLE,
+	return bb_fatal(bb_db_exit_status(rc),
 			"unable to open database '%s': %s", s->url, err);
 }
 

@@ -201,7 +201,7 @@ static void emit(FILE *out, const struct item *it, struct outcome *o, const char
 		bb_emit_jw(&em, "alert", &o->alert);
 	if (it->error) {
 		bb_jw_obj(&w);
-		bb_jw_kstrz(&w, "type", "schema");
+		bb_jw_kstrz(&w, "type", it->error_type ? it->error_type : "schema");
 		bb_jw_kstrz(&w, "message", it->error);
 		bb_jw_kstrz(&w, "stage", "store");
 		bb_jw_kstrz(&w, "path", NULL);
@@ -591,12 +591,16 @@ int main(int argc, char **argv)
 	bb_signals_install(); /* before the database, whose lock may be waited for */
 	rc = bb_db_open(o.url, &c.db, err, sizeof err);
 	if (rc < 0) {
-		rc = bb_fatal(rc == BB_DB_BADURL ? BB_EX_CONFIG : rc == BB_DB_RETRY ? BB_EX_TEMPFAIL : BB_EX_UNAVAILABLE,
+		rc = bb_fatal(bb_db_exit_status(rc),
 			      "unable to open database '%s': %s", bb_db_name(c.db), err);
 		goto out;
 	}
 	bb_outage_init(&c.outage, "database", "db", bb_db_name(c.db));
 	c.conf.pg = bb_db_is_pg(c.db);
+	if (!(c.conf.doc = bb_json_new())) {
+		rc = bb_fatal(BB_EX_SOFTWARE, "out of memory");
+		goto out;
+	}
 	if (o.migrate) {
 		bb_log(BB_INFO, NULL, "schema up to date", "db", bb_db_name(c.db), NULL);
 		rc = 0;
@@ -630,6 +634,7 @@ out:
 	free(c.batch);
 	free(c.lags.v);
 	store_conf_free(&c.conf);
+	bb_json_free(c.conf.doc);
 	free(c.spare);
 	free(c.conf.sellers);
 	free(sellers_copy);

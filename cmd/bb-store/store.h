@@ -16,6 +16,7 @@ struct store_conf {
 	int nsellers;
 	int pg;               /* the offers in PostgreSQL's array form, not JSON's */
 	struct bb_jw scratch[7]; /* store_read's, between records */
+	struct bb_jdoc *doc;     /* a line over BB_LINE_MAX, read whole */
 };
 
 /* The values a record's rows are made of, as SQL text (strings decoded,
@@ -40,6 +41,7 @@ struct item {
 	const char *status; /* as bb-store treats it: ok, duplicate, skipped, failed, rejected */
 	const char *given;  /* the status it came with, when one of those; else NULL */
 	const char *error;  /* bb-store's own reason to reject it, or NULL */
+	const char *error_type; /* its error.type: NULL for schema */
 	int has_alert;      /* it carries an alert object: corrected to the decision written */
 	int64_t sent_at;    /* sqs.sent_at, -1 when absent */
 	int64_t event_ms;   /* notification.event_time */
