@@ -28,7 +28,7 @@ override CXXFLAGS += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -f
 override LDFLAGS += -fsanitize=address,undefined
 endif
 
-PROGS   := bb-validate bb-severity bb-dedupe bb-store bb-sqs-send bb-sqs-recv bb-ack bb-alert
+PROGS   := bb-validate bb-severity bb-dedupe bb-store bb-sqs-send bb-sqs-recv bb-ack bb-alert bb-status
 LIB_SRC := $(wildcard lib/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/lib/json.o $(BUILD)/gen/sql.o
 SQL     := $(wildcard lib/sql/*/*.sql)

@@ -55,6 +55,7 @@ static const char *const known[] = {
 	"alert.exec", "alert.webhook", "alert.snooze", "alert.retry_base", "alert.retry_cap", "alert.max_attempts",
 	"alert.claim_lease",
 	"sqs.queue_url", "sqs.dlq_url",
+	"status.oldest_age_degraded", "status.oldest_age_critical", "status.heartbeat_critical", "status.dlq_growth_pct",
 };
 
 static int is_known(const char *section, const char *name)

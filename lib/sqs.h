@@ -10,6 +10,7 @@
 
 #include <jq.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct bb_sqs;
 
@@ -93,6 +94,11 @@ int bb_sqs_answer(const char *action, long http, const char *headers, size_t hle
  * failure (SQS cannot be reached now, the request is refused) is left for
  * the program's own requests to meet: 0. */
 int bb_sqs_check_queue(struct bb_sqs *s, const char *queue, struct bb_sqs_error *err);
+
+/* How many messages a queue holds (GetQueueAttributes): visible
+ * (ApproximateNumberOfMessages), in flight (…NotVisible) and delayed
+ * (…Delayed), -1 each when SQS left it out. 0, or -1 with err set. */
+int bb_sqs_queue_counts(struct bb_sqs *s, const char *queue, int64_t counts[3], struct bb_sqs_error *err);
 
 /* Whether err says the queue does not exist: a configuration error. */
 int bb_sqs_no_such_queue(const struct bb_sqs_error *err);
