@@ -4,6 +4,7 @@
 #include "metrics.h"
 
 #include "log.h"
+#include "record.h"
 #include "timeutil.h"
 
 #include <errno.h>
@@ -178,6 +179,34 @@ void bb_metrics_duration_ms(int64_t ms)
 	pthread_mutex_unlock(&reg.mu);
 }
 
+static int64_t member_time(const struct bb_record *rec, const char *key)
+{
+	size_t n;
+	char *v = bb_record_string(rec, key, &n);
+	int64_t ms;
+
+	if (!v || bb_time_parse(v, n, &ms) != 0)
+		ms = -1;
+	free(v);
+	return ms;
+}
+
+void bb_metrics_commit_lag(const struct bb_record *rec, int64_t now_ms)
+{
+	struct bb_record sqs = { 0 };
+	int64_t t = -1;
+
+	if (!atomic_load_explicit(&reg.on, memory_order_relaxed) || !rec->is_object)
+		return;
+	if (bb_record_sub(rec, "sqs", &sqs) == 0)
+		t = member_time(&sqs, "sent_at");
+	free(sqs.m);
+	if (t < 0)
+		t = member_time(rec, "received_at");
+	if (t >= 0)
+		bb_metrics_duration_ms(now_ms - t);
+}
+
 /* ---- the file ---- */
 
 static int by_family(const void *x, const void *y)
@@ -286,7 +315,10 @@ int bb_metrics_start(const char *path, const char *stage, const char *worker_id,
 		reg.worker_id = strdup(worker_id);
 	else if (asprintf(&reg.worker_id, "%s:%ld", host, (long)getpid()) < 0)
 		reg.worker_id = NULL;
-	reg.period_ms = period_ms > 0 ? period_ms : BB_METRICS_PERIOD_MS;
+	const char *env = getenv("BB_METRICS_PERIOD");
+	if (period_ms <= 0 && !(env && bb_duration_parse(env, &period_ms) == 0 && period_ms > 0))
+		period_ms = BB_METRICS_PERIOD_MS;
+	reg.period_ms = period_ms;
 	if (!reg.path || !reg.stage || !reg.worker_id) {
 		release();
 		snprintf(err, errlen, "out of memory");

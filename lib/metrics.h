@@ -22,8 +22,8 @@
 #define BB_METRICS_PERIOD_MS 15000
 
 /* Start counting for stage (recv, store, ack, alert) under worker_id (NULL:
- * "HOST:PID"), and write path now and every period_ms (0: the 15 s
- * default). 0, or -1 with err set when path cannot be written. */
+ * "HOST:PID"), and write path now and every period_ms (0: BB_METRICS_PERIOD,
+ * a duration, else 15 s). 0, or -1 with err set when path cannot be written. */
 int bb_metrics_start(const char *path, const char *stage, const char *worker_id, int64_t period_ms,
 		     char *err, size_t errlen);
 /* The last write, and the thread gone. 0, or -1 with err set. */
@@ -35,6 +35,10 @@ void bb_metrics_processed(const char *status, int64_t n);
 void bb_metrics_dead_lettered(const char *error_type);
 /* One observation of worker_processing_duration_seconds, in ms. */
 void bb_metrics_duration_ms(int64_t ms);
+/* The same for a record committed at now_ms: from its sqs.sent_at, else
+ * its received_at; a record with neither is not observed. */
+struct bb_record;
+void bb_metrics_commit_lag(const struct bb_record *rec, int64_t now_ms);
 /* A counter of bb's own: bb_NAME_total{label="value"} += n (label NULL:
  * no label). name and label are literals from the program. */
 void bb_metrics_count(const char *name, const char *label, const char *value, int64_t n);

@@ -18,6 +18,7 @@ struct app {
 	int nargs;
 	int64_t now;               /* --now, BB_NOW or the wall clock; -1: the wall clock, read each pass */
 	const char *by, *note, *format, *exec, *webhook;
+	const char *metrics;       /* deliver: --metrics-file */
 	int64_t snooze_ms, interval_ms;
 	int once;
 	struct bb_alert_filter filter;

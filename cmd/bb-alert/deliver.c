@@ -6,6 +6,7 @@
 #include "exitcode.h"
 #include "ids.h"
 #include "log.h"
+#include "metrics.h"
 #include "record.h"
 #include "timeutil.h"
 
@@ -74,6 +75,8 @@ static int settle(struct app *a, const struct group *g, const struct sent *s, co
 					: c->attempt >= a->max_attempts ? BB_OUT_FAILED : BB_OUT_RETRY;
 		rc = bb_alert_settle(a->db, c, owner, now, out, retry_at(a, c->attempt, s->retry_after_ms, now),
 				     (struct bb_str){ s->detail, strlen(s->detail) });
+		bb_metrics_count("bb_alert_deliveries_total", "outcome", out == BB_OUT_DELIVERED ? "delivered" :
+				 out == BB_OUT_FAILED ? "failed" : "retry", 1);
 		bb_log(out == BB_OUT_DELIVERED ? BB_INFO : BB_WARN, NULL,
 		       out == BB_OUT_DELIVERED ? "delivered" : out == BB_OUT_FAILED ? "delivery failed" : "delivery to retry",
 		       "alert", c->id, "delivery_id", c->delivery_id, "detail", s->detail, NULL);
@@ -169,12 +172,16 @@ int run_deliver(struct app *a)
 	}
 	gethostname(host, sizeof host - 1);
 	snprintf(owner, sizeof owner, "bb-alert deliver %s:%ld", host, (long)getpid());
+	if (a->metrics && bb_metrics_start(a->metrics, "alert", NULL, 0, owner, sizeof owner) != 0)
+		return bb_fatal(BB_EX_CONFIG, "%s", owner);
 	bb_signals_install();
 	do {
 		rc = pass(a, owner);
 		if (rc == BB_DB_OK && a->interval_ms > 0)
 			nap(a->interval_ms);
 	} while (rc == BB_DB_OK && a->interval_ms > 0 && !bb_stopping());
+	if (bb_metrics_stop(owner, sizeof owner) != 0)
+		bb_log(BB_WARN, NULL, owner, NULL);
 	if (rc != BB_DB_OK)
 		return bb_fatal(BB_EX_TEMPFAIL, "unable to deliver alerts from '%s': %s", bb_db_name(a->db),
 				bb_db_errmsg(a->db));

@@ -18,7 +18,7 @@
 	"       bb-alert ack|resolve|unsnooze ID... [--by NAME] [--note TEXT]\n" \
 	"       bb-alert snooze ID... [--for DURATION] [--by NAME] [--note TEXT]\n" \
 	"       bb-alert retry ID...\n" \
-	"       bb-alert deliver [--exec CMD | --webhook URL] [--once | --interval DURATION]\n" \
+	"       bb-alert deliver [--exec CMD | --webhook URL] [--once | --interval DURATION] [--metrics-file PATH]\n" \
 	"  common: [--db URL] [--now RFC3339]\n"
 #define HELP USAGE "\n" \
 	"  --db URL          the database (default: [db] url, else sqlite:bb.db)\n" \
@@ -35,6 +35,7 @@
 	"  --webhook URL     deliver: POST the document to URL\n" \
 	"  --once            deliver: one pass, then exit (the default)\n" \
 	"  --interval DUR    deliver: a pass every DUR until SIGTERM\n" \
+	"  --metrics-file P  deliver: write Prometheus metrics to P every 15 s\n" \
 	"See bb-alert(1).\n"
 
 int64_t app_now(const struct app *a)
@@ -101,6 +102,7 @@ static int option(struct app *a, int opt, const char *arg, const char **url)
 	case 'w': a->webhook = arg; return 0;
 	case 'o': a->once = 1; return 0;
 	case 'i': return duration("--interval", arg, &a->interval_ms);
+	case 'M': a->metrics = arg; return 0;
 	default: return usage(NULL, NULL);
 	}
 }
@@ -115,6 +117,7 @@ static int options(int argc, char **argv, struct app *a, const char **url)
 		{ "note", required_argument, NULL, 'N' }, { "for", required_argument, NULL, 'F' },
 		{ "exec", required_argument, NULL, 'e' }, { "webhook", required_argument, NULL, 'w' },
 		{ "once", no_argument, NULL, 'o' }, { "interval", required_argument, NULL, 'i' },
+		{ "metrics-file", required_argument, NULL, 'M' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt, rc = 0;
