@@ -262,7 +262,7 @@ env_file() {
 		[ -s "$T/var/lib/bb/metrics/bb-ingest-$f.prom" ] || fail "no bb-ingest-$f.prom"
 		[ -s "$T/var/lib/bb/metrics/bb-ingest-2-$f.prom" ] || fail "no bb-ingest-2-$f.prom"
 	done
-	received=$(cat "$T"/var/lib/bb/metrics/bb-ingest*-recv.prom | sed -n 's/^worker_notifications_processed_total{.*status="received"} //p' | paste -sd+ | bc)
+	received=$(cat "$T"/var/lib/bb/metrics/bb-ingest*-recv.prom | sed -n 's/^worker_notifications_processed_total{.*status="received"} //p' | awk '{ s += $1 } END { print s }')
 	expect "received by both" "$received" 20
 }
 
@@ -394,4 +394,33 @@ stop bb-ingest@2.service"
 	assert_equal "$status" 0
 	grep -q 'action=down from=2 to=1 queue_depth=3 ' "$T/unit.err" || fail "$(cat "$T/unit.err")"
 	expect "stopped" "$(cat "$T/systemctl.log")" "stop bb-ingest@2.service"
+}
+
+# ---------------------------------------------------------------------------
+# make install and make uninstall
+
+@test "make install DESTDIR= puts every program, script, page, unit and example in place; uninstall removes them" {
+	build=$(dirname "$(cd "$BB_BIN" && pwd)")
+	make -s -C "$ROOT" -o all install BUILD="$build" PREFIX=/usr DESTDIR="$T/dest" >/dev/null
+	expected=$(
+		cd "$ROOT"
+		for p in bb-validate bb-severity bb-dedupe bb-store bb-sqs-send bb-sqs-recv bb-ack bb-alert bb-status; do
+			echo "usr/bin/$p"
+		done
+		echo usr/bin/bb-pipeline
+		echo usr/bin/bb-autoscale
+		for m in man/*.[157]; do echo "usr/share/man/man${m##*.}/${m#man/}"; done
+		for u in systemd/*; do echo "usr/lib/systemd/system/${u#systemd/}"; done
+		for e in examples/*; do echo "usr/share/doc/bb/examples/${e#examples/}"; done
+	)
+	run bash -c "cd '$T/dest' && find . -type f | sed 's|^\./||' | sort"
+	assert_output "$(sort <<<"$expected")"
+	[ -x "$T/dest/usr/bin/bb-autoscale" ] || fail "a script is not executable"
+	grep -q '^ExecStart=/usr/bin/bb-pipeline$' "$T/dest/usr/lib/systemd/system/bb-ingest.service"
+	make -s -C "$ROOT" -o all install BUILD="$build" PREFIX=/opt/bb DESTDIR="$T/opt" >/dev/null
+	grep -q '^ExecStart=/opt/bb/bin/bb-status ' "$T/opt/opt/bb/lib/systemd/system/bb-status.service" ||
+		fail "the units do not name the programs where they were installed"
+	make -s -C "$ROOT" -o all uninstall BUILD="$build" PREFIX=/usr DESTDIR="$T/dest" >/dev/null
+	run find "$T/dest" -type f
+	assert_output ''
 }
