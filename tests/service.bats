@@ -22,6 +22,15 @@ teardown_file() {
 setup() {
 	T=$BATS_TEST_TMPDIR
 	export BB_NOW=2025-06-01T12:00:00Z
+	UNIT_PIDS=()
+}
+
+teardown() {
+	# what a failed test left running: each unit run is a process group
+	local p
+	for p in "${UNIT_PIDS[@]}"; do
+		kill -KILL -- -"$p" 2>/dev/null || true
+	done
 }
 
 # sample FILE METRIC-AND-LABELS: the value of one sample, e.g.
@@ -171,17 +180,18 @@ units_at() {
 # with /usr/bin as BIN and /etc/bb and /var/lib/bb under $T, in
 # a process group of its own, in the background. Sets RUN_PID.
 unit_run() {
-	local f=$ROOT/systemd/$1 i=${2:-} subst
+	local f=$ROOT/systemd/$1 i=${2:-} subst run=$T/run.$1$i
 	subst="s|/usr/bin/|$BIN/|g; s|/var/lib/bb|$T/var/lib/bb|g; s|/etc/bb/|$T/etc/bb/|g; s|%i|$i|g"
 	mkdir -p "$T/var/lib/bb/metrics"
-	sed -n 's/^Environment=//p' "$f" | sed "$subst" >"$T/unit.env"
-	sed -n 's/^ExecStart=//p' "$f" | sed "$subst" >"$T/unit.exec"
+	sed -n 's/^Environment=//p' "$f" | sed "$subst" >"$run.env"
+	sed -n 's/^ExecStart=//p' "$f" | sed "$subst" >"$run.exec"
 	setsid bash -c 'set -a; . "$1"; for kv in $(cat "$2"); do export "$kv"; done; set +a
 		cd "$4/var/lib/bb" || exit 200
 		[ "$(wc -l <"$3")" -eq 1 ] && eval "exec $(cat "$3")"
-		while read -r line; do eval "$line" || exit $?; done <"$3"' unit "$T/etc/bb/bb.env" "$T/unit.env" "$T/unit.exec" "$T" \
-		</dev/null >>"$T/unit.out" 2>>"$T/unit.err" &
+		while read -r line; do eval "$line" || exit $?; done <"$3"' unit "$T/etc/bb/bb.env" "$run.env" "$run.exec" "$T" \
+		</dev/null >>"$T/unit.out" 2>>"$T/unit.err" 3>&- &
 	RUN_PID=$!
+	UNIT_PIDS+=("$RUN_PID")
 }
 
 # unit_wait: wait for the unit's run to end (60 s at most); its status in $status.
