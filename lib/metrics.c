@@ -218,7 +218,8 @@ static int by_family(const void *x, const void *y)
 
 static void counters(FILE *out)
 {
-	qsort(reg.c, reg.n, sizeof *reg.c, by_family);
+	if (reg.n > 1)
+		qsort(reg.c, reg.n, sizeof *reg.c, by_family);
 	for (size_t i = 0; i < reg.n; i++) {
 		const struct counter *c = &reg.c[i];
 		if (i == 0 || strcmp(c->family, reg.c[i - 1].family) != 0)
