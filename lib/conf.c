@@ -60,6 +60,7 @@ static const char *const known[] = {
 	"trend.undercut_min_steps", "trend.undercut_max_step", "trend.undercut_max_gap", "trend.follow_period",
 	"trend.follow_window", "trend.follow_min", "trend.follow_ratio", "trend.war_drop_pct", "trend.war_window",
 	"trend.war_min_sellers", "trend.bb_lost_after", "trend.opportunity_min_pct",
+	"status.oldest_age_degraded", "status.oldest_age_critical", "status.heartbeat_critical", "status.dlq_growth_pct",
 };
 
 static int is_known(const char *section, const char *name)

@@ -21,6 +21,7 @@ struct app {
 	const char *by, *note, *format, *exec, *webhook;
 	const char *jq_expr;       /* --jq or [alert] jq: shapes the document sent */
 	struct bb_jq *jq;
+	const char *metrics;       /* deliver: --metrics-file */
 	int64_t snooze_ms, interval_ms, since_ms;
 	int once;
 	struct bb_alert_filter filter;

@@ -18,7 +18,7 @@
 	"       bb-alert ack|resolve|unsnooze ID... [--by NAME] [--note TEXT]\n" \
 	"       bb-alert snooze ID... [--for DURATION] [--by NAME] [--note TEXT]\n" \
 	"       bb-alert retry ID...\n" \
-	"       bb-alert deliver [--exec CMD | --webhook URL] [--jq EXPR] [--once | --interval DURATION]\n" \
+	"       bb-alert deliver [--exec CMD | --webhook URL] [--jq EXPR] [--once | --interval DURATION] [--metrics-file PATH]\n" \
 	"       bb-alert sweep [--exec CMD | --webhook URL] [--jq EXPR] [--once | --interval DURATION]\n" \
 	"       bb-alert digest [--since DURATION] [--format text|markdown|html|ndjson]\n" \
 	"  common: [--db URL] [--now RFC3339]\n"
@@ -39,6 +39,7 @@
 	"  --jq EXPR         deliver, sweep: send what jq EXPR makes of the document\n" \
 	"  --once            deliver, sweep: one pass, then exit (the default)\n" \
 	"  --interval DUR    deliver, sweep: a pass every DUR until SIGTERM\n" \
+	"  --metrics-file P  deliver: write Prometheus metrics to P every 15 s\n" \
 	"See bb-alert(1).\n"
 
 int64_t app_now(const struct app *a)
@@ -107,6 +108,7 @@ static int option(struct app *a, int opt, const char *arg, const char **url)
 	case 'o': a->once = 1; return 0;
 	case 'i': return duration("--interval", arg, &a->interval_ms);
 	case 'W': return duration("--since", arg, &a->since_ms);
+	case 'M': a->metrics = arg; return 0;
 	default: return usage(NULL, NULL);
 	}
 }
@@ -122,6 +124,7 @@ static int options(int argc, char **argv, struct app *a, const char **url)
 		{ "exec", required_argument, NULL, 'e' }, { "webhook", required_argument, NULL, 'w' },
 		{ "once", no_argument, NULL, 'o' }, { "interval", required_argument, NULL, 'i' },
 		{ "since", required_argument, NULL, 'W' }, { "jq", required_argument, NULL, 'j' },
+		{ "metrics-file", required_argument, NULL, 'M' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt, rc = 0;

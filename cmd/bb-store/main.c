@@ -6,6 +6,7 @@
 #include "exitcode.h"
 #include "ids.h"
 #include "log.h"
+#include "metrics.h"
 #include "outage.h"
 #include "parse.h"
 #include "record.h"
@@ -23,7 +24,7 @@
 #include <unistd.h>
 
 #define USAGE "usage: bb-store [--db URL] [--batch N] [--max-delay MS] [--retry-for DURATION]\n" \
-	      "                [--keep DURATION] [--worker-id ID] [--migrate]\n"
+	      "                [--keep DURATION] [--worker-id ID] [--migrate] [--metrics-file PATH]\n"
 /* --help: the usage and a line for each option, as in the man page */
 #define HELP USAGE "\n" \
 	     "  --db URL              sqlite:PATH or a PostgreSQL URL (default sqlite:bb.db)\n" \
@@ -33,6 +34,7 @@
 	     "  --keep DURATION       keep history rows so long, 0 for ever (default 30d)\n" \
 	     "  --worker-id ID        this process in worker_heartbeats (default host:pid)\n" \
 	     "  --migrate             migrate the schema and exit\n" \
+	     "  --metrics-file PATH   write Prometheus metrics to PATH every 15 s\n" \
 	     "  -h, --help            print this help and exit\n" \
 	     "  -V, --version         print the version and exit\n"
 
@@ -398,6 +400,7 @@ static int commit(struct ctx *c)
 	bb_outage_over(&c->outage, bb_mono_ms());
 	for (int i = 0; i < c->n; i++) {
 		c->processed++;
+		bb_metrics_processed(out[i].status, 1), bb_metrics_commit_lag(c->batch[i].sent_at, bb_now_ms());
 		if (strcmp(out[i].status, "rejected") == 0 || strcmp(out[i].status, "failed") == 0)
 			c->failed++;
 		if (strcmp(out[i].status, "duplicate") == 0)
@@ -503,7 +506,7 @@ static int on_idle(void *arg, int *wait_ms)
 }
 
 struct options {
-	const char *url, *worker_id;
+	const char *url, *worker_id, *metrics;
 	int migrate;
 };
 
@@ -517,6 +520,7 @@ static int parse_options(int argc, char **argv, struct ctx *c, struct options *o
 		{ "worker-id", required_argument, NULL, 'w' },
 		{ "keep", required_argument, NULL, 'k' },
 		{ "migrate", no_argument, NULL, 'M' },
+		{ "metrics-file", required_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt;
@@ -526,6 +530,7 @@ static int parse_options(int argc, char **argv, struct ctx *c, struct options *o
 		case 'd': o->url = optarg; break;
 		case 'w': o->worker_id = optarg; break;
 		case 'M': o->migrate = 1; break;
+		case 'P': o->metrics = optarg; break;
 		case 'b':
 			if (bb_parse_i64(optarg, 1, 100000, &c->batch_max) == 0)
 				break;
@@ -608,6 +613,10 @@ int main(int argc, char **argv)
 	}
 	if (bb_db_checkpoint_in_background(c.db) != BB_DB_OK)
 		bb_log(BB_WARN, NULL, "checkpoints stay in the writer", "error", bb_db_errmsg(c.db), NULL);
+	if (o.metrics && bb_metrics_start(o.metrics, "store", c.conf.worker_id, 0, err, sizeof err) != 0) {
+		rc = bb_fatal(BB_EX_CONFIG, "%s", err);
+		goto out;
+	}
 	if (emitter_start(&c.em) != 0) {
 		rc = bb_fatal(BB_EX_IOERR, "unable to start writing standard output");
 		goto out;
@@ -627,6 +636,8 @@ int main(int argc, char **argv)
 	bb_log(BB_INFO, NULL, "summary", "processed", p, "failed", f, "duplicates", d, NULL);
 out:
 	emitter_stop(&c.em);
+	if (bb_metrics_stop(err, sizeof err) != 0)
+		bb_log(BB_WARN, NULL, err, NULL);
 	if (c.outage.service)
 		bb_outage_destroy(&c.outage);
 	for (int i = 0; i < c.n; i++)
