@@ -61,9 +61,10 @@ stored() {
 	*) win=false with="" from="SELECT i FROM generate_series(1, $2) i" ;;
 	esac
 	q "$1" "$with INSERT INTO competitive_history (id, notification_id, asin, marketplace, event_time, severity,
-	        priority, buy_box_winner, created_at)
+	        priority, buy_box_winner, created_at, offer_seller_ids, offer_landed, offer_prime, offer_fba,
+	        offer_buy_box_winner, offer_ours)
 	        SELECT 'h-$3-' || i, 'n-$3-' || i, 'B000TEST01', 'ATVPDKIKX0DER', '$(at "$3")', 'STABLE', 5, $win,
-	        '$(at "$3")' FROM ($from) AS x"
+	        '$(at "$3")', $(no_offers "$1") FROM ($from) AS x"
 }
 
 # failure DBURL ID STATUS ERROR-TYPE SECONDS-AGO [COUNT]: a worker_failures row.

@@ -284,8 +284,9 @@ env_file() {
 	mkdir -p "$T/var/lib/bb"
 	rec CRITICAL 2025-06-01T11:59:00Z n-c1 B000000001 | dedupe_store "$db" >/dev/null
 	q "$db" "INSERT INTO competitive_history (id, notification_id, asin, marketplace, event_time, severity, priority,
-	         buy_box_winner, created_at) VALUES ('old', 'n-old', 'B0', 'X', '2025-01-01T00:00:00.000Z', 'STABLE', 5, 0,
-	         '2025-01-01T00:00:00.000Z')"
+	         buy_box_winner, created_at, offer_seller_ids, offer_landed, offer_prime, offer_fba, offer_buy_box_winner,
+	         offer_ours) VALUES ('old', 'n-old', 'B0', 'X', '2025-01-01T00:00:00.000Z', 'STABLE', 5, 0,
+	         '2025-01-01T00:00:00.000Z', $(no_offers "$db"))"
 	unit_run bb-alert-deliver.service
 	for i in $(seq 100); do [ -s "$T/delivered" ] && break; sleep 0.1; done
 	unit_stop bb-alert-deliver.service
