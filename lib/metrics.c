@@ -178,10 +178,12 @@ void bb_metrics_duration_ms(int64_t ms)
 	pthread_mutex_unlock(&reg.mu);
 }
 
-void bb_metrics_commit_lag(int64_t sent_at_ms, int64_t now_ms)
+void bb_metrics_commit_lag(int64_t sent_at_ms, int64_t received_at_ms, int64_t now_ms)
 {
-	if (sent_at_ms >= 0)
-		bb_metrics_duration_ms(now_ms - sent_at_ms);
+	int64_t ingest = sent_at_ms >= 0 ? sent_at_ms : received_at_ms;
+
+	if (ingest >= 0)
+		bb_metrics_duration_ms(now_ms - ingest);
 }
 
 /* ---- the file ---- */

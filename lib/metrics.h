@@ -35,9 +35,10 @@ void bb_metrics_processed(const char *status, int64_t n);
 void bb_metrics_dead_lettered(const char *error_type);
 /* One observation of worker_processing_duration_seconds, in ms. */
 void bb_metrics_duration_ms(int64_t ms);
-/* The same for a record committed at now_ms, from its sqs.sent_at (-1, a
- * record that did not come from SQS: not observed). */
-void bb_metrics_commit_lag(int64_t sent_at_ms, int64_t now_ms);
+/* The same for a record committed at now_ms: from its sqs.sent_at, else
+ * (a record read from a file) its received_at; -1 for either is absent,
+ * and a record with neither is not observed. */
+void bb_metrics_commit_lag(int64_t sent_at_ms, int64_t received_at_ms, int64_t now_ms);
 /* A counter of bb's own: bb_NAME_total{label="value"} += n (label NULL:
  * no label). name and label are literals from the program. */
 void bb_metrics_count(const char *name, const char *label, const char *value, int64_t n);

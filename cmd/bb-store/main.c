@@ -400,7 +400,8 @@ static int commit(struct ctx *c)
 	bb_outage_over(&c->outage, bb_mono_ms());
 	for (int i = 0; i < c->n; i++) {
 		c->processed++;
-		bb_metrics_processed(out[i].status, 1), bb_metrics_commit_lag(c->batch[i].sent_at, bb_now_ms());
+		bb_metrics_processed(out[i].status, 1);
+		bb_metrics_commit_lag(c->batch[i].sent_at, c->batch[i].received_at, bb_now_ms());
 		if (strcmp(out[i].status, "rejected") == 0 || strcmp(out[i].status, "failed") == 0)
 			c->failed++;
 		if (strcmp(out[i].status, "duplicate") == 0)

@@ -44,6 +44,7 @@ struct item {
 	const char *error_type; /* its error.type: NULL for schema */
 	int has_alert;      /* it carries an alert object: corrected to the decision written */
 	int64_t sent_at;    /* sqs.sent_at, -1 when absent */
+	int64_t received_at; /* received_at, -1 when absent */
 	int64_t event_ms;   /* notification.event_time */
 	enum bb_severity sev;
 	char nid[37], hid[37]; /* the ids its rows get */

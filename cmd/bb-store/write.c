@@ -300,6 +300,7 @@ int store_read(struct item *it, struct bb_record *rec, struct store_conf *c)
 		it->error_type = "too_large";
 	}
 	it->sent_at = rec->is_object ? e->sqs.sent_at : -1;
+	it->received_at = rec->is_object ? e->received_at : -1;
 	it->has_alert = bb_json_type(e->alert) == BB_JOBJECT;
 	v[V_MESSAGE_ID] = e->message_id;
 	v[V_DEDUPE_HASH] = e->dedupe_hash;
