@@ -393,9 +393,9 @@ Unit=bb-trend-weekly.service"
 }
 
 @test "systemd: the service's script writes the week's three reports and mails the text" {
-	# its ExecStart as the shell gets it: systemd's $$ and %% unescaped
+	# its ExecStart as the shell gets it: systemd's $$ and %% unescaped, /usr/bin the build's
 	script=$(sed -n '/^ExecStart=/,/fi.$/p' "$BATS_TEST_DIRNAME/../systemd/bb-trend-weekly.service" |
-		sed -e 's/^ExecStart=//' -e 's/\\$//' | tr -d '\n' | sed -e 's/\$\$/$/g' -e 's/%%/%/g')
+		sed -e 's/^ExecStart=//' -e 's/\\$//' | tr -d '\n' | sed -e 's/\$\$/$/g' -e 's/%%/%/g' -e "s|/usr/bin/|$BB_BIN/|g")
 	cd "$BATS_TEST_TMPDIR"
 	mkdir reports
 	week=$(date -u -d "7 days ago" +%G-W%V)

@@ -156,7 +156,7 @@ sent_before() {
 
 UNITS="bb-alert-deliver.service bb-alert-sweep.service bb-alert-sweep.timer bb-autoscale.service bb-autoscale.timer
 bb-digest.service bb-digest.timer bb-ingest.service bb-ingest@.service bb-prune.service bb-prune.timer
-bb-status.service bb-status.timer"
+bb-serve.service bb-status.service bb-status.timer bb-trend-weekly.service bb-trend-weekly.timer"
 
 # usr_bin: a directory standing for /usr/bin: the programs and the scripts
 # make install puts there. Sets BIN.
@@ -176,19 +176,28 @@ units_at() {
 }
 
 # unit_run UNIT [INSTANCE]: the unit's ExecStart= lines run as systemd would
-# (Environment=, EnvironmentFile=, WorkingDirectory=, StateDirectory=, %i),
-# with /usr/bin as BIN and /etc/bb and /var/lib/bb under $T, in
-# a process group of its own, in the background. Sets RUN_PID.
+# (lines continued with a backslash, Environment= overridden by each
+# EnvironmentFile= in turn, "-" for one that may be missing,
+# WorkingDirectory=, StateDirectory=, %i, $$ and %%), with /usr/bin as BIN
+# and /etc/bb and /var/lib/bb under $T, in a process group of its own, in
+# the background. Sets RUN_PID.
 unit_run() {
-	local f=$ROOT/systemd/$1 i=${2:-} subst run=$T/run.$1$i
+	local f=$ROOT/systemd/$1 i=${2:-} subst run=$T/run.$1$i d
 	subst="s|/usr/bin/|$BIN/|g; s|/var/lib/bb|$T/var/lib/bb|g; s|/etc/bb/|$T/etc/bb/|g; s|%i|$i|g"
+	sed -e ':a' -e '/\\$/{N;s/\\\n//;ba}' "$f" >"$run.unit"
 	mkdir -p "$T/var/lib/bb/metrics"
-	sed -n 's/^Environment=//p' "$f" | sed "$subst" >"$run.env"
-	sed -n 's/^ExecStart=//p' "$f" | sed "$subst" >"$run.exec"
-	setsid bash -c 'set -a; . "$1"; for kv in $(cat "$2"); do export "$kv"; done; set +a
+	for d in $(sed -n 's/^StateDirectory=//p' "$run.unit"); do mkdir -p "$T/var/lib/$d"; done
+	sed -n 's/^Environment=//p' "$run.unit" | sed "$subst" >"$run.env"
+	sed -n 's/^EnvironmentFile=//p' "$run.unit" | sed "$subst" >"$run.files"
+	sed -n 's/^ExecStart=//p' "$run.unit" | sed "$subst; s/\\$\\$/\\$/g; s/%%/%/g" >"$run.exec"
+	setsid bash -c 'for kv in $(cat "$1"); do export "$kv"; done
+		while read -r file; do
+			[[ $file != -* ]] || [ -e "${file#-}" ] || continue
+			set -a; . "${file#-}"; set +a
+		done <"$2"
 		cd "$4/var/lib/bb" || exit 200
 		[ "$(wc -l <"$3")" -eq 1 ] && eval "exec $(cat "$3")"
-		while read -r line; do eval "$line" || exit $?; done <"$3"' unit "$T/etc/bb/bb.env" "$run.env" "$run.exec" "$T" \
+		while read -r line; do eval "$line" || exit $?; done <"$3"' unit "$run.env" "$run.files" "$run.exec" "$T" \
 		</dev/null >>"$T/unit.out" 2>>"$T/unit.err" 3>&- &
 	RUN_PID=$!
 	UNIT_PIDS+=("$RUN_PID")
@@ -321,6 +330,37 @@ env_file() {
 	grep -q B000000001 "$T/digest" || fail "the digest was not handed to BB_DIGEST_COMMAND"
 }
 
+@test "bb-serve.service and bb-trend-weekly.service run as written, on the database of bb.env" {
+	usr_bin
+	db=sqlite:$T/var/lib/bb/bb-env.db # not the default bb.db of WorkingDirectory=
+	env_file "" "" "$db"
+	mkdir -p "$T/var/lib/bb"
+	bb-store --migrate --db "$db" 2>/dev/null
+	q "$db" "INSERT INTO worker_heartbeats (worker_id, stage, host, pid, started_at, last_heartbeat, processed, failed)
+	         VALUES ('h1:1', 'store', 'h1', 1, '2025-06-01T11:00:00.000Z', '2025-06-01T11:59:50.000Z', 7, 0)"
+	port=$((4691 + ${BB_TEST_PORT_OFFSET:-0}))
+	echo "BB_SERVE_LISTEN=127.0.0.1:$port" >>"$T/etc/bb/bb.env"
+	unit_run bb-serve.service
+	for _ in $(seq 100); do grep -q 'msg=listening' "$T/unit.err" && break; sleep 0.05; done
+	run curl -sf "http://127.0.0.1:$port/api/worker-status"
+	assert_success
+	expect "the heartbeat of bb.env's database" "$(jq -c '[.workers[0].worker_id, .workers[0].processed]' <<<"$output")" \
+		'["h1:1",7]'
+	unit_stop bb-serve.service
+	assert_equal "$status" 0
+
+	unset BB_NOW
+	week=$(date -u -d "7 days ago" +%G-W%V)
+	echo "BB_REPORT_MAIL='cat >$T/mailed'" >"$T/etc/bb/trend.env"
+	unit_run bb-trend-weekly.service
+	unit_wait bb-trend-weekly.service
+	assert_equal "$status" 0
+	expect "the week's reports" "$(ls "$T/var/lib/bb/reports" | paste -sd' ')" "$week.html $week.md $week.txt"
+	expect "the text mailed through trend.env's BB_REPORT_MAIL" "$(cat "$T/mailed")" \
+		"$(cat "$T/var/lib/bb/reports/$week.txt")"
+	[ ! -e "$T/var/lib/bb/bb.db" ] || fail "a unit used the default database, not bb.env's"
+}
+
 # ---------------------------------------------------------------------------
 # scripts/bb-autoscale, with a stand-in systemctl
 
@@ -415,7 +455,7 @@ stop bb-ingest@2.service"
 	make -s -C "$ROOT" -o all install BUILD="$build" PREFIX=/usr DESTDIR="$T/dest" >/dev/null
 	expected=$(
 		cd "$ROOT"
-		for p in bb-validate bb-severity bb-dedupe bb-store bb-sqs-send bb-sqs-recv bb-ack bb-alert bb-status; do
+		for p in bb-validate bb-severity bb-dedupe bb-store bb-sqs-send bb-sqs-recv bb-ack bb-alert bb-serve bb-trend bb-status; do
 			echo "usr/bin/$p"
 		done
 		echo usr/bin/bb-pipeline
@@ -429,7 +469,9 @@ stop bb-ingest@2.service"
 	[ -x "$T/dest/usr/bin/bb-autoscale" ] || fail "a script is not executable"
 	grep -q '^ExecStart=/usr/bin/bb-pipeline$' "$T/dest/usr/lib/systemd/system/bb-ingest.service"
 	make -s -C "$ROOT" -o all install BUILD="$build" PREFIX=/opt/bb DESTDIR="$T/opt" >/dev/null
-	grep -q '^ExecStart=/opt/bb/bin/bb-status ' "$T/opt/opt/bb/lib/systemd/system/bb-status.service" ||
+	grep -q '^ExecStart=/opt/bb/bin/bb-status ' "$T/opt/opt/bb/lib/systemd/system/bb-status.service" &&
+		grep -q '^ExecStart=/opt/bb/bin/bb-serve$' "$T/opt/opt/bb/lib/systemd/system/bb-serve.service" &&
+		[ "$(grep -c '/opt/bb/bin/bb-trend ' "$T/opt/opt/bb/lib/systemd/system/bb-trend-weekly.service")" = 3 ] ||
 		fail "the units do not name the programs where they were installed"
 	make -s -C "$ROOT" -o all uninstall BUILD="$build" PREFIX=/usr DESTDIR="$T/dest" >/dev/null
 	run find "$T/dest" -type f
