@@ -20,7 +20,7 @@ teardown_file() {
 	dpkg --purge bb >/dev/null 2>&1 || true
 }
 
-@test "the package installs; bb-validate --version and man -w bb-alert work from it" {
+@test "the package installs; --version and man -w of bb-validate, bb-alert, bb-serve and bb-trend work from it" {
 	run dpkg -i "$DEB"
 	assert_success
 	run /usr/bin/bb-validate --version
@@ -31,14 +31,21 @@ teardown_file() {
 	assert_output --regexp '^/usr/share/man/man1/bb-alert\.1(\.gz)?$'
 	run man -w 7 bb
 	assert_success
+	for p in bb-serve bb-trend; do
+		run /usr/bin/$p --version
+		assert_output "$p 0.1.0"
+		run man -w $p
+		assert_output --regexp "^/usr/share/man/man1/$p\.1(\.gz)?$"
+	done
 }
 
 @test "it holds the programs, the units and the examples, and the conffiles" {
-	for p in bb-validate bb-severity bb-dedupe bb-store bb-sqs-send bb-sqs-recv bb-ack bb-alert bb-status bb-pipeline bb-autoscale; do
+	for p in bb-validate bb-severity bb-dedupe bb-store bb-sqs-send bb-sqs-recv bb-ack bb-alert bb-serve bb-trend bb-status \
+		bb-pipeline bb-autoscale; do
 		[ -x "/usr/bin/$p" ] || fail "no /usr/bin/$p"
 	done
 	for u in bb-ingest.service bb-ingest@.service bb-alert-deliver.service bb-alert-sweep.timer bb-digest.timer \
-		bb-prune.timer bb-status.timer bb-autoscale.timer; do
+		bb-prune.timer bb-status.timer bb-autoscale.timer bb-serve.service bb-trend-weekly.service bb-trend-weekly.timer; do
 		[ -f "/lib/systemd/system/$u" ] || fail "no /lib/systemd/system/$u"
 	done
 	[ -f /usr/share/doc/bb/examples/iam-policy.json ] || fail "no examples"
