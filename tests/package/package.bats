@@ -1,8 +1,9 @@
 #!/usr/bin/env bats
 # The Debian package (make check-package: as root, after make deb): it
-# installs with dpkg -i, its programs and pages work from where it put them,
-# it creates the bb user and /var/lib/bb, ships /etc/bb/bb.conf and bb.env
-# as conffiles, enables no unit, and purges cleanly.
+# installs with dpkg -i, its programs and pages work from where it put them
+# (a page for every command), it creates the bb user and /var/lib/bb, ships
+# /etc/bb/bb.conf and bb.env as conffiles, enables no unit, and purges
+# cleanly.
 
 bats_require_minimum_version 1.5.0
 load /usr/lib/bats/bats-support/load.bash
@@ -35,6 +36,18 @@ teardown_file() {
 		run /usr/bin/$p --version
 		assert_output "$p 0.1.0"
 		run man -w $p
+		assert_output --regexp "^/usr/share/man/man1/$p\.1(\.gz)?$"
+	done
+}
+
+@test "every command it puts in /usr/bin has its man page, as lintian asks" {
+	run bash -c "dpkg -L bb | grep '^/usr/bin/.'"
+	assert_success
+	for f in "${lines[@]}"; do
+		man -w "${f##*/}" >/dev/null 2>&1 || fail "no man page for $f"
+	done
+	for p in bb-pipeline bb-autoscale; do
+		run man -w "$p"
 		assert_output --regexp "^/usr/share/man/man1/$p\.1(\.gz)?$"
 	done
 }
