@@ -260,7 +260,6 @@ static int read_db(struct reader *r, const struct bb_status_conf *c)
 	const char *rp[1] = { rate_since };
 	s->processed_window = scalar(r, "SELECT count(*) FROM competitive_history WHERE created_at >= $1", 1, rp);
 	s->avg_processing_ms = avg_processing(r, rate_since);
-	s->work_queue = scalar(r, "SELECT count(*) FROM asin_work_queue WHERE status <> 'done'", 0, NULL);
 	if (read_counts(r, "SELECT status, count(*) FROM alert_queues GROUP BY status ORDER BY status", 0, NULL,
 			&s->alerts, &s->nalerts) != 0 ||
 	    read_counts(r, "SELECT error_type, count(*) FROM worker_failures WHERE last_failed >= $1 "
@@ -355,7 +354,7 @@ int bb_status_collect(struct bb_db *db, const char *db_error, struct bb_sqs *sqs
 	s->now = now;
 	s->queue_depth = s->in_flight = s->delayed = s->dlq_count = -1;
 	s->ingest_heartbeat = s->analysis_heartbeat = s->lag_ms = s->lag_p99_ms = s->lag_at = -1;
-	s->processed_window = s->backlog = s->avg_processing_ms = s->work_queue = -1;
+	s->processed_window = s->backlog = s->avg_processing_ms = -1;
 	s->processed_24h = s->dlq_growth_24h = s->last_event_id = s->last_event_at = -1;
 	read_sqs(sqs, sqs_error, c, s);
 	if (db && read_db(&r, c) != 0)
@@ -366,8 +365,7 @@ int bb_status_collect(struct bb_db *db, const char *db_error, struct bb_sqs *sqs
 	else if (!s->db_ok)
 		check(s, BB_CRITICAL, "database", "unable to read database '%s': %s", bb_db_name(db), r.error);
 	heartbeats(s, c);
-	s->backlog = s->in_flight < 0 && s->work_queue < 0 ? -1 :
-		     (s->in_flight > 0 ? s->in_flight : 0) + (s->work_queue > 0 ? s->work_queue : 0);
+	s->backlog = s->in_flight;
 	s->lag_note = s->queue_depth == 0 ? "the queue is empty" :
 		      s->lag_worker ? "the newest ingest to commit lag of a heartbeat" : "no lag recorded";
 	judge(s, c);
@@ -567,7 +565,7 @@ void bb_status_prom(FILE *out, const struct bb_status *s)
 			bb_prom_sample_milli(out, "bb_worker_last_heartbeat_timestamp_seconds", s->workers[i].last_heartbeat,
 					     "worker_id", s->workers[i].worker_id, "stage", s->workers[i].stage, NULL);
 	gauge(out, "bb_processed_window", "Notifications stored over the rate window (5 min).", s->processed_window);
-	gauge(out, "bb_analysis_backlog", "Messages received and not yet stored, and work queue items.", s->backlog);
+	gauge(out, "bb_analysis_backlog", "Messages received and not yet stored.", s->backlog);
 	if (s->avg_processing_ms >= 0) {
 		bb_prom_family(out, "bb_avg_processing_time_seconds", "gauge", "Mean receive to commit time over the rate window.");
 		bb_prom_sample_milli(out, "bb_avg_processing_time_seconds", s->avg_processing_ms, NULL);

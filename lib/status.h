@@ -66,7 +66,7 @@ struct bb_status {
 	int64_t lag_ms, lag_p99_ms, lag_at; /* the newest lag recorded, and when */
 	const char *lag_worker;             /* whose (points into workers) */
 	const char *lag_note;               /* why there is none, or where it is from */
-	int64_t processed_window, backlog, avg_processing_ms, work_queue;
+	int64_t processed_window, backlog, avg_processing_ms;
 	int64_t processed_24h, dlq_growth_24h;
 	struct bb_status_count *alerts, *failures; /* by status; by error type over the window */
 	size_t nalerts, nfailures;

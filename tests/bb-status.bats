@@ -56,14 +56,16 @@ with_lag() {
 # stored DBURL N SECONDS-AGO: N history rows, as N notifications stored then.
 stored() {
 	local win=0 from="SELECT i FROM s" with="WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < $2)"
+	local cols=", offer_seller_ids, offer_landed, offer_prime, offer_fba, offer_buy_box_winner, offer_ours"
+	local offers=", '[]', '[]', '[]', '[]', '[]', '[]'"
 	case $1 in
 	sqlite:*) ;;
-	*) win=false with="" from="SELECT i FROM generate_series(1, $2) i" ;;
+	*) win=false with="" from="SELECT i FROM generate_series(1, $2) i" offers=${offers//\[\]/\{\}} ;;
 	esac
 	q "$1" "$with INSERT INTO competitive_history (id, notification_id, asin, marketplace, event_time, severity,
-	        priority, buy_box_winner, created_at)
+	        priority, buy_box_winner, created_at$cols)
 	        SELECT 'h-$3-' || i, 'n-$3-' || i, 'B000TEST01', 'ATVPDKIKX0DER', '$(at "$3")', 'STABLE', 5, $win,
-	        '$(at "$3")' FROM ($from) AS x"
+	        '$(at "$3")'$offers FROM ($from) AS x"
 }
 
 # failure DBURL ID STATUS ERROR-TYPE SECONDS-AGO [COUNT]: a worker_failures row.
