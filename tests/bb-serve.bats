@@ -302,7 +302,7 @@ EOF
 	assert_output --regexp '^200 \{"ingestion":.*"overall_health":"critical"'
 }
 
-@test "trends: our price and the market low at each event time, oldest first, on both databases" {
+@test "trends: bb-trend history's series, oldest first, on both databases" {
 	for kind in sqlite pg; do
 		db=$(migrated_db $kind)
 		{
@@ -312,10 +312,16 @@ EOF
 		} | dedupe_store "$db" >/dev/null
 		serve "$db"
 		run -0 curl -sf "$SRV/api/competitive-intelligence/trends/B00TREND01?since=7d"
-		assert_output '{"asin":"B00TREND01","marketplace":"ATVPDKIKX0DER","currency":"USD","since":"2025-05-25T12:10:00.000Z","points":[{"t":"2025-06-01T11:00:00.000Z","our_price":1300,"market_low":1000,"severity":"HIGH"},{"t":"2025-06-01T11:30:00.000Z","our_price":1600,"market_low":1000,"severity":"CRITICAL"}]}'
+		assert_output '{"asin":"B00TREND01","marketplace":"ATVPDKIKX0DER","currency":"USD","since":"2025-05-25T12:10:00.000Z","points":[{"t":"2025-06-01T11:00:00.000Z","our_price":1300,"market_low":1000,"market_low_seller":"A","buy_box_price":null,"buy_box_winner":false,"buy_box_seller":null,"position":5,"total_offers":5,"severity":"HIGH"},{"t":"2025-06-01T11:30:00.000Z","our_price":1600,"market_low":1000,"market_low_seller":"A","buy_box_price":null,"buy_box_winner":false,"buy_box_seller":null,"position":6,"total_offers":10,"severity":"CRITICAL"}]}'
+		run -0 bb-trend history B00TREND01 --db "$db" --since 7d --format ndjson
+		expect "the points are bb-trend history's" \
+			"$(curl -sf "$SRV/api/competitive-intelligence/trends/B00TREND01?since=7d" | jq -c '.points[] | del(.t)')" \
+			"$(jq -c 'del(.event_time, .notification_id, .asin, .marketplace, .currency)' <<<"$output")"
 		run -0 curl -sf "$SRV/api/competitive-intelligence/trends/B00TREND01?since=2025-01-01T00:00:00Z&marketplace=ATVPDKIKX0DER"
-		run -0 jq '.points | length' <<<"$output"
-		assert_output 3
+		run -0 jq -c '[.points[].t]' <<<"$output"
+		assert_output '["2025-05-01T11:30:00.000Z","2025-06-01T11:00:00.000Z","2025-06-01T11:30:00.000Z"]'
+		run -0 curl -sf "$SRV/api/competitive-intelligence/trends/B00TREND01?marketplace=A1PA6795UKMFR9"
+		assert_output '{"asin":"B00TREND01","marketplace":"A1PA6795UKMFR9","currency":null,"since":"2025-05-25T12:10:00.000Z","points":[]}'
 		run -0 http GET '/api/competitive-intelligence/trends/B00TREND01?since=soon'
 		assert_output --regexp '^400 '
 		unserve

@@ -188,6 +188,8 @@ int main(int argc, char **argv)
 	if (rc == 0)
 		rc = status_configure(&s, conf);
 	if (rc == 0)
+		rc = trends_configure(&s, conf);
+	if (rc == 0)
 		rc = start(&s);
 	if (rc == 0)
 		run();
@@ -195,6 +197,7 @@ int main(int argc, char **argv)
 	feed_join(&s.feed);
 	free(s.token);
 	status_destroy(&s);
+	trends_destroy(&s);
 	bb_conf_free(conf);
 	return rc;
 }

@@ -1,8 +1,7 @@
 /* serve.h: what the files of bb-serve share. http.c is the server (limits,
  * routes, one log line per request), feed.c the change feed behind the SSE
- * stream, api.c the REST routes, metrics.c /metrics, status.c bb-status's
- * document (lib/status.h), trends.c the series that bb-trend history will
- * provide. */
+ * stream, api.c the REST routes, metrics.c /metrics, status.c and trends.c
+ * bb-status's document (lib/status.h) and bb-trend's series (lib/history.h). */
 #ifndef BB_SERVE_H
 #define BB_SERVE_H
 
@@ -64,7 +63,7 @@ struct metrics {
 	uint64_t gap_count, gap_bucket[GAP_BUCKETS], gap_sum_us;
 };
 
-/* ---- bb-status's document (status.c) ---- */
+/* ---- bb-status's document (status.c) and the series (trends.c) ---- */
 
 struct serve_status {
 	pthread_mutex_t mu;
@@ -76,6 +75,12 @@ struct serve_status {
 	struct bb_jw doc, verdict; /* the document; {overall_health, checked_at, checks} */
 	char *prom;          /* its gauges */
 	size_t prom_n;
+};
+
+struct serve_trends {
+	const char **ours; /* [analysis] seller_ids */
+	int nours;
+	char *ours_copy;
 };
 
 /* ---- the server ---- */
@@ -100,6 +105,7 @@ struct serve {
 	struct MHD_Daemon *daemon;
 	char mhd_err[256]; /* libmicrohttpd's last complaint, for a failed start */
 	struct serve_status status;
+	struct serve_trends trends;
 };
 
 /* A request as the routes see it. */
@@ -150,7 +156,9 @@ enum MHD_Result route_health(struct req *r);
 /* Its gauges in the Prometheus text format. */
 void status_metrics(struct serve *s, FILE *out);
 
-/* trends.c: bb-trend history's series, until lib/ provides it */
+/* trends.c: bb-trend history's series */
+int trends_configure(struct serve *s, const struct bb_conf *conf);
+void trends_destroy(struct serve *s);
 enum MHD_Result route_trends(struct req *r, const char *asin);
 
 /* metrics.c */
