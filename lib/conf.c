@@ -57,6 +57,7 @@ static const char *const known[] = {
 	"alert.escalate_exec", "alert.escalate_webhook", "alert.jq",
 	"sqs.queue_url", "sqs.dlq_url",
 	"serve.listen", "serve.token_file", "serve.max_connections", "serve.timeout", "serve.heartbeat",
+	"serve.status_cache",
 	"trend.undercut_min_steps", "trend.undercut_max_step", "trend.undercut_max_gap", "trend.follow_period",
 	"trend.follow_window", "trend.follow_min", "trend.follow_ratio", "trend.war_drop_pct", "trend.war_window",
 	"trend.war_min_sellers", "trend.bb_lost_after", "trend.opportunity_min_pct",

@@ -6,6 +6,7 @@
 #include "status.h"
 
 #include "metrics.h"
+#include "parse.h"
 #include "timeutil.h"
 
 #include <stdarg.h>
@@ -28,6 +29,51 @@ void bb_status_defaults(struct bb_status_conf *c)
 		.rate_window_ms = 300000,
 		.max_receive_count = 3,
 	};
+}
+
+static int conf_duration(const struct bb_conf *conf, const char *name, int64_t *ms, char *err, size_t errlen)
+{
+	const char *v = bb_conf_get(conf, "status", name);
+	if (!v || (bb_duration_parse(v, ms) == 0 && *ms > 0))
+		return 0;
+	snprintf(err, errlen, "unable to use [status] %s '%s': expected a duration such as 120s or 5m", name, v);
+	return -1;
+}
+
+int bb_status_configure(struct bb_status_conf *c, const struct bb_conf *conf, char *err, size_t errlen)
+{
+	const char *v;
+
+	bb_status_defaults(c);
+	c->queue_url = bb_conf_get(conf, "sqs", "queue_url");
+	c->dlq_url = bb_conf_get(conf, "sqs", "dlq_url");
+	c->queue_url = c->queue_url && *c->queue_url ? c->queue_url : NULL;
+	c->dlq_url = c->dlq_url && *c->dlq_url ? c->dlq_url : NULL;
+	if (conf_duration(conf, "oldest_age_degraded", &c->age_degraded_ms, err, errlen) != 0 ||
+	    conf_duration(conf, "oldest_age_critical", &c->age_critical_ms, err, errlen) != 0 ||
+	    conf_duration(conf, "heartbeat_critical", &c->heartbeat_critical_ms, err, errlen) != 0)
+		return -1;
+	if ((v = bb_conf_get(conf, "status", "dlq_growth_pct")) && bb_parse_fixed(v, strlen(v), 4, &c->dlq_growth_ppm) != 0) {
+		snprintf(err, errlen, "unable to use [status] dlq_growth_pct '%s': expected a percentage such as 0.05", v);
+		return -1;
+	}
+	if ((v = bb_conf_get(conf, "validate", "max_receive_count")) &&
+	    bb_parse_i64(v, 1, 1000000, &c->max_receive_count) != 0) {
+		snprintf(err, errlen, "unable to use [validate] max_receive_count '%s': expected a whole number from 1", v);
+		return -1;
+	}
+	return 0;
+}
+
+struct bb_sqs *bb_status_sqs(const struct bb_status_conf *c, char *err, size_t errlen)
+{
+	struct bb_sqs *sqs = NULL;
+
+	if (errlen)
+		*err = '\0';
+	if ((c->queue_url || c->dlq_url) && (sqs = bb_sqs_new(err, errlen)))
+		bb_sqs_set_patience(sqs, BB_STATUS_SQS_PATIENCE_MS);
+	return sqs;
 }
 
 const char *bb_health_name(enum bb_health h)
@@ -460,9 +506,8 @@ static void workers(struct bb_jw *w, const struct bb_status *s, const struct bb_
 	bb_jw_end(w, ']');
 }
 
-static void own_keys(struct bb_jw *w, const struct bb_status *s, const struct bb_status_conf *c)
+static void checks(struct bb_jw *w, const struct bb_status *s)
 {
-	bb_jw_ktime(w, "checked_at", s->now);
 	bb_jw_key(w, "checks");
 	bb_jw_arr(w);
 	for (int i = 0; i < s->nchecks; i++) {
@@ -473,6 +518,12 @@ static void own_keys(struct bb_jw *w, const struct bb_status *s, const struct bb
 		bb_jw_end(w, '}');
 	}
 	bb_jw_end(w, ']');
+}
+
+static void own_keys(struct bb_jw *w, const struct bb_status *s, const struct bb_status_conf *c)
+{
+	bb_jw_ktime(w, "checked_at", s->now);
+	checks(w, s);
 	bb_jw_key(w, "queue");
 	bb_jw_obj(w);
 	bb_jw_kstrz(w, "url", c->queue_url);
@@ -513,6 +564,15 @@ void bb_status_json(struct bb_jw *w, const struct bb_status *s, const struct bb_
 	bb_jw_obj(w);
 	plan_keys(w, s, c);
 	own_keys(w, s, c);
+	bb_jw_end(w, '}');
+}
+
+void bb_status_health_json(struct bb_jw *w, const struct bb_status *s)
+{
+	bb_jw_obj(w);
+	bb_jw_kstrz(w, "overall_health", bb_health_name(s->health));
+	bb_jw_ktime(w, "checked_at", s->now);
+	checks(w, s);
 	bb_jw_end(w, '}');
 }
 

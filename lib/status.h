@@ -11,6 +11,7 @@
 #ifndef BB_STATUS_H
 #define BB_STATUS_H
 
+#include "conf.h"
 #include "db.h"
 #include "jwrite.h"
 #include "sqs.h"
@@ -33,6 +34,22 @@ struct bb_status_conf {
 };
 
 void bb_status_defaults(struct bb_status_conf *c);
+
+/* The defaults, then [sqs] queue_url and dlq_url (empty: none), [status]
+ * and [validate] max_receive_count of conf. 0, or -1 with err set
+ * ("unable to use [status] NAME 'VALUE': expected ..."): a configuration
+ * error. */
+int bb_status_configure(struct bb_status_conf *c, const struct bb_conf *conf, char *err, size_t errlen);
+
+/* A failing SQS endpoint is retried for this long in one collection
+ * (three or four attempts, under the client's circuit breaker): a status
+ * that waits long on it is late to say so. */
+#define BB_STATUS_SQS_PATIENCE_MS 500
+
+/* A client for the queues of c, with that patience; NULL with err empty
+ * when c names no queue, NULL with err set when it cannot be made (no
+ * credentials): bb_status_collect takes both as they are. */
+struct bb_sqs *bb_status_sqs(const struct bb_status_conf *c, char *err, size_t errlen);
 
 struct bb_status_worker {
 	char *worker_id, *stage, *host;
@@ -89,6 +106,9 @@ const char *bb_health_name(enum bb_health h);
 
 /* The worker-status document, one JSON object. */
 void bb_status_json(struct bb_jw *w, const struct bb_status *s, const struct bb_status_conf *c);
+
+/* {overall_health, checked_at, checks}: the verdict alone. */
+void bb_status_health_json(struct bb_jw *w, const struct bb_status *s);
 
 /* The same in the Prometheus exposition format. */
 void bb_status_prom(FILE *out, const struct bb_status *s);

@@ -186,12 +186,18 @@ int main(int argc, char **argv)
 	if (rc == 0)
 		rc = configure(&s, &o, conf);
 	if (rc == 0)
+		rc = status_configure(&s, conf);
+	if (rc == 0)
+		rc = trends_configure(&s, conf);
+	if (rc == 0)
 		rc = start(&s);
 	if (rc == 0)
 		run();
 	serve_stop(&s);
 	feed_join(&s.feed);
 	free(s.token);
+	status_destroy(&s);
+	trends_destroy(&s);
 	bb_conf_free(conf);
 	return rc;
 }

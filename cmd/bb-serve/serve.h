@@ -1,7 +1,7 @@
 /* serve.h: what the files of bb-serve share. http.c is the server (limits,
  * routes, one log line per request), feed.c the change feed behind the SSE
  * stream, api.c the REST routes, metrics.c /metrics, status.c and trends.c
- * the routes whose data other modules of bb will provide. */
+ * bb-status's document (lib/status.h) and bb-trend's series (lib/history.h). */
 #ifndef BB_SERVE_H
 #define BB_SERVE_H
 
@@ -9,6 +9,7 @@
 #include "conf.h"
 #include "db.h"
 #include "jwrite.h"
+#include "status.h"
 #include "str.h"
 
 #include <microhttpd.h>
@@ -62,6 +63,26 @@ struct metrics {
 	uint64_t gap_count, gap_bucket[GAP_BUCKETS], gap_sum_us;
 };
 
+/* ---- bb-status's document (status.c) and the series (trends.c) ---- */
+
+struct serve_status {
+	pthread_mutex_t mu;
+	struct bb_status_conf conf;
+	int64_t cache_ms;    /* a collection serves the requests of this long */
+	struct bb_sqs *sqs;  /* made at the first collection that needs it */
+	int64_t at;          /* bb_mono_ms of the last collection; 0: none yet */
+	enum bb_health health;
+	struct bb_jw doc, verdict; /* the document; {overall_health, checked_at, checks} */
+	char *prom;          /* its gauges */
+	size_t prom_n;
+};
+
+struct serve_trends {
+	const char **ours; /* [analysis] seller_ids */
+	int nours;
+	char *ours_copy;
+};
+
 /* ---- the server ---- */
 
 struct serve_db {
@@ -83,6 +104,8 @@ struct serve {
 	int64_t heartbeat_ms;
 	struct MHD_Daemon *daemon;
 	char mhd_err[256]; /* libmicrohttpd's last complaint, for a failed start */
+	struct serve_status status;
+	struct serve_trends trends;
 };
 
 /* A request as the routes see it. */
@@ -125,13 +148,17 @@ enum MHD_Result route_prioritized(struct req *r);
 enum MHD_Result route_acknowledge(struct req *r);
 int serve_check_token(struct serve *s, const char *header);
 
-/* status.c: bb-status's document, until lib/status.h provides it */
+/* status.c: bb-status's document */
+int status_configure(struct serve *s, const struct bb_conf *conf);
+void status_destroy(struct serve *s);
 enum MHD_Result route_worker_status(struct req *r);
 enum MHD_Result route_health(struct req *r);
-/* Its gauges in the Prometheus text format, appended to w's buffer. */
+/* Its gauges in the Prometheus text format. */
 void status_metrics(struct serve *s, FILE *out);
 
-/* trends.c: bb-trend history's series, until lib/ provides it */
+/* trends.c: bb-trend history's series */
+int trends_configure(struct serve *s, const struct bb_conf *conf);
+void trends_destroy(struct serve *s);
 enum MHD_Result route_trends(struct req *r, const char *asin);
 
 /* metrics.c */

@@ -33,11 +33,6 @@
 	     "  -h, --help        print this help and exit\n" \
 	     "  -V, --version     print the version and exit\n"
 
-/* A passing failure is retried for half a second (three or four attempts,
- * under the client's circuit breaker): a status that waits long on a
- * failing endpoint is late to say so. */
-#define SQS_PATIENCE_MS 500
-
 struct opts {
 	const char *url, *format, *output;
 	int check;
@@ -53,33 +48,14 @@ static int usage(const char *fmt, const char *arg)
 	return BB_EX_USAGE;
 }
 
-static int conf_duration(const struct bb_conf *conf, const char *name, int64_t *ms)
-{
-	const char *v = bb_conf_get(conf, "status", name);
-	if (!v || (bb_duration_parse(v, ms) == 0 && *ms > 0))
-		return 0;
-	return bb_fatal(BB_EX_CONFIG, "unable to use [status] %s '%s': expected a duration such as 120s or 5m", name, v);
-}
-
-/* [status], [sqs], [db] and [validate] max_receive_count. */
+/* [db], and the rest as bb_status_configure reads it. */
 static int configure(const struct bb_conf *conf, struct opts *o)
 {
-	struct bb_status_conf *c = &o->sc;
-	const char *v;
-	int rc;
+	char err[600];
 
 	o->url = bb_conf_get(conf, "db", "url");
-	c->queue_url = bb_conf_get(conf, "sqs", "queue_url");
-	c->dlq_url = bb_conf_get(conf, "sqs", "dlq_url");
-	if ((rc = conf_duration(conf, "oldest_age_degraded", &c->age_degraded_ms)) != 0 ||
-	    (rc = conf_duration(conf, "oldest_age_critical", &c->age_critical_ms)) != 0 ||
-	    (rc = conf_duration(conf, "heartbeat_critical", &c->heartbeat_critical_ms)) != 0)
-		return rc;
-	if ((v = bb_conf_get(conf, "status", "dlq_growth_pct")) && bb_parse_fixed(v, strlen(v), 4, &c->dlq_growth_ppm) != 0)
-		return bb_fatal(BB_EX_CONFIG, "unable to use [status] dlq_growth_pct '%s': expected a percentage such as 0.05", v);
-	if ((v = bb_conf_get(conf, "validate", "max_receive_count")) &&
-	    bb_parse_i64(v, 1, 1000000, &c->max_receive_count) != 0)
-		return bb_fatal(BB_EX_CONFIG, "unable to use [validate] max_receive_count '%s': expected a whole number from 1", v);
+	if (bb_status_configure(&o->sc, conf, err, sizeof err) != 0)
+		return bb_fatal(BB_EX_CONFIG, "%s", err);
 	return 0;
 }
 
@@ -272,8 +248,7 @@ static int run(struct opts *o)
 	if (bb_db_url_check(o->url, db_err, sizeof db_err) != 0)
 		return bb_fatal(BB_EX_CONFIG, "unable to use database '%s': %s", o->url, db_err);
 	struct bb_db *db = open_db(o->url, db_err, sizeof db_err);
-	if ((o->sc.queue_url || o->sc.dlq_url) && (sqs = bb_sqs_new(sqs_err, sizeof sqs_err)))
-		bb_sqs_set_patience(sqs, SQS_PATIENCE_MS);
+	sqs = bb_status_sqs(&o->sc, sqs_err, sizeof sqs_err);
 	if (bb_status_collect(db, db_err, sqs, sqs_err, &o->sc, o->now >= 0 ? o->now : bb_now_ms(), &s) != 0)
 		rc = bb_fatal(BB_EX_SOFTWARE, "out of memory");
 	else
@@ -296,7 +271,6 @@ int main(int argc, char **argv)
 		return 0;
 	if (bb_conf_load(&conf, err, sizeof err) != 0)
 		return bb_fatal(BB_EX_CONFIG, "%s", err);
-	bb_status_defaults(&o.sc);
 	rc = configure(conf, &o);
 	if (rc == 0)
 		rc = parse_options(argc, argv, &o);

@@ -29,7 +29,7 @@ struct finding {
 
 struct det {
 	struct app *a;
-	struct series *s;
+	struct bb_history *s;
 	struct finding *f;
 	size_t n, cap;
 	int64_t from; /* the window: [from, now] */
@@ -98,7 +98,7 @@ static void kmoney(struct bb_jw *w, const char *key, int64_t v)
 static int undercut_found(struct det *d, const size_t *run, size_t n)
 {
 	const struct trend_conf *t = &d->a->t;
-	const struct change *c = d->s->changes, *first = &c[run[0]], *last = &c[run[n - 1]];
+	const struct bb_history_change *c = d->s->changes, *first = &c[run[0]], *last = &c[run[n - 1]];
 	char p0[48], p1[48], gap[32], span[32];
 	struct finding *f = begin(d, K_UNDERCUT, first->seller, -1, first->t, last->t, (int64_t)n, last->note);
 
@@ -131,14 +131,14 @@ static int undercut_found(struct det *d, const size_t *run, size_t n)
 static int undercut(struct det *d, size_t *run)
 {
 	const struct trend_conf *t = &d->a->t;
-	const struct series *s = d->s;
+	const struct bb_history *s = d->s;
 
 	for (size_t k = 0; k < s->nsellers; k++) {
 		size_t n = 0;
 		if (s->sellers[k].ours)
 			continue;
 		for (size_t i = 0; i <= s->nchanges; i++) {
-			const struct change *c = i < s->nchanges ? &s->changes[i] : NULL;
+			const struct bb_history_change *c = i < s->nchanges ? &s->changes[i] : NULL;
 			if (c && c->seller != (int)k)
 				continue;
 			int64_t step = c ? c->from - c->to : 0;
@@ -157,16 +157,16 @@ static int undercut(struct det *d, size_t *run)
 
 /* ---- 2. leader_follower ---- */
 
-static int dir(const struct change *c)
+static int dir(const struct bb_history_change *c)
 {
 	return c->to < c->from ? -1 : 1;
 }
 
 /* The latest change of L in F's direction 0 < t - t' <= window before
  * change i, or -1. */
-static long followed(const struct series *s, size_t i, int leader, int64_t window)
+static long followed(const struct bb_history *s, size_t i, int leader, int64_t window)
 {
-	const struct change *f = &s->changes[i];
+	const struct bb_history_change *f = &s->changes[i];
 	for (size_t j = i; j-- > 0 && f->t - s->changes[j].t <= window;)
 		if (s->changes[j].seller == leader && s->changes[j].t < f->t && dir(&s->changes[j]) == dir(f))
 			return (long)j;
@@ -176,7 +176,7 @@ static long followed(const struct series *s, size_t i, int leader, int64_t windo
 static int follow_found(struct det *d, int fol, int lead, const size_t *fc, size_t nf, int64_t following)
 {
 	const struct trend_conf *t = &d->a->t;
-	const struct series *s = d->s;
+	const struct bb_history *s = d->s;
 	size_t first = nf, last = 0;
 	int us = s->sellers[lead].ours;
 	char ratio[32], win[32];
@@ -186,7 +186,7 @@ static int follow_found(struct det *d, int fol, int lead, const size_t *fc, size
 			first = first < nf ? first : i;
 			last = i;
 		}
-	const struct change *c0 = &s->changes[fc[first]], *c1 = &s->changes[fc[last]];
+	const struct bb_history_change *c0 = &s->changes[fc[first]], *c1 = &s->changes[fc[last]];
 	struct finding *f = begin(d, K_FOLLOW, fol, lead, c0->t, c1->t, following, c1->note);
 	if (!f)
 		return -1;
@@ -222,7 +222,7 @@ static int follow_found(struct det *d, int fol, int lead, const size_t *fc, size
 static int follow(struct det *d, size_t *fc)
 {
 	const struct trend_conf *t = &d->a->t;
-	const struct series *s = d->s;
+	const struct bb_history *s = d->s;
 	int64_t start = d->a->now - t->follow_period;
 
 	for (size_t fol = 0; fol < s->nsellers; fol++) {
@@ -253,7 +253,7 @@ struct war_window {
 };
 
 /* Competitors with a down change in [from, to], marked in seen[]; how many. */
-static int64_t droppers(const struct series *s, int64_t from, int64_t to, unsigned char *seen)
+static int64_t droppers(const struct bb_history *s, int64_t from, int64_t to, unsigned char *seen)
 {
 	size_t lo = 0, hi = s->nchanges;
 	int64_t n = 0;
@@ -267,16 +267,16 @@ static int64_t droppers(const struct series *s, int64_t from, int64_t to, unsign
 	}
 	memset(seen, 0, s->nsellers);
 	for (size_t i = lo; i < s->nchanges && s->changes[i].t <= to; i++) {
-		const struct change *c = &s->changes[i];
+		const struct bb_history_change *c = &s->changes[i];
 		if (c->t >= from && c->to < c->from && !s->sellers[c->seller].ours && !seen[c->seller])
 			seen[c->seller] = 1, n++;
 	}
 	return n;
 }
 
-static int fall_greater(const struct series *s, struct war_window x, struct war_window y)
+static int fall_greater(const struct bb_history *s, struct war_window x, struct war_window y)
 {
-	const struct note *xa = &s->notes[x.a], *xb = &s->notes[x.b], *ya = &s->notes[y.a], *yb = &s->notes[y.b];
+	const struct bb_history_note *xa = &s->notes[x.a], *xb = &s->notes[x.b], *ya = &s->notes[y.a], *yb = &s->notes[y.b];
 	/* (xa - xb) / xa > (ya - yb) / ya, in integers */
 	return (__int128)(xa->market_low - xb->market_low) * ya->market_low >
 	       (__int128)(ya->market_low - yb->market_low) * xa->market_low;
@@ -284,7 +284,7 @@ static int fall_greater(const struct series *s, struct war_window x, struct war_
 
 static int cmp_seller(const void *x, const void *y, void *arg)
 {
-	const struct series *s = arg;
+	const struct bb_history *s = arg;
 	struct bb_str a = s->sellers[*(const int *)x].id, b = s->sellers[*(const int *)y].id;
 	int c = memcmp(a.p, b.p, a.n < b.n ? a.n : b.n);
 	return c ? c : (a.n > b.n) - (a.n < b.n);
@@ -292,7 +292,7 @@ static int cmp_seller(const void *x, const void *y, void *arg)
 
 static int war_found(struct det *d, const struct war_window *w, size_t n, unsigned char *seen, int *ids)
 {
-	const struct series *s = d->s;
+	const struct bb_history *s = d->s;
 	int64_t from = s->notes[w[0].a].t, to = s->notes[w[0].b].t, changes = 0;
 	size_t best = 0, nids = 0;
 	char m0[48], m1[48], pct[32], win[32];
@@ -309,7 +309,7 @@ static int war_found(struct det *d, const struct war_window *w, size_t n, unsign
 	for (size_t i = 0; i < s->nchanges; i++)
 		changes += s->changes[i].t >= from && s->changes[i].t <= to && seen[s->changes[i].seller] &&
 			   s->changes[i].to < s->changes[i].from;
-	const struct note *a = &s->notes[w[best].a], *b = &s->notes[w[best].b];
+	const struct bb_history_note *a = &s->notes[w[best].a], *b = &s->notes[w[best].b];
 	size_t last = w[0].b;
 	for (size_t i = 1; i < n; i++)
 		last = s->notes[w[i].b].t >= s->notes[last].t ? w[i].b : last;
@@ -328,7 +328,7 @@ static int war_found(struct det *d, const struct war_window *w, size_t n, unsign
 	bb_jw_key(&f->w, "evidence");
 	bb_jw_arr(&f->w);
 	for (size_t i = 0; i < s->nchanges; i++) {
-		const struct change *c = &s->changes[i];
+		const struct bb_history_change *c = &s->changes[i];
 		if (c->t < from || c->t > to || !seen[c->seller] || c->to >= c->from)
 			continue;
 		bb_jw_obj(&f->w);
@@ -354,7 +354,7 @@ static int war_found(struct det *d, const struct war_window *w, size_t n, unsign
 
 static int war_cmp(const void *x, const void *y, void *arg)
 {
-	const struct series *s = arg;
+	const struct bb_history *s = arg;
 	const struct war_window *a = x, *b = y;
 	int64_t ta = s->notes[a->a].t, tb = s->notes[b->a].t, ea = s->notes[a->b].t, eb = s->notes[b->b].t;
 	return ta != tb ? (ta > tb) - (ta < tb) : (ea > eb) - (ea < eb);
@@ -363,15 +363,15 @@ static int war_cmp(const void *x, const void *y, void *arg)
 static int war(struct det *d, unsigned char *seen, int *ids)
 {
 	const struct trend_conf *t = &d->a->t;
-	const struct series *s = d->s;
+	const struct bb_history *s = d->s;
 	struct war_window *w = NULL;
 	size_t n = 0, cap = 0;
 	int rc = 0;
 
 	for (size_t b = 0; b < s->n; b++) {
-		const struct note *nb = &s->notes[b];
+		const struct bb_history_note *nb = &s->notes[b];
 		for (size_t a = b; nb->market_low != NONE && a-- > 0 && nb->t - s->notes[a].t <= t->war_window;) {
-			const struct note *na = &s->notes[a];
+			const struct bb_history_note *na = &s->notes[a];
 			if (na->market_low == NONE || na->market_low <= 0 || na->t == nb->t ||
 			    10000 * (na->market_low - nb->market_low) < t->war_drop_pct * na->market_low ||
 			    droppers(s, na->t, nb->t, seen) < t->war_min_sellers)
@@ -403,7 +403,7 @@ static int war(struct det *d, unsigned char *seen, int *ids)
 
 static int lost_found(struct det *d, size_t i, size_t j)
 {
-	const struct series *s = d->s;
+	const struct bb_history *s = d->s;
 	int64_t end = j < s->n ? s->notes[j].t : d->a->now;
 	int took = s->notes[i].bb_seller;
 	char span[32], after[32];
@@ -437,7 +437,7 @@ static int lost_found(struct det *d, size_t i, size_t j)
 
 static int lost(struct det *d)
 {
-	const struct series *s = d->s;
+	const struct bb_history *s = d->s;
 
 	for (size_t i = 1; i < s->n; i++) {
 		if (!s->notes[i - 1].winner || s->notes[i].winner)
@@ -479,8 +479,8 @@ static int64_t min_viable(struct det *d)
 
 static int opportunity(struct det *d)
 {
-	const struct series *s = d->s;
-	const struct note *nt = s->n ? &s->notes[s->n - 1] : NULL;
+	const struct bb_history *s = d->s;
+	const struct bb_history_note *nt = s->n ? &s->notes[s->n - 1] : NULL;
 	char ours[48], low[48], rec[48], gain[48], mv[48], gap[32];
 
 	if (!nt || !nt->winner || nt->our_price == NONE || nt->market_low == NONE || nt->market_low <= 0 ||
@@ -595,8 +595,8 @@ static int record(struct det *d, const struct finding *f)
 	char id[37], from[40], to[40], now[40], count[24];
 	struct bb_str kind = { kind_names[f->kind], strlen(kind_names[f->kind]) }, seller = or_empty(sid(d, f->seller));
 	struct bb_str leader = or_empty(sid(d, f->leader)), json = { f->w.buf, f->w.len };
-	struct bb_str tf = series_time_param(f->from, from, sizeof from), tn = series_time_param(d->a->now, now, sizeof now);
-	struct bb_str tt = f->to == NONE ? (struct bb_str){ NULL, 0 } : series_time_param(f->to, to, sizeof to);
+	struct bb_str tf = bb_history_time_param(f->from, from, sizeof from), tn = bb_history_time_param(d->a->now, now, sizeof now);
+	struct bb_str tt = f->to == NONE ? (struct bb_str){ NULL, 0 } : bb_history_time_param(f->to, to, sizeof to);
 	struct bb_str cnt = { count, (size_t)snprintf(count, sizeof count, "%lld", (long long)f->count) };
 	enum bb_alert_act act;
 	int64_t event_id = 0;
@@ -648,7 +648,7 @@ struct scratch {
 
 static int detect_one(struct det *d, struct scratch *x, struct buf *out)
 {
-	const struct series *s = d->s;
+	const struct bb_history *s = d->s;
 	int text = strcmp(d->a->format, "text") == 0;
 
 	free(x->idx), free(x->seen), free(x->ids);
@@ -673,15 +673,15 @@ static int detect_one(struct det *d, struct scratch *x, struct buf *out)
 int run_detect(struct app *a)
 {
 	struct det d = { .a = a, .from = a->now - a->since };
-	struct series s = { 0 };
+	struct bb_history s = { 0 };
 	struct scratch x = { 0 };
 	struct bb_rows *places = NULL;
 	struct buf out = { 0 };
-	int rc = series_places(a, d.from, a->now + 1, a->asin, &places), ex = 0;
+	int rc = bb_history_places(a->db, d.from, a->now + 1, a->asin, &places), ex = 0;
 
 	d.s = &s;
 	for (int i = 0; rc == BB_DB_OK && i < bb_db_nrows(places); i++) {
-		rc = series_load(a, series_place(places, i), d.from, a->now + 1, 0, 1, &s);
+		rc = series_load(a, bb_history_place(places, i), d.from, a->now + 1, 0, 1, &s);
 		if (rc == BB_DB_OK)
 			rc = detect_one(&d, &x, &out);
 		findings_free(&d);
@@ -704,7 +704,7 @@ int run_detect(struct app *a)
 		bb_log(BB_INFO, NULL, "detect done", "asins", n[0], "findings", n[1], "new", n[2], NULL);
 	}
 	bb_db_rows_free(places);
-	series_destroy(&s);
+	bb_history_destroy(&s);
 	free(d.f), free(x.idx), free(x.seen), free(x.ids), free(out.p);
 	return ex;
 }

@@ -12,25 +12,20 @@
 
 #define SPARK_MAX 60 /* characters: longer series are sampled */
 
-static struct bb_str seller(const struct series *s, int k)
-{
-	return k < 0 ? (struct bb_str){ NULL, 0 } : s->sellers[k].id;
-}
-
 /* The state at the end of each of at most SPARK_MAX equal parts. */
-static void spark_of(const struct series *s, int ours, struct buf *b)
+static void spark_of(const struct bb_history *s, int ours, struct buf *b)
 {
 	size_t n = s->n < SPARK_MAX ? s->n : SPARK_MAX;
 	int64_t v[SPARK_MAX];
 
 	for (size_t i = 0; i < n; i++) {
-		const struct note *nt = &s->notes[(i + 1) * s->n / n - 1];
+		const struct bb_history_note *nt = &s->notes[(i + 1) * s->n / n - 1];
 		v[i] = ours ? nt->our_price : nt->market_low;
 	}
 	sparkline(b, v, n);
 }
 
-static void range_text(const struct series *s, int ours, struct buf *b)
+static void range_text(const struct bb_history *s, int ours, struct buf *b)
 {
 	int64_t lo = NONE, hi = NONE;
 	char x[48], y[48];
@@ -53,7 +48,7 @@ static void cell(struct buf *b, struct bb_str s, int w)
 		buf_puts(b, " ");
 }
 
-static void text(const struct series *s, struct buf *b)
+static void text(const struct bb_history *s, struct buf *b)
 {
 	char t0[40], t1[40], m[4][48];
 
@@ -72,15 +67,15 @@ static void text(const struct series *s, struct buf *b)
 	buf_puts(b, "\n  event time                our price   market low  low seller    buy box     "
 		    "winner        pos  offers  severity\n");
 	for (size_t i = 0; i < s->n; i++) {
-		const struct note *nt = &s->notes[i];
+		const struct bb_history_note *nt = &s->notes[i];
 		bb_time_format(nt->t, t0, sizeof t0);
 		money(nt->our_price, s->p.currency, m[0], sizeof m[0]);
 		money(nt->market_low, s->p.currency, m[1], sizeof m[1]);
 		money(nt->buy_box_price, s->p.currency, m[2], sizeof m[2]);
 		buf_printf(b, "  %s  %-10s  %-10s  ", t0, m[0], m[1]);
-		cell(b, seller(s, nt->ml_seller), 12);
+		cell(b, bb_history_seller_id(s, nt->ml_seller), 12);
 		buf_printf(b, "  %-10s  ", m[2]);
-		cell(b, nt->winner ? BB_LIT("us") : seller(s, nt->bb_seller), 12);
+		cell(b, nt->winner ? BB_LIT("us") : bb_history_seller_id(s, nt->bb_seller), 12);
 		snprintf(m[3], sizeof m[3], nt->position == NONE ? "-" : "%lld", (long long)nt->position);
 		buf_printf(b, "  %-3s  ", m[3]);
 		snprintf(m[3], sizeof m[3], nt->total_offers == NONE ? "-" : "%lld", (long long)nt->total_offers);
@@ -90,12 +85,12 @@ static void text(const struct series *s, struct buf *b)
 	}
 }
 
-static void ndjson(const struct series *s, struct buf *b)
+static void ndjson(const struct bb_history *s, struct buf *b)
 {
 	struct bb_jw w;
 	bb_jw_init(&w);
 	for (size_t i = 0; i < s->n; i++) {
-		const struct note *nt = &s->notes[i];
+		const struct bb_history_note *nt = &s->notes[i];
 		bb_jw_reset(&w);
 		bb_jw_obj(&w);
 		bb_jw_ktime(&w, "event_time", nt->t);
@@ -103,15 +98,7 @@ static void ndjson(const struct series *s, struct buf *b)
 		bb_jw_kview(&w, "asin", s->p.asin);
 		bb_jw_kview(&w, "marketplace", s->p.mkt);
 		bb_jw_kview(&w, "currency", s->p.currency);
-		bb_jw_kint_or_null(&w, "our_price", nt->our_price, nt->our_price != NONE);
-		bb_jw_kint_or_null(&w, "market_low", nt->market_low, nt->market_low != NONE);
-		bb_jw_kview(&w, "market_low_seller", seller(s, nt->ml_seller));
-		bb_jw_kint_or_null(&w, "buy_box_price", nt->buy_box_price, nt->buy_box_price != NONE);
-		bb_jw_kbool(&w, "buy_box_winner", nt->winner);
-		bb_jw_kview(&w, "buy_box_seller", seller(s, nt->bb_seller));
-		bb_jw_kint_or_null(&w, "position", nt->position, nt->position != NONE);
-		bb_jw_kint_or_null(&w, "total_offers", nt->total_offers, nt->total_offers != NONE);
-		bb_jw_kview(&w, "severity", nt->severity);
+		bb_history_note_json(&w, s, i);
 		bb_jw_end(&w, '}');
 		buf_put(b, w.buf, w.len);
 		buf_puts(b, "\n");
@@ -135,7 +122,7 @@ static void csv_field(struct buf *b, struct bb_str s)
 	buf_puts(b, "\"");
 }
 
-static void csv_money(struct buf *b, const struct series *s, int64_t v)
+static void csv_money(struct buf *b, const struct bb_history *s, int64_t v)
 {
 	char m[48];
 	char cur[4] = "";
@@ -148,11 +135,11 @@ static void csv_money(struct buf *b, const struct series *s, int64_t v)
 	buf_puts(b, ",");
 }
 
-static void csv(const struct series *s, struct buf *b)
+static void csv(const struct bb_history *s, struct buf *b)
 {
 	char t[40];
 	for (size_t i = 0; i < s->n; i++) {
-		const struct note *nt = &s->notes[i];
+		const struct bb_history_note *nt = &s->notes[i];
 		bb_time_format(nt->t, t, sizeof t);
 		buf_printf(b, "%s,", t);
 		csv_field(b, nt->nid), buf_puts(b, ",");
@@ -161,10 +148,10 @@ static void csv(const struct series *s, struct buf *b)
 		csv_field(b, s->p.currency), buf_puts(b, ",");
 		csv_money(b, s, nt->our_price);
 		csv_money(b, s, nt->market_low);
-		csv_field(b, seller(s, nt->ml_seller)), buf_puts(b, ",");
+		csv_field(b, bb_history_seller_id(s, nt->ml_seller)), buf_puts(b, ",");
 		csv_money(b, s, nt->buy_box_price);
 		buf_puts(b, nt->winner ? "true," : "false,");
-		csv_field(b, seller(s, nt->bb_seller));
+		csv_field(b, bb_history_seller_id(s, nt->bb_seller));
 		buf_printf(b, nt->position == NONE ? ",," : ",%lld,", (long long)nt->position);
 		if (nt->total_offers != NONE)
 			buf_printf(b, "%lld", (long long)nt->total_offers);
@@ -177,16 +164,16 @@ static void csv(const struct series *s, struct buf *b)
 int run_history(struct app *a)
 {
 	struct bb_rows *places = NULL;
-	struct series s = { 0 };
+	struct bb_history s = { 0 };
 	struct buf b = { 0 };
 	int64_t from = a->now - a->since;
-	int rc = series_places(a, from, a->now + 1, a->args[0], &places), shown = 0, ex;
+	int rc = bb_history_places(a->db, from, a->now + 1, a->args[0], &places), shown = 0, ex;
 
 	if (strcmp(a->format, "csv") == 0)
 		buf_puts(&b, "event_time,notification_id,asin,marketplace,currency,our_price,market_low,"
 			     "market_low_seller,buy_box_price,buy_box_winner,buy_box_seller,position,total_offers,severity\n");
 	for (int i = 0; rc == BB_DB_OK && i < bb_db_nrows(places); i++) {
-		struct place p = series_place(places, i);
+		struct bb_history_place p = bb_history_place(places, i);
 		if (a->marketplace && (p.mkt.n != strlen(a->marketplace) || memcmp(p.mkt.p, a->marketplace, p.mkt.n) != 0))
 			continue;
 		rc = series_load(a, p, from, a->now + 1, 0, 1, &s);
@@ -204,7 +191,7 @@ int run_history(struct app *a)
 	}
 	ex = rc == BB_DB_OK ? write_out(NULL, &b) : db_fatal(a, rc, "read history from");
 	bb_db_rows_free(places);
-	series_destroy(&s);
+	bb_history_destroy(&s);
 	free(b.p);
 	return ex;
 }
@@ -212,7 +199,7 @@ int run_history(struct app *a)
 int run_prune(struct app *a)
 {
 	char cutoff[40];
-	struct bb_str p = series_time_param(a->now - a->keep, cutoff, sizeof cutoff);
+	struct bb_str p = bb_history_time_param(a->now - a->keep, cutoff, sizeof cutoff);
 	int rc = bb_db_query(a->db, bb_db_is_pg(a->db) ? "DELETE FROM competitive_history WHERE event_time < $1::timestamptz" :
 			     "DELETE FROM competitive_history WHERE event_time < $1", 1, &p, NULL);
 

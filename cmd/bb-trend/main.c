@@ -204,6 +204,14 @@ int db_fatal(struct app *a, int rc, const char *verb)
 			bb_db_name(a->db), bb_db_errmsg(a->db));
 }
 
+int series_load(struct app *a, struct bb_history_place p, int64_t from, int64_t to, int64_t carry_ms, int offers,
+		struct bb_history *s)
+{
+	s->ours = a->t.sellers;
+	s->nours = a->t.nsellers;
+	return bb_history_load(s, a->db, p, from, to, carry_ms, offers);
+}
+
 static int open_db(struct app *a, const char *url)
 {
 	char err[600];

@@ -138,7 +138,7 @@ static void html_table(const struct table *t, struct buf *b)
 #define CX 70  /* room for the price labels */
 
 /* One price's steps as polylines, broken where it is unknown. */
-static void steps(struct buf *b, const struct series *s, int ours, int64_t start, int64_t end, int64_t lo,
+static void steps(struct buf *b, const struct bb_history *s, int ours, int64_t start, int64_t end, int64_t lo,
 		  int64_t hi)
 {
 	int open = 0;
@@ -165,7 +165,7 @@ static void steps(struct buf *b, const struct series *s, int ours, int64_t start
 		buf_puts(b, "\"/>\n");
 }
 
-static void chart(const struct report *r, struct buf *b, const struct roll *x, const struct series *s)
+static void chart(const struct report *r, struct buf *b, const struct roll *x, const struct bb_history *s)
 {
 	int64_t lo = NONE, hi = NONE, end = r->start + WEEK_MS < r->a->now ? r->start + WEEK_MS : r->a->now;
 	char a[48], z[48];
@@ -228,7 +228,7 @@ static void share_by_day(const struct report *r, struct buf *b)
 
 static int charts(const struct report *r, struct buf *b)
 {
-	struct series s = { 0 };
+	struct bb_history s = { 0 };
 	int64_t end = r->start + WEEK_MS < r->a->now + 1 ? r->start + WEEK_MS : r->a->now + 1;
 	int rc = BB_DB_OK;
 
@@ -237,12 +237,12 @@ static int charts(const struct report *r, struct buf *b)
 		buf_puts(b, "<p>No top threat to chart.</p>\n");
 	for (size_t i = 0; rc == BB_DB_OK && i < r->ntop; i++) {
 		const struct roll *x = &r->cur.r[r->top[i]];
-		struct place p = { x->asin, x->mkt, { x->currency, strlen(x->currency) } };
+		struct bb_history_place p = { x->asin, x->mkt, { x->currency, strlen(x->currency) } };
 		rc = series_load(r->a, p, r->start, end, 30 * DAY_MS, 0, &s);
 		if (rc == BB_DB_OK)
 			chart(r, b, x, &s);
 	}
-	series_destroy(&s);
+	bb_history_destroy(&s);
 	return rc;
 }
 

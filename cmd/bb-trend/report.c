@@ -403,8 +403,8 @@ static void render_json(const struct report *r, struct bb_jw *w)
 static int gather(struct report *r)
 {
 	char f[40], t[40];
-	struct bb_str range[2] = { series_time_param(r->start, f, sizeof f),
-				   series_time_param(r->start + WEEK_MS, t, sizeof t) };
+	struct bb_str range[2] = { bb_history_time_param(r->start, f, sizeof f),
+				   bb_history_time_param(r->start + WEEK_MS, t, sizeof t) };
 	int rc = load_week(r->a, r->name, &r->cur);
 
 	if (rc == BB_DB_OK)

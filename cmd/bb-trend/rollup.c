@@ -96,7 +96,7 @@ struct week {
 };
 
 /* What the state of notification i holds over [from, to). */
-static void hold(struct week *w, const struct note *nt, int64_t from, int64_t to)
+static void hold(struct week *w, const struct bb_history_note *nt, int64_t from, int64_t to)
 {
 	int sev = bb_severity_of(nt->severity.p, nt->severity.n);
 
@@ -118,7 +118,7 @@ static void hold(struct week *w, const struct note *nt, int64_t from, int64_t to
 	}
 }
 
-static void sum_week(struct week *w, const struct series *s)
+static void sum_week(struct week *w, const struct bb_history *s)
 {
 	for (size_t i = 0; i < s->n; i++) {
 		int64_t from = s->notes[i].t > w->start ? s->notes[i].t : w->start;
@@ -157,7 +157,7 @@ static void write_days(struct bb_jw *j, const struct week *w)
 }
 
 /* The week's counts of one place in rows (asin, marketplace, [kind,] count). */
-static int64_t counted(const struct bb_rows *r, struct place p, int kind_col, const char *kind)
+static int64_t counted(const struct bb_rows *r, struct bb_history_place p, int kind_col, const char *kind)
 {
 	int64_t n = 0;
 	for (int i = 0; i < bb_db_nrows(r); i++) {
@@ -170,7 +170,7 @@ static int64_t counted(const struct bb_rows *r, struct place p, int kind_col, co
 	return n;
 }
 
-static void payload(struct bb_jw *j, const struct week *w, struct place p, const char *name, int partial,
+static void payload(struct bb_jw *j, const struct week *w, struct bb_history_place p, const char *name, int partial,
 		    struct bb_rows *const *counts)
 {
 	bb_jw_obj(j);
@@ -230,7 +230,7 @@ struct run {
 	size_t rows;
 };
 
-static int one_place(struct run *r, struct place p, struct series *s, struct bb_jw *j)
+static int one_place(struct run *r, struct bb_history_place p, struct bb_history *s, struct bb_jw *j)
 {
 	struct week w = { .start = r->start, .end = r->start + WEEK_MS, .low = { 0, 0, NONE, NONE },
 			  .ours = { 0, 0, NONE, NONE }, .offers = { 0, 0, NONE, NONE } };
@@ -259,10 +259,10 @@ static int week_rows(struct run *r)
 {
 	int pg = bb_db_is_pg(r->a->db);
 	char f[40], t[40];
-	struct bb_str range[2] = { series_time_param(r->start, f, sizeof f), series_time_param(r->end, t, sizeof t) };
+	struct bb_str range[2] = { bb_history_time_param(r->start, f, sizeof f), bb_history_time_param(r->end, t, sizeof t) };
 	struct bb_str week = { r->name, strlen(r->name) };
 	struct bb_rows *places = NULL;
-	struct series s = { 0 };
+	struct bb_history s = { 0 };
 	struct bb_jw j;
 	int rc = bb_db_begin(r->a->db);
 
@@ -274,15 +274,15 @@ static int week_rows(struct run *r)
 	if (rc == BB_DB_OK)
 		rc = bb_db_query(r->a->db, "DELETE FROM weekly_rollups WHERE iso_week = $1", 1, &week, NULL);
 	if (rc == BB_DB_OK)
-		rc = series_places(r->a, r->start - CARRY_MS, r->end, NULL, &places);
+		rc = bb_history_places(r->a->db, r->start - CARRY_MS, r->end, NULL, &places);
 	for (int i = 0; rc == BB_DB_OK && i < bb_db_nrows(places); i++)
-		rc = one_place(r, series_place(places, i), &s, &j);
+		rc = one_place(r, bb_history_place(places, i), &s, &j);
 	if (rc == BB_DB_OK)
 		rc = bb_db_commit(r->a->db);
 	if (rc != BB_DB_OK)
 		bb_db_rollback(r->a->db);
 	bb_jw_free(&j);
-	series_destroy(&s);
+	bb_history_destroy(&s);
 	bb_db_rows_free(places);
 	return rc;
 }

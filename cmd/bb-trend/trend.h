@@ -1,12 +1,13 @@
-/* trend.h: what the parts of bb-trend share: the options, an ASIN's series
- * as TREND.md defines it (notifications, each seller's price, the
- * changes), the findings, and the weekly figures. Money is in minor units,
- * times in milliseconds of event time; NONE stands for an unknown number. */
+/* trend.h: what the parts of bb-trend share: the options, the findings and
+ * the weekly figures (an ASIN's series as TREND.md defines it is
+ * lib/history.h's). Money is in minor units, times in milliseconds of
+ * event time; NONE stands for an unknown number. */
 #ifndef BB_TREND_H
 #define BB_TREND_H
 
 #include "conf.h"
 #include "db.h"
+#include "history.h"
 #include "json.h"
 #include "jwrite.h"
 #include "str.h"
@@ -15,7 +16,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define NONE INT64_MIN
+#define NONE BB_HISTORY_NONE
 #define MIN_MS INT64_C(60000)
 #define HOUR_MS (60 * MIN_MS)
 #define DAY_MS (24 * HOUR_MS)
@@ -44,68 +45,12 @@ struct app {
 	char *sellers_copy;
 };
 
-/* ---- series.c: an ASIN's history ---- */
+/* ---- main.c: an ASIN's series (lib/history.h) ---- */
 
-struct note {
-	int64_t t;
-	struct bb_str nid, severity;
-	int64_t our_price, market_low, buy_box_price, position, total_offers;
-	int winner;             /* we hold the buy box */
-	int ml_seller, bb_seller; /* the market low's and the buy box's seller, or -1 */
-	size_t first, n;        /* its sellers' prices: s->prices[first .. first + n) */
-};
-
-struct sprice {
-	int seller;
-	int64_t landed; /* the seller's lowest landed price in the notification */
-};
-
-struct change {
-	int seller;
-	size_t note;
-	int64_t t, from, to;
-};
-
-struct seller {
-	struct bb_str id;
-	int ours;
-};
-
-struct place {
-	struct bb_str asin, mkt, currency;
-};
-
-struct series {
-	struct place p;
-	struct note *notes;
-	size_t n, ncap;
-	struct sprice *prices;
-	size_t nprices, pcap;
-	struct seller *sellers;
-	size_t nsellers, scap;
-	struct change *changes; /* in time order */
-	size_t nchanges, ccap;
-	struct bb_rows *rows[3];
-	struct bb_jdoc *doc; /* reads each notification's offers */
-};
-
-/* The places (asin, marketplace, currency) with history in [from, to),
- * sorted by bytes; asin non-NULL: that ASIN's only. */
-int series_places(struct app *a, int64_t from, int64_t to, const char *asin, struct bb_rows **rows);
-struct place series_place(const struct bb_rows *rows, int i);
-
-/* Load p's notifications in [from, to), with the newest one before `from`
- * (within carry_ms; 0: none) first, and with the sellers' prices when
- * offers is set; then the changes. 0, or a BB_DB_* error. */
-int series_load(struct app *a, struct place p, int64_t from, int64_t to, int64_t carry_ms, int offers,
-		struct series *s);
-void series_reset(struct series *s);   /* empty again, the arrays kept */
-void series_destroy(struct series *s);
-
-/* The time of a database's time column, as bb-trend reads it. */
-int64_t series_time(const struct bb_rows *r, int row, int col);
-/* Bind a time for a statement: RFC 3339 into buf. */
-struct bb_str series_time_param(int64_t ms, char *buf, size_t size);
+/* bb_history_load with our sellers: --seller-id, [analysis] seller_ids, or
+ * each offer's stored "ours". */
+int series_load(struct app *a, struct bb_history_place p, int64_t from, int64_t to, int64_t carry_ms, int offers,
+		struct bb_history *s);
 
 /* ---- detect.c ---- */
 
