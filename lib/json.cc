@@ -14,6 +14,9 @@ extern "C" {
 }
 
 #include <simdjson.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include <cstdio>
 #include <cstdlib>
@@ -40,19 +43,20 @@ struct node {
 	uint8_t type;
 	uint8_t has_int;
 	uint8_t maybe_dup; /* object: two member names may be equal, so the last must be found */
+	uint8_t lazy;      /* string: escaped, not decoded until asked for (s unset) */
 	uint32_t next;  /* index just past this value and everything inside it */
 	uint32_t count; /* elements or members */
 	uint32_t parent;
-	uint64_t keys; /* object: one bit per member name's hash, to refuse absent names at once */
-	const char *s;  /* string: decoded bytes; number and others: text as written */
-	size_t n;
-	const char *r; /* the value's JSON text */
-	size_t rn;
-	const char *k; /* member name, when inside an object */
-	size_t kn;
-	const char *kr; /* … as written */
-	size_t krn;
-	int64_t i;
+	uint32_t r, rn;   /* the value's JSON text: offset in the text, length */
+	uint32_t kr, krn; /* member name as written, between its quotes: offset, length */
+	uint32_t kn;      /* member name decoded: length */
+	uint32_t n;       /* string: decoded length */
+	const char *k;    /* member name decoded, when inside an object */
+	union {
+		uint64_t keys;   /* object: one bit per member name's hash, to refuse absent names at once */
+		int64_t i;       /* number (has_int) or boolean */
+		const char *s;   /* string: decoded bytes, once decoded (or a view of the text) */
+	};
 };
 
 } // namespace
@@ -63,11 +67,15 @@ struct bb_jdoc {
 	std::vector<node> nodes;
 	char *text = nullptr; /* a padded copy of the input */
 	size_t cap = 0, len = 0;
+	char *dec = nullptr; /* escaped strings decoded when asked for: never moves during a document */
+	size_t dcap = 0, dlen = 0;
+	uint32_t hint_obj = 0, hint_next = 0; /* the last member found by name: its object, the member after it */
 	uint32_t parent = 0;         /* the container being read */
 	std::string_view key_raw;    /* the key of the member being read, as written */
 	const char *fault = nullptr; /* where a check of ours failed */
 	const char *big = nullptr;   /* the first number too large to convert */
 	const char *fault_msg = nullptr;
+	bool dom_only = false; /* every text through the DOM parser (bb_json_parse_dom) */
 };
 
 namespace {
@@ -139,22 +147,32 @@ size_t control_fault(const char *p, size_t n)
 	return n;
 }
 
+uint32_t off(const bb_jdoc *d, const char *p)
+{
+	return p ? (uint32_t)(p - d->text) : 0;
+}
+
+/* A member name's bit in its object's set, and whether it may repeat one. */
+void add_key(node &p, const char *k, size_t kn)
+{
+	uint64_t bit = key_bit(k, kn);
+	p.maybe_dup |= (p.keys & bit) != 0;
+	p.keys |= bit;
+}
+
 size_t push(bb_jdoc *d, uint8_t type, std::string_view key, int has_key, std::string_view raw)
 {
 	node nd{};
-	nd.kr = d->key_raw.data();
-	nd.krn = d->key_raw.size();
+	nd.kr = off(d, d->key_raw.data());
+	nd.krn = (uint32_t)d->key_raw.size();
 	nd.type = type;
 	nd.parent = d->parent;
-	nd.r = nd.s = raw.data();
-	nd.rn = nd.n = raw.size();
+	nd.r = off(d, raw.data());
+	nd.rn = (uint32_t)raw.size();
 	if (has_key) {
-		nd.k = key.data();
-		nd.kn = key.size();
-		node &p = d->nodes[d->parent];
-		uint64_t bit = key_bit(nd.k, nd.kn);
-		p.maybe_dup |= (p.keys & bit) != 0;
-		p.keys |= bit;
+		nd.k = key.data() ? key.data() : d->text + nd.kr;
+		nd.kn = (uint32_t)key.size();
+		add_key(d->nodes[d->parent], nd.k, nd.kn);
 	}
 	d->nodes.push_back(nd);
 	return d->nodes.size() - 1;
@@ -247,7 +265,7 @@ template <typename V> error_code scalar(bb_jdoc *d, V &v, od::json_type t, std::
 			return e;
 		at = push(d, BB_JSTRING, key, has_key, raw);
 		d->nodes[at].s = s.data();
-		d->nodes[at].n = s.size();
+		d->nodes[at].n = (uint32_t)s.size();
 		break;
 	}
 	case od::json_type::number: {
@@ -356,8 +374,8 @@ error_code walk(bb_jdoc *d, od::document &doc, od::value v, unsigned depth, std:
 	d->parent = outer;
 	d->nodes[at].next = (uint32_t)d->nodes.size();
 	d->nodes[at].count = count;
-	d->nodes[at].r = d->nodes[at].s = start;
-	d->nodes[at].rn = d->nodes[at].n = (size_t)(closing(d, doc) - start);
+	d->nodes[at].r = off(d, start);
+	d->nodes[at].rn = (uint32_t)(closing(d, doc) - start);
 	return simdjson::SUCCESS;
 }
 
@@ -480,8 +498,8 @@ error_code lay_container(layout &l, dom::element e, std::string_view key, int ha
 	node &nd = l.d->nodes[at];
 	nd.next = (uint32_t)l.d->nodes.size();
 	nd.count = count;
-	nd.r = nd.s = start;
-	nd.rn = nd.n = (size_t)(close + 1 - start);
+	nd.r = off(l.d, start);
+	nd.rn = (uint32_t)(close + 1 - start);
 	return simdjson::SUCCESS;
 }
 
@@ -501,7 +519,7 @@ error_code lay(layout &l, dom::element e, std::string_view key, int has_key, uns
 			return simdjson::STRING_ERROR;
 		at = push(l.d, BB_JSTRING, key, has_key, raw);
 		l.d->nodes[at].s = s.data();
-		l.d->nodes[at].n = s.size();
+		l.d->nodes[at].n = (uint32_t)s.size();
 		break;
 	}
 	case dom::element_type::INT64:
@@ -528,6 +546,325 @@ error_code lay(layout &l, dom::element e, std::string_view key, int has_key, uns
 	l.d->nodes[at].next = (uint32_t)l.d->nodes.size();
 	l.j++;
 	return simdjson::SUCCESS;
+}
+
+/* ---- the values, from the structural indexes alone ----
+ *
+ * simdjson's first stage has checked the whole text: UTF-8, no control byte
+ * in a string, every string closed, and it has indexed where each token
+ * starts. Read in order, those indexes give the values directly, checked
+ * here as JSON's grammar asks: structure, literals, numbers, escapes. A
+ * string keeps its text and is decoded only when it is read: a stage that
+ * never reads a record's 7 KB body does not pay for unescaping it. This
+ * reader accepts only what it is sure of (plain numbers, escapes that are
+ * valid, nesting within max_depth); anything else goes to the DOM parser,
+ * which decides and says what is wrong and where. */
+
+/* The bytes that may follow a backslash, other than u. */
+struct escape_table {
+	unsigned char ok[256];
+	constexpr escape_table() : ok()
+	{
+		for (const char *c = "\"\\/bfnrt"; *c; c++)
+			ok[(unsigned char)*c] = 1;
+	}
+};
+constexpr escape_table escapes_ok;
+const unsigned char *const escape_char = escapes_ok.ok;
+
+int hex4(const unsigned char *p, unsigned *out)
+{
+	unsigned v = 0;
+	for (int i = 0; i < 4; i++) {
+		unsigned c = p[i], d;
+		if (c >= '0' && c <= '9')
+			d = c - '0';
+		else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+			d = (c | 0x20) - 'a' + 10;
+		else
+			return -1;
+		v = v << 4 | d;
+	}
+	*out = v;
+	return 0;
+}
+
+/* The scalar check of escapes from p[i] on: 1 all valid, -1 otherwise. */
+int escapes_from(const unsigned char *p, size_t i, size_t n)
+{
+	while (i < n) {
+		if (p[i] != '\\') {
+			i++;
+			continue;
+		}
+		if (escape_char[p[i + 1]]) {
+			i += 2;
+			continue;
+		}
+		unsigned cp;
+		if (p[i + 1] != 'u' || i + 6 > n || hex4(p + i + 2, &cp) || (cp >= 0xd800 && cp < 0xe000))
+			return -1;
+		i += 6;
+	}
+	return 1;
+}
+
+#ifdef __SSE2__
+/* Bit i set when p[i] is c, for 64 bytes. */
+inline uint64_t eq64(const __m128i v[4], char c)
+{
+	const __m128i k = _mm_set1_epi8(c);
+	return (uint64_t)(uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v[0], k)) |
+	       (uint64_t)(uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v[1], k)) << 16 |
+	       (uint64_t)(uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v[2], k)) << 32 |
+	       (uint64_t)(uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v[3], k)) << 48;
+}
+
+/* The bytes escaped by a backslash, from the backslashes of a block and
+ * whether the last block ended in an unpaired one: the carry-less form of
+ * simdjson's own first stage. */
+inline uint64_t escaped_bytes(uint64_t backslash, uint64_t &prev)
+{
+	const uint64_t even = 0x5555555555555555ULL;
+	backslash &= ~prev;
+	uint64_t follows = backslash << 1 | prev;
+	uint64_t odd_starts = backslash & ~even & ~follows;
+	uint64_t even_runs;
+	prev = __builtin_add_overflow(odd_starts, backslash, &even_runs);
+	return (even ^ (even_runs << 1)) & follows;
+}
+#endif
+
+/* A string's escapes, between its quotes (p[n] is the closing quote, and
+ * the text goes on at least 64 bytes past it): 0 none, 1 all valid, -1 one
+ * that is not (or a surrogate pair, left to the DOM parser). */
+int escapes(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	const void *first = memchr(p, '\\', n);
+	if (!first)
+		return 0;
+	size_t i = (size_t)((const unsigned char *)first - p);
+#ifdef __SSE2__
+	/* 64 bytes at a time: every escaped byte must be one of "\/bfnrt;
+	 * a \u, rare, sends the block to the scalar check */
+	uint64_t prev = 0;
+	for (; i < n; i += 64) {
+		__m128i v[4];
+		for (int k = 0; k < 4; k++)
+			v[k] = _mm_loadu_si128((const __m128i *)(p + i) + k);
+		uint64_t live = n - i >= 64 ? ~0ULL : (1ULL << (n - i)) - 1;
+		uint64_t carry = prev;
+		uint64_t backslash = eq64(v, '\\') & live;
+		uint64_t e = escaped_bytes(backslash, prev) & live;
+		if (!e)
+			continue;
+		if (!(e & ~(eq64(v, '"') | backslash))) /* \" and \\, the escapes of JSON in JSON */
+			continue;
+		uint64_t ok = eq64(v, '/') | eq64(v, 'b') | eq64(v, 'f') | eq64(v, 'n') | eq64(v, 'r') | eq64(v, 't');
+		if (e & ~(eq64(v, '"') | backslash | ok)) /* from the escape open at the block's start, if one is */
+			return escapes_from(p, carry ? i - 1 : i, n);
+	}
+	return 1;
+#else
+	return escapes_from(p, i, n);
+#endif
+}
+
+/* An integer of at most 18 digits, or a number whose value is surely a
+ * finite double: what the DOM parser would make of it, without its work.
+ * -1: let the DOM parser decide. */
+int plain_number(std::string_view t, node &nd)
+{
+	if (!number_grammar(t))
+		return -1;
+	size_t i = t[0] == '-', digits = t.size() - i;
+	if (t.find_first_of(".eE") == std::string_view::npos) {
+		if (digits > 18)
+			return -1;
+		int64_t v = 0;
+		for (; i < t.size(); i++)
+			v = v * 10 + (t[i] - '0');
+		nd.has_int = 1;
+		nd.i = t[0] == '-' ? -v : v;
+		return 0;
+	}
+	size_t e = t.find_first_of("eE");
+	if (t.size() > 40)
+		return -1;
+	if (e != std::string_view::npos) {
+		size_t x = e + 1 + (t[e + 1] == '+' || t[e + 1] == '-');
+		if (t.size() - x > 2) /* beyond 10^99: may overflow */
+			return -1;
+	}
+	return 0;
+}
+
+struct fast {
+	bb_jdoc *d;
+	const uint32_t *idx;
+	uint32_t n;
+};
+
+/* The token at structural index j, up to the next one, without the space
+ * after it. */
+inline std::string_view token(const fast &f, uint32_t j)
+{
+	const char *p = f.d->text + f.idx[j];
+	const char *end = f.d->text + (j + 1 < f.n ? f.idx[j + 1] : f.d->len);
+	while (end > p && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\n' || end[-1] == '\r'))
+		end--;
+	return std::string_view(p, (size_t)(end - p));
+}
+
+/* Decode the string that starts at its opening quote q into the document's
+ * buffer of decoded strings. */
+const char *decode(const bb_jdoc *dc, const char *q, uint32_t *n)
+{
+	bb_jdoc *d = const_cast<bb_jdoc *>(dc);
+	uint8_t *dst = (uint8_t *)d->dec + d->dlen;
+	uint8_t *end = d->dparser.implementation->parse_string((const uint8_t *)q + 1, dst);
+	if (!end) /* checked when parsed: cannot happen */
+		abort();
+	*n = (uint32_t)(end - dst);
+	d->dlen += *n;
+	return (const char *)dst;
+}
+
+/* 0: the text's values laid out; -1: the DOM parser must decide. */
+int lay_fast(bb_jdoc *d)
+{
+	fast f{ d, d->dparser.implementation->structural_indexes.get(),
+		(uint32_t)d->dparser.implementation->n_structural_indexes };
+	uint32_t stack[max_depth];
+	unsigned depth = 0;
+	uint32_t j = 0;
+	std::vector<node> &nodes = d->nodes;
+	const char *k = nullptr;          /* the member name of the value to come */
+	uint32_t kn = 0, kr = 0, krn = 0;
+
+	nodes.reserve(f.n); /* a value has one token at least */
+value:
+	if (j >= f.n)
+		return -1;
+	{
+		const char *p = d->text + f.idx[j];
+		node &x = nodes.emplace_back();
+		x.parent = depth ? stack[depth - 1] : 0;
+		x.r = f.idx[j];
+		x.k = k, x.kn = kn, x.kr = kr, x.krn = krn;
+		if (depth)
+			nodes[stack[depth - 1]].count++;
+		switch (*p) {
+		case '{':
+		case '[':
+			if (depth >= max_depth)
+				return -1;
+			x.type = *p == '{' ? BB_JOBJECT : BB_JARRAY;
+			stack[depth++] = (uint32_t)nodes.size() - 1;
+			j++;
+			if (j < f.n && d->text[f.idx[j]] == (*p == '{' ? '}' : ']'))
+				goto close;
+			if (*p == '{')
+				goto key;
+			k = nullptr, kn = kr = krn = 0;
+			goto value;
+		case '"': {
+			std::string_view t = token(f, j);
+			int e;
+			if (t.size() < 2 || t.back() != '"' || (e = escapes(t.data() + 1, t.size() - 2)) < 0)
+				return -1;
+			x.type = BB_JSTRING;
+			x.lazy = e > 0;
+			x.s = e ? nullptr : t.data() + 1;
+			x.n = (uint32_t)t.size() - 2;
+			x.rn = (uint32_t)t.size();
+			break;
+		}
+		case 't':
+		case 'f':
+		case 'n': {
+			std::string_view t = token(f, j);
+			x.type = *p == 'n' ? BB_JNULL : BB_JBOOL;
+			if (t != (*p == 't' ? "true" : *p == 'f' ? "false" : "null"))
+				return -1;
+			x.i = *p == 't';
+			x.rn = (uint32_t)t.size();
+			break;
+		}
+		default: {
+			std::string_view t = token(f, j);
+			x.type = BB_JNUMBER;
+			if (plain_number(t, x) < 0)
+				return -1;
+			x.rn = (uint32_t)t.size();
+		}
+		}
+		x.next = (uint32_t)nodes.size();
+		j++;
+	}
+after:
+	if (depth == 0)
+		return j == f.n ? 0 : -1;
+	if (j >= f.n)
+		return -1;
+	switch (d->text[f.idx[j]]) {
+	case ',':
+		j++;
+		if (nodes[stack[depth - 1]].type == BB_JOBJECT)
+			goto key;
+		k = nullptr, kn = kr = krn = 0;
+		goto value;
+	case '}':
+		if (nodes[stack[depth - 1]].type != BB_JOBJECT)
+			return -1;
+		goto close;
+	case ']':
+		if (nodes[stack[depth - 1]].type != BB_JARRAY)
+			return -1;
+		goto close;
+	default:
+		return -1;
+	}
+close: { /* j at the } or ] of the innermost container */
+	node &c = nodes[stack[--depth]];
+	c.next = (uint32_t)nodes.size();
+	c.rn = f.idx[j] + 1 - c.r;
+	j++;
+	goto after;
+}
+key: {
+	if (j + 1 >= f.n || d->text[f.idx[j]] != '"' || d->text[f.idx[j + 1]] != ':')
+		return -1;
+	std::string_view t = token(f, j);
+	int e;
+	if (t.size() < 2 || t.back() != '"' || (e = escapes(t.data() + 1, t.size() - 2)) < 0)
+		return -1;
+	kr = f.idx[j] + 1;
+	krn = (uint32_t)t.size() - 2;
+	if (e)
+		k = decode(d, t.data(), &kn);
+	else
+		k = t.data() + 1, kn = krn;
+	add_key(nodes[stack[depth - 1]], k, kn);
+	j += 2;
+	goto value;
+}
+}
+
+/* simdjson's first stage over the text: 0, or -1 when it finds a fault
+ * (the DOM parser then says which). */
+int stage1(bb_jdoc *d)
+{
+	if (d->len > d->dparser.capacity()) {
+		size_t cap = d->dparser.capacity() ? d->dparser.capacity() : 65536;
+		while (cap < d->len)
+			cap *= 2;
+		if (d->dparser.allocate(cap))
+			return -1;
+	}
+	return d->dparser.implementation->stage1((const uint8_t *)d->text, d->len, simdjson::stage1_mode::regular) ==
+			       simdjson::SUCCESS ? 0 : -1;
 }
 
 /* The DOM parser refused the text: the On-Demand walk finds where. */
@@ -578,8 +915,10 @@ struct bb_jdoc *bb_json_new(void)
 
 void bb_json_free(struct bb_jdoc *d)
 {
-	if (d)
+	if (d) {
 		free(d->text);
+		free(d->dec);
+	}
 	delete d;
 }
 
@@ -607,6 +946,32 @@ int bb_json_parse(struct bb_jdoc *d, const char *text, size_t len, struct bb_jva
 	memcpy(d->text, text, len);
 	memset(d->text + len, ' ', simdjson::SIMDJSON_PADDING);
 	d->len = len;
+	d->dlen = 0;
+	d->hint_obj = UINT32_MAX;
+	if (need + simdjson::SIMDJSON_PADDING > d->dcap) {
+		char *t = (char *)realloc(d->dec, need + simdjson::SIMDJSON_PADDING);
+		if (!t) {
+			err->offset = 0;
+			snprintf(err->message, sizeof err->message, "out of memory");
+			return -1;
+		}
+		d->dec = t;
+		d->dcap = need + simdjson::SIMDJSON_PADDING;
+	}
+	if (!d->dom_only && stage1(d) == 0) {
+		int rc;
+		try {
+			rc = lay_fast(d);
+		} catch (...) { /* vector growth: out of memory */
+			rc = -1;
+		}
+		if (rc == 0) {
+			*root = bb_jval{ d, 0 };
+			return 0;
+		}
+		d->nodes.clear();
+		d->dlen = 0;
+	}
 	dom::element top;
 	error_code e = d->dparser.parse(d->text, len, false).get(top);
 	if (e) {
@@ -629,6 +994,15 @@ int bb_json_parse(struct bb_jdoc *d, const char *text, size_t len, struct bb_jva
 	return 0;
 }
 
+int bb_json_parse_dom(struct bb_jdoc *d, const char *text, size_t len, struct bb_jval *root,
+		      struct bb_jerr *err)
+{
+	d->dom_only = true;
+	int rc = bb_json_parse(d, text, len, root, err);
+	d->dom_only = false;
+	return rc;
+}
+
 enum bb_jtype bb_json_type(struct bb_jval v)
 {
 	const node *n = at(v);
@@ -642,6 +1016,11 @@ const char *bb_json_type_name(enum bb_jtype t)
 	return (unsigned)t < sizeof names / sizeof *names ? names[t] : "nothing";
 }
 
+static inline bool named(const node &m, const char *key, size_t kn)
+{
+	return m.kn == kn && (kn == 0 || m.k[0] == key[0]) && memcmp(m.k, key, kn) == 0;
+}
+
 struct bb_jval bb_json_get(struct bb_jval obj, const char *key, size_t kn)
 {
 	const node *o = at(obj);
@@ -649,14 +1028,29 @@ struct bb_jval bb_json_get(struct bb_jval obj, const char *key, size_t kn)
 
 	if (!o || o->type != BB_JOBJECT || !(o->keys & key_bit(key, kn)))
 		return found;
-	for (uint32_t i = obj.i + 1; i < o->next; i = obj.doc->nodes[i].next) {
-		const node &m = obj.doc->nodes[i];
-		if (m.kn == kn && (kn == 0 || m.k[0] == key[0]) && memcmp(m.k, key, kn) == 0) {
-			found = bb_jval{ obj.doc, i }; /* the last one wins */
-			if (!o->maybe_dup)
-				break;
-		}
+	const node *nodes = obj.doc->nodes.data();
+	if (o->maybe_dup) { /* the last one wins */
+		for (uint32_t i = obj.i + 1; i < o->next; i = nodes[i].next)
+			if (named(nodes[i], key, kn))
+				found = bb_jval{ obj.doc, i };
+		return found;
 	}
+	/* Members are mostly asked for in the order they are written: look
+	 * after the one found last, then from the start up to there. */
+	bb_jdoc *d = const_cast<bb_jdoc *>(obj.doc);
+	uint32_t from = d->hint_obj == obj.i ? d->hint_next : obj.i + 1;
+	for (uint32_t i = from; i < o->next; i = nodes[i].next)
+		if (named(nodes[i], key, kn)) {
+			d->hint_obj = obj.i;
+			d->hint_next = nodes[i].next;
+			return bb_jval{ obj.doc, i };
+		}
+	for (uint32_t i = obj.i + 1; i < from; i = nodes[i].next)
+		if (named(nodes[i], key, kn)) {
+			d->hint_obj = obj.i;
+			d->hint_next = nodes[i].next;
+			return bb_jval{ obj.doc, i };
+		}
 	return found;
 }
 
@@ -698,10 +1092,24 @@ int bb_json_key(struct bb_jval m, const char **key, size_t *kn)
 	return 0;
 }
 
-int bb_json_string(struct bb_jval v, const char **s, size_t *n)
+/* A string's bytes, decoded now if they have not been yet. */
+static const node *string_of(bb_jval v)
 {
 	const node *x = at(v);
 	if (!x || x->type != BB_JSTRING)
+		return nullptr;
+	if (x->lazy) {
+		node *m = const_cast<node *>(x);
+		m->s = decode(v.doc, v.doc->text + x->r, &m->n);
+		m->lazy = 0;
+	}
+	return x;
+}
+
+int bb_json_string(struct bb_jval v, const char **s, size_t *n)
+{
+	const node *x = string_of(v);
+	if (!x)
 		return -1;
 	*s = x->s;
 	*n = x->n;
@@ -731,8 +1139,8 @@ int bb_json_number_text(struct bb_jval v, const char **s, size_t *n)
 	const node *x = at(v);
 	if (!x || x->type != BB_JNUMBER)
 		return -1;
-	*s = x->s;
-	*n = x->n;
+	*s = v.doc->text + x->r;
+	*n = x->rn;
 	return 0;
 }
 
@@ -741,7 +1149,7 @@ int bb_json_raw(struct bb_jval v, const char **s, size_t *n)
 	const node *x = at(v);
 	if (!x)
 		return -1;
-	*s = x->r;
+	*s = v.doc->text + x->r;
 	*n = x->rn;
 	return 0;
 }
@@ -751,7 +1159,7 @@ int bb_json_span(struct bb_jval v, size_t *off, size_t *n)
 	const node *x = at(v);
 	if (!x)
 		return -1;
-	*off = (size_t)(x->r - v.doc->text);
+	*off = x->r;
 	*n = x->rn;
 	return 0;
 }
@@ -759,9 +1167,9 @@ int bb_json_span(struct bb_jval v, size_t *off, size_t *n)
 int bb_json_key_span(struct bb_jval m, size_t *off, size_t *n)
 {
 	const node *x = at(m);
-	if (!x || !x->kr)
+	if (!x || !x->k)
 		return -1;
-	*off = (size_t)(x->kr - m.doc->text);
+	*off = x->kr;
 	*n = x->krn;
 	return 0;
 }
@@ -769,7 +1177,11 @@ int bb_json_key_span(struct bb_jval m, size_t *off, size_t *n)
 int bb_json_string_is(struct bb_jval v, const char *s, size_t n)
 {
 	const node *x = at(v);
-	return x && x->type == BB_JSTRING && x->n == n && memcmp(x->s, s, n) == 0;
+	if (!x || x->type != BB_JSTRING)
+		return 0;
+	if (x->lazy) /* decoding only shortens: a longer text cannot be equal */
+		return x->n >= n && (x = string_of(v)) && x->n == n && memcmp(x->s, s, n) == 0;
+	return x->n == n && memcmp(x->s, s, n) == 0;
 }
 
 } /* extern "C" */

@@ -42,6 +42,12 @@ void bb_json_free(struct bb_jdoc *d);
 int bb_json_parse(struct bb_jdoc *d, const char *text, size_t len, struct bb_jval *root,
 		  struct bb_jerr *err);
 
+/* The same, by simdjson's DOM parser alone: slower, the same values and
+ * errors. bb_json_parse reads what simdjson's first stage indexes itself and
+ * leaves to the DOM parser only what it is not sure of; tests compare the two. */
+int bb_json_parse_dom(struct bb_jdoc *d, const char *text, size_t len, struct bb_jval *root,
+		      struct bb_jerr *err);
+
 enum bb_jtype bb_json_type(struct bb_jval v);
 const char *bb_json_type_name(enum bb_jtype t); /* "a string", "an object", … */
 
