@@ -592,6 +592,7 @@ struct reader {
 	size_t lineno;
 	int eof;
 	struct bb_jdoc *doc; /* the JSON layer's parser, reused for every line */
+	int lazy_body;
 };
 
 /* The line through the JSON layer: strict, so a line that is not JSON in
@@ -610,7 +611,7 @@ static void read_json(struct reader *rd, struct bb_record *r)
 	r->is_object = 0;
 	if (!r->json_ok || bb_json_type(root) != BB_JOBJECT)
 		return;
-	bb_envelope_read(root, &r->env);
+	(rd->lazy_body ? bb_envelope_read_lazy : bb_envelope_read)(root, &r->env);
 	/* the member index, from what the parse found */
 	for (struct bb_jval m = bb_json_first(root); bb_json_type(m) != BB_JNONE; m = bb_json_next(m)) {
 		size_t ko, kn, vo, vn;
@@ -728,10 +729,18 @@ static void widen_pipe(int fd)
 		(void)fcntl(fd, F_SETPIPE_SZ, 1 << 20);
 }
 
+static int run_loop(int fd, FILE *out, const struct bb_loop *loop, int lazy_body);
+
 int bb_records_each(int fd, FILE *out, bb_record_fn fn, void *ctx)
 {
 	struct bb_loop loop = { fn, NULL, ctx };
-	return bb_records_run(fd, out, &loop);
+	return run_loop(fd, out, &loop, 0);
+}
+
+int bb_records_each_lazy(int fd, FILE *out, bb_record_fn fn, void *ctx)
+{
+	struct bb_loop loop = { fn, NULL, ctx };
+	return run_loop(fd, out, &loop, 1);
 }
 
 /* Wait for input or the idle deadline: 1 input (or EOF/error) is ready, 0 timed out. */
@@ -746,9 +755,14 @@ static int wait_input(int fd, int wait_ms)
 
 int bb_records_run(int fd, FILE *out, const struct bb_loop *loop)
 {
+	return run_loop(fd, out, loop, 0);
+}
+
+static int run_loop(int fd, FILE *out, const struct bb_loop *loop, int lazy_body)
+{
 	bb_record_fn fn = loop->on_record;
 	void *ctx = loop->ctx;
-	struct reader rd = { malloc(65536), 65536, 0, 0, 0, 0, bb_json_new() };
+	struct reader rd = { malloc(65536), 65536, 0, 0, 0, 0, bb_json_new(), lazy_body };
 	struct bb_record r;
 	int rc = 0;
 
