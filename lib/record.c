@@ -774,6 +774,13 @@ static int run_loop(int fd, FILE *out, const struct bb_loop *loop, int lazy_body
 	}
 	widen_pipe(fd);
 	widen_pipe(fileno(out));
+	/* records are kilobytes: stdio's 4 KiB buffer would write most of each
+	 * line by itself, two or three writes a record; 64 KiB at a time instead
+	 * (a reader drops a line a killed writer left unfinished, bb-record(5)) */
+	static char outbuf[1 << 16];
+	static int buffered;
+	if (out == stdout && !buffered++)
+		setvbuf(out, outbuf, _IOFBF, sizeof outbuf);
 	/* one thread: stdio's per-call locking is pure cost (libjq writes token by token) */
 	__fsetlocking(out, FSETLOCKING_BYCALLER);
 	while (rc == 0) {
