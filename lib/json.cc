@@ -27,6 +27,7 @@ extern "C" {
 #include <vector>
 
 namespace od = simdjson::ondemand;
+static_assert(BB_JSON_PADDING >= simdjson::SIMDJSON_PADDING, "bb_json_parse_padded's padding is simdjson's");
 namespace dom = simdjson::dom;
 using simdjson::error_code;
 
@@ -65,7 +66,8 @@ struct bb_jdoc {
 	dom::parser dparser;
 	od::parser parser; /* only to find where a refused text goes wrong */
 	std::vector<node> nodes;
-	char *text = nullptr; /* a padded copy of the input */
+	const char *text = nullptr; /* the text: own, or the caller's (bb_json_parse_padded) */
+	char *own = nullptr;        /* a padded copy of the input */
 	size_t cap = 0, len = 0;
 	char *dec = nullptr; /* escaped strings decoded when asked for: never moves during a document */
 	size_t dcap = 0, dlen = 0;
@@ -518,7 +520,11 @@ error_code lay(layout &l, dom::element e, std::string_view key, int has_key, uns
 		if (e.get_string().get(s))
 			return simdjson::STRING_ERROR;
 		at = push(l.d, BB_JSTRING, key, has_key, raw);
-		l.d->nodes[at].s = s.data();
+		/* kept where the fast path keeps decoded strings, padding after */
+		char *kept = l.d->dec + l.d->dlen;
+		memcpy(kept, s.data(), s.size());
+		l.d->dlen += s.size();
+		l.d->nodes[at].s = kept;
 		l.d->nodes[at].n = (uint32_t)s.size();
 		break;
 	}
@@ -871,7 +877,7 @@ int stage1(bb_jdoc *d)
 void locate(bb_jdoc *d, error_code dom_error, bb_jerr *err)
 {
 	od::document doc;
-	error_code e = d->parser.iterate(simdjson::padded_string_view(d->text, d->len, d->cap)).get(doc);
+	error_code e = d->parser.iterate(simdjson::padded_string_view(d->own, d->len, d->cap)).get(doc);
 
 	if (e) {
 		fail(d, nullptr, e, err);
@@ -916,16 +922,43 @@ struct bb_jdoc *bb_json_new(void)
 void bb_json_free(struct bb_jdoc *d)
 {
 	if (d) {
-		free(d->text);
+		free(d->own);
 		free(d->dec);
 	}
 	delete d;
 }
 
-int bb_json_parse(struct bb_jdoc *d, const char *text, size_t len, struct bb_jval *root,
-		  struct bb_jerr *err)
+static int out_of_memory(struct bb_jerr *err)
+{
+	err->offset = 0;
+	snprintf(err->message, sizeof err->message, "out of memory");
+	return -1;
+}
+
+/* The text copied into the document's own buffer, with the padding of
+ * spaces simdjson reads past its end. */
+static int own_copy(struct bb_jdoc *d, const char *text, size_t len)
 {
 	size_t need = len + simdjson::SIMDJSON_PADDING;
+	if (need > d->cap) {
+		char *t = (char *)realloc(d->own, need);
+		if (!t)
+			return -1;
+		d->own = t;
+		d->cap = need;
+	}
+	memmove(d->own, text, len);
+	memset(d->own + len, ' ', simdjson::SIMDJSON_PADDING);
+	d->text = d->own;
+	d->len = len;
+	return 0;
+}
+
+/* text is the document's own copy, or (padded) the caller's. */
+static int parse(struct bb_jdoc *d, const char *text, size_t len, int padded, struct bb_jval *root,
+		 struct bb_jerr *err)
+{
+	size_t need = len + 2 * simdjson::SIMDJSON_PADDING;
 
 	*root = bb_jval{ nullptr, 0 };
 	d->nodes.clear();
@@ -933,30 +966,20 @@ int bb_json_parse(struct bb_jdoc *d, const char *text, size_t len, struct bb_jva
 	d->big = nullptr;
 	d->parent = 0;
 	d->key_raw = {};
-	if (need > d->cap) {
-		char *t = (char *)realloc(d->text, need);
-		if (!t) {
-			err->offset = 0;
-			snprintf(err->message, sizeof err->message, "out of memory");
-			return -1;
-		}
-		d->text = t;
-		d->cap = need;
-	}
-	memcpy(d->text, text, len);
-	memset(d->text + len, ' ', simdjson::SIMDJSON_PADDING);
-	d->len = len;
 	d->dlen = 0;
 	d->hint_obj = UINT32_MAX;
-	if (need + simdjson::SIMDJSON_PADDING > d->dcap) {
-		char *t = (char *)realloc(d->dec, need + simdjson::SIMDJSON_PADDING);
-		if (!t) {
-			err->offset = 0;
-			snprintf(err->message, sizeof err->message, "out of memory");
-			return -1;
-		}
+	if (need > d->dcap) {
+		char *t = (char *)realloc(d->dec, need);
+		if (!t)
+			return out_of_memory(err);
 		d->dec = t;
-		d->dcap = need + simdjson::SIMDJSON_PADDING;
+		d->dcap = need;
+	}
+	if (padded) {
+		d->text = text;
+		d->len = len;
+	} else if (own_copy(d, text, len) != 0) {
+		return out_of_memory(err);
 	}
 	if (!d->dom_only && stage1(d) == 0) {
 		int rc;
@@ -972,8 +995,12 @@ int bb_json_parse(struct bb_jdoc *d, const char *text, size_t len, struct bb_jva
 		d->nodes.clear();
 		d->dlen = 0;
 	}
+	/* the DOM parser, and the On-Demand one to find a fault, read the
+	 * document's own copy, padded with spaces */
+	if (d->text != d->own && own_copy(d, text, len) != 0)
+		return out_of_memory(err);
 	dom::element top;
-	error_code e = d->dparser.parse(d->text, len, false).get(top);
+	error_code e = d->dparser.parse(d->own, len, false).get(top);
 	if (e) {
 		locate(d, e, err);
 		return -1;
@@ -992,6 +1019,18 @@ int bb_json_parse(struct bb_jdoc *d, const char *text, size_t len, struct bb_jva
 	}
 	*root = bb_jval{ d, 0 };
 	return 0;
+}
+
+int bb_json_parse(struct bb_jdoc *d, const char *text, size_t len, struct bb_jval *root,
+		  struct bb_jerr *err)
+{
+	return parse(d, text, len, 0, root, err);
+}
+
+int bb_json_parse_padded(struct bb_jdoc *d, const char *text, size_t len, struct bb_jval *root,
+			 struct bb_jerr *err)
+{
+	return parse(d, text, len, 1, root, err);
 }
 
 int bb_json_parse_dom(struct bb_jdoc *d, const char *text, size_t len, struct bb_jval *root,

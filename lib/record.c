@@ -587,7 +587,7 @@ void bb_record_write(const struct bb_record *r, const struct bb_emit *em, FILE *
 /* ---- the loop ---- */
 
 struct reader {
-	char *buf;
+	char *buf;              /* cap bytes, and BB_JSON_PADDING more */
 	size_t cap, start, len; /* unconsumed bytes are buf[start..len) */
 	size_t lineno;
 	int eof;
@@ -606,7 +606,7 @@ static void read_json(struct reader *rd, struct bb_record *r)
 	r->json_ok = 0;
 	if (r->too_large)
 		return;
-	r->json_ok = bb_json_parse(rd->doc, r->line, r->len, &root, &r->jerr) == 0;
+	r->json_ok = bb_json_parse_padded(rd->doc, r->line, r->len, &root, &r->jerr) == 0;
 	r->nm = 0;
 	r->is_object = 0;
 	if (!r->json_ok || bb_json_type(root) != BB_JOBJECT)
@@ -704,7 +704,7 @@ static int fill(struct reader *rd, int fd)
 	}
 	if (rd->len == rd->cap) {
 		size_t cap = rd->cap * 2 > BB_LINE_HARD_MAX ? BB_LINE_HARD_MAX : rd->cap * 2;
-		char *b = cap > rd->cap ? realloc(rd->buf, cap) : NULL;
+		char *b = cap > rd->cap ? realloc(rd->buf, cap + BB_JSON_PADDING) : NULL;
 		if (!b)
 			return 1; /* full: the caller treats the line as overflowing */
 		rd->buf = b;
@@ -762,7 +762,8 @@ static int run_loop(int fd, FILE *out, const struct bb_loop *loop, int lazy_body
 {
 	bb_record_fn fn = loop->on_record;
 	void *ctx = loop->ctx;
-	struct reader rd = { malloc(65536), 65536, 0, 0, 0, 0, bb_json_new(), lazy_body };
+	/* the padding lets the JSON layer read a line where it stands */
+	struct reader rd = { malloc(65536 + BB_JSON_PADDING), 65536, 0, 0, 0, 0, bb_json_new(), lazy_body };
 	struct bb_record r;
 	int rc = 0;
 

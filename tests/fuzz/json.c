@@ -108,20 +108,33 @@ static void same(struct bb_jval a, struct bb_jval b)
 	}
 }
 
+/* The DOM parser alone, and the parse of the text in place (its padding
+ * holding anything), agree with bb_json_parse. */
 static void compare_dom(const char *text, size_t size, int ok, struct bb_jval root, const struct bb_jerr *e)
 {
-	struct bb_jdoc *d = bb_json_new();
+	struct bb_jdoc *d = bb_json_new(), *in_place = bb_json_new();
 	struct bb_jval r;
 	struct bb_jerr e2;
+	char *padded = malloc(size + BB_JSON_PADDING);
 
-	FUZZ_ASSERT(d);
+	FUZZ_ASSERT(d && in_place && padded);
 	int ok2 = bb_json_parse_dom(d, text, size, &r, &e2) == 0;
 	FUZZ_ASSERT(ok == ok2);
 	if (ok)
 		same(root, r);
 	else
 		FUZZ_ASSERT(e->offset == e2.offset && strcmp(e->message, e2.message) == 0);
+	memcpy(padded, text, size);
+	memset(padded + size, '"', BB_JSON_PADDING);
+	ok2 = bb_json_parse_padded(in_place, padded, size, &r, &e2) == 0;
+	FUZZ_ASSERT(ok == ok2);
+	if (ok)
+		same(root, r);
+	else
+		FUZZ_ASSERT(e->offset == e2.offset && strcmp(e->message, e2.message) == 0);
+	free(padded);
 	bb_json_free(d);
+	bb_json_free(in_place);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
