@@ -44,7 +44,7 @@ struct node {
 	uint8_t type;
 	uint8_t has_int;
 	uint8_t maybe_dup; /* object: two member names may be equal, so the last must be found */
-	uint8_t lazy;      /* string: escaped, not decoded until asked for (s unset) */
+	uint8_t lazy;      /* string: escaped (as escapes() says), not decoded until asked for (s unset) */
 	uint32_t next;  /* index just past this value and everything inside it */
 	uint32_t count; /* elements or members */
 	uint32_t parent;
@@ -595,9 +595,11 @@ int hex4(const unsigned char *p, unsigned *out)
 	return 0;
 }
 
-/* The scalar check of escapes from p[i] on: 1 all valid, -1 otherwise. */
+/* The scalar check of escapes from p[i] on: 1 all valid, 2 valid with a
+ * \u among them, -1 otherwise. */
 int escapes_from(const unsigned char *p, size_t i, size_t n)
 {
+	int rc = 1;
 	while (i < n) {
 		if (p[i] != '\\') {
 			i++;
@@ -611,8 +613,9 @@ int escapes_from(const unsigned char *p, size_t i, size_t n)
 		if (p[i + 1] != 'u' || i + 6 > n || hex4(p + i + 2, &cp) || (cp >= 0xd800 && cp < 0xe000))
 			return -1;
 		i += 6;
+		rc = 2;
 	}
-	return 1;
+	return rc;
 }
 
 #ifdef __SSE2__
@@ -642,8 +645,9 @@ inline uint64_t escaped_bytes(uint64_t backslash, uint64_t &prev)
 #endif
 
 /* A string's escapes, between its quotes (p[n] is the closing quote, and
- * the text goes on at least 64 bytes past it): 0 none, 1 all valid, -1 one
- * that is not (or a surrogate pair, left to the DOM parser). */
+ * the text goes on at least 64 bytes past it): 0 none, 1 all valid and of
+ * one byte each, 2 valid with a \u among them, -1 one that is not (or a
+ * surrogate pair, left to the DOM parser). */
 int escapes(const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -723,12 +727,73 @@ inline std::string_view token(const fast &f, uint32_t j)
 	return std::string_view(p, (size_t)(end - p));
 }
 
-/* Decode the string that starts at its opening quote q into the document's
- * buffer of decoded strings. */
-const char *decode(const bb_jdoc *dc, const char *q, uint32_t *n)
+#ifdef __SSE2__
+/* What an escape of one byte stands for. */
+struct unescape_table {
+	unsigned char to[256];
+	constexpr unescape_table() : to()
+	{
+		const char *from = "\"\\/bfnrt", *into = "\"\\/\b\f\n\r\t";
+		for (int i = 0; from[i]; i++)
+			to[(unsigned char)from[i]] = (unsigned char)into[i];
+	}
+};
+constexpr unescape_table unescaped;
+
+/* len bytes from s to d, sixteen at a time: up to 15 more are read and
+ * written past the end. */
+inline void copy16(unsigned char *d, const unsigned char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i += 16)
+		_mm_storeu_si128((__m128i *)(d + i), _mm_loadu_si128((const __m128i *)(s + i)));
+}
+
+/* Decode a string's n bytes whose escapes are all of one byte (escapes()
+ * said 1): the runs between escapes copied whole, each escape found from
+ * 64-byte masks as escapes() finds them. Escape-dense text, JSON in JSON,
+ * decodes several times faster so than one escape per step. dst has room for
+ * n + 64 bytes; src is readable 64 bytes past n. Returns the length. */
+size_t unescape_simple(const unsigned char *src, size_t n, unsigned char *dst)
+{
+	size_t last = 0, o = 0; /* src[last..) is still to copy, to dst + o */
+	uint64_t prev = 0;
+	for (size_t b = 0; b < n; b += 64) {
+		__m128i v[4];
+		for (int k = 0; k < 4; k++)
+			v[k] = _mm_loadu_si128((const __m128i *)(src + b) + k);
+		uint64_t live = n - b >= 64 ? ~0ULL : (1ULL << (n - b)) - 1;
+		uint64_t backslash = eq64(v, '\\') & live;
+		if (!(backslash | prev))
+			continue;
+		for (uint64_t e = escaped_bytes(backslash, prev) & live; e; e &= e - 1) {
+			size_t at = b + (size_t)__builtin_ctzll(e); /* the escaped byte; its backslash before it */
+			copy16(dst + o, src + last, at - 1 - last);
+			o += at - 1 - last;
+			dst[o++] = unescaped.to[src[at]];
+			last = at + 1;
+		}
+	}
+	copy16(dst + o, src + last, n - last);
+	return o + n - last;
+}
+#endif
+
+/* Decode the string that starts at its opening quote q, raw length rn with
+ * its quotes, escapes as escapes() found them, into the document's buffer
+ * of decoded strings. */
+const char *decode(const bb_jdoc *dc, const char *q, uint32_t rn, int kind, uint32_t *n)
 {
 	bb_jdoc *d = const_cast<bb_jdoc *>(dc);
 	uint8_t *dst = (uint8_t *)d->dec + d->dlen;
+#ifdef __SSE2__
+	if (kind == 1) {
+		*n = (uint32_t)unescape_simple((const unsigned char *)q + 1, rn - 2, dst);
+		d->dlen += *n;
+		return (const char *)dst;
+	}
+#else
+	(void)rn, (void)kind;
+#endif
 	uint8_t *end = d->dparser.implementation->parse_string((const uint8_t *)q + 1, dst);
 	if (!end) /* checked when parsed: cannot happen */
 		abort();
@@ -781,7 +846,7 @@ value:
 			if (t.size() < 2 || t.back() != '"' || (e = escapes(t.data() + 1, t.size() - 2)) < 0)
 				return -1;
 			x.type = BB_JSTRING;
-			x.lazy = e > 0;
+			x.lazy = (uint8_t)e;
 			x.s = e ? nullptr : t.data() + 1;
 			x.n = (uint32_t)t.size() - 2;
 			x.rn = (uint32_t)t.size();
@@ -849,7 +914,7 @@ key: {
 	kr = f.idx[j] + 1;
 	krn = (uint32_t)t.size() - 2;
 	if (e)
-		k = decode(d, t.data(), &kn);
+		k = decode(d, t.data(), (uint32_t)t.size(), e, &kn);
 	else
 		k = t.data() + 1, kn = krn;
 	add_key(nodes[stack[depth - 1]], k, kn);
@@ -1139,7 +1204,7 @@ static const node *string_of(bb_jval v)
 		return nullptr;
 	if (x->lazy) {
 		node *m = const_cast<node *>(x);
-		m->s = decode(v.doc, v.doc->text + x->r, &m->n);
+		m->s = decode(v.doc, v.doc->text + x->r, x->rn, x->lazy, &m->n);
 		m->lazy = 0;
 	}
 	return x;
