@@ -651,10 +651,18 @@ inline uint64_t escaped_bytes(uint64_t backslash, uint64_t &prev)
 int escapes(const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	const void *first = memchr(p, '\\', n);
-	if (!first)
-		return 0;
-	size_t i = (size_t)((const unsigned char *)first - p);
+	size_t i = 0;
+	if (n < 32) { /* most strings: shorter than a call of memchr is worth */
+		while (i < n && p[i] != '\\')
+			i++;
+		if (i == n)
+			return 0;
+	} else {
+		const void *first = memchr(p, '\\', n);
+		if (!first)
+			return 0;
+		i = (size_t)((const unsigned char *)first - p);
+	}
 #ifdef __SSE2__
 	/* 64 bytes at a time: every escaped byte must be one of "\/bfnrt;
 	 * a \u, rare, sends the block to the scalar check */
@@ -686,28 +694,55 @@ int escapes(const char *s, size_t n)
  * -1: let the DOM parser decide. */
 int plain_number(std::string_view t, node &nd)
 {
-	if (!number_grammar(t))
+	size_t i = 0, n = t.size(), exp_digits = 0;
+	bool integer = true;
+	uint64_t v = 0;
+
+	/* RFC 8259's grammar, as number_grammar reads it, in the same pass as
+	 * the value of an integer */
+	if (i < n && t[i] == '-')
+		i++;
+	size_t first = i;
+	if (i < n && t[i] == '0')
+		i++;
+	else
+		for (; i < n && t[i] >= '0' && t[i] <= '9'; i++)
+			v = v * 10 + (uint64_t)(t[i] - '0'); /* wraps beyond 19 digits: not used then */
+	if (i == first)
 		return -1;
-	size_t i = t[0] == '-', digits = t.size() - i;
-	if (t.find_first_of(".eE") == std::string_view::npos) {
-		if (digits > 18)
+	size_t int_digits = i - first;
+	if (i < n && t[i] == '.') {
+		size_t s = ++i;
+		while (i < n && t[i] >= '0' && t[i] <= '9')
+			i++;
+		if (i == s)
 			return -1;
-		int64_t v = 0;
-		for (; i < t.size(); i++)
-			v = v * 10 + (t[i] - '0');
+		integer = false;
+	}
+	if (i < n && (t[i] == 'e' || t[i] == 'E')) {
+		i++;
+		if (i < n && (t[i] == '+' || t[i] == '-'))
+			i++;
+		size_t s = i;
+		while (i < n && t[i] >= '0' && t[i] <= '9')
+			i++;
+		if (i == s)
+			return -1;
+		exp_digits = i - s;
+		integer = false;
+	}
+	if (i != n)
+		return -1;
+	if (integer) {
+		if (int_digits > 18)
+			return -1;
 		nd.has_int = 1;
-		nd.i = t[0] == '-' ? -v : v;
+		nd.i = t[0] == '-' ? -(int64_t)v : (int64_t)v;
 		return 0;
 	}
-	size_t e = t.find_first_of("eE");
-	if (t.size() > 40)
-		return -1;
-	if (e != std::string_view::npos) {
-		size_t x = e + 1 + (t[e + 1] == '+' || t[e + 1] == '-');
-		if (t.size() - x > 2) /* beyond 10^99: may overflow */
-			return -1;
-	}
-	return 0;
+	/* a double surely finite (at most 40 characters, an exponent below
+	 * 10^100): the DOM parser would make nothing else of it */
+	return n > 40 || exp_digits > 2 ? -1 : 0;
 }
 
 struct fast {
