@@ -194,9 +194,22 @@ static void escaped(struct bb_jw *w, const char *s, size_t n)
 
 void bb_jw_key(struct bb_jw *w, const char *key)
 {
+	size_t n = 0;
+
 	sep(w);
-	escaped(w, key, strlen(key));
-	put1(w, ':');
+	while (plain((unsigned char)key[n])) /* the NUL ends it: not plain */
+		n++;
+	if (key[n] == '\0' && grow(w, n + 3) == 0) { /* "key": in one copy */
+		char *o = w->buf + w->len;
+		o[0] = '"';
+		memcpy(o + 1, key, n);
+		o[n + 1] = '"';
+		o[n + 2] = ':';
+		w->len += n + 3;
+	} else if (!w->oom) {
+		escaped(w, key, strlen(key));
+		put1(w, ':');
+	}
 	w->after_key = 1;
 }
 
