@@ -968,7 +968,7 @@ key: {
  * (the DOM parser then says which). */
 int stage1(bb_jdoc *d)
 {
-	if (d->len > d->dparser.capacity()) {
+	if (d->len > d->dparser.capacity() || !d->dparser.implementation) { /* none before the first allocation */
 		size_t cap = d->dparser.capacity() ? d->dparser.capacity() : 65536;
 		while (cap < d->len)
 			cap *= 2;
