@@ -566,17 +566,19 @@ error_code lay(layout &l, dom::element e, std::string_view key, int has_key, uns
  * valid, nesting within max_depth); anything else goes to the DOM parser,
  * which decides and says what is wrong and where. */
 
-/* The bytes that may follow a backslash, other than u. */
+/* The bytes that may follow a backslash, other than u, and what each
+ * escape stands for (0: not an escape of one byte). */
 struct escape_table {
-	unsigned char ok[256];
-	constexpr escape_table() : ok()
+	unsigned char to[256];
+	constexpr escape_table() : to()
 	{
-		for (const char *c = "\"\\/bfnrt"; *c; c++)
-			ok[(unsigned char)*c] = 1;
+		const char *from = "\"\\/bfnrt", *into = "\"\\/\b\f\n\r\t";
+		for (int i = 0; from[i]; i++)
+			to[(unsigned char)from[i]] = (unsigned char)into[i];
 	}
 };
-constexpr escape_table escapes_ok;
-const unsigned char *const escape_char = escapes_ok.ok;
+constexpr escape_table escape_of;
+const unsigned char *const escape_char = escape_of.to;
 
 int hex4(const unsigned char *p, unsigned *out)
 {
@@ -630,8 +632,8 @@ inline uint64_t eq64(const __m128i v[4], char c)
 }
 
 /* The bytes escaped by a backslash, from the backslashes of a block and
- * whether the last block ended in an unpaired one: the carry-less form of
- * simdjson's own first stage. */
+ * whether the last block ended in an unpaired one, as simdjson's own first
+ * stage finds them. */
 inline uint64_t escaped_bytes(uint64_t backslash, uint64_t &prev)
 {
 	const uint64_t even = 0x5555555555555555ULL;
@@ -769,18 +771,6 @@ inline std::string_view token(const fast &f, uint32_t j)
 }
 
 #ifdef __SSE2__
-/* What an escape of one byte stands for. */
-struct unescape_table {
-	unsigned char to[256];
-	constexpr unescape_table() : to()
-	{
-		const char *from = "\"\\/bfnrt", *into = "\"\\/\b\f\n\r\t";
-		for (int i = 0; from[i]; i++)
-			to[(unsigned char)from[i]] = (unsigned char)into[i];
-	}
-};
-constexpr unescape_table unescaped;
-
 /* len bytes from s to d, sixteen at a time: up to 15 more are read and
  * written past the end. */
 inline void copy16(unsigned char *d, const unsigned char *s, size_t len)
@@ -810,7 +800,7 @@ size_t unescape_simple(const unsigned char *src, size_t n, unsigned char *dst)
 			size_t at = b + (size_t)__builtin_ctzll(e); /* the escaped byte; its backslash before it */
 			copy16(dst + o, src + last, at - 1 - last);
 			o += at - 1 - last;
-			dst[o++] = unescaped.to[src[at]];
+			dst[o++] = escape_char[src[at]];
 			last = at + 1;
 		}
 	}
