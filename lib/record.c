@@ -514,11 +514,12 @@ void bb_record_write(const struct bb_record *r, const struct bb_emit *em, FILE *
 /* ---- the loop ---- */
 
 struct reader {
-	char *buf;
+	char *buf;              /* cap bytes, and BB_JSON_PADDING more */
 	size_t cap, start, len; /* unconsumed bytes are buf[start..len) */
 	size_t lineno;
 	int eof;
 	struct bb_jdoc *doc; /* the JSON layer's parser, reused for every line */
+	int lazy_body;
 };
 
 /* The line through the JSON layer: strict, so a line that is not JSON in
@@ -532,12 +533,12 @@ static void read_json(struct reader *rd, struct bb_record *r)
 	r->json_ok = 0;
 	if (r->too_large)
 		return;
-	r->json_ok = bb_json_parse(rd->doc, r->line, r->len, &root, &r->jerr) == 0;
+	r->json_ok = bb_json_parse_padded(rd->doc, r->line, r->len, &root, &r->jerr) == 0;
 	r->nm = 0;
 	r->is_object = 0;
 	if (!r->json_ok || bb_json_type(root) != BB_JOBJECT)
 		return;
-	bb_envelope_read(root, &r->env);
+	(rd->lazy_body ? bb_envelope_read_lazy : bb_envelope_read)(root, &r->env);
 	/* the member index, from what the parse found */
 	for (struct bb_jval m = bb_json_first(root); bb_json_type(m) != BB_JNONE; m = bb_json_next(m)) {
 		size_t ko, kn, vo, vn;
@@ -649,7 +650,7 @@ static int fill(struct reader *rd, int fd)
 	}
 	if (rd->len == rd->cap) {
 		size_t cap = rd->cap * 2 > BB_LINE_HARD_MAX ? BB_LINE_HARD_MAX : rd->cap * 2;
-		char *b = cap > rd->cap ? realloc(rd->buf, cap) : NULL;
+		char *b = cap > rd->cap ? realloc(rd->buf, cap + BB_JSON_PADDING) : NULL;
 		if (!b)
 			return 1; /* full: the caller treats the line as overflowing */
 		rd->buf = b;
@@ -674,10 +675,18 @@ static void widen_pipe(int fd)
 		(void)fcntl(fd, F_SETPIPE_SZ, 1 << 20);
 }
 
+static int run_loop(int fd, FILE *out, const struct bb_loop *loop, int lazy_body);
+
 int bb_records_each(int fd, FILE *out, bb_record_fn fn, void *ctx)
 {
 	struct bb_loop loop = { fn, NULL, ctx };
-	return bb_records_run(fd, out, &loop);
+	return run_loop(fd, out, &loop, 0);
+}
+
+int bb_records_each_lazy(int fd, FILE *out, bb_record_fn fn, void *ctx)
+{
+	struct bb_loop loop = { fn, NULL, ctx };
+	return run_loop(fd, out, &loop, 1);
 }
 
 /* Wait for input or the idle deadline: 1 input (or EOF/error) is ready, 0 timed out. */
@@ -692,9 +701,15 @@ static int wait_input(int fd, int wait_ms)
 
 int bb_records_run(int fd, FILE *out, const struct bb_loop *loop)
 {
+	return run_loop(fd, out, loop, 0);
+}
+
+static int run_loop(int fd, FILE *out, const struct bb_loop *loop, int lazy_body)
+{
 	bb_record_fn fn = loop->on_record;
 	void *ctx = loop->ctx;
-	struct reader rd = { malloc(65536), 65536, 0, 0, 0, 0, bb_json_new() };
+	/* the padding lets the JSON layer read a line where it stands */
+	struct reader rd = { malloc(65536 + BB_JSON_PADDING), 65536, 0, 0, 0, 0, bb_json_new(), lazy_body };
 	struct bb_record r;
 	int rc = 0;
 
@@ -706,6 +721,13 @@ int bb_records_run(int fd, FILE *out, const struct bb_loop *loop)
 	}
 	widen_pipe(fd);
 	widen_pipe(fileno(out));
+	/* records are kilobytes: stdio's 4 KiB buffer would write most of each
+	 * line by itself, two or three writes a record; 64 KiB at a time instead
+	 * (a reader drops a line a killed writer left unfinished, bb-record(5)) */
+	static char outbuf[1 << 16];
+	static int buffered;
+	if (out == stdout && !buffered++)
+		setvbuf(out, outbuf, _IOFBF, sizeof outbuf);
 	/* one thread: stdio's per-call locking is pure cost */
 	__fsetlocking(out, FSETLOCKING_BYCALLER);
 	while (rc == 0) {

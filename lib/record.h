@@ -74,6 +74,11 @@ struct bb_loop {
 };
 int bb_records_run(int fd, FILE *out, const struct bb_loop *loop);
 
+/* bb_records_each for a stage that never reads the body: env is read by
+ * bb_envelope_read_lazy, so body_text is unset and the body is decoded only
+ * if bb_envelope_body asks for it. */
+int bb_records_each_lazy(int fd, FILE *out, bb_record_fn fn, void *ctx);
+
 /* Index a line's top-level members. 0 when it is one JSON object. */
 int bb_record_index(struct bb_record *rec);
 

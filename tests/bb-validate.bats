@@ -431,6 +431,16 @@ accepted_notification() {
 	check '.error.message == "string not closed at byte 59"'
 }
 
+@test "an empty body first of all is rejected as empty, and the next record validated" {
+	{ envelope ''; envelope "$(cat "$V/representative.json")"; } >"$BATS_TEST_TMPDIR/in"
+	run --separate-stderr bb-validate <"$BATS_TEST_TMPDIR/in"
+	assert_success
+	[ "${#lines[@]}" -eq 2 ]
+	is_rejected "${lines[0]}" malformed_json null
+	jq -e '.error.message == "empty input at byte 0"' <<<"${lines[0]}" >/dev/null
+	jq -e '.status == "ok" and .notification.type == "ANY_OFFER_CHANGED"' <<<"${lines[1]}" >/dev/null
+}
+
 @test "a truncated line is rejected as malformed JSON" {
 	line=$(notify "A:10 B:11 C:12")
 	run --separate-stderr bb-validate <<<"${line:0:${#line}/2}"

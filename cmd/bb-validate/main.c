@@ -95,7 +95,9 @@ static void judge(struct ctx *c, const char *body, size_t n, const struct bb_env
 			  (long long)env->sqs.receive_count);
 		return;
 	}
-	if (bb_json_parse(c->doc, body, n, &doc, &jerr) != 0) {
+	/* the body is a string of the record's document, or the line itself:
+	 * either way, padded as the JSON layer asks, and read where it is */
+	if (bb_json_parse_padded(c->doc, body, n, &doc, &jerr) != 0) {
 		set_error(v, "malformed_json", "%s at byte %zu", jerr.message, jerr.offset);
 		return;
 	}
