@@ -41,6 +41,7 @@ static const char prioritized_pg[] = COLS
 	"AND ($9::text IS NULL OR s.asin = $9::text)" ORDER " LIMIT $10::int" JOIN ORDER;
 /* by priority, which names the severity (SEVERITY.md): its index answers */
 static const char counts_sql[] = "SELECT priority, count(*) FROM current_state GROUP BY priority";
+static const char version_sql[] = "PRAGMA data_version";
 
 enum {
 	C_ASIN, C_MKT, C_SEVERITY, C_PRIORITY, C_RULE, C_CURRENCY, C_OUR, C_LOW, C_LOW_SELLER, C_BUY_BOX, C_WINNER,
@@ -223,17 +224,50 @@ static void item(struct bb_jw *w, struct bb_jdoc *jd, struct bb_rows *rows, int 
 
 /* ---- the route ---- */
 
-static void counts(struct bb_jw *w, struct bb_rows *rows)
+/* The rows of each severity into d->counts. They change only with
+ * current_state, so on SQLite they are kept with the connection and read
+ * again once PRAGMA data_version says another connection committed (this
+ * one writes only alerts); PostgreSQL has no question as cheap, and counts
+ * every time. The version is read before the counts: a commit between the
+ * two only makes the next page count again. */
+static int severity_counts(struct serve_db *d)
+{
+	struct bb_rows *rows = NULL;
+	int64_t version = -1;
+	int rc = BB_DB_OK;
+
+	if (!bb_db_is_pg(d->db)) {
+		rc = bb_db_exec(d->db, version_sql, 0, NULL, &rows);
+		if (rc == BB_DB_OK && bb_db_nrows(rows) == 1 && bb_db_value(rows, 0, 0))
+			version = atoll(bb_db_value(rows, 0, 0));
+		bb_db_rows_free(rows);
+		rows = NULL;
+		if (rc == BB_DB_OK && d->has_counts && version == d->counts_version)
+			return BB_DB_OK;
+	}
+	d->has_counts = 0;
+	if (rc == BB_DB_OK)
+		rc = bb_db_exec(d->db, counts_sql, 0, NULL, &rows);
+	if (rc == BB_DB_OK) {
+		memset(d->counts, 0, sizeof d->counts);
+		for (int i = 0; i < bb_db_nrows(rows); i++) {
+			int64_t p = bb_db_value(rows, i, 0) ? atoll(bb_db_value(rows, i, 0)) : 0;
+			if (p >= 1 && p <= BB_SEVERITIES) /* CRITICAL 1 … STABLE 5 */
+				d->counts[p - 1] = atoll(bb_db_value(rows, i, 1));
+		}
+		d->has_counts = version >= 0;
+		d->counts_version = version;
+	}
+	bb_db_rows_free(rows);
+	return rc;
+}
+
+static void counts(struct bb_jw *w, const int64_t *n)
 {
 	bb_jw_key(w, "counts");
 	bb_jw_obj(w);
-	for (int s = 0; s < BB_SEVERITIES; s++) {
-		int64_t n = 0;
-		for (int i = 0; i < bb_db_nrows(rows); i++)
-			if (bb_db_value(rows, i, 0) && atoll(bb_db_value(rows, i, 0)) == s + 1) /* CRITICAL 1 … STABLE 5 */
-				n = atoll(bb_db_value(rows, i, 1));
-		bb_jw_kint(w, bb_severity_name(s), n);
-	}
+	for (int s = 0; s < BB_SEVERITIES; s++)
+		bb_jw_kint(w, bb_severity_name(s), n[s]);
 	bb_jw_end(w, '}');
 }
 
@@ -262,11 +296,12 @@ static enum MHD_Result page(struct req *r, struct bb_jdoc *jd, const struct bb_s
 {
 	struct serve_db *held;
 	struct bb_db *db = serve_db_get(r->s, &held);
-	struct bb_rows *rows = NULL, *cnt = NULL;
+	struct bb_rows *rows = NULL;
+	int64_t cnt[BB_SEVERITIES];
 	int rc = bb_db_query(db, bb_db_is_pg(db) ? prioritized_pg : prioritized_lite, 10, p, &rows);
 
-	if (rc == BB_DB_OK && first)
-		rc = bb_db_exec(db, counts_sql, 0, NULL, &cnt);
+	if (rc == BB_DB_OK && first && (rc = severity_counts(held)) == BB_DB_OK)
+		memcpy(cnt, held->counts, sizeof cnt);
 	serve_db_put(held, rc);
 	if (rc != BB_DB_OK) {
 		bb_db_rows_free(rows);
@@ -287,7 +322,6 @@ static enum MHD_Result page(struct req *r, struct bb_jdoc *jd, const struct bb_s
 	bb_jw_end(&w, '}');
 	free(next);
 	bb_db_rows_free(rows);
-	bb_db_rows_free(cnt);
 	return serve_json(r, 200, &w);
 }
 

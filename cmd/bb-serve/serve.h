@@ -70,6 +70,9 @@ struct metrics {
 struct serve_db {
 	pthread_mutex_t mu;
 	struct bb_db *db;
+	/* api.c: the rows of each severity, as of data_version (SQLite) */
+	int has_counts;
+	int64_t counts_version, counts[BB_SEVERITIES];
 };
 
 struct serve {
