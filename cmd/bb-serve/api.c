@@ -21,24 +21,32 @@
 #include <string.h>
 #include <strings.h>
 
-/* The page is chosen from current_state alone (its priority index gives the
- * order), and only its rows are joined with their alerts. */
+/* The page's keys are chosen from current_state alone, in the keyset's
+ * order (priority, then ASIN and marketplace): a first page from the start
+ * of the priority index, a later one from the cursor's key on. Only those
+ * rows are then read whole and joined with their alerts. SQLite returns
+ * them in no set order and page() puts them in the keyset's (sorting them
+ * in SQL would copy every column through a sorter); PostgreSQL sorts the
+ * joined rows itself, in its collation. */
 #define COLS "SELECT s.asin, s.marketplace, s.severity, s.priority, s.rule, s.currency, s.our_price, " \
 	"s.market_low, s.market_low_seller, s.buy_box_price, s.buy_box_winner, s.position, s.total_offers, " \
 	"s.gap_pct, s.event_time, s.updated_at, s.analysis, a.id, a.status, a.fingerprint, a.occurrences, " \
-	"a.snooze_until, a.acked_by FROM (SELECT * FROM current_state AS s "
-#define JOIN ") AS s LEFT JOIN alert_queues AS a ON a.asin = s.asin AND a.marketplace = s.marketplace " \
+	"a.snooze_until, a.acked_by FROM "
+#define ALERTS " LEFT JOIN alert_queues AS a ON a.asin = s.asin AND a.marketplace = s.marketplace " \
 	"AND a.severity = s.severity"
 #define ORDER " ORDER BY s.priority, s.asin, s.marketplace"
+#define LITE(from) COLS "(SELECT s.rowid AS k FROM current_state AS s WHERE " from \
+	"($4 IS NULL OR s.severity IN ($4, $5, $6, $7, $8)) AND ($9 IS NULL OR s.asin = $9)" ORDER \
+	" LIMIT CAST($10 AS INTEGER)) AS p CROSS JOIN current_state AS s ON s.rowid = p.k" ALERTS
+#define PG(from) COLS "(SELECT s.asin AS ka, s.marketplace AS km FROM current_state AS s WHERE " from \
+	"($4::text IS NULL OR s.severity IN ($4::text, $5::text, $6::text, $7::text, $8::text)) " \
+	"AND ($9::text IS NULL OR s.asin = $9::text)" ORDER " LIMIT $10::int) AS p " \
+	"JOIN current_state AS s ON s.asin = p.ka AND s.marketplace = p.km" ALERTS ORDER
 
-static const char prioritized_lite[] = COLS
-	"WHERE ($1 IS NULL OR (s.priority, s.asin, s.marketplace) > (CAST($1 AS INTEGER), $2, $3)) "
-	"AND ($4 IS NULL OR s.severity IN ($4, $5, $6, $7, $8)) AND ($9 IS NULL OR s.asin = $9)" ORDER
-	" LIMIT CAST($10 AS INTEGER)" JOIN ORDER;
-static const char prioritized_pg[] = COLS
-	"WHERE ($1::int IS NULL OR (s.priority, s.asin, s.marketplace) > ($1::int, $2::text, $3::text)) "
-	"AND ($4::text IS NULL OR s.severity IN ($4::text, $5::text, $6::text, $7::text, $8::text)) "
-	"AND ($9::text IS NULL OR s.asin = $9::text)" ORDER " LIMIT $10::int" JOIN ORDER;
+static const char first_lite[] = LITE("$1 IS NULL AND $2 IS NULL AND $3 IS NULL AND ");
+static const char next_lite[] = LITE("(s.priority, s.asin, s.marketplace) > (CAST($1 AS INTEGER), $2, $3) AND ");
+static const char first_pg[] = PG("$1::int IS NULL AND $2::text IS NULL AND $3::text IS NULL AND ");
+static const char next_pg[] = PG("(s.priority, s.asin, s.marketplace) > ($1::int, $2::text, $3::text) AND ");
 /* by priority, which names the severity (SEVERITY.md): its index answers */
 static const char counts_sql[] = "SELECT priority, count(*) FROM current_state GROUP BY priority";
 static const char version_sql[] = "PRAGMA data_version";
@@ -292,13 +300,34 @@ static int severities(const char *arg, struct bb_str *p)
 	return 0;
 }
 
+/* ---- the keyset's order, for SQLite's rows ---- */
+
+static int bytes_cmp(struct bb_str a, struct bb_str b)
+{
+	int c = memcmp(a.p ? a.p : "", b.p ? b.p : "", a.n < b.n ? a.n : b.n);
+	return c ? c : (a.n > b.n) - (a.n < b.n);
+}
+
+/* priority as SQLite compares an INTEGER, then ASIN and marketplace as BINARY */
+static int key_cmp(const void *x, const void *y, void *arg)
+{
+	struct bb_rows *rows = arg;
+	int i = *(const int *)x, j = *(const int *)y;
+	int64_t a = atoll(bb_db_value(rows, i, C_PRIORITY)), b = atoll(bb_db_value(rows, j, C_PRIORITY));
+	int c = (a > b) - (a < b);
+	if (!c)
+		c = bytes_cmp(bb_db_text(rows, i, C_ASIN), bb_db_text(rows, j, C_ASIN));
+	return c ? c : bytes_cmp(bb_db_text(rows, i, C_MKT), bb_db_text(rows, j, C_MKT));
+}
+
 static enum MHD_Result page(struct req *r, struct bb_jdoc *jd, const struct bb_str *p, int64_t limit, int first)
 {
 	struct serve_db *held;
 	struct bb_db *db = serve_db_get(r->s, &held);
 	struct bb_rows *rows = NULL;
 	int64_t cnt[BB_SEVERITIES];
-	int rc = bb_db_query(db, bb_db_is_pg(db) ? prioritized_pg : prioritized_lite, 10, p, &rows);
+	int pg = bb_db_is_pg(db);
+	int rc = bb_db_query(db, pg ? (first ? first_pg : next_pg) : first ? first_lite : next_lite, 10, p, &rows);
 
 	if (rc == BB_DB_OK && first && (rc = severity_counts(held)) == BB_DB_OK)
 		memcpy(cnt, held->counts, sizeof cnt);
@@ -308,14 +337,24 @@ static enum MHD_Result page(struct req *r, struct bb_jdoc *jd, const struct bb_s
 		return serve_error(r, 503, "database unavailable");
 	}
 	struct bb_jw w = { 0 };
-	int n = bb_db_nrows(rows);
+	int n = bb_db_nrows(rows), *order = malloc(((size_t)n + 1) * sizeof *order);
+	if (!order) {
+		bb_db_rows_free(rows);
+		return serve_error(r, 500, "out of memory");
+	}
+	for (int i = 0; i < n; i++)
+		order[i] = i;
+	if (!pg)
+		qsort_r(order, (size_t)n, sizeof *order, key_cmp, rows);
 	bb_jw_obj(&w);
 	bb_jw_key(&w, "items");
 	bb_jw_arr(&w);
 	for (int i = 0; i < n; i++)
-		item(&w, jd, rows, i);
+		item(&w, jd, rows, order[i]);
 	bb_jw_end(&w, ']');
-	char *next = n == limit ? cursor_encode(rows, n - 1) : NULL;
+	/* a state with two alerts of its severity is two rows: a full page may have more */
+	char *next = n >= limit ? cursor_encode(rows, order[n - 1]) : NULL;
+	free(order);
 	bb_jw_kstrz(&w, "next", next);
 	if (first)
 		counts(&w, cnt);
