@@ -121,14 +121,14 @@ out:
 
 /* ---- one row ---- */
 
-static void money(struct bb_jw *w, const char *key, struct bb_rows *rows, int i, int col)
+/* An amount in minor units, and key_text beside it in major units. */
+static void money(struct bb_jw *w, const char *key, const char *k, struct bb_rows *rows, int i, int col)
 {
 	const char *v = bb_db_value(rows, i, col);
 	struct bb_str cur = bb_db_text(rows, i, C_CURRENCY);
-	char text[64], k[40];
+	char text[64];
 	int64_t amount;
 
-	snprintf(k, sizeof k, "%s_text", key);
 	if (!v || bb_parse_i64(v, INT64_MIN, INT64_MAX, &amount) != 0) {
 		bb_jw_key(w, key), bb_jw_null(w);
 		bb_jw_key(w, k), bb_jw_null(w);
@@ -151,11 +151,20 @@ static void number(struct bb_jw *w, const char *key, struct bb_rows *rows, int i
 		bb_jw_null(w);
 }
 
+/* A time column in RFC 3339 with milliseconds, UTC (null when it is none).
+ * bb stores times so already: such a text is written as it is, which is what
+ * formatting its parse would write (a leap second aside); others are parsed
+ * and written anew. */
 static void time_col(struct bb_jw *w, const char *key, struct bb_rows *rows, int i, int col)
 {
 	struct bb_str v = bb_db_text(rows, i, col);
 	int64_t ms;
-	bb_jw_ktime(w, key, v.p && bb_time_parse_loose(v.p, v.n, &ms) == 0 ? ms : -1);
+	int ok = v.p && bb_time_parse_loose(v.p, v.n, &ms) == 0;
+
+	if (ok && v.n == 24 && v.p[10] == 'T' && v.p[19] == '.' && v.p[23] == 'Z' && memcmp(v.p + 17, "60", 2) < 0)
+		bb_jw_kstr(w, key, v.p, v.n);
+	else
+		bb_jw_ktime(w, key, ok ? ms : -1);
 }
 
 static void boolean(struct bb_jw *w, const char *key, struct bb_rows *rows, int i, int col)
@@ -215,10 +224,10 @@ static void item(struct bb_jw *w, struct bb_jdoc *jd, struct bb_rows *rows, int 
 	number(w, "priority", rows, i, C_PRIORITY);
 	bb_jw_kview(w, "rule", bb_db_text(rows, i, C_RULE));
 	bb_jw_kview(w, "currency", bb_db_text(rows, i, C_CURRENCY));
-	money(w, "our_price", rows, i, C_OUR);
-	money(w, "market_low", rows, i, C_LOW);
+	money(w, "our_price", "our_price_text", rows, i, C_OUR);
+	money(w, "market_low", "market_low_text", rows, i, C_LOW);
 	bb_jw_kview(w, "market_low_seller", bb_db_text(rows, i, C_LOW_SELLER));
-	money(w, "buy_box_price", rows, i, C_BUY_BOX);
+	money(w, "buy_box_price", "buy_box_price_text", rows, i, C_BUY_BOX);
 	boolean(w, "buy_box_winner", rows, i, C_WINNER);
 	number(w, "position", rows, i, C_POSITION);
 	number(w, "total_offers", rows, i, C_OFFERS);
