@@ -11,7 +11,6 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -178,7 +177,6 @@ int main(int argc, char **argv)
 	bb_log_init("bb-serve");
 	if (bb_cli_early(argc, argv, HELP, "bb-serve " BB_VERSION))
 		return 0;
-	mallopt(M_ARENA_MAX, 2); /* a thread per connection need not mean an arena each */
 	block_signals();
 	if (bb_conf_load(&conf, err, sizeof err) != 0)
 		return bb_fatal(BB_EX_CONFIG, "%s", err);

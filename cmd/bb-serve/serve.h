@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 #define SERVE_MAX_BODY 65536 /* a request's body, and its headers */
-#define SERVE_POOL 4         /* database connections for the requests */
+#define SERVE_MAX_THREADS 64 /* threads serving connections: one a core, this many at most */
 
 /* The routes, for dispatch and for the metrics. */
 enum serve_route {
@@ -41,12 +41,15 @@ struct sse_event {
 
 #define FEED_RING 4096 /* events kept for live clients: one that lags more is dropped */
 
+struct client;
+
 struct feed {
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
 	struct sse_event ring[FEED_RING];
 	uint64_t head;   /* events pushed so far; ring[seq % FEED_RING] */
 	int64_t cursor;  /* the feed has read every event up to this id */
+	struct client *waiting; /* streams suspended until there is more (or a heartbeat is due) */
+	int64_t next_due;       /* the earliest heartbeat among them, bb_mono_ms */
 	int stop, running;
 	pthread_t thread;
 	struct bb_db *db; /* the feed's own connection (LISTEN on PostgreSQL) */
@@ -88,6 +91,9 @@ struct serve_trends {
 struct serve_db {
 	pthread_mutex_t mu;
 	struct bb_db *db;
+	/* api.c: the rows of each severity, as of data_version (SQLite) */
+	int has_counts;
+	int64_t counts_version, counts[BB_SEVERITIES];
 };
 
 struct serve {
@@ -97,7 +103,8 @@ struct serve {
 	size_t token_n;
 	unsigned max_connections, timeout_s;
 	int64_t snooze_ms;
-	struct serve_db pool[SERVE_POOL];
+	unsigned threads;           /* libmicrohttpd's polling threads */
+	struct serve_db pool[SERVE_MAX_THREADS]; /* a connection for each */
 	unsigned next_pool;
 	struct feed feed;
 	struct metrics metrics;
@@ -120,6 +127,7 @@ struct req {
 	size_t body_n;
 	int too_large, auth; /* auth: 0 not checked, else the status it earned (200 ok) */
 	uint64_t sent;       /* SSE: bytes */
+	int shutdown;        /* SSE: ended because the server stops */
 };
 
 /* http.c */
