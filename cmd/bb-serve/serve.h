@@ -46,6 +46,7 @@ struct feed {
 	struct sse_event ring[FEED_RING];
 	uint64_t head;   /* events pushed so far; ring[seq % FEED_RING] */
 	int64_t cursor;  /* the feed has read every event up to this id */
+	int64_t newest;  /* the newest id when it started: where a client without one starts */
 	int stop, running;
 	pthread_t thread;
 	struct bb_db *db; /* the feed's own connection (LISTEN on PostgreSQL) */
