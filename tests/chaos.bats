@@ -132,7 +132,8 @@ alert_rows() {
 	# rejects recorded; the alerts of the 120 alerting ASINs delivered once
 	expect "rows, distinct notification ids" \
 		"$(in_db 'SELECT count(*), count(DISTINCT notification_id) FROM worker_notifications')" "990|990"
-	expect "worker_failures" "$(in_db "SELECT count(*) FROM worker_failures WHERE raw_message LIKE '%planted-reject-%'")|$(in_db 'SELECT count(*) FROM worker_failures')" "10|10"
+	# (a row per message: a send retried across the freeze may make two of one)
+	expect "worker_failures" "$(in_db "SELECT count(DISTINCT raw_message) FROM worker_failures WHERE raw_message LIKE '%planted-reject-%'")|$(in_db 'SELECT count(DISTINCT raw_message) FROM worker_failures')" "10|10"
 	expect "alerts delivered" "$(in_db "SELECT status, count(*) FROM alert_queues WHERE queue_type <> 'background' GROUP BY 1")" "delivered|120"
 	expect "deliveries recorded ok" "$(in_db "SELECT count(*), count(DISTINCT alert_id) FROM alert_deliveries WHERE outcome = 'ok'")" "120|120"
 	expect "ASINs in current_state" "$(in_db 'SELECT count(*) FROM current_state')" 198
