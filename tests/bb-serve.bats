@@ -429,6 +429,30 @@ stream_resume() {
 	assert_output $'1\n2'
 }
 
+@test "stream on PostgreSQL: an id still in flight when bb-serve starts reaches a client resuming before it, and one starting at the newest gets only what follows" {
+	db=$(migrated_db pg)
+	ins="WITH e AS (INSERT INTO events (kind, asin, marketplace, payload, created_at) VALUES ('state', 'B0FAST', 'M', '{}', now()) RETURNING id) SELECT pg_notify('bb_events', id::text) FROM e"
+	psql -X -q -d "$db" -c "$ins" >/dev/null
+	# id 2 taken, committed 1.5 s later; id 3 committed at once; then bb-serve starts
+	psql -X -q -d "$db" -c "BEGIN" -c "${ins//B0FAST/B0SLOW}" -c "SELECT pg_sleep(1.5)" -c "COMMIT" >/dev/null &
+	local slow=$!
+	until [ "$(q "$db" "SELECT last_value FROM events_id_seq")" = 2 ]; do sleep 0.02; done
+	psql -X -q -d "$db" -c "$ins" >/dev/null
+	serve "$db"
+	curl -sN -H 'Last-Event-ID: 1' "$SRV/api/notifications/stream" >"$BATS_TEST_TMPDIR/resumed.out" &
+	BG_PIDS+=($!)
+	curl -sN "$SRV/api/notifications/stream" >"$BATS_TEST_TMPDIR/newest.out" &
+	BG_PIDS+=($!)
+	wait "$slow"
+	psql -X -q -d "$db" -c "$ins" >/dev/null
+	wait_id "$BATS_TEST_TMPDIR/resumed.out" 4
+	wait_id "$BATS_TEST_TMPDIR/newest.out" 4
+	run -0 stream_ids "$BATS_TEST_TMPDIR/resumed.out"
+	assert_output $'2\n3\n4'
+	run -0 stream_ids "$BATS_TEST_TMPDIR/newest.out"
+	assert_output 4
+}
+
 # ---- the dashboard in a browser ----
 
 @test "dashboard in chromium: seeded ASINs in their tabs, a stored change within 1 s, acknowledge through the page" {

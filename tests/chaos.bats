@@ -35,7 +35,8 @@ setup() {
 chaos() {
 	chaos_status=0
 	"$CHAOS" --dir "$T/chaos" --pg-dir "$PG_DIR" --pg-port "$PG_PORT" --sqs-dir "$SQS_DIR" \
-		--proxy-port $((18449 + ${BB_TEST_PORT_OFFSET:-0})) --keep "$@" >"$T/chaos.out" 2>&1 || chaos_status=$?
+		--proxy-port $((18449 + ${BB_TEST_PORT_OFFSET:-0})) --serve-port $((18451 + ${BB_TEST_PORT_OFFSET:-0})) \
+		--keep "$@" >"$T/chaos.out" 2>&1 || chaos_status=$?
 	while IFS='=' read -r k v; do
 		printf -v "R_$k" '%s' "$v"
 	done <"$T/chaos/results"
@@ -86,6 +87,14 @@ alert_rows() {
 	state_rows >"$T/state.three"
 	alert_rows >"$T/alerts.three"
 	expect "ASINs in current_state" "$(wc -l <"$T/state.three")" 120
+	# the stream, followed from id 0 throughout: every event once, in order
+	expect "events seen by the SSE client" "$(cut -f 1 "$R_run_dir/sse.tsv" | paste -sd ' ')" \
+		"$(in_db 'SELECT id FROM events ORDER BY id' | paste -sd ' ')"
+	[ "$R_sse_events" -ge 120 ] || fail "only $R_sse_events events streamed"
+	grep -q '^chaos: sse_gap_ms p50=[0-9]* p99=[0-9]* max=[0-9]* ' "$T/chaos.out" || fail "no SSE gap line: $(cat "$T/chaos.out")"
+	# the heartbeats, looked at every 5 s and at the end, all fresh
+	[ "$R_heartbeat_looks" -ge 1 ] && [ "$R_heartbeat_over_60s" -eq 0 ] || fail "heartbeats: $(cat "$T/chaos.out")"
+	grep -q '^PASS every heartbeat at most 60 s old at every look$' "$T/chaos.out" || fail "no heartbeat check: $(cat "$T/chaos.out")"
 	expect "alerts: the 72 alerting ASINs, 5 occurrences each, delivered" \
 		"$(cut -d'|' -f4,8,9 "$T/alerts.three" | sort | uniq -c | awk '{ print $1, $2 }' | paste -sd' ')" \
 		"48 high_priority|delivered|5 24 standard|delivered|5"
@@ -105,6 +114,7 @@ alert_rows() {
 	# the faults happened
 	[ "$R_kills" -ge 3 ] || fail "only $R_kills kills: $(cat "$T/chaos.out")"
 	[ "$R_kills_bb_alert" -ge 1 ] || fail "bb-alert deliver was never killed: $(cat "$T/chaos.out")"
+	[ "$R_kills_bb_serve" -ge 1 ] || fail "bb-serve was never killed: $(cat "$T/chaos.out")"
 	expect "PostgreSQL restarts" "$R_postgres_restarts" 2
 	expect "emulator freezes" "$R_emulator_freezes" 1
 	expect "proxy resets" "$R_proxy_resets" 1
@@ -114,15 +124,24 @@ alert_rows() {
 		fail "no latency line: $(cat "$T/chaos.out")"
 	grep -q '^chaos: oldest_message_age_max_ms=[0-9]* first_receive_wait_max_ms=[0-9]*$' "$T/chaos.out" ||
 		fail "no oldest-message line: $(cat "$T/chaos.out")"
+	grep -q '^chaos: sse events=[0-9]* of [0-9]* reconnects=[0-9]* refused_attempts=[0-9]*$' "$T/chaos.out" ||
+		fail "no SSE line: $(cat "$T/chaos.out")"
+	[ "$R_sse_reconnects" -ge 1 ] || fail "the SSE client never had to reconnect: $(cat "$T/chaos.out")"
 
 	# and, seen independently: 990 notifications once each; the 10 planted
 	# rejects recorded; the alerts of the 120 alerting ASINs delivered once
 	expect "rows, distinct notification ids" \
 		"$(in_db 'SELECT count(*), count(DISTINCT notification_id) FROM worker_notifications')" "990|990"
-	expect "worker_failures" "$(in_db "SELECT count(*) FROM worker_failures WHERE raw_message LIKE '%planted-reject-%'")|$(in_db 'SELECT count(*) FROM worker_failures')" "10|10"
+	# (a row per message: a send retried across the freeze may make two of one)
+	expect "worker_failures" "$(in_db "SELECT count(DISTINCT raw_message) FROM worker_failures WHERE raw_message LIKE '%planted-reject-%'")|$(in_db 'SELECT count(DISTINCT raw_message) FROM worker_failures')" "10|10"
 	expect "alerts delivered" "$(in_db "SELECT status, count(*) FROM alert_queues WHERE queue_type <> 'background' GROUP BY 1")" "delivered|120"
 	expect "deliveries recorded ok" "$(in_db "SELECT count(*), count(DISTINCT alert_id) FROM alert_deliveries WHERE outcome = 'ok'")" "120|120"
 	expect "ASINs in current_state" "$(in_db 'SELECT count(*) FROM current_state')" 198
+	# the SSE client, through every kill of bb-serve and every restart of
+	# PostgreSQL, saw each event once, in order
+	expect "events seen by the SSE client" "$(cut -f 1 "$R_run_dir/sse.tsv" | cksum)" \
+		"$(in_db 'SELECT id FROM events ORDER BY id' | cksum)"
+	[ "$(wc -l <"$R_run_dir/sse.tsv")" -ge 198 ] || fail "only $(wc -l <"$R_run_dir/sse.tsv") events streamed"
 }
 
 # ---------------------------------------------------------------------------

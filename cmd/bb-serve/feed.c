@@ -16,7 +16,10 @@
  * PostgreSQL hands out event ids before commit, so a later id can commit
  * first. The feed never passes a missing id until it has waited
  * gap_wait_ms for it (a transaction that rolled back leaves one for good),
- * so a client resuming from an id never misses an earlier one. */
+ * so a client resuming from an id never misses an earlier one. That holds
+ * across a restart too: the feed starts before the first id missing among
+ * the newest START_WINDOW, which a transaction in flight may yet commit,
+ * and a client skips what it has already considered. */
 #include "serve.h"
 #include "json.h"
 #include "log.h"
@@ -33,6 +36,10 @@
 #define RANGE_SQL "SELECT id, kind, asin, marketplace, payload, created_at FROM events " \
 	"WHERE id > $1 AND id <= $2 ORDER BY id LIMIT 200"
 #define LAST_SQL "SELECT COALESCE(max(id), 0) FROM events"
+#define START_WINDOW 1000
+/* the id before the first one missing in (max - START_WINDOW, max], if any */
+#define HOLE_SQL "SELECT prev FROM (SELECT id, lag(id) OVER (ORDER BY id) AS prev FROM events " \
+	"WHERE id > $1) s WHERE id <> prev + 1 ORDER BY id LIMIT 1"
 #define FILL_BYTES 65536 /* what one refill of a client's buffer may add */
 #define MAX_ASINS 16
 
@@ -335,9 +342,22 @@ int feed_start(struct serve *s, char *err, size_t errlen)
 			snprintf(err, errlen, "%s", bb_db_errmsg(f->db));
 		return rc;
 	}
-	f->cursor = atoll(bb_db_value(rows, 0, 0) ? bb_db_value(rows, 0, 0) : "0");
+	f->newest = f->cursor = atoll(bb_db_value(rows, 0, 0) ? bb_db_value(rows, 0, 0) : "0");
 	bb_db_rows_free(rows);
+	rows = NULL;
 	f->gap_wait_ms = bb_db_is_pg(f->db) ? f->gap_wait_ms : 0; /* SQLite commits in id order */
+	if (f->gap_wait_ms) {
+		char from[24];
+		const char *p[1] = { from };
+		snprintf(from, sizeof from, "%lld", (long long)(f->cursor > START_WINDOW ? f->cursor - START_WINDOW : 0));
+		if ((rc = bb_db_exec(f->db, HOLE_SQL, 1, p, &rows)) != BB_DB_OK) {
+			snprintf(err, errlen, "%s", bb_db_errmsg(f->db));
+			return rc;
+		}
+		if (bb_db_nrows(rows))
+			f->cursor = atoll(bb_db_value(rows, 0, 0));
+		bb_db_rows_free(rows);
+	}
 	if ((errno = pthread_create(&f->thread, NULL, feed_run, f)) != 0) {
 		snprintf(err, errlen, "unable to start the feed: %s", strerror(errno));
 		return BB_DB_ERR;
@@ -458,6 +478,10 @@ static int client_from_ring(struct client *c, struct feed *f)
 
 	while (c->seq < f->head && c->out_n < FILL_BYTES) {
 		const struct sse_event *e = &f->ring[c->seq % FEED_RING];
+		if (e->id <= c->cursor) { /* read again after a start, and considered already */
+			c->seq++;
+			continue;
+		}
 		if (client_wants(c, e->severity, e->asin, e->asin_n)) {
 			if (client_append(c, e->frame, e->frame_n) != 0)
 				return -1;
@@ -602,7 +626,7 @@ static int client_start(struct client *c, struct req *r)
 	if (from)
 		return bb_parse_i64(from, 0, INT64_MAX, &c->cursor);
 	pthread_mutex_lock(&c->s->feed.mu);
-	c->cursor = c->s->feed.cursor;
+	c->cursor = c->s->feed.cursor > c->s->feed.newest ? c->s->feed.cursor : c->s->feed.newest;
 	pthread_mutex_unlock(&c->s->feed.mu);
 	return 0;
 }

@@ -50,6 +50,7 @@ struct feed {
 	int64_t cursor;  /* the feed has read every event up to this id */
 	struct client *waiting; /* streams suspended until there is more (or a heartbeat is due) */
 	int64_t next_due;       /* the earliest heartbeat among them, bb_mono_ms */
+	int64_t newest;  /* the newest id when it started: where a client without one starts */
 	int stop, running;
 	pthread_t thread;
 	struct bb_db *db; /* the feed's own connection (LISTEN on PostgreSQL) */
