@@ -51,11 +51,19 @@ static void pool_init(void)
 	pthread_atfork(NULL, NULL, pool_forget);
 }
 
+/* Ids of one thread sort in the order they were made (RFC 9562, 6.2,
+ * method 1): within a millisecond a 12-bit counter in rand_a, from a random
+ * start in its lower half, counts up; when it runs out the time is taken a
+ * millisecond ahead. */
+static _Thread_local uint64_t last_ms;
+static _Thread_local unsigned seq;
+
 int bb_uuid7(char out[37])
 {
 	static const char hex[] = "0123456789abcdef";
 	unsigned char b[16];
 	uint64_t ms = (uint64_t)bb_clock_ms();
+	int fresh = ms > last_ms;
 
 	pthread_once(&pool_once, pool_init);
 	if (pool_left < 10) {
@@ -66,9 +74,17 @@ int bb_uuid7(char out[37])
 	pool_left -= 10;
 	memcpy(b + 6, pool + pool_left, 10);
 	memset(pool + pool_left, 0, 10); /* used once */
+	if (fresh) {
+		last_ms = ms;
+		seq = ((unsigned)b[6] << 8 | b[7]) & 0x7ff;
+	} else if (++seq > 0xfff) {
+		last_ms++;
+		seq = 0;
+	}
 	for (int i = 0; i < 6; i++)
-		b[i] = (unsigned char)(ms >> (40 - 8 * i));
-	b[6] = (unsigned char)(0x70 | (b[6] & 0x0f));
+		b[i] = (unsigned char)(last_ms >> (40 - 8 * i));
+	b[6] = (unsigned char)(0x70 | (seq >> 8));
+	b[7] = (unsigned char)(seq & 0xff);
 	b[8] = (unsigned char)(0x80 | (b[8] & 0x3f));
 	for (int i = 0, o = 0; i < 16; i++) {
 		if (i == 4 || i == 6 || i == 8 || i == 10)

@@ -156,6 +156,15 @@ static void test_ids(void)
 	bb_uuid7(u);
 	check(strlen(u) == 36 && u[14] == '7' && strchr("89ab", u[19]) && u[8] == '-',
 	      "UUID v7 has version 7 and the RFC variant");
+	char prev[37];
+	int sorted = 1;
+	memcpy(prev, u, sizeof prev);
+	for (int i = 0; i < 10000; i++) { /* more than a millisecond's counter holds */
+		bb_uuid7(u);
+		sorted &= strcmp(prev, u) < 0 && u[14] == '7' && strchr("89ab", u[19]) != NULL;
+		memcpy(prev, u, sizeof prev);
+	}
+	check(sorted, "UUID v7s made one after another sort in that order, in one millisecond too");
 }
 
 static int on_rec(struct bb_record *r, struct bb_emit *em, void *ctx)
