@@ -487,6 +487,14 @@ int stages_submit(struct ctx *c)
 	return 0;
 }
 
+int stages_writer_idle(struct ctx *c)
+{
+	pthread_mutex_lock(&c->writer.mu);
+	int idle = !c->writer.b && !c->writer.busy;
+	pthread_mutex_unlock(&c->writer.mu);
+	return idle;
+}
+
 int stages_idle(struct ctx *c, int64_t now, int *wait_ms)
 {
 	struct stage *w = &c->writer;

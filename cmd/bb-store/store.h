@@ -155,6 +155,8 @@ int stages_start(struct ctx *c);
 /* Hand the batch read to the writer once it has committed the one before;
  * c->cur gets an empty one. 0, or the exit status the writer failed with. */
 int stages_submit(struct ctx *c);
+/* Whether the writer has nothing to do. */
+int stages_writer_idle(struct ctx *c);
 /* The main thread, idle with c->cur read so far: hand the writer an idle
  * stream's heartbeat and pruning when due. *wait_ms gets how long to wait
  * for input before asking again. 0, or the exit status the writer failed with. */
