@@ -275,6 +275,7 @@ static int write_batch(struct ctx *c, struct batch *b, int64_t now_ms)
 	if (rc != BB_DB_OK) {
 		bb_db_rollback(c->db);
 		c->lags.n = lagged;
+		store_forget_alerts(&c->conf);
 	}
 	return rc;
 }

@@ -20,6 +20,7 @@ struct store_conf {
 	int nsellers;
 	int pg;               /* the offers in PostgreSQL's array form, not JSON's */
 	struct bb_jw scratch[7]; /* store_read's, between records */
+	struct bb_alert_view *alerts; /* SQLite: the writer's view of the stored alerts (write.c) */
 };
 
 /* The values a record's rows are made of, as SQL text (strings decoded,
@@ -77,8 +78,11 @@ void store_decided(const struct item *it, const struct bb_alert_decision *d, str
 
 /* SQLite: the whole batch of n records, each written in turn; out[i] gets
  * each outcome. now is the batch's time. */
-int store_batch_lite(struct bb_db *db, const struct store_conf *c, const struct item *items, int n,
+int store_batch_lite(struct bb_db *db, struct store_conf *c, const struct item *items, int n,
 		     int64_t now, struct outcome *out);
+/* SQLite: the batch was not committed; the alerts its decisions assumed
+ * stored are not. */
+void store_forget_alerts(struct store_conf *c);
 
 /* PostgreSQL: the whole batch of n records in two pipelined round trips
  * (pg.c); out[i] gets each outcome. */
