@@ -4,11 +4,15 @@
 #   make demo       install what is missing, build, run the examples end to end
 #   make bench      throughput and memory of each program against jq
 #   make fuzz       build the libFuzzer targets (clang) and run each FUZZ_SECONDS
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR= (make uninstall removes it)
+#   make deb        a Debian package, in build/deb/
+#   make check-package  build the package, install it, try it, purge it (as root)
 
 PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
 MANDIR  ?= $(PREFIX)/share/man
+SYSTEMDDIR ?= $(PREFIX)/lib/systemd/system
+DOCDIR  ?= $(PREFIX)/share/doc/bb
 VERSION := 0.1.0
 
 BUILD   := build$(if $(SAN),-san)
@@ -28,7 +32,7 @@ override CXXFLAGS += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -f
 override LDFLAGS += -fsanitize=address,undefined
 endif
 
-PROGS   := bb-validate bb-severity bb-dedupe bb-store bb-sqs-send bb-sqs-recv bb-ack bb-alert bb-serve
+PROGS   := bb-validate bb-severity bb-dedupe bb-store bb-sqs-send bb-sqs-recv bb-ack bb-alert bb-serve bb-trend bb-status
 LIB_SRC := $(wildcard lib/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/lib/json.o $(BUILD)/gen/sql.o
 SQL     := $(wildcard lib/sql/*/*.sql)
@@ -137,13 +141,45 @@ fuzz: deps
 	@$(MAKE) --no-print-directory fuzz-build
 	@BB_FUZZ=$(CURDIR)/$(FUZZ)/bin scripts/run-fuzz -t $(FUZZ_SECONDS) -w $(FUZZ)/corpus
 
+# ---- installing and packaging ----
+# The units name /usr/bin/PROG; installed for another BINDIR, they name it.
+SCRIPTS  := scripts/bb-pipeline scripts/bb-autoscale
+UNITS    := $(wildcard systemd/*.service systemd/*.timer)
+EXAMPLES := $(wildcard examples/*)
+
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
-	install -m 755 $(BINS) $(DESTDIR)$(BINDIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 \
+		$(DESTDIR)$(SYSTEMDDIR) $(DESTDIR)$(DOCDIR)/examples
+	install -m 755 $(BINS) $(SCRIPTS) $(DESTDIR)$(BINDIR)
 	for m in $(MANS); do install -m 644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}; done
+	for u in $(UNITS); do \
+		sed 's|/usr/bin/|$(BINDIR)/|g' $$u >$(DESTDIR)$(SYSTEMDDIR)/$${u##*/} && chmod 644 $(DESTDIR)$(SYSTEMDDIR)/$${u##*/} || exit 1; \
+	done
+	install -m 644 $(EXAMPLES) $(DESTDIR)$(DOCDIR)/examples
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(PROGS) $(notdir $(SCRIPTS)))
+	for m in $(MANS); do rm -f $(DESTDIR)$(MANDIR)/man$${m##*.}/$${m##*/}; done
+	rm -f $(addprefix $(DESTDIR)$(SYSTEMDDIR)/,$(notdir $(UNITS)))
+	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/examples/,$(notdir $(EXAMPLES)))
+	-rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null
+
+# The package is built from a copy of the tracked files in build/deb/, so
+# that dpkg-buildpackage leaves its files there, not beside the tree.
+DEB_SRC := build/deb/bb-$(VERSION)
+
+deb:
+	rm -rf build/deb && mkdir -p $(DEB_SRC)
+	git ls-files -z --cached --others --exclude-standard | xargs -0 tar -cf - | tar -xf - -C $(DEB_SRC)
+	cd $(DEB_SRC) && dpkg-buildpackage -b -us -uc
+	lintian --fail-on error build/deb/*.changes
+
+check-package: deps
+	@$(MAKE) --no-print-directory deb
+	@bats tests/package/package.bats
 
 clean:
 	rm -rf build build-san $(FUZZ)
 
 .SECONDARY:
-.PHONY: all deps check demo bench fuzz fuzz-build install clean
+.PHONY: all deps check demo bench fuzz fuzz-build install uninstall deb check-package clean

@@ -148,6 +148,20 @@ int bb_alert_load(struct bb_db *db, struct bb_alert_view *v, const struct bb_ale
 int bb_alert_write(struct bb_db *db, size_t n, const struct bb_alert_decision *d, const struct bb_str *nids,
 		   int64_t now, int64_t *event_ids);
 
+/* ---- the alerts of bb-trend's findings (TREND.md) ---- */
+
+/* Raise the alert of a finding of kind (creeping_undercut, …) at event_ms:
+ * fingerprint ASIN|MARKETPLACE|kind, in the standard queue with severity
+ * WARNING, or the background queue with severity SUCCESS (an opportunity:
+ * kept, never delivered). The rule of bb_alert_rule decides as for a
+ * WARNING (new, update within 30 minutes of an open one, suppressed while
+ * snoozed); the decision is written with its alert event, nid being the
+ * notification the finding ends at. *act and *event_id get what was done.
+ * 0, or a BB_DB_* error. */
+int bb_alert_raise_finding(struct bb_db *db, struct bb_alert_place p, const char *kind, int background,
+			   int64_t event_ms, struct bb_str nid, int64_t now, enum bb_alert_act *act,
+			   int64_t *event_id);
+
 /* ---- the lifecycle (ALERTS.md "States") ---- */
 
 /* The operator's operations, then the clock's (bb-alert sweep): a snooze

@@ -300,7 +300,8 @@ static struct bb_query write_query(int pg, struct wbuf *w, const struct bb_alert
 		bb_uuid7(w->id);
 		bb_time_format(d->scheduled_delivery, w->when, sizeof w->when);
 		p[0] = str(w->id), p[1] = fp, p[2] = q, p[3] = pl.asin, p[4] = pl.marketplace;
-		p[5] = str(bb_severity_name(d->severity)), p[6] = str(w->ev), p[7] = str(w->when), p[8] = w->nid;
+		p[5] = str(bb_severity_name(d->severity)), p[6] = str(w->ev), p[8] = w->nid;
+		p[7] = d->scheduled_delivery >= 0 ? str(w->when) : str(NULL); /* background: never delivered */
 		p[9] = str(w->now), p[10] = alert_payload(w, d);
 		return pg ? (struct bb_query){ NEW_PG, 11, p } : (struct bb_query){ NEW_LITE, 10, p };
 	}
@@ -402,6 +403,53 @@ int bb_alert_write(struct bb_db *db, size_t n, const struct bb_alert_decision *d
 	for (size_t i = 0; w && i < n; i++)
 		bb_jw_free(&w[i].payload);
 	free(w);
+	return rc;
+}
+
+/* ---- the alerts of bb-trend's findings ---- */
+
+#define FINDING_READ "SELECT status, last_seen, snooze_until FROM alert_queues " \
+	"WHERE fingerprint = $1 AND queue_type = $2"
+
+int bb_alert_raise_finding(struct bb_db *db, struct bb_alert_place p, const char *kind, int background,
+			   int64_t event_ms, struct bb_str nid, int64_t now, enum bb_alert_act *act,
+			   int64_t *event_id)
+{
+	struct bb_alert_decision d = { .severity = background ? BB_SEV_SUCCESS : BB_SEV_WARNING, .place = p,
+				       .event_ms = event_ms, .scheduled_delivery = -1, .snooze_until = -1 };
+	struct bb_alert_state st = { BB_ALERT_ABSENT, 0, -1 };
+	struct bb_rows *rows = NULL;
+	size_t kn = strlen(kind), n = p.asin.n + p.marketplace.n + kn + 2;
+	char *fp = malloc(n + 1);
+	int rc = fp ? BB_DB_OK : BB_DB_ERR;
+
+	d.queue = bb_alert_queue_type(d.severity);
+	if (fp) { /* ASIN|MARKETPLACE|kind */
+		memcpy(fp, p.asin.p, p.asin.n);
+		fp[p.asin.n] = '|';
+		memcpy(fp + p.asin.n + 1, p.marketplace.p, p.marketplace.n);
+		fp[n - kn - 1] = '|';
+		memcpy(fp + n - kn, kind, kn);
+	}
+	d.fingerprint = (struct bb_str){ fp, n };
+	if (rc == BB_DB_OK)
+		rc = bb_db_query(db, FINDING_READ, 2, (struct bb_str[]){ d.fingerprint, str(d.queue) }, &rows);
+	if (rc == BB_DB_OK && bb_db_nrows(rows) > 0) {
+		struct bb_str s = bb_db_text(rows, 0, 0);
+		st = (struct bb_alert_state){ bb_alert_status_of(s.p, s.n), time_or(bb_db_text(rows, 0, 1), 0),
+					      time_or(bb_db_text(rows, 0, 2), -1) };
+	}
+	bb_db_rows_free(rows);
+	/* a background finding still keeps its row: decided as a delivered severity */
+	d.action = bb_alert_rule(BB_SEV_WARNING, &st, event_ms);
+	if (d.action == BB_ACT_NEW && !background)
+		d.scheduled_delivery = bb_alert_deliver_at(BB_SEV_WARNING, event_ms);
+	if (d.action == BB_ACT_SUPPRESSED)
+		d.snooze_until = st.snooze_until;
+	*act = d.action;
+	if (rc == BB_DB_OK)
+		rc = bb_alert_write(db, 1, &d, &nid, now, event_id);
+	free(fp);
 	return rc;
 }
 

@@ -54,9 +54,14 @@ static const char *const known[] = {
 	"db.url",
 	"alert.exec", "alert.webhook", "alert.snooze", "alert.retry_base", "alert.retry_cap", "alert.max_attempts",
 	"alert.claim_lease", "alert.escalate_after", "alert.max_escalations", "alert.auto_resolve_after",
-	"alert.escalate_exec", "alert.escalate_webhook",
+	"alert.escalate_exec", "alert.escalate_webhook", "alert.jq",
 	"sqs.queue_url", "sqs.dlq_url",
 	"serve.listen", "serve.token_file", "serve.max_connections", "serve.timeout", "serve.heartbeat",
+	"serve.status_cache",
+	"trend.undercut_min_steps", "trend.undercut_max_step", "trend.undercut_max_gap", "trend.follow_period",
+	"trend.follow_window", "trend.follow_min", "trend.follow_ratio", "trend.war_drop_pct", "trend.war_window",
+	"trend.war_min_sellers", "trend.bb_lost_after", "trend.opportunity_min_pct",
+	"status.oldest_age_degraded", "status.oldest_age_critical", "status.heartbeat_critical", "status.dlq_growth_pct",
 };
 
 static int is_known(const char *section, const char *name)

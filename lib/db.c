@@ -2,6 +2,7 @@
  * connection and cached by their SQL text's address (the SQL is always a
  * literal). */
 #include "db.h"
+#include "exitcode.h"
 #include "record.h"
 #include "db-internal.h"
 #include "sql.h"
@@ -1019,6 +1020,11 @@ static int pg_wait(struct bb_db *db, const char *channel, int ms)
 int bb_db_wait_change(struct bb_db *db, const char *channel, int ms)
 {
 	return db->pg ? pg_wait(db, channel, ms) : lite_wait(db, ms);
+}
+
+int bb_db_exit_status(int rc)
+{
+	return rc == BB_DB_BADURL ? BB_EX_CONFIG : rc == BB_DB_RETRY ? BB_EX_TEMPFAIL : BB_EX_UNAVAILABLE;
 }
 
 /* ---- migrations ---- */

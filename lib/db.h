@@ -110,6 +110,10 @@ void bb_db_rows_free(struct bb_rows *r);
  * BB_DB_* error. */
 int bb_db_wait_change(struct bb_db *db, const char *channel, int ms);
 
+/* The exit status for a failure to open a database (DESIGN.md): 78 for a
+ * URL that names none, 75 for one that may answer later, 69 otherwise. */
+int bb_db_exit_status(int rc);
+
 /* Apply pending migrations; called by bb_db_open. Returns how many ran, or an error. */
 int bb_db_migrate(struct bb_db *db, char *err, size_t errlen);
 

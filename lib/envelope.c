@@ -14,6 +14,17 @@ static int64_t time_of(struct bb_jval v)
 
 void bb_envelope_read(struct bb_jval root, struct bb_envelope *e)
 {
+	bb_envelope_read_lazy(root, e);
+	e->body_text = bb_str_of(e->body);
+}
+
+struct bb_str bb_envelope_body(const struct bb_envelope *e)
+{
+	return e->body_text.p ? e->body_text : bb_str_of(e->body);
+}
+
+void bb_envelope_read_lazy(struct bb_jval root, struct bb_envelope *e)
+{
 	struct bb_jval sqs = bb_json_getz(root, "sqs");
 	int64_t count;
 
@@ -24,7 +35,6 @@ void bb_envelope_read(struct bb_jval root, struct bb_envelope *e)
 	e->message_id = bb_str_of(bb_json_getz(root, "message_id"));
 	e->dedupe_hash = bb_str_of(bb_json_getz(root, "dedupe_hash"));
 	e->body = bb_json_getz(root, "body");
-	e->body_text = bb_str_of(e->body);
 	e->error = bb_json_getz(root, "error");
 	e->error_type = bb_str_of(bb_json_getz(e->error, "type"));
 	e->error_stage = bb_str_of(bb_json_getz(e->error, "stage"));

@@ -13,7 +13,7 @@ struct bb_envelope {
 	struct bb_jval root;
 	struct bb_str status, trace_id, message_id, dedupe_hash;
 	struct bb_jval body;         /* any type, or absent */
-	struct bb_str body_text;     /* body when it is a string */
+	struct bb_str body_text;     /* body when it is a string (not set by bb_envelope_read_lazy) */
 	struct bb_jval error;
 	struct bb_str error_type, error_stage, error_message;
 	struct {
@@ -29,5 +29,13 @@ struct bb_envelope {
 /* Fill e from a parsed record (an object). Never fails: what is absent or of
  * another type reads as absent. */
 void bb_envelope_read(struct bb_jval root, struct bb_envelope *e);
+
+/* The same, except that body_text is left unset: the body, kilobytes of
+ * escaped JSON, is decoded only if bb_envelope_body asks for it. For the
+ * stages that do not read it. */
+void bb_envelope_read_lazy(struct bb_jval root, struct bb_envelope *e);
+
+/* The body when it is a string (decoded now if it was not), else {NULL, 0}. */
+struct bb_str bb_envelope_body(const struct bb_envelope *e);
 
 #endif

@@ -11,12 +11,19 @@
 
 void bb_sha256_hex(const void *data, size_t n, char hex[65])
 {
+	static EVP_MD *sha256; /* fetched once: EVP_sha256() looks it up on every digest */
+	static const char digits[] = "0123456789abcdef";
 	unsigned char md[32];
 	unsigned int len = 0;
 
-	EVP_Digest(data, n, md, &len, EVP_sha256(), NULL);
-	for (unsigned int i = 0; i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	if (!sha256)
+		sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+	EVP_Digest(data, n, md, &len, sha256 ? sha256 : EVP_sha256(), NULL);
+	for (unsigned int i = 0; i < 32; i++) {
+		hex[2 * i] = digits[md[i] >> 4];
+		hex[2 * i + 1] = digits[md[i] & 15];
+	}
+	hex[64] = '\0';
 }
 
 int64_t bb_jitter_ms(int64_t ms)

@@ -7,7 +7,9 @@
  * text, never through a double). Anything that is not JSON in UTF-8 — a
  * number form the grammar does not allow, a control byte in a string, invalid
  * or overlong UTF-8, bytes after the value — fails the parse with the byte
- * offset of the fault. Implemented over simdjson (json.cc). */
+ * offset of the fault. Implemented over simdjson (json.cc): its first stage
+ * checks and indexes the text, the values are read from the index, and a
+ * string is only decoded when it is read. */
 #ifndef BB_JSON_H
 #define BB_JSON_H
 
@@ -42,6 +44,19 @@ void bb_json_free(struct bb_jdoc *d);
 int bb_json_parse(struct bb_jdoc *d, const char *text, size_t len, struct bb_jval *root,
 		  struct bb_jerr *err);
 
+/* The same without copying the text, which the caller keeps readable for
+ * BB_JSON_PADDING bytes past its end (whatever they hold) and unchanged
+ * while the document is read: values point into it. */
+#define BB_JSON_PADDING 64
+int bb_json_parse_padded(struct bb_jdoc *d, const char *text, size_t len, struct bb_jval *root,
+			 struct bb_jerr *err);
+
+/* The same, by simdjson's DOM parser alone: slower, the same values and
+ * errors. bb_json_parse reads what simdjson's first stage indexes itself and
+ * leaves to the DOM parser only what it is not sure of; tests compare the two. */
+int bb_json_parse_dom(struct bb_jdoc *d, const char *text, size_t len, struct bb_jval *root,
+		      struct bb_jerr *err);
+
 enum bb_jtype bb_json_type(struct bb_jval v);
 const char *bb_json_type_name(enum bb_jtype t); /* "a string", "an object", … */
 
@@ -60,7 +75,10 @@ struct bb_jval bb_json_first(struct bb_jval container);
 struct bb_jval bb_json_next(struct bb_jval elem);
 int bb_json_key(struct bb_jval member, const char **key, size_t *n);
 
-/* Readers: 0 with the value set when v is of the kind, -1 otherwise. */
+/* Readers: 0 with the value set when v is of the kind, -1 otherwise.
+ * A string is decoded the first time it is read; its bytes are followed by
+ * BB_JSON_PADDING readable bytes (of no meaning), so that while the document
+ * lives they may be parsed in turn with bb_json_parse_padded. */
 int bb_json_string(struct bb_jval v, const char **s, size_t *n); /* decoded bytes */
 int bb_json_bool(struct bb_jval v, int *b);
 int bb_json_int64(struct bb_jval v, int64_t *i);                /* integers only */

@@ -37,10 +37,8 @@ char *bb_jw_take(struct bb_jw *w, size_t *n)
 	return buf;
 }
 
-static int grow(struct bb_jw *w, size_t more)
+static int grow_to(struct bb_jw *w, size_t more)
 {
-	if (w->len + more <= w->cap)
-		return 0;
 	size_t cap = w->cap ? w->cap : 256;
 	while (cap < w->len + more)
 		cap *= 2;
@@ -54,12 +52,24 @@ static int grow(struct bb_jw *w, size_t more)
 	return 0;
 }
 
-static void put(struct bb_jw *w, const char *s, size_t n)
+/* Room for more bytes: 0, or -1 (out of memory, noted). */
+static inline int grow(struct bb_jw *w, size_t more)
+{
+	return w->len + more <= w->cap ? 0 : grow_to(w, more);
+}
+
+static inline void put(struct bb_jw *w, const char *s, size_t n)
 {
 	if (grow(w, n) == 0) {
 		memcpy(w->buf + w->len, s, n);
 		w->len += n;
 	}
+}
+
+static inline void put1(struct bb_jw *w, char c)
+{
+	if (grow(w, 1) == 0)
+		w->buf[w->len++] = c;
 }
 
 /* A comma when a value or key follows another at the same depth. */
@@ -70,7 +80,7 @@ static void sep(struct bb_jw *w)
 		return;
 	}
 	if (w->more[w->depth])
-		put(w, ",", 1);
+		put1(w, ',');
 	w->more[w->depth] = 1;
 }
 
@@ -124,15 +134,35 @@ size_t bb_utf8_len(const unsigned char *p, size_t n)
 	return cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp < 0xe000) ? 0 : k;
 }
 
+/* A byte a string holds as it is: ASCII, not a control, quote or backslash. */
+static inline int plain(unsigned char c)
+{
+	return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+}
+
 static void escaped(struct bb_jw *w, const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0, run = 0;
 
-	put(w, "\"", 1);
+	/* mostly nothing to escape: the quotes and the bytes in one copy */
+	while (i < n && plain(p[i]))
+		i++;
+	if (i == n) {
+		if (grow(w, n + 2) == 0) {
+			char *o = w->buf + w->len;
+			o[0] = '"';
+			memcpy(o + 1, s, n);
+			o[n + 1] = '"';
+			w->len += n + 2;
+		}
+		return;
+	}
+	run = i;
+	put1(w, '"');
 	while (i < n) {
 		unsigned char c = p[i];
-		if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+		if (plain(c)) {
 			i++;
 			run++;
 			continue;
@@ -164,9 +194,22 @@ static void escaped(struct bb_jw *w, const char *s, size_t n)
 
 void bb_jw_key(struct bb_jw *w, const char *key)
 {
+	size_t n = 0;
+
 	sep(w);
-	escaped(w, key, strlen(key));
-	put(w, ":", 1);
+	while (plain((unsigned char)key[n])) /* the NUL ends it: not plain */
+		n++;
+	if (key[n] == '\0' && grow(w, n + 3) == 0) { /* "key": in one copy */
+		char *o = w->buf + w->len;
+		o[0] = '"';
+		memcpy(o + 1, key, n);
+		o[n + 1] = '"';
+		o[n + 2] = ':';
+		w->len += n + 3;
+	} else if (!w->oom) {
+		escaped(w, key, strlen(key));
+		put1(w, ':');
+	}
 	w->after_key = 1;
 }
 

@@ -93,7 +93,7 @@ static const char *skip_string(const char *p, const char *end)
 }
 
 /* Returns one past the value's end or NULL. Nested values are only balanced
- * here; libjq checks them when a program asks for the member. */
+ * here; lib/json.h checks them when a program reads the member. */
 static const char *skip_value(const char *p, const char *end)
 {
 	int depth = 0;
@@ -183,20 +183,6 @@ const struct bb_member *bb_record_member(const struct bb_record *r, const char *
 		if (r->m[i].keylen == kl && memcmp(r->m[i].key, key, kl) == 0)
 			return &r->m[i];
 	return NULL;
-}
-
-jv bb_record_get(const struct bb_record *r, const char *key)
-{
-	const struct bb_member *m = bb_record_member(r, key);
-
-	if (!m)
-		return jv_invalid();
-	jv v = bb_jv_parse(m->val, m->vallen);
-	if (!jv_is_valid(v)) {
-		jv_free(v);
-		return jv_invalid();
-	}
-	return v;
 }
 
 static int hex4(const char *p, unsigned *out)
@@ -316,32 +302,6 @@ int bb_json_array_each(const char *val, size_t len,
 		p = skip_ws(p + 1, end);
 	}
 	return -1;
-}
-
-/* ---- libjq values, for the programs that still read with it ----
- *
- * libjq 1.6 accepts what JSON does not (+5, .5, raw control bytes), leaks on
- * some malformed text and reads past text without a NUL in its messages: it
- * is handed only text the JSON layer has found to be strict JSON. */
-jv bb_jv_parse(const char *text, size_t len)
-{
-	struct bb_jdoc *d = bb_json_new();
-	struct bb_jval root;
-	struct bb_jerr e;
-	char why[160];
-
-	if (!d)
-		return jv_invalid_with_msg(jv_string("out of memory"));
-	if (len > INT_MAX || bb_json_parse(d, text, len, &root, &e) != 0) {
-		if (len > INT_MAX)
-			snprintf(why, sizeof why, "text too large");
-		else
-			snprintf(why, sizeof why, "%s at byte %zu", e.message, e.offset);
-		bb_json_free(d);
-		return jv_invalid_with_msg(jv_string(why));
-	}
-	bb_json_free(d);
-	return jv_parse_sized(text, (int)len);
 }
 
 int bb_record_copy(struct bb_record *dst, const struct bb_record *src)
@@ -491,33 +451,6 @@ void bb_reject_unvalidated(struct bb_emit *em, const char *stage, char *why, siz
 	bb_reject(em, "schema", why, len, stage, "notification");
 }
 
-void bb_emit_set(struct bb_emit *em, const char *key, jv v)
-{
-	if (!jv_is_valid(v)) {
-		jv_free(v);
-		bb_emit_remove(em, key);
-		return;
-	}
-	jv text = jv_dump_string(v, 0);
-	emit(em, key, copy(jv_string_value(text), (size_t)jv_string_length_bytes(jv_copy(text))),
-	     (size_t)jv_string_length_bytes(jv_copy(text)));
-	jv_free(text);
-}
-
-jv bb_jv_time(int64_t ms)
-{
-	char buf[40];
-	if (ms < 0 || ms > BB_TIME_MAX)
-		return jv_null();
-	bb_time_format(ms, buf, sizeof buf);
-	return jv_string(buf);
-}
-
-void bb_jv_write(jv v, FILE *out)
-{
-	jv_dumpf(jv_copy(v), out, 0);
-}
-
 static int emitted(const struct bb_emit *em, const struct bb_member *m)
 {
 	for (int i = 0; i < em->n; i++)
@@ -525,6 +458,16 @@ static int emitted(const struct bb_emit *em, const struct bb_member *m)
 		    memcmp(em->add[i].key, m->key, m->keylen) == 0)
 			return 1;
 	return 0;
+}
+
+size_t bb_record_out_len(const struct bb_record *r, const struct bb_emit *em)
+{
+	size_t n = (em->fresh ? 0 : r->len) + 3; /* braces and the newline */
+
+	for (int i = 0; i < em->n; i++)
+		if (em->add[i].json)
+			n += strlen(em->add[i].key) + em->add[i].len + 4; /* ,"key": */
+	return n;
 }
 
 void bb_record_write(const struct bb_record *r, const struct bb_emit *em, FILE *out)
@@ -571,11 +514,12 @@ void bb_record_write(const struct bb_record *r, const struct bb_emit *em, FILE *
 /* ---- the loop ---- */
 
 struct reader {
-	char *buf;
+	char *buf;              /* cap bytes, and BB_JSON_PADDING more */
 	size_t cap, start, len; /* unconsumed bytes are buf[start..len) */
 	size_t lineno;
 	int eof;
 	struct bb_jdoc *doc; /* the JSON layer's parser, reused for every line */
+	int lazy_body;
 };
 
 /* The line through the JSON layer: strict, so a line that is not JSON in
@@ -589,12 +533,12 @@ static void read_json(struct reader *rd, struct bb_record *r)
 	r->json_ok = 0;
 	if (r->too_large)
 		return;
-	r->json_ok = bb_json_parse(rd->doc, r->line, r->len, &root, &r->jerr) == 0;
+	r->json_ok = bb_json_parse_padded(rd->doc, r->line, r->len, &root, &r->jerr) == 0;
 	r->nm = 0;
 	r->is_object = 0;
 	if (!r->json_ok || bb_json_type(root) != BB_JOBJECT)
 		return;
-	bb_envelope_read(root, &r->env);
+	(rd->lazy_body ? bb_envelope_read_lazy : bb_envelope_read)(root, &r->env);
 	/* the member index, from what the parse found */
 	for (struct bb_jval m = bb_json_first(root); bb_json_type(m) != BB_JNONE; m = bb_json_next(m)) {
 		size_t ko, kn, vo, vn;
@@ -706,7 +650,7 @@ static int fill(struct reader *rd, int fd)
 	}
 	if (rd->len == rd->cap) {
 		size_t cap = rd->cap * 2 > BB_LINE_HARD_MAX ? BB_LINE_HARD_MAX : rd->cap * 2;
-		char *b = cap > rd->cap ? realloc(rd->buf, cap) : NULL;
+		char *b = cap > rd->cap ? realloc(rd->buf, cap + BB_JSON_PADDING) : NULL;
 		if (!b)
 			return 1; /* full: the caller treats the line as overflowing */
 		rd->buf = b;
@@ -731,10 +675,18 @@ static void widen_pipe(int fd)
 		(void)fcntl(fd, F_SETPIPE_SZ, 1 << 20);
 }
 
+static int run_loop(int fd, FILE *out, const struct bb_loop *loop, int lazy_body);
+
 int bb_records_each(int fd, FILE *out, bb_record_fn fn, void *ctx)
 {
 	struct bb_loop loop = { fn, NULL, ctx };
-	return bb_records_run(fd, out, &loop);
+	return run_loop(fd, out, &loop, 0);
+}
+
+int bb_records_each_lazy(int fd, FILE *out, bb_record_fn fn, void *ctx)
+{
+	struct bb_loop loop = { fn, NULL, ctx };
+	return run_loop(fd, out, &loop, 1);
 }
 
 /* Wait for input or the idle deadline: 1 input (or EOF/error) is ready, 0 timed out. */
@@ -749,9 +701,15 @@ static int wait_input(int fd, int wait_ms)
 
 int bb_records_run(int fd, FILE *out, const struct bb_loop *loop)
 {
+	return run_loop(fd, out, loop, 0);
+}
+
+static int run_loop(int fd, FILE *out, const struct bb_loop *loop, int lazy_body)
+{
 	bb_record_fn fn = loop->on_record;
 	void *ctx = loop->ctx;
-	struct reader rd = { malloc(65536), 65536, 0, 0, 0, 0, bb_json_new() };
+	/* the padding lets the JSON layer read a line where it stands */
+	struct reader rd = { malloc(65536 + BB_JSON_PADDING), 65536, 0, 0, 0, 0, bb_json_new(), lazy_body };
 	struct bb_record r;
 	int rc = 0;
 
@@ -763,7 +721,14 @@ int bb_records_run(int fd, FILE *out, const struct bb_loop *loop)
 	}
 	widen_pipe(fd);
 	widen_pipe(fileno(out));
-	/* one thread: stdio's per-call locking is pure cost (libjq writes token by token) */
+	/* records are kilobytes: stdio's 4 KiB buffer would write most of each
+	 * line by itself, two or three writes a record; 64 KiB at a time instead
+	 * (a reader drops a line a killed writer left unfinished, bb-record(5)) */
+	static char outbuf[1 << 16];
+	static int buffered;
+	if (out == stdout && !buffered++)
+		setvbuf(out, outbuf, _IOFBF, sizeof outbuf);
+	/* one thread: stdio's per-call locking is pure cost */
 	__fsetlocking(out, FSETLOCKING_BYCALLER);
 	while (rc == 0) {
 		char *p = rd.buf + rd.start;

@@ -2,7 +2,7 @@
  *
  * Records stay bytes. The loop locates the top-level members of each line
  * without parsing their values, hands the program the members it asks for
- * (parsed with libjq), and writes the original bytes with the program's new
+ * (read through lib/envelope.h and lib/json.h), and writes the original bytes with the program's new
  * members appended; a member the program sets that the line already has is
  * replaced, never duplicated. */
 #ifndef BB_RECORD_H
@@ -74,6 +74,11 @@ struct bb_loop {
 };
 int bb_records_run(int fd, FILE *out, const struct bb_loop *loop);
 
+/* bb_records_each for a stage that never reads the body: env is read by
+ * bb_envelope_read_lazy, so body_text is unset and the body is decoded only
+ * if bb_envelope_body asks for it. */
+int bb_records_each_lazy(int fd, FILE *out, bb_record_fn fn, void *ctx);
+
 /* Index a line's top-level members. 0 when it is one JSON object. */
 int bb_record_index(struct bb_record *rec);
 
@@ -86,8 +91,7 @@ int bb_record_read_whole(struct bb_record *rec, struct bb_jdoc *doc);
 const struct bb_member *bb_record_member(const struct bb_record *rec, const char *key);
 
 /* A string member decoded to its bytes (malloc'd, NUL-terminated, *len set),
- * or NULL when absent, not a string, or badly escaped. Faster than
- * bb_record_get for the large `body` member: no JSON value is built. */
+ * or NULL when absent, not a string, or badly escaped. */
 char *bb_record_string(const struct bb_record *rec, const char *key, size_t *len);
 
 /* A copy of an indexed record that outlives the loop's buffer: the line and
@@ -131,6 +135,10 @@ void bb_reject_unvalidated(struct bb_emit *em, const char *stage, char *why, siz
 void bb_record_reject(struct bb_emit *em, const char *type, const char *stage, const char *path,
 		      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
+/* The most bytes bb_record_write writes for the record with the emitted
+ * members: a stage checks it against BB_LINE_MAX before it writes. */
+size_t bb_record_out_len(const struct bb_record *r, const struct bb_emit *em);
+
 /* Write the record with the emitted members to out (what the loop does after
  * each callback; exposed for programs that write records elsewhere too). */
 void bb_record_write(const struct bb_record *rec, const struct bb_emit *em, FILE *out);
@@ -138,30 +146,5 @@ void bb_record_write(const struct bb_record *rec, const struct bb_emit *em, FILE
 /* SIGTERM and SIGINT make the loop stop reading; SIGPIPE becomes EPIPE. */
 void bb_signals_install(void);
 int bb_stopping(void);
-
-/* The libjq interface, until every program reads records through the
- * envelope and writes through lib/jwrite.h. A program that does defines
- * BB_RECORD_NO_JQ before including this, so the compiler holds it to that. */
-#ifndef BB_RECORD_NO_JQ
-#include <jq.h>
-
-/* The member parsed, or jv_invalid() when absent or not valid JSON. */
-jv bb_record_get(const struct bb_record *rec, const char *key);
-
-/* Add or replace a member with a libjq value (takes ownership of v; an
- * invalid v removes the member). */
-void bb_emit_set(struct bb_emit *em, const char *key, jv v);
-
-/* Parse one JSON text with libjq, once the JSON layer has found it strict
- * JSON. Not JSON: jv_invalid_with_msg(the reason and its byte offset). */
-jv bb_jv_parse(const char *text, size_t len);
-
-/* A time as records carry it (2024-01-15T10:30:00.000Z), or null when ms is
- * before 1970 or after the year 9999 (no such time is written). */
-jv bb_jv_time(int64_t ms);
-
-/* Write v as compact JSON. */
-void bb_jv_write(jv v, FILE *out);
-#endif
 
 #endif

@@ -3,7 +3,6 @@
 #include "ids.h"
 #include "notification.h"
 #include "parse.h"
-#define BB_RECORD_NO_JQ /* only bb_stopping: answers are read with lib/json.h */
 #include "record.h"
 #include "timeutil.h"
 
@@ -556,6 +555,48 @@ int bb_sqs_check_queue(struct bb_sqs *s, const char *queue, struct bb_sqs_error 
 	bb_jw_free(&w);
 	if (rc != 0)
 		return bb_sqs_no_such_queue(err) ? -1 : 0;
+	return 0;
+}
+
+/* An attribute's count: SQS writes numbers as strings; -1 when missing. */
+static int64_t count_of(struct bb_jval attrs, const char *name)
+{
+	struct bb_jval v = bb_json_getz(attrs, name);
+	const char *p;
+	char digits[24];
+	size_t n;
+	int64_t x;
+
+	if ((bb_json_string(v, &p, &n) != 0 && bb_json_number_text(v, &p, &n) != 0) || n == 0 || n >= sizeof digits)
+		return -1;
+	memcpy(digits, p, n);
+	digits[n] = '\0';
+	return bb_parse_i64(digits, 0, INT64_MAX, &x) == 0 ? x : -1;
+}
+
+int bb_sqs_queue_counts(struct bb_sqs *s, const char *queue, int64_t counts[3], struct bb_sqs_error *err)
+{
+	static const char *const names[3] = { "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
+					       "ApproximateNumberOfMessagesDelayed" };
+	struct bb_jval root;
+	struct bb_jw w;
+	int rc;
+
+	bb_jw_init(&w);
+	bb_jw_obj(&w);
+	bb_jw_kstrz(&w, "QueueUrl", queue);
+	bb_jw_key(&w, "AttributeNames");
+	bb_jw_arr(&w);
+	for (int i = 0; i < 3; i++)
+		bb_jw_strz(&w, names[i]);
+	bb_jw_end(&w, ']');
+	bb_jw_end(&w, '}');
+	rc = call_jw(s, "GetQueueAttributes", &w, 0, NULL, &root, err);
+	bb_jw_free(&w);
+	if (rc != 0)
+		return -1;
+	for (int i = 0; i < 3; i++)
+		counts[i] = count_of(bb_json_getz(root, "Attributes"), names[i]);
 	return 0;
 }
 

@@ -163,6 +163,11 @@ int bb_sqs_answer(const char *endpoint, const char *action, long http, const cha
  * the program's own requests to meet: 0. */
 int bb_sqs_check_queue(struct bb_sqs *s, const char *queue, struct bb_sqs_error *err);
 
+/* How many messages a queue holds (GetQueueAttributes): visible
+ * (ApproximateNumberOfMessages), in flight (…NotVisible) and delayed
+ * (…Delayed), -1 each when SQS left it out. 0, or -1 with err set. */
+int bb_sqs_queue_counts(struct bb_sqs *s, const char *queue, int64_t counts[3], struct bb_sqs_error *err);
+
 /* Whether err says the queue does not exist: a configuration error. */
 int bb_sqs_no_such_queue(const struct bb_sqs_error *err);
 

@@ -284,7 +284,7 @@ resolve queued resolved carol fixed"
 		assert_success
 		assert_equal "$(jq -c '[.id, .status, .occurrences, .attempts, .escalation_level, .delivered_at]' <<<"$output")" \
 			'["01900000-0000-7000-8000-000000000001","delivered",3,0,0,"2025-06-01T12:06:00.000Z"]'
-		assert_equal "$(q "$db" "SELECT max(version) FROM schema_migrations")" 8
+		assert_equal "$(q "$db" "SELECT count(*) FROM schema_migrations WHERE version = 8")" 1
 	done
 }
 
@@ -326,6 +326,48 @@ attempts_of() {
 		assert_success
 		assert_output ""
 	done
+}
+
+@test "--jq shapes the document sent: a string goes as its text, any other value as one JSON line" {
+	for b in $(backends); do
+		db=$(fresh_db $b)
+		raise "$db" CRITICAL
+		id=$(alert_id "$db" CRITICAL)
+		run --separate-stderr deliver_at "$db" 2025-06-01T12:00:01Z \
+			--jq '{text: "\(.alerts[0].severity) \(.alerts[0].asin): \(.alerts[0].state.our_price)", id: .delivery_id}'
+		assert_success
+		assert_equal "$(jq -r .text <<<"$output")" "CRITICAL B000TEST01: 1600"
+		assert_equal "$(jq -r .id <<<"$output")" "$(q "$db" "SELECT delivery_id FROM alert_queues")"
+		assert_equal "$(status_of "$db" "$id")" delivered
+	done
+	db=$(fresh_db sqlite)
+	raise "$db" CRITICAL
+	DOCS="$BATS_TEST_TMPDIR/docs"
+	deliver_at "$db" 2025-06-01T12:00:01Z --jq '"alert \(.alerts[0].asin)\u0000end"' --exec "cat >'$DOCS'"
+	assert_equal "$(od -An -c "$DOCS" | tr -d ' \n')" 'alertB000TEST01\0end\n'
+}
+
+@test "--jq that fails at delivery fails the attempt, with its reason; one that does not compile is a usage error" {
+	db=$(fresh_db sqlite)
+	raise "$db" CRITICAL
+	id=$(alert_id "$db" CRITICAL)
+	run --separate-stderr deliver_at "$db" 2025-06-01T12:00:01Z --jq '.alerts[], .alerts[]'
+	assert_success
+	assert_output ""
+	assert_equal "$(status_of "$db" "$id")" queued
+	assert_equal "$(q "$db" "SELECT outcome, detail FROM alert_deliveries")" "retry|jq: the expression gave 2 outputs, not one"
+	run --separate-stderr deliver_at "$db" 2025-06-01T12:10:01Z --jq '.alerts | error("no channel for \(length)")'
+	assert_success
+	assert_equal "$(q "$db" "SELECT outcome FROM alert_deliveries ORDER BY id" | paste -sd' ')" "retry retry"
+	[[ "$(q "$db" "SELECT detail FROM alert_deliveries ORDER BY id DESC LIMIT 1")" == "jq: no channel for 1" ]]
+	run --separate-stderr bb-alert deliver --db "$db" --once --jq '.alerts['
+	assert_failure 64
+	[[ "$stderr" == "bb-alert: unable to compile --jq: jq: error: syntax error"* ]]
+	printf '[alert]\njq = {\n' >"$BATS_TEST_TMPDIR/bb.conf"
+	run --separate-stderr env BB_CONFIG="$BATS_TEST_TMPDIR/bb.conf" bb-alert deliver --db "$db" --once
+	assert_failure 78
+	assert_equal "$stderr" "bb-alert: fatal: unable to compile [alert] jq '{': jq: error: syntax error, unexpected \$end (Unix shell quoting issues?) at <top-level>, line 1:"
+	assert_equal "$(q "$db" "SELECT count(*) FROM alert_deliveries")" 2
 }
 
 @test "nothing is delivered before it is due, snoozed or failed" {

@@ -5,15 +5,18 @@
 
 load helper
 load store-helper
+load sqs-helper
 
 BATS_NO_PARALLELIZE_WITHIN_FILE=true
 T0=2025-06-01T12:00:00.000Z
 
 setup_file() {
 	pg_start 55448
+	sqs_start 4593
 }
 
 teardown_file() {
+	sqs_stop
 	pg_stop
 }
 
@@ -260,24 +263,46 @@ EOF
 
 # ---- worker status, health, trends, metrics ----
 
-@test "worker-status and health: the heartbeats, and 503 once the database cannot be read" {
-	db=$(migrated_db sqlite)
-	seed "$db"
-	serve "$db"
-	run -0 curl -sf "$SRV/api/worker-status"
-	run -0 jq -c '[.health, (.workers | length), .workers[0].stage, .workers[0].stale, .queue]' <<<"$output"
-	assert_output '["healthy",1,"store",false,{"depth":null,"oldest_age_seconds":null,"dlq_depth":null}]'
-	run -0 http GET /api/health
-	assert_output --regexp '^200 \{"status":"healthy"'
-	q "$db" "UPDATE worker_heartbeats SET last_heartbeat = '2025-06-01T11:00:00.000Z'"
-	run -0 http GET /api/health
-	assert_output --regexp '^200 \{"status":"degraded","reason":"a worker.s heartbeat is stale"'
-	q "$db" "DROP TABLE worker_failures"
-	run -0 http GET /api/health
-	assert_output --regexp '^503 \{"status":"critical","reason":"database unavailable"'
+@test "worker-status is bb-status's document, the queue's figures from SQS included, on both databases" {
+	sqs_require
+	fresh_queues status
+	printf '{"n":%d}\n' 1 2 3 | bb-sqs-send --queue-url "$Q" >/dev/null 2>&1
+	for kind in sqlite pg; do
+		db=$(migrated_db $kind)
+		seed "$db"
+		BB_SQS_QUEUE_URL=$Q BB_SQS_DLQ_URL=$DLQ serve "$db"
+		run -0 curl -sf "$SRV/api/worker-status"
+		served=$output
+		run -0 jq -c '[.overall_health, .ingestion.queue_depth, .ingestion.dlq_count, .queue.url, (.workers | length), .workers[0].stage]' <<<"$served"
+		assert_output "[\"healthy\",3,0,\"$Q\",1,\"store\"]"
+		run -0 env BB_SQS_QUEUE_URL="$Q" BB_SQS_DLQ_URL="$DLQ" bb-status --db "$db" --format json
+		expect "bb-serve's document is bb-status's" "$(jq -S 'del(.checked_at)' <<<"$served")" "$(jq -S 'del(.checked_at)' <<<"$output")"
+		unserve
+	done
 }
 
-@test "trends: our price and the market low at each event time, oldest first, on both databases" {
+@test "health: 200 healthy or degraded, 503 critical, with the failed checks; a collection serves [serve] status_cache" {
+	db=$(migrated_db sqlite)
+	seed "$db"
+	BB_SERVE_STATUS_CACHE=500ms serve "$db"
+	run -0 http GET /api/health
+	assert_output '200 {"overall_health":"healthy","checked_at":"2025-06-01T12:10:00.000Z","checks":[]}'
+	q "$db" "INSERT INTO worker_failures (id, message_id, status, error_type, raw_message, failure_count, first_failed,
+	         last_failed) VALUES ('f-1', 'm-1', 'rejected', 'schema', '{}', 1, '$T0', '$T0')"
+	run -0 http GET /api/health
+	assert_output --partial '"overall_health":"healthy"' # the same collection
+	sleep 0.6
+	run -0 http GET /api/health
+	assert_output '200 {"overall_health":"degraded","checked_at":"2025-06-01T12:10:00.000Z","checks":[{"name":"dlq_growth","level":"degraded","message":"1 of 6 processed (16.6666%) dead-lettered over 24h, over 0.0500%"}]}'
+	q "$db" "DROP TABLE worker_failures"
+	sleep 0.6
+	run -0 http GET /api/health
+	assert_output --regexp '^503 \{"overall_health":"critical",.*"name":"database","level":"critical","message":"unable to read database'
+	run -0 http GET /api/worker-status
+	assert_output --regexp '^200 \{"ingestion":.*"overall_health":"critical"'
+}
+
+@test "trends: bb-trend history's series, oldest first, on both databases" {
 	for kind in sqlite pg; do
 		db=$(migrated_db $kind)
 		{
@@ -287,10 +312,16 @@ EOF
 		} | dedupe_store "$db" >/dev/null
 		serve "$db"
 		run -0 curl -sf "$SRV/api/competitive-intelligence/trends/B00TREND01?since=7d"
-		assert_output '{"asin":"B00TREND01","marketplace":"ATVPDKIKX0DER","currency":"USD","since":"2025-05-25T12:10:00.000Z","points":[{"t":"2025-06-01T11:00:00.000Z","our_price":1300,"market_low":1000,"severity":"HIGH"},{"t":"2025-06-01T11:30:00.000Z","our_price":1600,"market_low":1000,"severity":"CRITICAL"}]}'
+		assert_output '{"asin":"B00TREND01","marketplace":"ATVPDKIKX0DER","currency":"USD","since":"2025-05-25T12:10:00.000Z","points":[{"t":"2025-06-01T11:00:00.000Z","our_price":1300,"market_low":1000,"market_low_seller":"A","buy_box_price":null,"buy_box_winner":false,"buy_box_seller":null,"position":5,"total_offers":5,"severity":"HIGH"},{"t":"2025-06-01T11:30:00.000Z","our_price":1600,"market_low":1000,"market_low_seller":"A","buy_box_price":null,"buy_box_winner":false,"buy_box_seller":null,"position":6,"total_offers":10,"severity":"CRITICAL"}]}'
+		run -0 bb-trend history B00TREND01 --db "$db" --since 7d --format ndjson
+		expect "the points are bb-trend history's" \
+			"$(curl -sf "$SRV/api/competitive-intelligence/trends/B00TREND01?since=7d" | jq -c '.points[] | del(.t)')" \
+			"$(jq -c 'del(.event_time, .notification_id, .asin, .marketplace, .currency)' <<<"$output")"
 		run -0 curl -sf "$SRV/api/competitive-intelligence/trends/B00TREND01?since=2025-01-01T00:00:00Z&marketplace=ATVPDKIKX0DER"
-		run -0 jq '.points | length' <<<"$output"
-		assert_output 3
+		run -0 jq -c '[.points[].t]' <<<"$output"
+		assert_output '["2025-05-01T11:30:00.000Z","2025-06-01T11:00:00.000Z","2025-06-01T11:30:00.000Z"]'
+		run -0 curl -sf "$SRV/api/competitive-intelligence/trends/B00TREND01?marketplace=A1PA6795UKMFR9"
+		assert_output '{"asin":"B00TREND01","marketplace":"A1PA6795UKMFR9","currency":null,"since":"2025-05-25T12:10:00.000Z","points":[]}'
 		run -0 http GET '/api/competitive-intelligence/trends/B00TREND01?since=soon'
 		assert_output --regexp '^400 '
 		unserve
@@ -299,7 +330,7 @@ EOF
 
 @test "metrics: requests by route and status, SSE clients, the commit-to-send histogram, bb-status's gauges" {
 	db=$(migrated_db sqlite)
-	serve "$db"
+	BB_SERVE_STATUS_CACHE=0 serve "$db"
 	curl -s "$SRV/nope" >/dev/null
 	curl -s "$SRV/api/health" >/dev/null
 	curl -sN "$SRV/api/notifications/stream" >"$BATS_TEST_TMPDIR/s.out" &
@@ -309,11 +340,14 @@ EOF
 	wait_id "$BATS_TEST_TMPDIR/s.out" 2
 	run -0 curl -sf "$SRV/metrics"
 	assert_line 'bb_serve_requests_total{route="other",status="404"} 1'
-	assert_line 'bb_serve_requests_total{route="/api/health",status="200"} 1'
+	assert_line 'bb_serve_requests_total{route="/api/health",status="503"} 1'
 	assert_line 'bb_serve_sse_clients 1'
 	assert_line 'sse_stream_gap_seconds_count 2'
-	assert_line 'bb_health 0'
-	assert_line 'bb_events_last_id 2'
+	assert_line 'bb_overall_health 0'
+	assert_line 'bb_last_event_id 2'
+	metrics=$output
+	run -0 bb-status --db "$db" --format prom
+	expect "bb-status's gauges, each in /metrics" "$(grep -vxFf <(cat <<<"$metrics") <<<"$output")" ""
 }
 
 # ---- the stream ----
@@ -393,6 +427,30 @@ stream_resume() {
 	wait_id "$BATS_TEST_TMPDIR/s.out" 2
 	run -0 stream_ids "$BATS_TEST_TMPDIR/s.out"
 	assert_output $'1\n2'
+}
+
+@test "stream on PostgreSQL: an id still in flight when bb-serve starts reaches a client resuming before it, and one starting at the newest gets only what follows" {
+	db=$(migrated_db pg)
+	ins="WITH e AS (INSERT INTO events (kind, asin, marketplace, payload, created_at) VALUES ('state', 'B0FAST', 'M', '{}', now()) RETURNING id) SELECT pg_notify('bb_events', id::text) FROM e"
+	psql -X -q -d "$db" -c "$ins" >/dev/null
+	# id 2 taken, committed 1.5 s later; id 3 committed at once; then bb-serve starts
+	psql -X -q -d "$db" -c "BEGIN" -c "${ins//B0FAST/B0SLOW}" -c "SELECT pg_sleep(1.5)" -c "COMMIT" >/dev/null &
+	local slow=$!
+	until [ "$(q "$db" "SELECT last_value FROM events_id_seq")" = 2 ]; do sleep 0.02; done
+	psql -X -q -d "$db" -c "$ins" >/dev/null
+	serve "$db"
+	curl -sN -H 'Last-Event-ID: 1' "$SRV/api/notifications/stream" >"$BATS_TEST_TMPDIR/resumed.out" &
+	BG_PIDS+=($!)
+	curl -sN "$SRV/api/notifications/stream" >"$BATS_TEST_TMPDIR/newest.out" &
+	BG_PIDS+=($!)
+	wait "$slow"
+	psql -X -q -d "$db" -c "$ins" >/dev/null
+	wait_id "$BATS_TEST_TMPDIR/resumed.out" 4
+	wait_id "$BATS_TEST_TMPDIR/newest.out" 4
+	run -0 stream_ids "$BATS_TEST_TMPDIR/resumed.out"
+	assert_output $'2\n3\n4'
+	run -0 stream_ids "$BATS_TEST_TMPDIR/newest.out"
+	assert_output 4
 }
 
 # ---- the dashboard in a browser ----

@@ -1073,3 +1073,40 @@ level=warn prog=bb-severity msg=\"$COSTS:3: the cost row of B000TEST02 in ATVPDK
 	assert_failure 78
 	assert_output --partial "$COSTS:3:"
 }
+
+# ---- --findings: bb-trend's findings fed back ----
+
+# findings_file: a creeping undercut on B000TEST01 that ended 2025-06-02T13:00,
+# a price war on B000TEST02 still going on, and a buy-box loss (no flag).
+findings_file() {
+	cat >"$BATS_TEST_TMPDIR/findings.ndjson" <<-'EOF'
+		{"kind":"creeping_undercut","asin":"B000TEST01","marketplace":"ATVPDKIKX0DER","seller_id":"A","leader_id":null,"from":"2025-06-02T11:00:00.000Z","to":"2025-06-02T13:00:00.000Z","count":3}
+		{"kind":"price_war","asin":"B000TEST02","marketplace":"ATVPDKIKX0DER","seller_id":null,"leader_id":null,"from":"2025-06-04T00:00:00.000Z","to":null,"count":4}
+		{"kind":"buy_box_lost","asin":"B000TEST01","marketplace":"ATVPDKIKX0DER","seller_id":null,"leader_id":null,"from":"2025-06-02T11:00:00.000Z","to":null,"count":1}
+	EOF
+	echo "$BATS_TEST_TMPDIR/findings.ndjson"
+}
+
+# flags_at ASIN TIME: the risk flags of a notification of ASIN at TIME, with the findings.
+flags_at() {
+	notify "OURS:12.00 A:10.00" ".EventTime = \"$2\" | $(printf '.Payload.AnyOfferChangedNotification.OfferChangeTrigger.ASIN = "%s"' "$1")" |
+		analyse --findings "$(findings_file)" | jq -c .risk_flags
+}
+
+@test "--findings: an open creeping undercut or price war is a risk flag, in byte order among the others" {
+	assert_equal "$(flags_at B000TEST01 2025-06-02T12:00:00Z)" '["creeping-undercut","no-cost-data"]'
+	assert_equal "$(flags_at B000TEST02 2025-06-09T00:00:00Z)" '["no-cost-data","price-war"]'
+}
+
+@test "--findings: a finding is open from its start until 24 hours after its end, and flags nothing else" {
+	assert_equal "$(flags_at B000TEST01 2025-06-02T10:59:59Z)" '["no-cost-data"]'
+	assert_equal "$(flags_at B000TEST01 2025-06-03T13:00:00Z)" '["creeping-undercut","no-cost-data"]'
+	assert_equal "$(flags_at B000TEST01 2025-06-03T13:00:01Z)" '["no-cost-data"]'
+	assert_equal "$(flags_at B000TEST03 2025-06-02T12:00:00Z)" '["no-cost-data"]'
+}
+
+@test "--findings: a malformed line is a configuration error naming the file and line" {
+	printf '{"kind":"price_war"}\n' >"$BATS_TEST_TMPDIR/bad.ndjson"
+	run -78 bb-severity --findings "$BATS_TEST_TMPDIR/bad.ndjson" </dev/null
+	assert_output "bb-severity: fatal: unable to load findings: $BATS_TEST_TMPDIR/bad.ndjson:1: a finding needs kind, asin, marketplace and from"
+}

@@ -489,7 +489,7 @@ indexes_by_asin() {
 }
 
 @test "--migrate creates every table of the design and records every version shipped in lib/sql; a second --migrate changes nothing" {
-	tables="alert_deliveries alert_queues asin_work_queue competitive_history current_state events schema_migrations weekly_rollups worker_failures worker_heartbeats worker_notifications"
+	tables="alert_deliveries alert_queues competitive_history current_state events schema_migrations trend_findings weekly_rollups worker_failures worker_heartbeats worker_notifications"
 	for db in sqlite pg; do
 		on $db
 		url=$(fresh_db $db)

@@ -431,6 +431,16 @@ accepted_notification() {
 	check '.error.message == "string not closed at byte 59"'
 }
 
+@test "an empty body first of all is rejected as empty, and the next record validated" {
+	{ envelope ''; envelope "$(cat "$V/representative.json")"; } >"$BATS_TEST_TMPDIR/in"
+	run --separate-stderr bb-validate <"$BATS_TEST_TMPDIR/in"
+	assert_success
+	[ "${#lines[@]}" -eq 2 ]
+	is_rejected "${lines[0]}" malformed_json null
+	jq -e '.error.message == "empty input at byte 0"' <<<"${lines[0]}" >/dev/null
+	jq -e '.status == "ok" and .notification.type == "ANY_OFFER_CHANGED"' <<<"${lines[1]}" >/dev/null
+}
+
 @test "a truncated line is rejected as malformed JSON" {
 	line=$(notify "A:10 B:11 C:12")
 	run --separate-stderr bb-validate <<<"${line:0:${#line}/2}"
@@ -439,7 +449,7 @@ accepted_notification() {
 	jq -e --arg h "$(sha "${line:0:${#line}/2}")" '.dedupe_hash == $h' <<<"$output"
 }
 
-@test "a line of exactly 1 MiB is accepted" {
+@test "a line of exactly 1 MiB is read whole, and refused when its record would be over 1 MiB" {
 	line=$(notify "A:10")
 	pad=$((1048576 - ${#line} - 9)) # {"Pad":"…",
 	printf '{"Pad":"%s",%s\n' "$(head -c "$pad" /dev/zero | tr '\0' a)" "${line#\{}" >"$BATS_TEST_TMPDIR/big"
@@ -447,7 +457,16 @@ accepted_notification() {
 	run --separate-stderr bb-validate <"$BATS_TEST_TMPDIR/big"
 	assert_success
 	[ "${#lines[@]}" -eq 1 ]
-	check '.status == "ok"'
+	# read and validated (its message_id is the notification's), but the body
+	# kept beside the notification makes a record the next stage cannot read
+	check '.status == "rejected" and .error.type == "too_large" and .message_id == "n-1" and (has("notification") | not)'
+	check '.error.message | test("^the record with its notification would be 10[0-9]{5} bytes, over the 1048576-byte limit$")'
+	# half of it is well under: ok
+	pad=$((524288 - ${#line} - 9))
+	printf '{"Pad":"%s",%s\n' "$(head -c "$pad" /dev/zero | tr '\0' a)" "${line#\{}" >"$BATS_TEST_TMPDIR/half"
+	run --separate-stderr bb-validate <"$BATS_TEST_TMPDIR/half"
+	assert_success
+	check '.status == "ok" and .notification.offers[0].seller_id == "A"'
 }
 
 @test "a line over 1 MiB is rejected as too_large and the next line still validates" {

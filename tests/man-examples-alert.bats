@@ -31,16 +31,15 @@ EOF
 	assert_output 'B0CRIT0001|CRITICAL|acknowledged|alice'
 }
 
-@test "bb-alert(1): a Slack-style webhook gets a line of text per alert, through --exec and jq" {
+@test "bb-alert(1): a Slack-style webhook gets a line of text per alert, shaped by --jq" {
 	node "$BATS_TEST_DIRNAME/webhook-server.js" port hooks 200 &
 	HOOK_PID=$!
 	for _ in $(seq 100); do [ -s port ] && break; sleep 0.05; done
 	export SLACK_URL="http://127.0.0.1:$(cat port)/services/T000/B000/XXXX"
 	run -0 bash <<'EOF'
-bb-alert deliver --once --exec 'jq -c "{text: ([.alerts[] |
-    \"\(.severity) \(.asin) \(.marketplace) \(.status)\"] |
-    join(\"\n\"))}" |
-    curl -sf -H "Content-Type: application/json" -d @- "$SLACK_URL"'
+bb-alert deliver --once --webhook "$SLACK_URL" --jq '{text:
+    ([.alerts[] | "\(.severity) \(.asin) \(.marketplace) \(.status)"]
+    | join("\n"))}'
 EOF
 	run -0 jq -r '.body.text' hooks
 	assert_output - <<'EOF'

@@ -1,4 +1,5 @@
 load helper
+load man-sqs-helper
 # man-examples-sqs.bats: every EXAMPLES entry of bb-sqs-recv(1), bb-ack(1)
 # and bb-sqs-send(1), and the SQS runbooks of bb(7), run as the pages write
 # them against a real SQS emulator (scripts/sqs-local, on port 4591), from a
@@ -11,37 +12,11 @@ load helper
 bats_require_minimum_version 1.5.0
 
 setup_file() {
-	# one emulator for the file: the tests share its queues, so they run one
-	# at a time even under --jobs
-	export BATS_NO_PARALLELIZE_WITHIN_FILE=true
-	cd "$BATS_TEST_DIRNAME/.."
-	unset AWS_ENDPOINT_URL_SQS AWS_ENDPOINT_URL BB_SQS_QUEUE_URL BB_SQS_DLQ_URL AWS_SESSION_TOKEN AWS_PROFILE
-	port=$((4591 + ${BB_TEST_PORT_OFFSET:-0}))
-	eval "$(scripts/sqs-local start "$BATS_FILE_TMPDIR/sqs" "$port")"
-	# eval of nothing succeeds: make sure the emulator really answers
-	[ "$AWS_ENDPOINT_URL_SQS" = "http://127.0.0.1:$port" ]
-	[ "$BB_SQS_QUEUE_URL" = "http://127.0.0.1:$port/000000000000/bb" ]
-	[ "$BB_SQS_DLQ_URL" = "http://127.0.0.1:$port/000000000000/bb-dlq" ]
-	curl -fsS -o /dev/null "$AWS_ENDPOINT_URL_SQS/health"
+	man_sqs_start 4591
 }
 
 teardown_file() {
-	cd "$BATS_TEST_DIRNAME/.."
-	scripts/sqs-local stop "$BATS_FILE_TMPDIR/sqs"
-}
-
-# PurgeQueue: every message goes, in flight or not.
-purge() {
-	curl -fsS -o /dev/null --aws-sigv4 "aws:amz:$AWS_REGION:sqs" \
-		--user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
-		-H 'Content-Type: application/x-amz-json-1.0' -H 'X-Amz-Target: AmazonSQS.PurgeQueue' \
-		--data "{\"QueueUrl\":\"$1\"}" "$AWS_ENDPOINT_URL_SQS/"
-}
-
-# [visible, in flight] of a queue, as the examples print it.
-depth() {
-	node tools/sqs/count.mjs "$1" --json |
-		jq -c '[.ApproximateNumberOfMessages, .ApproximateNumberOfMessagesNotVisible]'
+	man_sqs_stop
 }
 
 setup() {
@@ -49,10 +24,7 @@ setup() {
 		ln -s "$BATS_TEST_DIRNAME/../$d" "$BATS_TEST_TMPDIR/$d"
 	done
 	cd "$BATS_TEST_TMPDIR"
-	purge "$BB_SQS_QUEUE_URL"
-	purge "$BB_SQS_DLQ_URL"
-	[ "$(depth "$BB_SQS_QUEUE_URL")" = '[0,0]' ]
-	[ "$(depth "$BB_SQS_DLQ_URL")" = '[0,0]' ]
+	empty_queues
 }
 
 # ---- bb-sqs-recv(1) ----

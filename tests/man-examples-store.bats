@@ -156,11 +156,11 @@ EOF
 	assert_output - <<'EOF'
 alert_deliveries
 alert_queues
-asin_work_queue
 competitive_history
 current_state
 events
 schema_migrations
+trend_findings
 weekly_rollups
 worker_failures
 worker_heartbeats
@@ -169,13 +169,13 @@ EOF
 	run -0 bash <<'EOF'
 sqlite3 bb.db 'SELECT version FROM schema_migrations'
 EOF
-	assert_output $'1\n2\n3\n4\n5\n7\n8'
+	assert_output $'1\n2\n3\n4\n5\n6\n7\n8\n10'
 	# a second run finds nothing to do, and still logs that all is well
 	run -0 --separate-stderr bb-store --db sqlite:bb.db --migrate
 	assert_output ''
 	[[ "$stderr" == *'level=info prog=bb-store msg="schema up to date" db=sqlite:bb.db'* ]]
 	run -0 sqlite3 bb.db 'SELECT count(*) FROM schema_migrations'
-	assert_output 7
+	assert_output 9
 }
 
 @test "bb-store(1): the stored samples, the most urgent first" {

@@ -132,6 +132,14 @@ offers() {
 	esac
 }
 
+# no_offers DBURL: SQL values for the six offer arrays of a competitive_history
+# row (offer_seller_ids … offer_ours), each empty, for rows written by hand.
+no_offers() {
+	local e="'{}'"
+	case $1 in sqlite:*) e="'[]'" ;; esac
+	echo "$e, $e, $e, $e, $e, $e"
+}
+
 # offer_rows DBURL [WHERE]: the stored offers of the competitive_history rows
 # WHERE selects (of h), one line per offer, as offer_snapshots had them:
 # ord|seller_id|landed|prime|fba|buy_box_winner|ours, flags 1, 0 or empty;

@@ -5,9 +5,13 @@
 load helper
 
 PROGS="bb-validate bb-severity bb-dedupe bb-store bb-sqs-recv bb-ack bb-sqs-send bb-alert"
+# The shell scripts of scripts/ that make install puts beside the programs:
+# the same --help, --version, usage and page, but no configuration file.
+SCRIPTS="bb-pipeline bb-autoscale"
+PATH="$(cd "$BATS_TEST_DIRNAME/../scripts" && pwd):$PATH"
 
 @test "every program prints its version and its usage on stdout with status 0" {
-	for p in $PROGS; do
+	for p in $PROGS $SCRIPTS; do
 		run "$p" --version
 		assert_success
 		assert_output "$p 0.1.0"
@@ -18,7 +22,7 @@ PROGS="bb-validate bb-severity bb-dedupe bb-store bb-sqs-recv bb-ack bb-sqs-send
 }
 
 @test "every program exits 64 on an unknown option and says so on stderr" {
-	for p in $PROGS; do
+	for p in $PROGS $SCRIPTS; do
 		run --separate-stderr "$p" --no-such-option
 		[ "$status" -eq 64 ]
 		[ -z "$output" ]
@@ -27,21 +31,27 @@ PROGS="bb-validate bb-severity bb-dedupe bb-store bb-sqs-recv bb-ack bb-sqs-send
 }
 
 @test "every program's usage matches the SYNOPSIS of its man page option for option" {
-	for p in $PROGS; do
+	for p in $PROGS $SCRIPTS; do
 		usage_opts=$("$p" --help | sed '/^$/q' | grep -o -- '--[a-z-]*' | sort -u)
 		page_opts=$(sed -n '/^\.Sh SYNOPSIS/,/^\.Sh DESCRIPTION/p' "man/$p.1" | sed 's/\\-/-/g' | grep -o 'Fl -[a-z-]*' | sed 's/^Fl /-/' | sort -u)
 		[ "$usage_opts" = "$page_opts" ] || { echo "$p usage: $usage_opts"; echo "$p man: $page_opts"; false; }
 	done
 }
 
-# long_options PROG: the long options of PROG's getopt_long table, one a line.
+# long_options PROG: the long options of PROG's getopt_long table, or of the
+# patterns of a script's case over its arguments, one a line.
 long_options() {
+	if [ -f "$BATS_TEST_DIRNAME/../scripts/$1" ]; then
+		sed -n '/^while \[ \$# -gt 0 \]; do$/,/^done$/p' "$BATS_TEST_DIRNAME/../scripts/$1" |
+			sed -n 's/^\t*\(-[^)]*\)).*/\1/p' | grep -o -- '--[a-z][a-z-]*' | sort -u
+		return
+	fi
 	sed -n '/struct option opts\[\]/,/{ NULL, 0, NULL, 0 }/p' "$BATS_TEST_DIRNAME/../cmd/$1/main.c" |
 		grep -o '{ "[a-z-]*"' | sed 's/^{ "/--/; s/"$//'
 }
 
 @test "every program's --help mentions each long option it accepts and ends naming its man page" {
-	for p in $PROGS; do
+	for p in $PROGS $SCRIPTS; do
 		opts=$(long_options "$p")
 		[ -n "$opts" ] || fail "$p: no getopt_long table found"
 		run --separate-stderr "$p" --help
@@ -55,7 +65,7 @@ long_options() {
 }
 
 @test "every program's --help has a line for each option of its man page, in the page's order" {
-	for p in $PROGS; do
+	for p in $PROGS $SCRIPTS; do
 		page=$(sed -n '/^\.It Fl /p' "$BATS_TEST_DIRNAME/../man/$p.1" | sed 's/\\-/-/g' |
 			grep -o ' -[a-z][a-z-]*' | sed 's/^ /-/')
 		help=$("$p" --help | grep '^  -' | sed 's/^  \(-[a-zA-Z], \)\{0,1\}\(--[a-z-]*\).*/\2/')
@@ -234,7 +244,7 @@ bb-sqs-send: fatal: unable to load config: $conf:5: line longer than 198 bytes"
 	cd "$BATS_TEST_DIRNAME/.."
 	run make --no-print-directory install DESTDIR="$BATS_TEST_TMPDIR/root" PREFIX=/opt/bb
 	assert_success
-	for p in $PROGS; do
+	for p in $PROGS $SCRIPTS; do
 		[ -x "$BATS_TEST_TMPDIR/root/opt/bb/bin/$p" ]
 		[ -f "$BATS_TEST_TMPDIR/root/opt/bb/share/man/man1/$p.1" ]
 	done
@@ -256,7 +266,7 @@ bb-sqs-send: fatal: unable to load config: $conf:5: line longer than 198 bytes"
 }
 
 @test "--help and --version answer even when the config file is broken" {
-	for p in $PROGS; do
+	for p in $PROGS $SCRIPTS; do
 		run env BB_CONFIG=/nonexistent/bb.conf "$p" --help
 		assert_success
 		assert_line --index 0 --partial "usage: $p"

@@ -2,11 +2,11 @@
  * what was stored, found duplicate or skipped; move what was rejected to the
  * dead-letter queue, then delete it; give what failed back to the queue
  * later. Each record comes out with `ack` added once settled. */
-#define BB_RECORD_NO_JQ /* records are read through the envelope, written through lib/jwrite.h */
 #include "cli.h"
 #include "conf.h"
 #include "exitcode.h"
 #include "log.h"
+#include "metrics.h"
 #include "parse.h"
 #include "record.h"
 #include "sqs.h"
@@ -20,13 +20,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define USAGE "usage: bb-ack [--dlq-url URL] [--max-receive-count N] [--all] [--settled FIFO]\n"
+#define USAGE "usage: bb-ack [--dlq-url URL] [--max-receive-count N] [--all] [--settled FIFO]\n" \
+	      "              [--metrics-file PATH]\n"
 /* --help: the usage and a line for each option, as in the man page */
 #define HELP USAGE "\n" \
 	     "  --dlq-url URL          dead-letter queue for rejected and spent messages\n" \
 	     "  --max-receive-count N  a message failed N times goes to the DLQ (default 3)\n" \
 	     "  --all                  delete every message, whatever its record holds\n" \
 	     "  --settled FIFO         report settled messages to bb-sqs-recv --settled\n" \
+	     "  --metrics-file PATH    write Prometheus metrics to PATH every 15 s\n" \
 	     "  -h, --help             print this help and exit\n" \
 	     "  -V, --version          print the version and exit\n"
 #define BATCH 10
@@ -264,6 +266,20 @@ static void report_settled(struct ctx *c)
 	free(text);
 }
 
+/* worker_notifications_processed_total by how the message was settled */
+static void ack_metrics(const struct item *it)
+{
+	bb_metrics_processed(it->error[0] ? "unsettled" : it->dlq_done ? "dead_lettered" : it->deleted ? "deleted" :
+			     it->visibility_set ? "retry_later" : "passed", 1);
+	if (it->dlq_done) {
+		char type[64] = "failed"; /* an error type is a short word; anything else counts as failed */
+		struct bb_str t = it->error_type;
+		if (t.p && t.n > 0 && t.n < sizeof type && !memchr(t.p, '\0', t.n))
+			memcpy(type, t.p, t.n), type[t.n] = '\0';
+		bb_metrics_dead_lettered(type);
+	}
+}
+
 static int flush(struct ctx *c)
 {
 	if (c->n == 0)
@@ -283,6 +299,7 @@ static int flush(struct ctx *c)
 		c->deleted += it->deleted;
 		c->dead_lettered += it->dlq_done;
 		c->retried += it->visibility_set;
+		ack_metrics(it);
 		if (it->error[0]) {
 			char tag[32];
 			c->failed++;
@@ -370,11 +387,13 @@ int main(int argc, char **argv)
 		{ "max-receive-count", required_argument, NULL, 'm' },
 		{ "all", no_argument, NULL, 'a' },
 		{ "settled", required_argument, NULL, 's' },
+		{ "metrics-file", required_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ctx c = { .max_receive_count = 3, .settled_fd = -1 };
 	struct bb_conf *conf = NULL;
 	char err[600];
+	const char *metrics = NULL;
 	int opt, rc = 0;
 
 	bb_log_init("bb-ack");
@@ -393,6 +412,8 @@ int main(int argc, char **argv)
 			c.all = 1;
 		else if (opt == 's')
 			c.settled = optarg;
+		else if (opt == 'P')
+			metrics = optarg;
 		else if (opt == 'm' && bb_parse_i64(optarg, 1, 1000000, &c.max_receive_count) != 0) {
 			bb_say("--max-receive-count '%s': expected a whole number from 1", optarg);
 			rc = BB_EX_USAGE;
@@ -408,6 +429,8 @@ int main(int argc, char **argv)
 	}
 	if (rc == 0)
 		rc = configure(&c);
+	if (rc == 0 && metrics && bb_metrics_start(metrics, "ack", NULL, 0, err, sizeof err) != 0)
+		rc = bb_fatal(BB_EX_CONFIG, "%s", err);
 	if (rc == 0 && c.settled) {
 		/* bb-sqs-recv opens its end as it starts: give it a moment, so that
 		 * it hears from us before it could think nobody will report */
@@ -430,6 +453,8 @@ int main(int argc, char **argv)
 		snprintf(x, sizeof x, "%zu", c.failed);
 		bb_log(BB_INFO, NULL, "summary", "deleted", d, "dead_lettered", q, "retry_later", r, "unsettled", x, NULL);
 	}
+	if (bb_metrics_stop(err, sizeof err) != 0)
+		bb_log(BB_WARN, NULL, err, NULL);
 	for (int i = 0; i < c.n; i++)
 		item_free(&c.items[i]);
 	free(c.items);

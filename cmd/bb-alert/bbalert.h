@@ -5,6 +5,7 @@
 #include "alert.h"
 #include "conf.h"
 #include "db.h"
+#include "jqexpr.h"
 #include "jwrite.h"
 
 #include <stdint.h>
@@ -18,6 +19,9 @@ struct app {
 	int nargs;
 	int64_t now;               /* --now, BB_NOW or the wall clock; -1: the wall clock, read each pass */
 	const char *by, *note, *format, *exec, *webhook;
+	const char *jq_expr;       /* --jq or [alert] jq: shapes the document sent */
+	struct bb_jq *jq;
+	const char *metrics;       /* deliver: --metrics-file */
 	int64_t snooze_ms, interval_ms, since_ms;
 	int once;
 	struct bb_alert_filter filter;

@@ -6,6 +6,7 @@
 #include "exitcode.h"
 #include "ids.h"
 #include "log.h"
+#include "metrics.h"
 #include "record.h"
 #include "timeutil.h"
 
@@ -74,6 +75,8 @@ static int settle(struct app *a, const struct group *g, const struct sent *s, co
 					: c->attempt >= a->max_attempts ? BB_OUT_FAILED : BB_OUT_RETRY;
 		rc = bb_alert_settle(a->db, c, owner, now, out, retry_at(a, c->attempt, s->retry_after_ms, now),
 				     (struct bb_str){ s->detail, strlen(s->detail) });
+		bb_metrics_count("bb_alert_deliveries_total", "outcome", out == BB_OUT_DELIVERED ? "delivered" :
+				 out == BB_OUT_FAILED ? "failed" : "retry", 1);
 		bb_log(out == BB_OUT_DELIVERED ? BB_INFO : BB_WARN, NULL,
 		       out == BB_OUT_DELIVERED ? "delivered" : out == BB_OUT_FAILED ? "delivery failed" : "delivery to retry",
 		       "alert", c->id, "delivery_id", c->delivery_id, "detail", s->detail, NULL);

@@ -18,8 +18,8 @@
 	"       bb-alert ack|resolve|unsnooze ID... [--by NAME] [--note TEXT]\n" \
 	"       bb-alert snooze ID... [--for DURATION] [--by NAME] [--note TEXT]\n" \
 	"       bb-alert retry ID...\n" \
-	"       bb-alert deliver [--exec CMD | --webhook URL] [--once | --interval DURATION]\n" \
-	"       bb-alert sweep [--exec CMD | --webhook URL] [--once | --interval DURATION]\n" \
+	"       bb-alert deliver [--exec CMD | --webhook URL] [--jq EXPR] [--once | --interval DURATION] [--metrics-file PATH]\n" \
+	"       bb-alert sweep [--exec CMD | --webhook URL] [--jq EXPR] [--once | --interval DURATION]\n" \
 	"       bb-alert digest [--since DURATION] [--format text|markdown|html|ndjson]\n" \
 	"  common: [--db URL] [--now RFC3339]\n"
 #define HELP USAGE "\n" \
@@ -36,8 +36,10 @@
 	"  --for DURATION    snooze: how long (default: [alert] snooze, else 30m)\n" \
 	"  --exec CMD        deliver, sweep: run CMD with sh -c, the document on stdin\n" \
 	"  --webhook URL     deliver, sweep: POST the document to URL\n" \
+	"  --jq EXPR         deliver, sweep: send what jq EXPR makes of the document\n" \
 	"  --once            deliver, sweep: one pass, then exit (the default)\n" \
 	"  --interval DUR    deliver, sweep: a pass every DUR until SIGTERM\n" \
+	"  --metrics-file P  deliver: write Prometheus metrics to P every 15 s\n" \
 	"See bb-alert(1).\n"
 
 int64_t app_now(const struct app *a)
@@ -102,9 +104,11 @@ static int option(struct app *a, int opt, const char *arg, const char **url)
 	case 'F': return duration("--for", arg, &a->snooze_ms);
 	case 'e': a->exec = arg; return 0;
 	case 'w': a->webhook = arg; return 0;
+	case 'j': a->jq_expr = arg; return 0;
 	case 'o': a->once = 1; return 0;
 	case 'i': return duration("--interval", arg, &a->interval_ms);
 	case 'W': return duration("--since", arg, &a->since_ms);
+	case 'M': a->metrics = arg; return 0;
 	default: return usage(NULL, NULL);
 	}
 }
@@ -119,7 +123,8 @@ static int options(int argc, char **argv, struct app *a, const char **url)
 		{ "note", required_argument, NULL, 'N' }, { "for", required_argument, NULL, 'F' },
 		{ "exec", required_argument, NULL, 'e' }, { "webhook", required_argument, NULL, 'w' },
 		{ "once", no_argument, NULL, 'o' }, { "interval", required_argument, NULL, 'i' },
-		{ "since", required_argument, NULL, 'W' },
+		{ "since", required_argument, NULL, 'W' }, { "jq", required_argument, NULL, 'j' },
+		{ "metrics-file", required_argument, NULL, 'M' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt, rc = 0;
@@ -172,6 +177,21 @@ static void channel(struct app *a)
 		a->webhook = bb_conf_get(a->conf, "alert", "webhook");
 }
 
+/* --jq, else [alert] jq: compiled before anything is sent. */
+static int compile_jq(struct app *a)
+{
+	const char *given = a->jq_expr;
+	char err[256];
+
+	if (!given && !(a->jq_expr = bb_conf_get(a->conf, "alert", "jq")))
+		return 0;
+	if ((a->jq = bb_jq_compile(a->jq_expr, err, sizeof err)))
+		return 0;
+	if (given)
+		return usage("unable to compile --jq: %s", err);
+	return bb_fatal(BB_EX_CONFIG, "unable to compile [alert] jq '%s': %s", a->jq_expr, err);
+}
+
 static int configure(struct app *a)
 {
 	const struct { const char *name; int64_t *ms; } durations[] = {
@@ -193,6 +213,8 @@ static int configure(struct app *a)
 	if (snooze)
 		a->snooze_ms = snooze; /* --for */
 	channel(a);
+	if (rc == 0)
+		rc = compile_jq(a);
 	return rc;
 }
 
@@ -203,7 +225,7 @@ static int open_db(struct app *a, const char *url)
 
 	if (rc >= 0)
 		return 0;
-	return bb_fatal(rc == BB_DB_BADURL ? BB_EX_CONFIG : rc == BB_DB_RETRY ? BB_EX_TEMPFAIL : BB_EX_UNAVAILABLE,
+	return bb_fatal(bb_db_exit_status(rc),
 			"unable to open database '%s': %s", bb_db_name(a->db), err);
 }
 
@@ -265,6 +287,7 @@ int main(int argc, char **argv)
 	if (rc == 0 && (fflush(stdout) != 0 || ferror(stdout)))
 		rc = bb_fatal(BB_EX_IOERR, "unable to write standard output: write error");
 	bb_db_close(a.db);
+	bb_jq_free(a.jq);
 	bb_conf_free(conf);
 	return rc;
 }

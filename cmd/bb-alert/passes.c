@@ -4,6 +4,7 @@
 #include "bbalert.h"
 #include "exitcode.h"
 #include "log.h"
+#include "metrics.h"
 #include "record.h"
 #include "timeutil.h"
 
@@ -24,7 +25,7 @@ int nap(struct app *a, int64_t ms)
 int run_passes(struct app *a, const char *cmd, const char *what, int (*pass)(struct app *a, const char *owner),
 	       int (*pause)(struct app *a, int64_t ms))
 {
-	char owner[128], host[64] = "";
+	char owner[128], host[64] = "", err[256];
 	int rc;
 
 	if (a->nargs > 0) {
@@ -33,12 +34,16 @@ int run_passes(struct app *a, const char *cmd, const char *what, int (*pass)(str
 	}
 	gethostname(host, sizeof host - 1);
 	snprintf(owner, sizeof owner, "bb-alert %s %s:%ld", cmd, host, (long)getpid());
+	if (a->metrics && bb_metrics_start(a->metrics, "alert", NULL, 0, err, sizeof err) != 0)
+		return bb_fatal(BB_EX_CONFIG, "%s", err);
 	bb_signals_install();
 	do {
 		rc = pass(a, owner);
 		if (rc == BB_DB_OK && a->interval_ms > 0 && !bb_stopping())
 			rc = pause(a, a->interval_ms);
 	} while (rc == BB_DB_OK && a->interval_ms > 0 && !bb_stopping());
+	if (bb_metrics_stop(err, sizeof err) != 0)
+		bb_log(BB_WARN, NULL, err, NULL);
 	if (rc != BB_DB_OK)
 		return bb_fatal(BB_EX_TEMPFAIL, "unable to %s '%s': %s", what, bb_db_name(a->db), bb_db_errmsg(a->db));
 	return 0;

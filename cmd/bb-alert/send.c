@@ -107,12 +107,19 @@ static void send_stdout(const char *doc, size_t n, struct sent *s)
 
 void send_doc(const struct app *a, const char *doc, size_t n, const char *delivery_id, struct sent *s)
 {
+	char *shaped = NULL, why[160];
+
 	*s = (struct sent){ .ok = 0, .retry_after_ms = -1 };
 	signal(SIGPIPE, SIG_IGN); /* a command that exits early fails its attempt, not the deliverer */
+	if (a->jq && !(doc = shaped = bb_jq_run(a->jq, doc, n, &n, why, sizeof why))) {
+		snprintf(s->detail, sizeof s->detail, "jq: %s", why); /* the attempt fails, as a send would */
+		return;
+	}
 	if (a->exec)
 		send_exec(a->exec, doc, n, s);
 	else if (a->webhook)
 		send_webhook(a->webhook, doc, n, delivery_id, s);
 	else
 		send_stdout(doc, n, s);
+	free(shaped);
 }

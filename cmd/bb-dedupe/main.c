@@ -6,7 +6,6 @@
  * database is asked about all of them in one round trip (a pipeline on
  * PostgreSQL), then each is decided in order, earlier decisions of the
  * stream first. A record is never held while input is awaited. */
-#define BB_RECORD_NO_JQ /* records are read through the envelope, written through lib/jwrite.h */
 #include "alert.h"
 #include "cli.h"
 #include "conf.h"
@@ -142,8 +141,9 @@ static int read_pending(struct ctx *c, const struct bb_record *rec, struct pendi
 
 	p->state = PASS;
 	/* another stage's verdict goes on; an object with none at all is a
-	 * notification that bb-validate never saw */
-	if (e->status.p ? !bb_str_eq(e->status, "ok") : !rec->is_object)
+	 * notification that bb-validate never saw. A line over the limit is
+	 * not read: it goes on as it came, and bb-store records it. */
+	if (rec->too_large || (e->status.p ? !bb_str_eq(e->status, "ok") : !rec->is_object))
 		return 0;
 	p->state = REJECTED;
 	if (lacks(p, e->root, "message_id", "bb-validate", BB_JSTRING) ||
@@ -321,7 +321,7 @@ static int open_db(struct ctx *c, const char *url)
 
 	if (rc >= 0)
 		return 0;
-	return bb_fatal(rc == BB_DB_BADURL ? BB_EX_CONFIG : rc == BB_DB_RETRY ? BB_EX_TEMPFAIL : BB_EX_UNAVAILABLE,
+	return bb_fatal(bb_db_exit_status(rc),
 			"unable to open database '%s': %s", bb_db_name(c->db), err);
 }
 

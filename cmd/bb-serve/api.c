@@ -21,26 +21,35 @@
 #include <string.h>
 #include <strings.h>
 
-/* The page is chosen from current_state alone (its priority index gives the
- * order), and only its rows are joined with their alerts. */
+/* The page's keys are chosen from current_state alone, in the keyset's
+ * order (priority, then ASIN and marketplace): a first page from the start
+ * of the priority index, a later one from the cursor's key on. Only those
+ * rows are then read whole and joined with their alerts. SQLite returns
+ * them in no set order and page() puts them in the keyset's (sorting them
+ * in SQL would copy every column through a sorter); PostgreSQL sorts the
+ * joined rows itself, in its collation. */
 #define COLS "SELECT s.asin, s.marketplace, s.severity, s.priority, s.rule, s.currency, s.our_price, " \
 	"s.market_low, s.market_low_seller, s.buy_box_price, s.buy_box_winner, s.position, s.total_offers, " \
 	"s.gap_pct, s.event_time, s.updated_at, s.analysis, a.id, a.status, a.fingerprint, a.occurrences, " \
-	"a.snooze_until, a.acked_by FROM (SELECT * FROM current_state AS s "
-#define JOIN ") AS s LEFT JOIN alert_queues AS a ON a.asin = s.asin AND a.marketplace = s.marketplace " \
+	"a.snooze_until, a.acked_by FROM "
+#define ALERTS " LEFT JOIN alert_queues AS a ON a.asin = s.asin AND a.marketplace = s.marketplace " \
 	"AND a.severity = s.severity"
 #define ORDER " ORDER BY s.priority, s.asin, s.marketplace"
+#define LITE(from) COLS "(SELECT s.rowid AS k FROM current_state AS s WHERE " from \
+	"($4 IS NULL OR s.severity IN ($4, $5, $6, $7, $8)) AND ($9 IS NULL OR s.asin = $9)" ORDER \
+	" LIMIT CAST($10 AS INTEGER)) AS p CROSS JOIN current_state AS s ON s.rowid = p.k" ALERTS
+#define PG(from) COLS "(SELECT s.asin AS ka, s.marketplace AS km FROM current_state AS s WHERE " from \
+	"($4::text IS NULL OR s.severity IN ($4::text, $5::text, $6::text, $7::text, $8::text)) " \
+	"AND ($9::text IS NULL OR s.asin = $9::text)" ORDER " LIMIT $10::int) AS p " \
+	"JOIN current_state AS s ON s.asin = p.ka AND s.marketplace = p.km" ALERTS ORDER
 
-static const char prioritized_lite[] = COLS
-	"WHERE ($1 IS NULL OR (s.priority, s.asin, s.marketplace) > (CAST($1 AS INTEGER), $2, $3)) "
-	"AND ($4 IS NULL OR s.severity IN ($4, $5, $6, $7, $8)) AND ($9 IS NULL OR s.asin = $9)" ORDER
-	" LIMIT CAST($10 AS INTEGER)" JOIN ORDER;
-static const char prioritized_pg[] = COLS
-	"WHERE ($1::int IS NULL OR (s.priority, s.asin, s.marketplace) > ($1::int, $2::text, $3::text)) "
-	"AND ($4::text IS NULL OR s.severity IN ($4::text, $5::text, $6::text, $7::text, $8::text)) "
-	"AND ($9::text IS NULL OR s.asin = $9::text)" ORDER " LIMIT $10::int" JOIN ORDER;
+static const char first_lite[] = LITE("$1 IS NULL AND $2 IS NULL AND $3 IS NULL AND ");
+static const char next_lite[] = LITE("(s.priority, s.asin, s.marketplace) > (CAST($1 AS INTEGER), $2, $3) AND ");
+static const char first_pg[] = PG("$1::int IS NULL AND $2::text IS NULL AND $3::text IS NULL AND ");
+static const char next_pg[] = PG("(s.priority, s.asin, s.marketplace) > ($1::int, $2::text, $3::text) AND ");
 /* by priority, which names the severity (SEVERITY.md): its index answers */
 static const char counts_sql[] = "SELECT priority, count(*) FROM current_state GROUP BY priority";
+static const char version_sql[] = "PRAGMA data_version";
 
 enum {
 	C_ASIN, C_MKT, C_SEVERITY, C_PRIORITY, C_RULE, C_CURRENCY, C_OUR, C_LOW, C_LOW_SELLER, C_BUY_BOX, C_WINNER,
@@ -112,14 +121,14 @@ out:
 
 /* ---- one row ---- */
 
-static void money(struct bb_jw *w, const char *key, struct bb_rows *rows, int i, int col)
+/* An amount in minor units, and key_text beside it in major units. */
+static void money(struct bb_jw *w, const char *key, const char *k, struct bb_rows *rows, int i, int col)
 {
 	const char *v = bb_db_value(rows, i, col);
 	struct bb_str cur = bb_db_text(rows, i, C_CURRENCY);
-	char text[64], k[40];
+	char text[64];
 	int64_t amount;
 
-	snprintf(k, sizeof k, "%s_text", key);
 	if (!v || bb_parse_i64(v, INT64_MIN, INT64_MAX, &amount) != 0) {
 		bb_jw_key(w, key), bb_jw_null(w);
 		bb_jw_key(w, k), bb_jw_null(w);
@@ -142,11 +151,20 @@ static void number(struct bb_jw *w, const char *key, struct bb_rows *rows, int i
 		bb_jw_null(w);
 }
 
+/* A time column in RFC 3339 with milliseconds, UTC (null when it is none).
+ * bb stores times so already: such a text is written as it is, which is what
+ * formatting its parse would write (a leap second aside); others are parsed
+ * and written anew. */
 static void time_col(struct bb_jw *w, const char *key, struct bb_rows *rows, int i, int col)
 {
 	struct bb_str v = bb_db_text(rows, i, col);
 	int64_t ms;
-	bb_jw_ktime(w, key, v.p && bb_time_parse_loose(v.p, v.n, &ms) == 0 ? ms : -1);
+	int ok = v.p && bb_time_parse_loose(v.p, v.n, &ms) == 0;
+
+	if (ok && v.n == 24 && v.p[10] == 'T' && v.p[19] == '.' && v.p[23] == 'Z' && memcmp(v.p + 17, "60", 2) < 0)
+		bb_jw_kstr(w, key, v.p, v.n);
+	else
+		bb_jw_ktime(w, key, ok ? ms : -1);
 }
 
 static void boolean(struct bb_jw *w, const char *key, struct bb_rows *rows, int i, int col)
@@ -206,10 +224,10 @@ static void item(struct bb_jw *w, struct bb_jdoc *jd, struct bb_rows *rows, int 
 	number(w, "priority", rows, i, C_PRIORITY);
 	bb_jw_kview(w, "rule", bb_db_text(rows, i, C_RULE));
 	bb_jw_kview(w, "currency", bb_db_text(rows, i, C_CURRENCY));
-	money(w, "our_price", rows, i, C_OUR);
-	money(w, "market_low", rows, i, C_LOW);
+	money(w, "our_price", "our_price_text", rows, i, C_OUR);
+	money(w, "market_low", "market_low_text", rows, i, C_LOW);
 	bb_jw_kview(w, "market_low_seller", bb_db_text(rows, i, C_LOW_SELLER));
-	money(w, "buy_box_price", rows, i, C_BUY_BOX);
+	money(w, "buy_box_price", "buy_box_price_text", rows, i, C_BUY_BOX);
 	boolean(w, "buy_box_winner", rows, i, C_WINNER);
 	number(w, "position", rows, i, C_POSITION);
 	number(w, "total_offers", rows, i, C_OFFERS);
@@ -223,17 +241,50 @@ static void item(struct bb_jw *w, struct bb_jdoc *jd, struct bb_rows *rows, int 
 
 /* ---- the route ---- */
 
-static void counts(struct bb_jw *w, struct bb_rows *rows)
+/* The rows of each severity into d->counts. They change only with
+ * current_state, so on SQLite they are kept with the connection and read
+ * again once PRAGMA data_version says another connection committed (this
+ * one writes only alerts); PostgreSQL has no question as cheap, and counts
+ * every time. The version is read before the counts: a commit between the
+ * two only makes the next page count again. */
+static int severity_counts(struct serve_db *d)
+{
+	struct bb_rows *rows = NULL;
+	int64_t version = -1;
+	int rc = BB_DB_OK;
+
+	if (!bb_db_is_pg(d->db)) {
+		rc = bb_db_exec(d->db, version_sql, 0, NULL, &rows);
+		if (rc == BB_DB_OK && bb_db_nrows(rows) == 1 && bb_db_value(rows, 0, 0))
+			version = atoll(bb_db_value(rows, 0, 0));
+		bb_db_rows_free(rows);
+		rows = NULL;
+		if (rc == BB_DB_OK && d->has_counts && version == d->counts_version)
+			return BB_DB_OK;
+	}
+	d->has_counts = 0;
+	if (rc == BB_DB_OK)
+		rc = bb_db_exec(d->db, counts_sql, 0, NULL, &rows);
+	if (rc == BB_DB_OK) {
+		memset(d->counts, 0, sizeof d->counts);
+		for (int i = 0; i < bb_db_nrows(rows); i++) {
+			int64_t p = bb_db_value(rows, i, 0) ? atoll(bb_db_value(rows, i, 0)) : 0;
+			if (p >= 1 && p <= BB_SEVERITIES) /* CRITICAL 1 … STABLE 5 */
+				d->counts[p - 1] = atoll(bb_db_value(rows, i, 1));
+		}
+		d->has_counts = version >= 0;
+		d->counts_version = version;
+	}
+	bb_db_rows_free(rows);
+	return rc;
+}
+
+static void counts(struct bb_jw *w, const int64_t *n)
 {
 	bb_jw_key(w, "counts");
 	bb_jw_obj(w);
-	for (int s = 0; s < BB_SEVERITIES; s++) {
-		int64_t n = 0;
-		for (int i = 0; i < bb_db_nrows(rows); i++)
-			if (bb_db_value(rows, i, 0) && atoll(bb_db_value(rows, i, 0)) == s + 1) /* CRITICAL 1 … STABLE 5 */
-				n = atoll(bb_db_value(rows, i, 1));
-		bb_jw_kint(w, bb_severity_name(s), n);
-	}
+	for (int s = 0; s < BB_SEVERITIES; s++)
+		bb_jw_kint(w, bb_severity_name(s), n[s]);
 	bb_jw_end(w, '}');
 }
 
@@ -258,36 +309,67 @@ static int severities(const char *arg, struct bb_str *p)
 	return 0;
 }
 
+/* ---- the keyset's order, for SQLite's rows ---- */
+
+static int bytes_cmp(struct bb_str a, struct bb_str b)
+{
+	int c = memcmp(a.p ? a.p : "", b.p ? b.p : "", a.n < b.n ? a.n : b.n);
+	return c ? c : (a.n > b.n) - (a.n < b.n);
+}
+
+/* priority as SQLite compares an INTEGER, then ASIN and marketplace as BINARY */
+static int key_cmp(const void *x, const void *y, void *arg)
+{
+	struct bb_rows *rows = arg;
+	int i = *(const int *)x, j = *(const int *)y;
+	int64_t a = atoll(bb_db_value(rows, i, C_PRIORITY)), b = atoll(bb_db_value(rows, j, C_PRIORITY));
+	int c = (a > b) - (a < b);
+	if (!c)
+		c = bytes_cmp(bb_db_text(rows, i, C_ASIN), bb_db_text(rows, j, C_ASIN));
+	return c ? c : bytes_cmp(bb_db_text(rows, i, C_MKT), bb_db_text(rows, j, C_MKT));
+}
+
 static enum MHD_Result page(struct req *r, struct bb_jdoc *jd, const struct bb_str *p, int64_t limit, int first)
 {
 	struct serve_db *held;
 	struct bb_db *db = serve_db_get(r->s, &held);
-	struct bb_rows *rows = NULL, *cnt = NULL;
-	int rc = bb_db_query(db, bb_db_is_pg(db) ? prioritized_pg : prioritized_lite, 10, p, &rows);
+	struct bb_rows *rows = NULL;
+	int64_t cnt[BB_SEVERITIES];
+	int pg = bb_db_is_pg(db);
+	int rc = bb_db_query(db, pg ? (first ? first_pg : next_pg) : first ? first_lite : next_lite, 10, p, &rows);
 
-	if (rc == BB_DB_OK && first)
-		rc = bb_db_exec(db, counts_sql, 0, NULL, &cnt);
+	if (rc == BB_DB_OK && first && (rc = severity_counts(held)) == BB_DB_OK)
+		memcpy(cnt, held->counts, sizeof cnt);
 	serve_db_put(held, rc);
 	if (rc != BB_DB_OK) {
 		bb_db_rows_free(rows);
 		return serve_error(r, 503, "database unavailable");
 	}
 	struct bb_jw w = { 0 };
-	int n = bb_db_nrows(rows);
+	int n = bb_db_nrows(rows), *order = malloc(((size_t)n + 1) * sizeof *order);
+	if (!order) {
+		bb_db_rows_free(rows);
+		return serve_error(r, 500, "out of memory");
+	}
+	for (int i = 0; i < n; i++)
+		order[i] = i;
+	if (!pg)
+		qsort_r(order, (size_t)n, sizeof *order, key_cmp, rows);
 	bb_jw_obj(&w);
 	bb_jw_key(&w, "items");
 	bb_jw_arr(&w);
 	for (int i = 0; i < n; i++)
-		item(&w, jd, rows, i);
+		item(&w, jd, rows, order[i]);
 	bb_jw_end(&w, ']');
-	char *next = n == limit ? cursor_encode(rows, n - 1) : NULL;
+	/* a state with two alerts of its severity is two rows: a full page may have more */
+	char *next = n >= limit ? cursor_encode(rows, order[n - 1]) : NULL;
+	free(order);
 	bb_jw_kstrz(&w, "next", next);
 	if (first)
 		counts(&w, cnt);
 	bb_jw_end(&w, '}');
 	free(next);
 	bb_db_rows_free(rows);
-	bb_db_rows_free(cnt);
 	return serve_json(r, 200, &w);
 }
 

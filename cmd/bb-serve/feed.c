@@ -7,10 +7,19 @@
  * follows the ring; one that falls FEED_RING events behind is dropped and
  * comes back with its last id.
  *
+ * A client's stream is read by libmicrohttpd's polling threads. When it has
+ * sent all there is, it suspends its connection and waits in the feed's
+ * list; the feed resumes every waiting client when it pushes events, and
+ * one alone when its heartbeat is due. Both happen under the feed's lock,
+ * so no event slips between a client's last look and its suspension.
+ *
  * PostgreSQL hands out event ids before commit, so a later id can commit
  * first. The feed never passes a missing id until it has waited
  * gap_wait_ms for it (a transaction that rolled back leaves one for good),
- * so a client resuming from an id never misses an earlier one. */
+ * so a client resuming from an id never misses an earlier one. That holds
+ * across a restart too: the feed starts before the first id missing among
+ * the newest START_WINDOW, which a transaction in flight may yet commit,
+ * and a client skips what it has already considered. */
 #include "serve.h"
 #include "json.h"
 #include "log.h"
@@ -27,6 +36,10 @@
 #define RANGE_SQL "SELECT id, kind, asin, marketplace, payload, created_at FROM events " \
 	"WHERE id > $1 AND id <= $2 ORDER BY id LIMIT 200"
 #define LAST_SQL "SELECT COALESCE(max(id), 0) FROM events"
+#define START_WINDOW 1000
+/* the id before the first one missing in (max - START_WINDOW, max], if any */
+#define HOLE_SQL "SELECT prev FROM (SELECT id, lag(id) OVER (ORDER BY id) AS prev FROM events " \
+	"WHERE id > $1) s WHERE id <> prev + 1 ORDER BY id LIMIT 1"
 #define FILL_BYTES 65536 /* what one refill of a client's buffer may add */
 #define MAX_ASINS 16
 
@@ -139,6 +152,73 @@ static void event_free(struct sse_event *e)
 	memset(e, 0, sizeof *e);
 }
 
+/* ---- the clients waiting (f->mu held) ---- */
+
+struct client {
+	struct req *r;
+	struct serve *s;
+	int64_t cursor;  /* every event up to this id has been considered */
+	uint64_t seq;    /* live: the next ring entry */
+	int live, ending;
+	unsigned sevmask; /* 0: every severity */
+	struct bb_str asins[MAX_ASINS];
+	int nasins;
+	char *asin_arg;
+	char *out;
+	size_t out_n, out_off, out_cap;
+	int64_t last_write; /* bb_mono_ms */
+	struct bb_jdoc *jd; /* catching up from the database */
+	struct client *prev, *next; /* in f->waiting while its connection is suspended */
+	int waiting;
+};
+
+static void wait_add(struct feed *f, struct client *c)
+{
+	int64_t due = c->last_write + c->s->heartbeat_ms;
+
+	c->prev = NULL, c->next = f->waiting;
+	if (f->waiting)
+		f->waiting->prev = c;
+	f->waiting = c;
+	c->waiting = 1;
+	if (!c->next || due < f->next_due)
+		f->next_due = due;
+	MHD_suspend_connection(c->r->conn);
+}
+
+static void wait_remove(struct feed *f, struct client *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		f->waiting = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	c->prev = c->next = NULL;
+	c->waiting = 0;
+}
+
+/* Resume the waiting clients: every one (all), or those whose heartbeat is
+ * due by now. */
+static void wake(struct feed *f, int all, int64_t now)
+{
+	struct client *c = f->waiting, *next;
+
+	if (!all && (!c || now < f->next_due))
+		return;
+	f->next_due = INT64_MAX;
+	for (; c; c = next) {
+		int64_t due = c->last_write + c->s->heartbeat_ms;
+		next = c->next;
+		if (all || due <= now) {
+			wait_remove(f, c);
+			MHD_resume_connection(c->r->conn);
+		} else if (due < f->next_due) {
+			f->next_due = due;
+		}
+	}
+}
+
 /* ---- the feed thread ---- */
 
 /* Put n events into the ring and wake the clients once for all of them. */
@@ -154,7 +234,17 @@ static void feed_push(struct feed *f, struct sse_event *e, int n)
 		f->head++;
 		f->cursor = e[i].id;
 	}
-	pthread_cond_broadcast(&f->cv);
+	wake(f, 1, 0);
+	pthread_mutex_unlock(&f->mu);
+}
+
+/* Resume the clients whose heartbeat is due. */
+static void feed_beat(struct feed *f)
+{
+	int64_t now = bb_mono_ms();
+
+	pthread_mutex_lock(&f->mu);
+	wake(f, 0, now);
 	pthread_mutex_unlock(&f->mu);
 }
 
@@ -227,6 +317,7 @@ static void *feed_run(void *arg)
 			feed_recover(f);
 			continue;
 		}
+		feed_beat(f);
 		/* PostgreSQL wakes us; the timeout bounds how long a stop or a gap waits */
 		if (bb_db_wait_change(f->db, "bb_events", pg ? (gap_since >= 0 ? 20 : 250) : (int)f->poll_ms) < 0)
 			feed_recover(f);
@@ -239,13 +330,8 @@ int feed_start(struct serve *s, char *err, size_t errlen)
 {
 	struct feed *f = &s->feed;
 	struct bb_rows *rows = NULL;
-	pthread_condattr_t ca;
 
 	pthread_mutex_init(&f->mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&f->cv, &ca);
-	pthread_condattr_destroy(&ca);
 	int rc = bb_db_open(s->url, &f->db, err, errlen);
 	if (rc == BB_DB_OK && (rc = bb_db_wait_change(f->db, "bb_events", 0)) > 0)
 		rc = BB_DB_OK; /* LISTEN sent, where things stand noted */
@@ -256,9 +342,22 @@ int feed_start(struct serve *s, char *err, size_t errlen)
 			snprintf(err, errlen, "%s", bb_db_errmsg(f->db));
 		return rc;
 	}
-	f->cursor = atoll(bb_db_value(rows, 0, 0) ? bb_db_value(rows, 0, 0) : "0");
+	f->newest = f->cursor = atoll(bb_db_value(rows, 0, 0) ? bb_db_value(rows, 0, 0) : "0");
 	bb_db_rows_free(rows);
+	rows = NULL;
 	f->gap_wait_ms = bb_db_is_pg(f->db) ? f->gap_wait_ms : 0; /* SQLite commits in id order */
+	if (f->gap_wait_ms) {
+		char from[24];
+		const char *p[1] = { from };
+		snprintf(from, sizeof from, "%lld", (long long)(f->cursor > START_WINDOW ? f->cursor - START_WINDOW : 0));
+		if ((rc = bb_db_exec(f->db, HOLE_SQL, 1, p, &rows)) != BB_DB_OK) {
+			snprintf(err, errlen, "%s", bb_db_errmsg(f->db));
+			return rc;
+		}
+		if (bb_db_nrows(rows))
+			f->cursor = atoll(bb_db_value(rows, 0, 0));
+		bb_db_rows_free(rows);
+	}
 	if ((errno = pthread_create(&f->thread, NULL, feed_run, f)) != 0) {
 		snprintf(err, errlen, "unable to start the feed: %s", strerror(errno));
 		return BB_DB_ERR;
@@ -267,12 +366,14 @@ int feed_start(struct serve *s, char *err, size_t errlen)
 	return BB_DB_OK;
 }
 
-/* Tell every stream to end, and the feed to stop. */
+/* Tell every stream to end, and the feed to stop. No stream is suspended
+ * after this: the waiting ones are resumed, and none suspends once it sees
+ * stop (under the same lock). */
 void feed_stop(struct feed *f)
 {
 	pthread_mutex_lock(&f->mu);
 	f->stop = 1;
-	pthread_cond_broadcast(&f->cv);
+	wake(f, 1, 0);
 	pthread_mutex_unlock(&f->mu);
 }
 
@@ -286,22 +387,6 @@ void feed_join(struct feed *f)
 }
 
 /* ---- a client ---- */
-
-struct client {
-	struct req *r;
-	struct serve *s;
-	int64_t cursor;  /* every event up to this id has been considered */
-	uint64_t seq;    /* live: the next ring entry */
-	int live, ending;
-	unsigned sevmask; /* 0: every severity */
-	struct bb_str asins[MAX_ASINS];
-	int nasins;
-	char *asin_arg;
-	char *out;
-	size_t out_n, out_off, out_cap;
-	int64_t last_write; /* bb_mono_ms */
-	struct bb_jdoc *jd; /* catching up from the database */
-};
 
 static int client_wants(const struct client *c, int severity, const char *asin, size_t n)
 {
@@ -393,6 +478,10 @@ static int client_from_ring(struct client *c, struct feed *f)
 
 	while (c->seq < f->head && c->out_n < FILL_BYTES) {
 		const struct sse_event *e = &f->ring[c->seq % FEED_RING];
+		if (e->id <= c->cursor) { /* read again after a start, and considered already */
+			c->seq++;
+			continue;
+		}
 		if (client_wants(c, e->severity, e->asin, e->asin_n)) {
 			if (client_append(c, e->frame, e->frame_n) != 0)
 				return -1;
@@ -404,17 +493,21 @@ static int client_from_ring(struct client *c, struct feed *f)
 	return 0;
 }
 
-enum { FILL_END = -1, FILL_NONE = 0, FILL_SOME = 1 };
+enum { FILL_END = -1, FILL_WAIT = 0, FILL_SOME = 1, FILL_BEAT = 2 };
 
 /* Fill the client's buffer: FILL_SOME (maybe nothing to send yet, but
- * progress), FILL_NONE (nothing new: wait), or FILL_END. */
+ * progress), FILL_BEAT (nothing new, and the heartbeat is due), FILL_WAIT
+ * (nothing new: the connection is suspended until the feed resumes it), or
+ * FILL_END. */
 static int client_fill(struct client *c)
 {
 	struct feed *f = &c->s->feed;
+	int rc;
 
 	pthread_mutex_lock(&f->mu);
 	if (f->stop) {
 		pthread_mutex_unlock(&f->mu);
+		c->r->shutdown = 1;
 		return FILL_END;
 	}
 	if (!c->live) {
@@ -434,33 +527,19 @@ static int client_fill(struct client *c)
 		static const char bye[] = ": too far behind: reconnect with Last-Event-ID\n\n";
 		return client_append(c, bye, sizeof bye - 1) == 0 ? FILL_SOME : FILL_END;
 	}
-	int had = c->seq < f->head;
-	int rc = client_from_ring(c, f);
+	if (c->seq < f->head)
+		rc = client_from_ring(c, f) == 0 ? FILL_SOME : FILL_END;
+	else if (bb_mono_ms() >= c->last_write + c->s->heartbeat_ms)
+		rc = FILL_BEAT;
+	else
+		wait_add(f, c), rc = FILL_WAIT;
 	pthread_mutex_unlock(&f->mu);
-	return rc != 0 ? FILL_END : had ? FILL_SOME : FILL_NONE;
+	return rc;
 }
 
-/* Wait until the feed has more for a live client, or the heartbeat is due:
- * 1 when it is (a comment goes out), 0 otherwise. */
-static int client_wait(struct client *c)
-{
-	struct feed *f = &c->s->feed;
-	int64_t due = c->last_write + c->s->heartbeat_ms;
-	struct timespec ts = { (time_t)(due / 1000), (long)(due % 1000) * 1000000L };
-	int beat = 0;
-
-	pthread_mutex_lock(&f->mu);
-	while (!f->stop && c->seq == f->head) {
-		/* bb_mono_ms is CLOCK_MONOTONIC, the condition's clock */
-		if (pthread_cond_timedwait(&f->cv, &f->mu, &ts) == ETIMEDOUT) {
-			beat = 1;
-			break;
-		}
-	}
-	pthread_mutex_unlock(&f->mu);
-	return beat;
-}
-
+/* libmicrohttpd asks for more of the stream: what the client's buffer holds,
+ * filled first when empty. 0 (nothing now) only once the connection is
+ * suspended: it is not asked again until the feed resumes it. */
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct client *c = cls;
@@ -473,7 +552,9 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 		int rc = client_fill(c);
 		if (rc == FILL_END)
 			return MHD_CONTENT_READER_END_OF_STREAM;
-		if (rc == FILL_NONE && client_wait(c) && client_append(c, ":\n\n", 3) != 0)
+		if (rc == FILL_WAIT)
+			return 0;
+		if (rc == FILL_BEAT && client_append(c, ":\n\n", 3) != 0)
 			return MHD_CONTENT_READER_END_WITH_ERROR;
 	}
 	size_t n = c->out_n - c->out_off < max ? c->out_n - c->out_off : max;
@@ -487,6 +568,12 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 static void stream_free(void *cls)
 {
 	struct client *c = cls;
+	struct feed *f = &c->s->feed;
+
+	pthread_mutex_lock(&f->mu); /* never in the list by now; but never left in it */
+	if (c->waiting)
+		wait_remove(f, c);
+	pthread_mutex_unlock(&f->mu);
 	__atomic_fetch_sub(&c->s->metrics.sse_clients, 1, __ATOMIC_RELAXED);
 	bb_json_free(c->jd);
 	free(c->out);
@@ -539,7 +626,7 @@ static int client_start(struct client *c, struct req *r)
 	if (from)
 		return bb_parse_i64(from, 0, INT64_MAX, &c->cursor);
 	pthread_mutex_lock(&c->s->feed.mu);
-	c->cursor = c->s->feed.cursor;
+	c->cursor = c->s->feed.cursor > c->s->feed.newest ? c->s->feed.cursor : c->s->feed.newest;
 	pthread_mutex_unlock(&c->s->feed.mu);
 	return 0;
 }

@@ -1,8 +1,11 @@
-/* http.c: the server. libmicrohttpd runs a thread per connection (an SSE
- * stream waits on the feed in its own); this file sets its limits, routes
- * each request by path and method, hands the routes a database connection
- * from a small pool, and writes one log line per request when it ends —
- * method, path, status, bytes, time, never a header (the token is one). */
+/* http.c: the server. libmicrohttpd polls every connection (epoll) from a
+ * few threads, one a core; a request is answered in the thread that read
+ * it, and an SSE stream with nothing to send is suspended until the feed
+ * resumes it (feed.c), so a thousand idle streams cost no thread. This file
+ * sets the limits, routes each request by path and method, gives each
+ * thread a database connection of its own, and writes one log line per
+ * request when it ends — method, path, status, bytes, time, never a header
+ * (the token is one). */
 #include "serve.h"
 #include "log.h"
 #include "timeutil.h"
@@ -12,12 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-
-#ifdef __SANITIZE_ADDRESS__
-#define STACK (4u << 20) /* ASan's redzones and fake frames */
-#else
-#define STACK (512u << 10)
-#endif
+#include <unistd.h>
 
 static const struct {
 	const char *path;
@@ -39,19 +37,21 @@ int64_t serve_now(void)
 	return bb_now_ms();
 }
 
-/* ---- the database pool ---- */
+/* ---- the database connections ---- */
 
+/* The calling thread's connection: the first call takes a free one for good,
+ * so a polling thread never waits for another; any other thread (there is
+ * none today) shares one under its lock. */
 struct bb_db *serve_db_get(struct serve *s, struct serve_db **held)
 {
-	struct serve_db *d = NULL;
+	static _Thread_local struct serve_db *mine;
+	struct serve_db *d = mine;
 
-	for (int i = 0; i < SERVE_POOL && !d; i++)
-		if (pthread_mutex_trylock(&s->pool[i].mu) == 0)
-			d = &s->pool[i];
 	if (!d) {
-		d = &s->pool[__atomic_fetch_add(&s->next_pool, 1, __ATOMIC_RELAXED) % SERVE_POOL];
-		pthread_mutex_lock(&d->mu);
+		unsigned i = __atomic_fetch_add(&s->next_pool, 1, __ATOMIC_RELAXED);
+		d = i < s->threads ? (mine = &s->pool[i]) : &s->pool[i % s->threads];
 	}
+	pthread_mutex_lock(&d->mu);
 	*held = d;
 	return d->db;
 }
@@ -66,7 +66,11 @@ void serve_db_put(struct serve_db *held, int rc)
 
 static int pool_open(struct serve *s, char *err, size_t errlen)
 {
-	for (int i = 0; i < SERVE_POOL; i++) {
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+
+	/* two at least: a request that waits for the database holds up only its thread's connections */
+	s->threads = cores < 2 ? 2 : cores > SERVE_MAX_THREADS ? SERVE_MAX_THREADS : (unsigned)cores;
+	for (unsigned i = 0; i < s->threads; i++) {
 		pthread_mutex_init(&s->pool[i].mu, NULL);
 		int rc = bb_db_open(s->url, &s->pool[i].db, err, errlen);
 		if (rc != BB_DB_OK)
@@ -278,7 +282,8 @@ static void on_done(void *cls, struct MHD_Connection *conn, void **con_cls, enum
 	snprintf(bytes, sizeof bytes, "%llu", (unsigned long long)r->sent);
 	bb_log(r->status >= 500 ? BB_WARN : BB_INFO, NULL, "request", "method", r->method, "path", r->path, "status",
 	       status, "bytes", bytes, "ms", ms, "client", host, "end",
-	       why == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "ok" : why == MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN ? "shutdown"
+	       why == MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN || r->shutdown ? "shutdown"
+	       : why == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "ok"
 	       : why == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED ? "timeout" : "closed", NULL);
 	metrics_request(&s->metrics, r->route, r->status);
 	free(r->body);
@@ -331,14 +336,14 @@ int serve_start(struct serve *s, char *err, size_t errlen)
 		return rc;
 	if (resolve(s->listen, &ai, err, errlen) != 0)
 		return BB_DB_BADURL;
-	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC |
-			 MHD_USE_ERROR_LOG | (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0);
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
+			 (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0);
 	s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
 				     MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+				     MHD_OPTION_THREAD_POOL_SIZE, s->threads,
 				     MHD_OPTION_CONNECTION_LIMIT, s->max_connections,
 				     MHD_OPTION_CONNECTION_TIMEOUT, s->timeout_s,
 				     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SERVE_MAX_BODY + 16384,
-				     MHD_OPTION_THREAD_STACK_SIZE, (size_t)STACK,
 				     MHD_OPTION_NOTIFY_COMPLETED, on_done, s,
 				     MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
 				     MHD_OPTION_END);
@@ -351,7 +356,8 @@ int serve_start(struct serve *s, char *err, size_t errlen)
 	return BB_DB_OK;
 }
 
-/* Stop taking connections, end every stream, and wait for the requests in hand. */
+/* Stop taking connections, end every stream (resuming those suspended:
+ * libmicrohttpd must have none at its stop), and finish the requests in hand. */
 void serve_stop(struct serve *s)
 {
 	if (s->daemon)
@@ -360,6 +366,6 @@ void serve_stop(struct serve *s)
 	if (s->daemon)
 		MHD_stop_daemon(s->daemon);
 	s->daemon = NULL;
-	for (int i = 0; i < SERVE_POOL; i++)
+	for (unsigned i = 0; i < s->threads; i++)
 		bb_db_close(s->pool[i].db);
 }

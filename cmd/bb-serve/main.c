@@ -11,7 +11,6 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,7 +139,7 @@ static int start(struct serve *s)
 	}
 	if (strncmp(err, "unable to listen", 16) == 0) /* BADURL: no address at all */
 		return bb_fatal(rc == BB_DB_BADURL ? BB_EX_CONFIG : BB_EX_TEMPFAIL, "%s", err);
-	return bb_fatal(rc == BB_DB_BADURL ? BB_EX_CONFIG : rc == BB_DB_RETRY ? BB_EX_TEMPFAIL : BB_EX_UNAVAILABLE,
+	return bb_fatal(bb_db_exit_status(rc),
 			"unable to open database '%s': %s", s->url, err);
 }
 
@@ -178,7 +177,6 @@ int main(int argc, char **argv)
 	bb_log_init("bb-serve");
 	if (bb_cli_early(argc, argv, HELP, "bb-serve " BB_VERSION))
 		return 0;
-	mallopt(M_ARENA_MAX, 2); /* a thread per connection need not mean an arena each */
 	block_signals();
 	if (bb_conf_load(&conf, err, sizeof err) != 0)
 		return bb_fatal(BB_EX_CONFIG, "%s", err);
@@ -186,12 +184,18 @@ int main(int argc, char **argv)
 	if (rc == 0)
 		rc = configure(&s, &o, conf);
 	if (rc == 0)
+		rc = status_configure(&s, conf);
+	if (rc == 0)
+		rc = trends_configure(&s, conf);
+	if (rc == 0)
 		rc = start(&s);
 	if (rc == 0)
 		run();
 	serve_stop(&s);
 	feed_join(&s.feed);
 	free(s.token);
+	status_destroy(&s);
+	trends_destroy(&s);
 	bb_conf_free(conf);
 	return rc;
 }

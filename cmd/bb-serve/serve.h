@@ -1,7 +1,7 @@
 /* serve.h: what the files of bb-serve share. http.c is the server (limits,
  * routes, one log line per request), feed.c the change feed behind the SSE
  * stream, api.c the REST routes, metrics.c /metrics, status.c and trends.c
- * the routes whose data other modules of bb will provide. */
+ * bb-status's document (lib/status.h) and bb-trend's series (lib/history.h). */
 #ifndef BB_SERVE_H
 #define BB_SERVE_H
 
@@ -9,6 +9,7 @@
 #include "conf.h"
 #include "db.h"
 #include "jwrite.h"
+#include "status.h"
 #include "str.h"
 
 #include <microhttpd.h>
@@ -18,7 +19,7 @@
 #include <stdint.h>
 
 #define SERVE_MAX_BODY 65536 /* a request's body, and its headers */
-#define SERVE_POOL 4         /* database connections for the requests */
+#define SERVE_MAX_THREADS 64 /* threads serving connections: one a core, this many at most */
 
 /* The routes, for dispatch and for the metrics. */
 enum serve_route {
@@ -40,12 +41,16 @@ struct sse_event {
 
 #define FEED_RING 4096 /* events kept for live clients: one that lags more is dropped */
 
+struct client;
+
 struct feed {
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
 	struct sse_event ring[FEED_RING];
 	uint64_t head;   /* events pushed so far; ring[seq % FEED_RING] */
 	int64_t cursor;  /* the feed has read every event up to this id */
+	struct client *waiting; /* streams suspended until there is more (or a heartbeat is due) */
+	int64_t next_due;       /* the earliest heartbeat among them, bb_mono_ms */
+	int64_t newest;  /* the newest id when it started: where a client without one starts */
 	int stop, running;
 	pthread_t thread;
 	struct bb_db *db; /* the feed's own connection (LISTEN on PostgreSQL) */
@@ -62,11 +67,34 @@ struct metrics {
 	uint64_t gap_count, gap_bucket[GAP_BUCKETS], gap_sum_us;
 };
 
+/* ---- bb-status's document (status.c) and the series (trends.c) ---- */
+
+struct serve_status {
+	pthread_mutex_t mu;
+	struct bb_status_conf conf;
+	int64_t cache_ms;    /* a collection serves the requests of this long */
+	struct bb_sqs *sqs;  /* made at the first collection that needs it */
+	int64_t at;          /* bb_mono_ms of the last collection; 0: none yet */
+	enum bb_health health;
+	struct bb_jw doc, verdict; /* the document; {overall_health, checked_at, checks} */
+	char *prom;          /* its gauges */
+	size_t prom_n;
+};
+
+struct serve_trends {
+	const char **ours; /* [analysis] seller_ids */
+	int nours;
+	char *ours_copy;
+};
+
 /* ---- the server ---- */
 
 struct serve_db {
 	pthread_mutex_t mu;
 	struct bb_db *db;
+	/* api.c: the rows of each severity, as of data_version (SQLite) */
+	int has_counts;
+	int64_t counts_version, counts[BB_SEVERITIES];
 };
 
 struct serve {
@@ -76,13 +104,16 @@ struct serve {
 	size_t token_n;
 	unsigned max_connections, timeout_s;
 	int64_t snooze_ms;
-	struct serve_db pool[SERVE_POOL];
+	unsigned threads;           /* libmicrohttpd's polling threads */
+	struct serve_db pool[SERVE_MAX_THREADS]; /* a connection for each */
 	unsigned next_pool;
 	struct feed feed;
 	struct metrics metrics;
 	int64_t heartbeat_ms;
 	struct MHD_Daemon *daemon;
 	char mhd_err[256]; /* libmicrohttpd's last complaint, for a failed start */
+	struct serve_status status;
+	struct serve_trends trends;
 };
 
 /* A request as the routes see it. */
@@ -97,6 +128,7 @@ struct req {
 	size_t body_n;
 	int too_large, auth; /* auth: 0 not checked, else the status it earned (200 ok) */
 	uint64_t sent;       /* SSE: bytes */
+	int shutdown;        /* SSE: ended because the server stops */
 };
 
 /* http.c */
@@ -125,13 +157,17 @@ enum MHD_Result route_prioritized(struct req *r);
 enum MHD_Result route_acknowledge(struct req *r);
 int serve_check_token(struct serve *s, const char *header);
 
-/* status.c: bb-status's document, until lib/status.h provides it */
+/* status.c: bb-status's document */
+int status_configure(struct serve *s, const struct bb_conf *conf);
+void status_destroy(struct serve *s);
 enum MHD_Result route_worker_status(struct req *r);
 enum MHD_Result route_health(struct req *r);
-/* Its gauges in the Prometheus text format, appended to w's buffer. */
+/* Its gauges in the Prometheus text format. */
 void status_metrics(struct serve *s, FILE *out);
 
-/* trends.c: bb-trend history's series, until lib/ provides it */
+/* trends.c: bb-trend history's series */
+int trends_configure(struct serve *s, const struct bb_conf *conf);
+void trends_destroy(struct serve *s);
 enum MHD_Result route_trends(struct req *r, const char *asin);
 
 /* metrics.c */

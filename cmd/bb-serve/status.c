@@ -1,174 +1,119 @@
 /* status.c: GET /api/worker-status, GET /api/health and the status gauges
- * of /metrics. bb-status owns this document (lib/status.h: bb_status_collect
- * and its writer); until bb-serve is switched to it, this file is the one
- * place that reads it, from the database alone: the workers' heartbeats,
- * the failures, the newest event. The queue's figures need SQS and stay
- * null here.
- *
- * Health: critical when the database cannot be read, degraded when a
- * worker's heartbeat is older than STALE_MS, else healthy. */
+ * of /metrics, all from bb-status's document (lib/status.h), read from SQS
+ * and the database as bb-status reads it. A collection costs SQS calls, so
+ * one serves every request for [serve] status_cache (5 s): the document,
+ * the verdict and the gauges are written once and copied to each. */
 #include "serve.h"
-#include "parse.h"
+#include "exitcode.h"
+#include "log.h"
 #include "timeutil.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define STALE_MS (2 * 60 * 1000)
-
-#define WORKERS_SQL "SELECT worker_id, stage, host, pid, started_at, last_heartbeat, processed, failed " \
-	"FROM worker_heartbeats ORDER BY stage, worker_id"
-#define FAILURES_SQL "SELECT count(*), max(last_failed) FROM worker_failures"
-#define EVENTS_SQL "SELECT COALESCE(max(id), 0) FROM events"
-
-enum { HEALTHY, DEGRADED, CRITICAL };
-static const char *const health_names[] = { "healthy", "degraded", "critical" };
-
-struct status {
-	int health;
-	const char *why;
-	int64_t now;
-	struct bb_rows *workers, *failures, *events;
-};
-
-static int64_t col_time(struct bb_rows *r, int i, int c)
+int status_configure(struct serve *s, const struct bb_conf *conf)
 {
-	struct bb_str v = bb_db_text(r, i, c);
-	int64_t ms;
-	return v.p && bb_time_parse_loose(v.p, v.n, &ms) == 0 ? ms : -1;
+	struct serve_status *st = &s->status;
+	const char *v = bb_conf_get(conf, "serve", "status_cache");
+	char err[600];
+
+	pthread_mutex_init(&st->mu, NULL);
+	if (bb_status_configure(&st->conf, conf, err, sizeof err) != 0)
+		return bb_fatal(BB_EX_CONFIG, "%s", err);
+	st->cache_ms = 5000;
+	if (v && bb_duration_parse(v, &st->cache_ms) != 0)
+		return bb_fatal(BB_EX_CONFIG, "unable to use [serve] status_cache '%s': expected a duration such as 5s", v);
+	return 0;
 }
 
-static int64_t col_int(struct bb_rows *r, int i, int c)
+void status_destroy(struct serve *s)
 {
-	int64_t v;
-	return bb_db_value(r, i, c) && bb_parse_i64(bb_db_value(r, i, c), INT64_MIN, INT64_MAX, &v) == 0 ? v : 0;
+	struct serve_status *st = &s->status;
+
+	bb_sqs_free(st->sqs);
+	bb_jw_free(&st->doc);
+	bb_jw_free(&st->verdict);
+	free(st->prom);
 }
 
-static void status_collect(struct serve *s, struct status *st)
+/* Write the three texts of a collection; -1 when memory ran out. */
+static int render(struct serve_status *st, const struct bb_status *doc)
 {
+	FILE *out;
+
+	bb_jw_reset(&st->doc);
+	bb_jw_reset(&st->verdict);
+	bb_status_json(&st->doc, doc, &st->conf);
+	bb_status_health_json(&st->verdict, doc);
+	free(st->prom);
+	st->prom = NULL;
+	if (!(out = open_memstream(&st->prom, &st->prom_n)))
+		return -1;
+	bb_status_prom(out, doc);
+	st->health = doc->health;
+	return fclose(out) != 0 || st->doc.oom || st->verdict.oom ? -1 : 0;
+}
+
+/* Collect again unless the last collection is recent. Called with st->mu held. */
+static int refresh(struct serve *s)
+{
+	struct serve_status *st = &s->status;
+	char sqs_err[600] = "";
 	struct serve_db *held;
+	struct bb_status doc;
+
+	if (st->at && bb_mono_ms() - st->at < st->cache_ms)
+		return 0;
+	if (!st->sqs)
+		st->sqs = bb_status_sqs(&st->conf, sqs_err, sizeof sqs_err);
 	struct bb_db *db = serve_db_get(s, &held);
-	int rc = db ? bb_db_exec(db, WORKERS_SQL, 0, NULL, &st->workers) : BB_DB_RETRY;
-
-	if (rc == BB_DB_OK)
-		rc = bb_db_exec(db, FAILURES_SQL, 0, NULL, &st->failures);
-	if (rc == BB_DB_OK)
-		rc = bb_db_exec(db, EVENTS_SQL, 0, NULL, &st->events);
-	serve_db_put(held, rc);
-	st->now = serve_now();
-	st->health = HEALTHY;
-	if (rc != BB_DB_OK) {
-		st->health = CRITICAL, st->why = "database unavailable";
-		return;
-	}
-	for (int i = 0; i < bb_db_nrows(st->workers); i++)
-		if (st->now - col_time(st->workers, i, 5) > STALE_MS)
-			st->health = DEGRADED, st->why = "a worker's heartbeat is stale";
+	int rc = bb_status_collect(db, NULL, st->sqs, sqs_err, &st->conf, serve_now(), &doc);
+	serve_db_put(held, rc == 0 && doc.db_ok ? BB_DB_OK : BB_DB_RETRY); /* a lost connection is made again */
+	if (rc == 0)
+		rc = render(st, &doc);
+	bb_status_free(&doc);
+	st->at = rc == 0 ? bb_mono_ms() : 0;
+	return rc;
 }
 
-static void status_free(struct status *st)
+/* A copy of the cached text of one of the JSON documents, as a reply. */
+static enum MHD_Result reply_json(struct req *r, const struct bb_jw *which, int critical_status)
 {
-	bb_db_rows_free(st->workers);
-	bb_db_rows_free(st->failures);
-	bb_db_rows_free(st->events);
-}
+	struct serve_status *st = &r->s->status;
+	struct bb_jw w = { 0 };
+	int status = 200;
 
-static void workers(struct bb_jw *w, const struct status *st)
-{
-	bb_jw_key(w, "workers");
-	bb_jw_arr(w);
-	for (int i = 0; i < bb_db_nrows(st->workers); i++) {
-		int64_t beat = col_time(st->workers, i, 5);
-		bb_jw_obj(w);
-		bb_jw_kview(w, "worker_id", bb_db_text(st->workers, i, 0));
-		bb_jw_kview(w, "stage", bb_db_text(st->workers, i, 1));
-		bb_jw_kview(w, "host", bb_db_text(st->workers, i, 2));
-		bb_jw_kint(w, "pid", col_int(st->workers, i, 3));
-		bb_jw_ktime(w, "started_at", col_time(st->workers, i, 4));
-		bb_jw_ktime(w, "last_heartbeat", beat);
-		bb_jw_kint(w, "age_seconds", beat >= 0 ? (st->now - beat) / 1000 : -1);
-		bb_jw_kbool(w, "stale", st->now - beat > STALE_MS);
-		bb_jw_kint(w, "processed", col_int(st->workers, i, 6));
-		bb_jw_kint(w, "failed", col_int(st->workers, i, 7));
-		bb_jw_end(w, '}');
+	pthread_mutex_lock(&st->mu);
+	int rc = refresh(r->s);
+	if (rc == 0) {
+		bb_jw_raw(&w, which->buf, which->len);
+		status = st->health == BB_CRITICAL ? critical_status : 200;
 	}
-	bb_jw_end(w, ']');
-}
-
-static void document(struct bb_jw *w, const struct status *st)
-{
-	bb_jw_obj(w);
-	bb_jw_ktime(w, "generated_at", st->now);
-	bb_jw_kstrz(w, "health", health_names[st->health]);
-	bb_jw_kstrz(w, "reason", st->why);
-	bb_jw_key(w, "queue");
-	bb_jw_obj(w);
-	bb_jw_key(w, "depth"), bb_jw_null(w);
-	bb_jw_key(w, "oldest_age_seconds"), bb_jw_null(w);
-	bb_jw_key(w, "dlq_depth"), bb_jw_null(w);
-	bb_jw_end(w, '}');
-	if (st->health != CRITICAL) {
-		workers(w, st);
-		bb_jw_key(w, "failures");
-		bb_jw_obj(w);
-		bb_jw_kint(w, "total", col_int(st->failures, 0, 0));
-		bb_jw_ktime(w, "last", col_time(st->failures, 0, 1));
-		bb_jw_end(w, '}');
-		bb_jw_kint(w, "last_event_id", col_int(st->events, 0, 0));
+	pthread_mutex_unlock(&st->mu);
+	if (rc != 0) {
+		bb_jw_free(&w);
+		return serve_error(r, 500, "out of memory");
 	}
-	bb_jw_end(w, '}');
+	return serve_json(r, status, &w);
 }
 
 enum MHD_Result route_worker_status(struct req *r)
 {
-	struct status st = { 0 };
-	struct bb_jw w = { 0 };
-
-	status_collect(r->s, &st);
-	document(&w, &st);
-	status_free(&st);
-	return serve_json(r, 200, &w);
+	return reply_json(r, &r->s->status.doc, 200);
 }
 
+/* 200 healthy or degraded, 503 critical: what a load balancer acts on. */
 enum MHD_Result route_health(struct req *r)
 {
-	struct status st = { 0 };
-	struct bb_jw w = { 0 };
-
-	status_collect(r->s, &st);
-	bb_jw_obj(&w);
-	bb_jw_kstrz(&w, "status", health_names[st.health]);
-	bb_jw_kstrz(&w, "reason", st.why);
-	bb_jw_ktime(&w, "checked_at", st.now);
-	bb_jw_end(&w, '}');
-	status_free(&st);
-	return serve_json(r, st.health == CRITICAL ? 503 : 200, &w);
+	return reply_json(r, &r->s->status.verdict, 503);
 }
 
 void status_metrics(struct serve *s, FILE *out)
 {
-	struct status st = { 0 };
+	struct serve_status *st = &s->status;
 
-	status_collect(s, &st);
-	fprintf(out, "# HELP bb_health 0 healthy, 1 degraded, 2 critical.\n# TYPE bb_health gauge\nbb_health %d\n",
-		st.health);
-	if (st.health != CRITICAL) {
-		fputs("# HELP bb_worker_heartbeat_age_seconds Time since a worker's last heartbeat.\n"
-		      "# TYPE bb_worker_heartbeat_age_seconds gauge\n", out);
-		for (int i = 0; i < bb_db_nrows(st.workers); i++) {
-			struct bb_str id = bb_db_text(st.workers, i, 0), stage = bb_db_text(st.workers, i, 1);
-			int ok = id.p && stage.p && !memchr(id.p, '"', id.n) && !memchr(id.p, '\\', id.n) &&
-				 !memchr(id.p, '\n', id.n) && !memchr(stage.p, '"', stage.n) && !memchr(stage.p, '\n', stage.n);
-			if (ok)
-				fprintf(out, "bb_worker_heartbeat_age_seconds{worker_id=\"%.*s\",stage=\"%.*s\"} %.3f\n",
-					(int)id.n, id.p, (int)stage.n, stage.p,
-					(double)(st.now - col_time(st.workers, i, 5)) / 1e3);
-		}
-		fprintf(out, "# HELP bb_worker_failures Messages recorded as failed or rejected.\n"
-			"# TYPE bb_worker_failures gauge\nbb_worker_failures %lld\n",
-			(long long)col_int(st.failures, 0, 0));
-		fprintf(out, "# HELP bb_events_last_id The newest event's id.\n# TYPE bb_events_last_id gauge\n"
-			"bb_events_last_id %lld\n", (long long)col_int(st.events, 0, 0));
-	}
-	status_free(&st);
+	pthread_mutex_lock(&st->mu);
+	if (refresh(s) == 0)
+		fwrite(st->prom, 1, st->prom_n, out);
+	pthread_mutex_unlock(&st->mu);
 }

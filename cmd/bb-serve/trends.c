@@ -1,58 +1,53 @@
 /* trends.c: GET /api/competitive-intelligence/trends/:asin?marketplace=&since=7d,
- * the series a sparkline draws: our price and the market low at each event
- * time, oldest first. bb-trend's history owns this data; until bb-serve
- * reads it through that module, this file is the one place that queries
- * competitive_history for it (the columns it reads are the same in every
- * schema version). Without ?marketplace, the ASIN's latest one. */
+ * the series a sparkline draws: an ASIN's notifications in event time,
+ * oldest first, as bb-trend history gives them (lib/history.h), the newest
+ * SERIES_MAX at most. Without ?marketplace, that of the ASIN's newest
+ * notification. Our sellers are [analysis] seller_ids, as bb-trend's. */
 #include "serve.h"
+#include "conf.h"
+#include "exitcode.h"
+#include "history.h"
+#include "log.h"
 #include "parse.h"
 #include "timeutil.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define MARKETPLACE "COALESCE($2, (SELECT marketplace FROM competitive_history WHERE asin = $1 " \
-	"ORDER BY event_time DESC LIMIT 1))"
-/* the newest 500 points at most */
-static const char trend_lite[] =
-	"SELECT h.event_time, h.our_price, h.market_low, h.severity, h.marketplace, s.currency "
-	"FROM competitive_history AS h LEFT JOIN current_state AS s ON s.asin = h.asin AND s.marketplace = h.marketplace "
-	"WHERE h.asin = $1 AND h.marketplace = " MARKETPLACE " AND h.event_time >= $3 "
-	"ORDER BY h.event_time DESC LIMIT 500";
-static const char trend_pg[] =
-	"SELECT h.event_time, h.our_price, h.market_low, h.severity, h.marketplace, s.currency "
-	"FROM competitive_history AS h LEFT JOIN current_state AS s ON s.asin = h.asin AND s.marketplace = h.marketplace "
-	"WHERE h.asin = $1::text AND h.marketplace = COALESCE($2::text, (SELECT marketplace FROM competitive_history "
-	"WHERE asin = $1::text ORDER BY event_time DESC LIMIT 1)) AND h.event_time >= $3::timestamptz "
-	"ORDER BY h.event_time DESC LIMIT 500";
+#define SERIES_MAX 500
+/* Event times come from Amazon's clock: one a little ahead of ours is
+ * still shown. */
+#define AHEAD_MS (24 * 3600 * 1000)
 
-static void amount(struct bb_jw *w, const char *key, struct bb_rows *rows, int i, int col)
+int trends_configure(struct serve *s, const struct bb_conf *conf)
 {
-	const char *v = bb_db_value(rows, i, col);
-	int64_t n;
-	bb_jw_kint_or_null(w, key, v && bb_parse_i64(v, INT64_MIN, INT64_MAX, &n) == 0 ? n : 0,
-			   v && bb_parse_i64(v, INT64_MIN, INT64_MAX, &n) == 0);
+	const char *v = bb_conf_get(conf, "analysis", "seller_ids");
+
+	if (v && (!(s->trends.ours_copy = strdup(v)) ||
+		  bb_split_list(s->trends.ours_copy, &s->trends.ours, &s->trends.nours) != 0))
+		return bb_fatal(BB_EX_SOFTWARE, "out of memory");
+	return 0;
 }
 
-static void series(struct bb_jw *w, struct bb_rows *rows, const char *asin, int64_t since)
+void trends_destroy(struct serve *s)
 {
-	int n = bb_db_nrows(rows);
+	free(s->trends.ours);
+	free(s->trends.ours_copy);
+}
 
+static void series(struct bb_jw *w, const struct bb_history *h, int64_t since)
+{
 	bb_jw_obj(w);
-	bb_jw_kstrz(w, "asin", asin);
-	bb_jw_kview(w, "marketplace", n ? bb_db_text(rows, 0, 4) : (struct bb_str){ 0 });
-	bb_jw_kview(w, "currency", n ? bb_db_text(rows, 0, 5) : (struct bb_str){ 0 });
+	bb_jw_kview(w, "asin", h->p.asin);
+	bb_jw_kview(w, "marketplace", h->p.mkt);
+	bb_jw_kview(w, "currency", h->p.currency);
 	bb_jw_ktime(w, "since", since);
 	bb_jw_key(w, "points");
 	bb_jw_arr(w);
-	for (int i = n - 1; i >= 0; i--) {
-		struct bb_str t = bb_db_text(rows, i, 0);
-		int64_t ms;
+	for (size_t i = h->n > SERIES_MAX ? h->n - SERIES_MAX : 0; i < h->n; i++) {
 		bb_jw_obj(w);
-		bb_jw_ktime(w, "t", t.p && bb_time_parse_loose(t.p, t.n, &ms) == 0 ? ms : -1);
-		amount(w, "our_price", rows, i, 1);
-		amount(w, "market_low", rows, i, 2);
-		bb_jw_kview(w, "severity", bb_db_text(rows, i, 3));
+		bb_jw_ktime(w, "t", h->notes[i].t);
+		bb_history_note_json(w, h, i);
 		bb_jw_end(w, '}');
 	}
 	bb_jw_end(w, ']');
@@ -60,7 +55,7 @@ static void series(struct bb_jw *w, struct bb_rows *rows, const char *asin, int6
 }
 
 /* ?since=: a duration back from now (7d), or an RFC 3339 time. */
-static int since_of(const char *arg, int64_t *since)
+static int since_of(const char *arg, int64_t now, int64_t *since)
 {
 	int64_t ms;
 	if (!arg)
@@ -69,29 +64,24 @@ static int since_of(const char *arg, int64_t *since)
 		return 0;
 	if (bb_duration_parse(arg, &ms) != 0 || ms <= 0)
 		return -1;
-	*since = serve_now() - ms;
+	*since = now - ms;
 	return 0;
 }
 
 enum MHD_Result route_trends(struct req *r, const char *asin)
 {
-	const char *mkt = serve_arg(r, "marketplace");
-	char since_s[32];
-	int64_t since;
-	struct bb_rows *rows = NULL;
+	struct bb_history h = { .ours = r->s->trends.ours, .nours = r->s->trends.nours };
+	int64_t now = serve_now(), since;
 	struct serve_db *held;
-
-	if (since_of(serve_arg(r, "since"), &since) != 0)
-		return serve_error(r, 400, "since: expected a duration such as 7d, or an RFC 3339 time");
-	bb_time_format(since, since_s, sizeof since_s);
-	struct bb_str p[3] = { { asin, strlen(asin) }, { mkt, mkt ? strlen(mkt) : 0 }, { since_s, strlen(since_s) } };
-	struct bb_db *db = serve_db_get(r->s, &held);
-	int rc = bb_db_query(db, bb_db_is_pg(db) ? trend_pg : trend_lite, 3, p, &rows);
-	serve_db_put(held, rc);
-	if (rc != BB_DB_OK)
-		return serve_error(r, 503, "database unavailable");
 	struct bb_jw w = { 0 };
-	series(&w, rows, asin, since);
-	bb_db_rows_free(rows);
-	return serve_json(r, 200, &w);
+
+	if (since_of(serve_arg(r, "since"), now, &since) != 0)
+		return serve_error(r, 400, "since: expected a duration such as 7d, or an RFC 3339 time");
+	struct bb_db *db = serve_db_get(r->s, &held);
+	int rc = bb_history_open(&h, db, asin, serve_arg(r, "marketplace"), since, now + AHEAD_MS);
+	serve_db_put(held, rc);
+	if (rc == BB_DB_OK)
+		series(&w, &h, since);
+	bb_history_destroy(&h);
+	return rc == BB_DB_OK ? serve_json(r, 200, &w) : serve_error(r, 503, "database unavailable");
 }

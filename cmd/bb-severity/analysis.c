@@ -521,7 +521,7 @@ static void result(const struct facts *f, struct bb_analysis *a)
 int analysis_out_init(struct analysis_out *out)
 {
 	memset(out, 0, sizeof *out);
-	return bb_analysis_reserve(&out->a, REASONS_MAX, 5, 4);
+	return bb_analysis_reserve(&out->a, REASONS_MAX, 7, 4);
 }
 
 void analysis_out_free(struct analysis_out *out)

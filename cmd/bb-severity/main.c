@@ -4,6 +4,7 @@
 #include "cli.h"
 #include "conf.h"
 #include "exitcode.h"
+#include "findings.h"
 #include "log.h"
 #include "money.h"
 #include "parse.h"
@@ -19,12 +20,13 @@
 #include <unistd.h>
 
 #define USAGE "usage: bb-severity [--costs FILE] [--seller-id ID]... [--set KEY=VALUE]...\n" \
-	      "                   [--format ndjson|text]\n"
+	      "                   [--findings FILE] [--format ndjson|text]\n"
 /* --help: the usage and a line for each option, as in the man page */
 #define HELP USAGE "\n" \
 	     "  --costs FILE          the cost table, for margins and prices\n" \
 	     "  --seller-id ID        an id of ours (repeatable; replaces the configured ids)\n" \
 	     "  --set KEY=VALUE       set a threshold of the rules (repeatable)\n" \
+	     "  --findings FILE       bb-trend's findings: open ones become risk flags\n" \
 	     "  --format ndjson|text  write the records (default), or a line for people\n" \
 	     "  -h, --help            print this help and exit\n" \
 	     "  -V, --version         print the version and exit\n"
@@ -41,7 +43,8 @@ struct ctx {
 	struct bb_jw w;
 	char why[256]; /* why the last record was rejected */
 	/* options */
-	const char *costs_path;
+	const char *costs_path, *findings_path;
+	struct findings findings;
 	const char **cli_sellers;
 	int ncli;
 	char *sellers_copy; /* [analysis] seller_ids, split in place */
@@ -262,6 +265,7 @@ static enum outcome judge(struct ctx *c, const struct bb_record *rec, struct bb_
 	if (bb_notification_read(e->notification, &c->n, c->why, sizeof c->why) != 0)
 		return reject(c, rec, em, 0);
 	analyse(&c->n, &c->conf, &c->out, &mismatch);
+	findings_flag(&c->findings, &c->n, &c->out.a);
 	if (mismatch)
 		warn_currency(c, &c->n);
 	/* one writer for every record: its buffer is allocated once */
@@ -322,6 +326,7 @@ static int parse_options(int argc, char **argv, struct ctx *c)
 		{ "seller-id", required_argument, NULL, 's' },
 		{ "set", required_argument, NULL, 'S' },
 		{ "format", required_argument, NULL, 'f' },
+		{ "findings", required_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt, rc = 0;
@@ -329,6 +334,7 @@ static int parse_options(int argc, char **argv, struct ctx *c)
 	while (rc == 0 && (opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': c->costs_path = optarg; break;
+		case 'F': c->findings_path = optarg; break;
 		case 's': rc = add_seller(c, optarg); break;
 		case 'S': rc = set_option(c, optarg); break;
 		case 'f':
@@ -363,11 +369,13 @@ static int run(struct ctx *c)
 	if (c->costs_path && costs_load(&c->costs, c->costs_path, err, sizeof err) != 0)
 		return bb_fatal(BB_EX_CONFIG, "unable to load cost table: %s", err);
 	c->conf.costs = &c->costs;
+	if (c->findings_path && findings_load(&c->findings, c->findings_path, err, sizeof err) != 0)
+		return bb_fatal(BB_EX_CONFIG, "unable to load findings: %s", err);
 	if (!(c->warned = calloc(c->costs.n + 1, 1)) || analysis_out_init(&c->out) != 0)
 		return bb_fatal(BB_EX_SOFTWARE, "out of memory");
 	bb_jw_init(&c->w);
 	bb_signals_install();
-	rc = bb_records_each(STDIN_FILENO, stdout, on_record, c);
+	rc = bb_records_each_lazy(STDIN_FILENO, stdout, on_record, c); /* the body is not read */
 	snprintf(an, sizeof an, "%zu", c->analysed);
 	snprintf(pa, sizeof pa, "%zu", c->passed);
 	snprintf(fa, sizeof fa, "%zu", c->failed);
@@ -382,6 +390,7 @@ static void release(struct ctx *c)
 	free(c->sellers_copy);
 	free(c->warned);
 	costs_free(&c->costs);
+	findings_free(&c->findings);
 	bb_notification_free(&c->n);
 	analysis_out_free(&c->out);
 	bb_jw_free(&c->w);

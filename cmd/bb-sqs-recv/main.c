@@ -5,12 +5,12 @@
  * receiving no more while --max-inflight messages are unsettled. A message it
  * received but will not emit (after SIGTERM, or past --max-messages) is made
  * visible again at once. */
-#define BB_RECORD_NO_JQ /* messages are read through lib/sqs.h, records written through lib/jwrite.h */
 #include "cli.h"
 #include "conf.h"
 #include "exitcode.h"
 #include "ids.h"
 #include "log.h"
+#include "metrics.h"
 #include "parse.h"
 #include "record.h"
 #include "recv.h"
@@ -32,7 +32,7 @@
 
 #define USAGE "usage: bb-sqs-recv --queue-url URL [--concurrency N] [--max-messages N] [--drain]\n" \
 	      "                   [--wait-seconds S] [--visibility-timeout S] [--settled FIFO]\n" \
-	      "                   [--max-inflight N]\n"
+	      "                   [--max-inflight N] [--metrics-file PATH]\n"
 /* --help: the usage and a line for each option, as in the man page */
 #define HELP USAGE "\n" \
 	     "  --queue-url URL         the queue to read (required)\n" \
@@ -43,6 +43,7 @@
 	     "  --visibility-timeout S  hide each message received S seconds (default 120)\n" \
 	     "  --settled FIFO          read what bb-ack --settled reports settled\n" \
 	     "  --max-inflight N        with --settled, most unsettled at once (default 1000)\n" \
+	     "  --metrics-file PATH     write Prometheus metrics to PATH every 15 s\n" \
 	     "  -h, --help              print this help and exit\n" \
 	     "  -V, --version           print the version and exit\n"
 #define PROGRESS_MS 60000
@@ -60,6 +61,7 @@ struct shared {
 	int64_t max_messages, wait_s, visibility_s, concurrency;
 	int drain;
 	const char *settled;  /* the FIFO bb-ack --settled writes, or NULL */
+	const char *metrics;  /* --metrics-file, or NULL */
 	int64_t max_inflight;
 	pthread_mutex_t lock;     /* the counters and the held messages */
 	pthread_mutex_t out_lock; /* stdout */
@@ -218,6 +220,7 @@ static int64_t emit(struct shared *sh, struct bb_sqs *sqs, const struct bb_sqs_r
 			out[i] = 1;
 			nout++;
 			sh->emitted++;
+			bb_metrics_processed("received", 1);
 			if (m->sent_at >= 0 && now - m->sent_at > sh->max_lag_ms)
 				sh->max_lag_ms = now - m->sent_at;
 			if (m->sent_at >= 0 && now - m->sent_at > sh->lag_ms)
@@ -529,6 +532,7 @@ static int parse_options(int argc, char **argv, struct shared *sh)
 		{ "visibility-timeout", required_argument, NULL, 'v' },
 		{ "settled", required_argument, NULL, 's' },
 		{ "max-inflight", required_argument, NULL, 'i' },
+		{ "metrics-file", required_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt;
@@ -543,6 +547,8 @@ static int parse_options(int argc, char **argv, struct shared *sh)
 			sh->queue_url = optarg;
 		else if (opt == 's')
 			sh->settled = optarg;
+		else if (opt == 'P')
+			sh->metrics = optarg;
 		else if (opt == 'd')
 			sh->drain = 1;
 		else if (!dst) {
@@ -624,7 +630,9 @@ int main(int argc, char **argv)
 		return rc;
 	}
 	bb_signals_install();
-	if ((rc = connect_queue(&sh, &sqs)) != 0 || bb_stopping()) {
+	if ((rc = connect_queue(&sh, &sqs)) == 0 && sh.metrics && bb_metrics_start(sh.metrics, "recv", NULL, 0, err, sizeof err) != 0)
+		rc = bb_fatal(BB_EX_CONFIG, "%s", err);
+	if (rc != 0 || bb_stopping()) {
 		if (k.fd >= 0)
 			close(k.fd), close(writer);
 		bb_sqs_free(sqs);
@@ -662,6 +670,8 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sh.nheld; i++)
 		free((char *)sh.held[i].handle.p);
 	free(sh.held);
+	if (bb_metrics_stop(err, sizeof err) != 0)
+		bb_log(BB_WARN, NULL, err, NULL);
 	bb_sqs_free(sqs); /* after the threads: its outage is theirs too */
 	bb_conf_free(conf);
 	return sh.status;

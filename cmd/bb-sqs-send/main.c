@@ -1,7 +1,6 @@
 /* bb-sqs-send: send each line's body (or the line itself when it is not a
  * record with a body) to an SQS queue, ten at a time: DLQ redrive and load
  * tests. Each line comes out with `sent` added once SQS has accepted it. */
-#define BB_RECORD_NO_JQ /* records are read through the envelope, written through lib/jwrite.h */
 #include "cli.h"
 #include "conf.h"
 #include "exitcode.h"

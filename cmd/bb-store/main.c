@@ -1,11 +1,11 @@
 /* bb-store: make each record's outcome durable — one transaction per batch —
  * and only then pass the record on, with `stored` added. */
-#define BB_RECORD_NO_JQ /* records are read through the envelope, written through lib/jwrite.h */
 #include "cli.h"
 #include "conf.h"
 #include "db.h"
 #include "exitcode.h"
 #include "log.h"
+#include "metrics.h"
 #include "parse.h"
 #include "record.h"
 #include "store.h"
@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #define USAGE "usage: bb-store [--db URL] [--batch N] [--max-delay MS] [--retry-for DURATION]\n" \
-	      "                [--keep DURATION] [--worker-id ID] [--migrate]\n"
+	      "                [--keep DURATION] [--worker-id ID] [--migrate] [--metrics-file PATH]\n"
 /* --help: the usage and a line for each option, as in the man page */
 #define HELP USAGE "\n" \
 	     "  --db URL              sqlite:PATH or a PostgreSQL URL (default sqlite:bb.db)\n" \
@@ -29,6 +29,7 @@
 	     "  --keep DURATION       keep history rows so long, 0 for ever (default 30d)\n" \
 	     "  --worker-id ID        this process in worker_heartbeats (default host:pid)\n" \
 	     "  --migrate             migrate the schema and exit\n" \
+	     "  --metrics-file PATH   write Prometheus metrics to PATH every 15 s\n" \
 	     "  -h, --help            print this help and exit\n" \
 	     "  -V, --version         print the version and exit\n"
 
@@ -79,7 +80,7 @@ static int on_idle(void *arg, int *wait_ms)
 }
 
 struct options {
-	const char *url, *worker_id;
+	const char *url, *worker_id, *metrics;
 	int migrate;
 };
 
@@ -93,6 +94,7 @@ static int parse_options(int argc, char **argv, struct ctx *c, struct options *o
 		{ "worker-id", required_argument, NULL, 'w' },
 		{ "keep", required_argument, NULL, 'k' },
 		{ "migrate", no_argument, NULL, 'M' },
+		{ "metrics-file", required_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt;
@@ -102,6 +104,7 @@ static int parse_options(int argc, char **argv, struct ctx *c, struct options *o
 		case 'd': o->url = optarg; break;
 		case 'w': o->worker_id = optarg; break;
 		case 'M': o->migrate = 1; break;
+		case 'P': o->metrics = optarg; break;
 		case 'b':
 			if (bb_parse_i64(optarg, 1, 100000, &c->batch_max) == 0)
 				break;
@@ -167,15 +170,23 @@ int main(int argc, char **argv)
 	bb_signals_install(); /* before the database, whose lock may be waited for */
 	rc = bb_db_open(o.url, &c.db, err, sizeof err);
 	if (rc < 0) {
-		rc = bb_fatal(rc == BB_DB_BADURL ? BB_EX_CONFIG : rc == BB_DB_RETRY ? BB_EX_TEMPFAIL : BB_EX_UNAVAILABLE,
+		rc = bb_fatal(bb_db_exit_status(rc),
 			      "unable to open database '%s': %s", bb_db_name(c.db), err);
 		goto out;
 	}
 	bb_outage_init(&c.outage, "database", "db", bb_db_name(c.db));
 	c.conf.pg = bb_db_is_pg(c.db);
+	if (!(c.conf.doc = bb_json_new())) {
+		rc = bb_fatal(BB_EX_SOFTWARE, "out of memory");
+		goto out;
+	}
 	if (o.migrate) {
 		bb_log(BB_INFO, NULL, "schema up to date", "db", bb_db_name(c.db), NULL);
 		rc = 0;
+		goto out;
+	}
+	if (o.metrics && bb_metrics_start(o.metrics, "store", c.conf.worker_id, 0, err, sizeof err) != 0) {
+		rc = bb_fatal(BB_EX_CONFIG, "%s", err);
 		goto out;
 	}
 	if ((rc = stages_start(&c)) != 0)
@@ -195,9 +206,12 @@ int main(int argc, char **argv)
 	bb_log(BB_INFO, NULL, "summary", "processed", p, "failed", f, "duplicates", d, NULL);
 out:
 	stages_free(&c);
+	if (bb_metrics_stop(err, sizeof err) != 0)
+		bb_log(BB_WARN, NULL, err, NULL);
 	if (c.outage.service)
 		bb_outage_destroy(&c.outage);
 	store_conf_free(&c.conf);
+	bb_json_free(c.conf.doc);
 	free(c.conf.sellers);
 	free(sellers_copy);
 	bb_db_close(c.db);

@@ -8,6 +8,7 @@
 #include "exitcode.h"
 #include "ids.h"
 #include "log.h"
+#include "metrics.h"
 #include "store.h"
 #include "timeutil.h"
 
@@ -172,7 +173,7 @@ static void emit(FILE *out, const struct item *it, struct outcome *o, const char
 		bb_emit_jw(&em, "alert", &o->alert);
 	if (it->error) {
 		bb_jw_obj(&w);
-		bb_jw_kstrz(&w, "type", "schema");
+		bb_jw_kstrz(&w, "type", it->error_type ? it->error_type : "schema");
 		bb_jw_kstrz(&w, "message", it->error);
 		bb_jw_kstrz(&w, "stage", "store");
 		bb_jw_kstrz(&w, "path", NULL);
@@ -344,9 +345,12 @@ static int commit(struct ctx *c, struct batch *b)
 					bb_db_errmsg(c->db), r == -2 ? "stopped while retrying" : "gave up after retrying");
 	}
 	bb_outage_over(&c->outage, bb_mono_ms());
+	int64_t now = bb_now_ms();
 	for (int i = 0; i < b->n; i++) {
 		const char *st = b->out[i].status;
 		c->processed++;
+		bb_metrics_processed(st, 1);
+		bb_metrics_commit_lag(b->items[i].sent_at, b->items[i].received_at, now);
 		c->failed += strcmp(st, "rejected") == 0 || strcmp(st, "failed") == 0;
 		c->duplicates += strcmp(st, "duplicate") == 0;
 	}

@@ -2,7 +2,6 @@
 #ifndef BB_STORE_H
 #define BB_STORE_H
 
-#define BB_RECORD_NO_JQ /* records are read through the envelope, written through lib/jwrite.h */
 #include "alert.h"
 #include "db.h"
 #include "jwrite.h"
@@ -20,6 +19,7 @@ struct store_conf {
 	int nsellers;
 	int pg;               /* the offers in PostgreSQL's array form, not JSON's */
 	struct bb_jw scratch[7]; /* store_read's, between records */
+	struct bb_jdoc *doc;     /* a line over BB_LINE_MAX, read whole */
 	struct bb_alert_view *alerts; /* SQLite: the writer's view of the stored alerts (write.c) */
 };
 
@@ -45,8 +45,10 @@ struct item {
 	const char *status; /* as bb-store treats it: ok, duplicate, skipped, failed, rejected */
 	const char *given;  /* the status it came with, when one of those; else NULL */
 	const char *error;  /* bb-store's own reason to reject it, or NULL */
+	const char *error_type; /* its error.type: NULL for schema */
 	int has_alert;      /* it carries an alert object: corrected to the decision written */
 	int64_t sent_at;    /* sqs.sent_at, -1 when absent */
+	int64_t received_at; /* received_at, -1 when absent */
 	int64_t event_ms;   /* notification.event_time */
 	enum bb_severity sev;
 	char nid[37], hid[37]; /* the ids its rows get */

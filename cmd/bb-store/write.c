@@ -290,9 +290,17 @@ int store_read(struct item *it, struct bb_record *rec, struct store_conf *c)
 	struct bb_str *v = it->v;
 
 	memset(it, 0, sizeof *it);
+	if (rec->too_large && rec->is_object) /* the verdict it carries, when it is held whole */
+		bb_record_read_whole(rec, c->doc);
 	it->status = status_of(rec, &it->given);
 	it->error = rec->is_object ? NULL : "not a JSON object";
+	if (rec->too_large && !rec->json_ok) {
+		it->status = "rejected";
+		it->error = "line over the 1048576-byte limit: not read";
+		it->error_type = "too_large";
+	}
 	it->sent_at = rec->is_object ? e->sqs.sent_at : -1;
+	it->received_at = rec->is_object ? e->received_at : -1;
 	it->has_alert = bb_json_type(e->alert) == BB_JOBJECT;
 	v[V_MESSAGE_ID] = e->message_id;
 	v[V_DEDUPE_HASH] = e->dedupe_hash;
@@ -352,7 +360,7 @@ int store_failure(struct bb_db *db, const struct item *it, const char *now)
 	struct bb_str p[11] = { str(id), mid, v[V_DEDUPE_HASH], v[V_TRACE_ID], str(it->status), v[V_ERR_TYPE],
 				v[V_ERR_MESSAGE], v[V_ERR_STAGE], v[V_ERR_PATH], v[V_BODY], str(now) };
 	if (it->error) /* bb-store's own verdict, not one the record arrived with */
-		p[5] = BB_LIT("schema"), p[6] = str(it->error), p[7] = BB_LIT("store"), p[8] = (struct bb_str){ NULL, 0 };
+		p[5] = it->error_type ? str(it->error_type) : BB_LIT("schema"), p[6] = str(it->error), p[7] = BB_LIT("store"), p[8] = (struct bb_str){ NULL, 0 };
 	if (!p[5].p)
 		p[5] = p[4];
 	/* what PostgreSQL text cannot hold (a NUL byte) is left out */

@@ -95,7 +95,9 @@ static void judge(struct ctx *c, const char *body, size_t n, const struct bb_env
 			  (long long)env->sqs.receive_count);
 		return;
 	}
-	if (bb_json_parse(c->doc, body, n, &doc, &jerr) != 0) {
+	/* the body is a string of the record's document, or the line itself:
+	 * either way, padded as the JSON layer asks, and read where it is */
+	if (bb_json_parse_padded(c->doc, body, n, &doc, &jerr) != 0) {
 		set_error(v, "malformed_json", "%s at byte %zu", jerr.message, jerr.offset);
 		return;
 	}
@@ -239,6 +241,15 @@ static int on_record(struct bb_record *rec, struct bb_emit *em, void *arg)
 		emit_error(em, &c->w, &v.err);
 	else if (bb_json_type(env->error) != BB_JNONE)
 		bb_emit_remove(em, "error"); /* an earlier verdict of ours, now void */
+	if (v.has_notification && bb_record_out_len(rec, em) > BB_LINE_MAX) {
+		/* the next stage could not read it: refused here, where it is whole */
+		set_error(&v, "too_large", "the record with its notification would be %zu bytes, over the 1048576-byte limit",
+			  bb_record_out_len(rec, em));
+		v.has_notification = 0;
+		bb_emit_remove(em, "notification");
+		bb_emit_str(em, "status", v.status, strlen(v.status));
+		emit_error(em, &c->w, &v.err);
+	}
 	return count(c, rec, em, trace, &v);
 }
 

@@ -185,12 +185,15 @@ static int count_of(struct bb_jval v, int64_t *out)
 	return 0;
 }
 
-static int typed_one(struct walk *w, struct bb_jval obj, const char *key, char t)
+static int typed_one(struct walk *w, struct bb_jval obj, const char *key, char t, struct bb_jval *found)
 {
 	enum bb_jtype want = t == 'n' || t == 'c' ? BB_JNUMBER : t == 'b' ? BB_JBOOL :
 			     t == 'o' ? BB_JOBJECT : BB_JSTRING;
 	struct bb_jval v;
 	int rc = field(w, obj, key, want, 0, &v);
+
+	if (found)
+		*found = v;
 	char buf[48];
 	int64_t ms;
 
@@ -211,13 +214,20 @@ static int typed_one(struct walk *w, struct bb_jval obj, const char *key, char t
 }
 
 /* Check that the optional fields named are of the kinds given ("s" string,
- * "n" number, "b" boolean, "t" RFC 3339 time or "", "c" count, "o" object). */
-static int typed(struct walk *w, struct bb_jval obj, const char *spec[][2])
+ * "n" number, "b" boolean, "t" RFC 3339 time or "", "c" count, "o" object);
+ * with found, each field's value when present and of its kind (else absent),
+ * in the spec's order, for the caller to read without looking it up again. */
+static int typed_found(struct walk *w, struct bb_jval obj, const char *spec[][2], struct bb_jval *found)
 {
 	for (int i = 0; spec[i][0]; i++)
-		if (typed_one(w, obj, spec[i][0], spec[i][1][0]) < 0)
+		if (typed_one(w, obj, spec[i][0], spec[i][1][0], found ? &found[i] : NULL) < 0)
 			return -1;
 	return 0;
+}
+
+static int typed(struct walk *w, struct bb_jval obj, const char *spec[][2])
+{
+	return typed_found(w, obj, spec, NULL);
 }
 
 static int is_currency(struct bb_str c)
@@ -286,34 +296,56 @@ static struct bb_jval opt(struct bb_jval obj, const char *key, enum bb_jtype t)
 	return bb_json_type(v) == t ? v : (struct bb_jval){ 0 };
 }
 
-static int bool_of(struct bb_jval obj, const char *key)
+static int bool_in(struct bb_jval v)
 {
 	int b;
-	return bb_json_bool(bb_json_getz(obj, key), &b) == 0 ? b : -1;
+	return bb_json_bool(v, &b) == 0 ? b : -1;
 }
 
-static struct bb_str num_of(struct bb_jval obj, const char *key)
+static struct bb_str num_in(struct bb_jval v)
 {
 	struct bb_str s = { NULL, 0 };
-	if (bb_json_number_text(bb_json_getz(obj, key), &s.p, &s.n) != 0)
+	if (bb_json_number_text(v, &s.p, &s.n) != 0)
 		s.p = NULL;
 	return s;
 }
 
-/* obj.key is known to be an object or absent: check its fields by spec. */
-static int sub(struct walk *w, struct bb_jval obj, const char *key, const char *spec[][2])
+static struct bb_str num_of(struct bb_jval obj, const char *key)
 {
-	struct bb_jval v = opt(obj, key, BB_JOBJECT);
+	return num_in(bb_json_getz(obj, key));
+}
+
+/* v, obj.key, is an object or absent: check its fields by spec (found as
+ * for typed_found). */
+static int sub_of(struct walk *w, struct bb_jval v, const char *key, const char *spec[][2],
+		  struct bb_jval *found)
+{
 	if (bb_json_type(v) != BB_JOBJECT)
 		return 0;
 	size_t saved = push(w, key);
-	if (typed(w, v, spec) < 0)
+	if (typed_found(w, v, spec, found) < 0)
 		return -1;
 	pop(w, saved);
 	return 0;
 }
 
-static int offer_checks(struct walk *w, struct bb_jval o)
+/* obj.key is known to be an object or absent: check its fields by spec. */
+static int sub(struct walk *w, struct bb_jval obj, const char *key, const char *spec[][2])
+{
+	return sub_of(w, opt(obj, key, BB_JOBJECT), key, spec, NULL);
+}
+
+/* The fields of an offer, found by offer_checks for offer to read. */
+enum { O_FBA, O_BUY_BOX_WINNER, O_FEATURED, O_FEEDBACK = 6, O_SHIPPING_TIME, O_SHIPS_FROM, O_PRIME, O_POINTS,
+       O_FIELDS };
+enum { F_COUNT, F_RATING, F_FIELDS };
+enum { T_MIN, T_MAX, T_FIELDS = 4 };
+enum { P_OFFER_PRIME, P_PRIME = 2, P_FIELDS = 4 };
+struct offer_fields {
+	struct bb_jval o[O_FIELDS], feedback[F_FIELDS], shipping_time[T_FIELDS], prime[P_FIELDS];
+};
+
+static int offer_checks(struct walk *w, struct bb_jval o, struct offer_fields *f)
 {
 	static const char *spec[][2] = {
 		{ "IsFulfilledByAmazon", "b" }, { "IsBuyBoxWinner", "b" },
@@ -332,14 +364,19 @@ static int offer_checks(struct walk *w, struct bb_jval o)
 	static const char *ships_from[][2] = { { "State", "s" }, { "Country", "s" }, { NULL, NULL } };
 	static const char *points[][2] = { { "PointsNumber", "n" }, { NULL, NULL } };
 
-	return typed(w, o, spec) < 0 || sub(w, o, "SellerFeedbackRating", feedback) < 0 ||
-	       sub(w, o, "ShippingTime", shipping_time) < 0 || sub(w, o, "PrimeInformation", prime) < 0 ||
-	       sub(w, o, "ShipsFrom", ships_from) < 0 || sub(w, o, "Points", points) < 0 ? -1 : 0;
+	return typed_found(w, o, spec, f->o) < 0 ||
+	       sub_of(w, f->o[O_FEEDBACK], "SellerFeedbackRating", feedback, f->feedback) < 0 ||
+	       sub_of(w, f->o[O_SHIPPING_TIME], "ShippingTime", shipping_time, f->shipping_time) < 0 ||
+	       sub_of(w, f->o[O_PRIME], "PrimeInformation", prime, f->prime) < 0 ||
+	       sub_of(w, f->o[O_SHIPS_FROM], "ShipsFrom", ships_from, NULL) < 0 ||
+	       sub_of(w, f->o[O_POINTS], "Points", points, NULL) < 0 ? -1 : 0;
 }
+
 
 static int offer(struct walk *w, struct bb_jval o, struct bb_offer *out)
 {
 	struct bb_str sub_condition;
+	struct offer_fields f;
 
 	memset(out, 0, sizeof *out);
 	if (id_string(w, o, "SellerId", 1, &out->seller_id) < 0)
@@ -349,22 +386,23 @@ static int offer(struct walk *w, struct bb_jval o, struct bb_offer *out)
 		return fail(w, "schema", "is empty");
 	}
 	if (money(w, o, "ListingPrice", 1, &out->listing) < 0 || money(w, o, "Shipping", 1, &out->shipping) < 0 ||
-	    id_string(w, o, "SubCondition", 0, &sub_condition) < 0 || offer_checks(w, o) < 0)
+	    id_string(w, o, "SubCondition", 0, &sub_condition) < 0)
 		return -1;
-	struct bb_jval fb = opt(o, "SellerFeedbackRating", BB_JOBJECT), st = opt(o, "ShippingTime", BB_JOBJECT),
-		       pi = opt(o, "PrimeInformation", BB_JOBJECT);
+	memset(&f, 0, sizeof f);
+	if (offer_checks(w, o, &f) < 0)
+		return -1;
 	out->landed = out->listing + out->shipping;
-	out->fba = bool_of(o, "IsFulfilledByAmazon");
-	out->prime = bool_of(pi, "IsOfferPrime");
+	out->fba = bool_in(f.o[O_FBA]);
+	out->prime = bool_in(f.prime[P_OFFER_PRIME]);
 	if (out->prime < 0)
-		out->prime = bool_of(pi, "IsPrime");
-	out->buy_box_winner = bool_of(o, "IsBuyBoxWinner");
-	out->featured = bool_of(o, "IsFeaturedMerchant");
-	out->feedback_count = num_of(fb, "FeedbackCount");
-	out->feedback_rating = num_of(fb, "SellerPositiveFeedbackRating");
+		out->prime = bool_in(f.prime[P_PRIME]);
+	out->buy_box_winner = bool_in(f.o[O_BUY_BOX_WINNER]);
+	out->featured = bool_in(f.o[O_FEATURED]);
+	out->feedback_count = num_in(f.feedback[F_COUNT]);
+	out->feedback_rating = num_in(f.feedback[F_RATING]);
 	out->sub_condition = sub_condition;
-	out->min_hours = num_of(st, "MinimumHours");
-	out->max_hours = num_of(st, "MaximumHours");
+	out->min_hours = num_in(f.shipping_time[T_MIN]);
+	out->max_hours = num_in(f.shipping_time[T_MAX]);
 	return 0;
 }
 

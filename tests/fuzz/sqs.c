@@ -9,7 +9,6 @@
  */
 #include "../../cmd/bb-sqs-recv/recv.h"
 #include "fuzz.h"
-#define BB_RECORD_NO_JQ
 #include "envelope.h"
 #include "json.h"
 #include "record.h"

@@ -81,13 +81,13 @@ async function loadWorkers() {
   try {
     const s = await getJSON('/api/worker-status');
     const h = $('health');
-    h.textContent = s.health;
-    h.className = 'health ' + s.health;
-    h.title = s.reason || '';
-    const q = s.queue || {};
-    $('q-depth').textContent = q.depth ?? '–';
-    $('q-age').textContent = q.oldest_age_seconds == null ? '–' : duration(q.oldest_age_seconds);
-    $('q-dlq').textContent = q.dlq_depth ?? '–';
+    h.textContent = s.overall_health;
+    h.className = 'health ' + s.overall_health;
+    h.title = (s.checks || []).map((c) => c.level + ': ' + c.message).join('\n');
+    const q = s.ingestion || {};
+    $('q-depth').textContent = q.queue_depth ?? '–';
+    $('q-age').textContent = q.oldest_message_age_seconds == null ? '–' : duration(Math.round(q.oldest_message_age_seconds));
+    $('q-dlq').textContent = q.dlq_count ?? '–';
     const w = s.workers || [];
     $('q-beats').textContent = w.length ? (w.length - w.filter((x) => x.stale).length) + '/' + w.length + ' fresh' : 'none';
   } catch (e) {
