@@ -8,6 +8,7 @@
  * names its severity, and the severity its queue). */
 struct bb_place_alerts {
 	struct bb_alert_state s[BB_SEVERITIES];
+	int unnamed_open; /* a stored open alert no severity names: a recovery may resolve it */
 };
 
 /* The place's alerts; when create is set, added with none stored if absent.

@@ -154,6 +154,7 @@ struct bb_place_alerts *bb_alert_view_place(struct bb_alert_view *v, struct bb_a
 		struct bb_place_alerts *pa = *slot;
 		for (int i = 0; i < BB_SEVERITIES; i++)
 			pa->s[i] = (struct bb_alert_state){ BB_ALERT_ABSENT, 0, -1 };
+		pa->unnamed_open = 0;
 	}
 	return slot ? *slot : NULL;
 }
@@ -191,12 +192,18 @@ static int fingerprint(struct bb_alert_decision *d)
 	return 0;
 }
 
-/* A recovery resolves the place's open alerts seen no later than it. */
-static void resolve_open(struct bb_place_alerts *pa, int64_t event_ms)
+/* A recovery resolves the place's open alerts seen no later than it: how
+ * many, counting one for those the view cannot name, whose times it does
+ * not keep. */
+static int resolve_open(struct bb_place_alerts *pa, int64_t event_ms)
 {
+	int n = pa->unnamed_open;
 	for (int i = 0; i < BB_SEVERITIES; i++)
-		if (bb_alert_open(pa->s[i].status) && pa->s[i].last_seen <= event_ms)
+		if (bb_alert_open(pa->s[i].status) && pa->s[i].last_seen <= event_ms) {
 			pa->s[i].status = BB_ALERT_RESOLVED;
+			n++;
+		}
+	return n;
 }
 
 int bb_alert_decide(struct bb_alert_view *v, struct bb_alert_place p, enum bb_severity sev, int64_t event_ms,
@@ -204,14 +211,14 @@ int bb_alert_decide(struct bb_alert_view *v, struct bb_alert_place p, enum bb_se
 {
 	struct bb_place_alerts *pa = bb_alert_view_place(v, p, 1);
 
-	*d = (struct bb_alert_decision){ BB_ACT_NONE, sev, bb_alert_queue_type(sev), p, { NULL, 0 }, event_ms, -1, -1 };
+	*d = (struct bb_alert_decision){ BB_ACT_NONE, sev, bb_alert_queue_type(sev), p, { NULL, 0 }, event_ms, -1, -1, 0 };
 	if (!pa || fingerprint(d) != 0)
 		return -1;
 	struct bb_alert_state *st = &pa->s[sev];
 	d->action = bb_alert_rule(sev, st, event_ms);
 	switch (d->action) {
 	case BB_ACT_NONE:
-		resolve_open(pa, event_ms);
+		d->resolves = resolve_open(pa, event_ms);
 		break;
 	case BB_ACT_NEW:
 		d->scheduled_delivery = bb_alert_deliver_at(sev, event_ms);

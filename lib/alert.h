@@ -91,6 +91,8 @@ struct bb_alert_decision {
 	int64_t event_ms;
 	int64_t scheduled_delivery;  /* new: when it goes out; else -1 */
 	int64_t snooze_until;        /* suppressed: when the snooze ends; else -1 */
+	int resolves;                /* none: the open alerts of the place it resolves, as far as
+				      * the view knows them (0: none, and nothing to write) */
 };
 
 /* Decide an event's alert against the view, and move the view on as the
@@ -136,7 +138,9 @@ int bb_alert_load(struct bb_db *db, struct bb_alert_view *v, const struct bb_ale
  * alert events (kind alert; on PostgreSQL notified on bb_events at commit):
  * new inserts the fingerprint's alert or raises its old row again, update
  * and suppressed count one more occurrence (only update is announced), none
- * resolves the place's open alerts last seen no later than the event.
+ * resolves the place's open alerts last seen no later than the event, and
+ * costs no statement when the view it was decided against held none
+ * (resolves 0): the caller loads the view inside its transaction.
  * nids[i] is the id of decision i's stored notification, now the batch's
  * time; event_ids[i] gets the id of the last event decision i appended
  * (left as it was when none). One round trip on PostgreSQL. 0, or a

@@ -208,9 +208,12 @@ static void fold(struct bb_alert_view *v, const struct bb_rows *rows)
 		struct bb_alert_place p = { bb_db_text(rows, r, 0), bb_db_text(rows, r, 1) };
 		struct bb_place_alerts *pa = bb_alert_view_place(v, p, 0);
 		int sev = pa ? severity_of_row(p, bb_db_text(rows, r, 2), bb_db_text(rows, r, 3)) : -1;
-		if (sev < 0)
-			continue; /* not a row the rules can name: never decided on */
 		struct bb_str st = bb_db_text(rows, r, 4);
+		if (sev < 0) { /* not a row the rules can name: never decided on, but a recovery resolves it */
+			if (pa && bb_alert_open(bb_alert_status_of(st.p, st.n)))
+				pa->unnamed_open = 1;
+			continue;
+		}
 		pa->s[sev] = (struct bb_alert_state){ bb_alert_status_of(st.p, st.n), time_or(bb_db_text(rows, r, 5), 0),
 						      time_or(bb_db_text(rows, r, 6), -1) };
 	}
@@ -322,9 +325,18 @@ int bb_alert_event(struct bb_db *db, struct bb_alert_place p, struct bb_str payl
 	return rc;
 }
 
+/* Whether decision d changes anything: a recovery of a place with no open
+ * alert, as the view it was decided against knows it, does not. */
+static int writes(const struct bb_alert_decision *d)
+{
+	return d->action != BB_ACT_NONE || d->resolves > 0;
+}
+
 /* SQLite: the events follow the statement, one per resolved alert. */
 static int write_lite(struct bb_db *db, struct wbuf *w, const struct bb_alert_decision *d, int64_t *event_id)
 {
+	if (!writes(d))
+		return BB_DB_OK;
 	struct bb_query q = write_query(0, w, d);
 	struct bb_rows *rows = NULL;
 	int rc = bb_db_query(db, q.sql, q.n, q.params, &rows);
@@ -351,20 +363,25 @@ static int write_pg(struct bb_db *db, size_t n, struct wbuf *w, const struct bb_
 {
 	struct bb_query *q = malloc(n * sizeof *q + 1);
 	struct bb_rows **rows = calloc(n + 1, sizeof *rows);
-	int rc = q && rows ? BB_DB_OK : BB_DB_ERR;
+	size_t *of = malloc(n * sizeof *of + 1), nq = 0; /* the decision of each statement */
+	int rc = q && rows && of ? BB_DB_OK : BB_DB_ERR;
 
 	for (size_t i = 0; rc == BB_DB_OK && i < n; i++)
-		q[i] = write_query(1, &w[i], &d[i]);
-	if (rc == BB_DB_OK)
-		rc = bb_db_pipeline_q(db, (int)n, q, rows);
-	for (size_t i = 0; rows && i < n; i++) {
-		const char *id = bb_db_value(rows[i], 0, 0);
+		if (writes(&d[i])) {
+			of[nq] = i;
+			q[nq++] = write_query(1, &w[i], &d[i]);
+		}
+	if (rc == BB_DB_OK && nq > 0)
+		rc = bb_db_pipeline_q(db, (int)nq, q, rows);
+	for (size_t k = 0; rows && k < nq; k++) {
+		const char *id = bb_db_value(rows[k], 0, 0);
 		if (rc == BB_DB_OK && id)
-			event_ids[i] = strtoll(id, NULL, 10);
-		bb_db_rows_free(rows[i]);
+			event_ids[of[k]] = strtoll(id, NULL, 10);
+		bb_db_rows_free(rows[k]);
 	}
 	free(rows);
 	free(q);
+	free(of);
 	return rc;
 }
 

@@ -291,9 +291,19 @@ static int busy_wait(void *arg, int tries)
 	return 1;
 }
 
+/* Before SQLite starts: no count of the memory it uses, which would take a
+ * mutex at each of its allocations (bb never asks for the count). */
+static void lite_configure(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 static int lite_open(struct bb_db *db, const char *path)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+
+	pthread_once(&once, lite_configure);
 	if (sqlite3_open_v2(path, &db->lite, flags, bb_db_wal_vfs()) != SQLITE_OK)
 		return fail(db, BB_DB_ERR, "unable to open database", sqlite3_errmsg(db->lite));
 	sqlite3_busy_handler(db->lite, busy_wait, NULL);

@@ -696,7 +696,7 @@ static int wait_input(int fd, int wait_ms)
 	if (wait_ms < 0)
 		return 1;
 	int n = poll(&p, 1, wait_ms);
-	return n != 0; /* EINTR counts as ready: the read sees it and the stop flag */
+	return n != 0; /* EINTR counts as ready: the caller sees the stop flag */
 }
 
 int bb_records_run(int fd, FILE *out, const struct bb_loop *loop)
@@ -761,6 +761,8 @@ static int run_loop(int fd, FILE *out, const struct bb_loop *loop, int lazy_body
 				break;
 			if (!wait_input(fd, wait_ms))
 				continue; /* the deadline passed: idle again */
+			if (stop_requested) /* it interrupted the wait: the read would wait for input */
+				break;
 		}
 		int f = fill(&rd, fd);
 		if (f < 0) {

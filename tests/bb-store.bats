@@ -371,6 +371,31 @@ state - - n-6"
 	done
 }
 
+@test "an alert another program changes between two batches is decided on as it stands then" {
+	r1=$(rec WARNING 2025-06-01T12:00:00.000Z n-v1)
+	r2=$(rec WARNING 2025-06-01T12:10:00.000Z n-v2)
+	for db in sqlite pg; do
+		on $db
+		url=$(migrated_db $db)
+		mkfifo "$BATS_TEST_TMPDIR/fifo.$db"
+		bb-store --db "$url" --max-delay 0 <"$BATS_TEST_TMPDIR/fifo.$db" >"$OUT.$db" 2>>"$(LOG)" 3>&- &
+		pid=$!
+		track $pid
+		exec 4>"$BATS_TEST_TMPDIR/fifo.$db"
+		echo "$r1" >&4
+		wait_lines "$OUT.$db" 1 10 || fail "[$db] the first record did not come out"
+		# the alert bb-store raised, snoozed by another program while bb-store runs
+		bb-alert snooze --db "$url" --by ops --for 2h "$(q "$url" "SELECT id FROM alert_queues")" >/dev/null 2>>"$(LOG)"
+		echo "$r2" >&4
+		exec 4>&-
+		wait $pid
+		# a second event of a snoozed alert is suppressed: counted, not announced
+		expect "alert events" "$(q "$url" "SELECT payload->>'action' FROM events WHERE kind = 'alert' ORDER BY id" | paste -sd' ')" \
+			"new snooze"
+		expect "the alert" "$(q "$url" "SELECT status || ' ' || occurrences FROM alert_queues")" "snoozed 2"
+	done
+}
+
 # ---------------------------------------------------------------------------
 # Batching and promptness
 

@@ -5,10 +5,13 @@
 #include "alert.h"
 #include "db.h"
 #include "jwrite.h"
+#include "outage.h"
 #include "record.h"
 #include "str.h"
 
+#include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct store_conf {
 	const char *worker_id;
@@ -17,6 +20,7 @@ struct store_conf {
 	int pg;               /* the offers in PostgreSQL's array form, not JSON's */
 	struct bb_jw scratch[7]; /* store_read's, between records */
 	struct bb_jdoc *doc;     /* a line over BB_LINE_MAX, read whole */
+	struct bb_alert_view *alerts; /* SQLite: the writer's view of the stored alerts (write.c) */
 };
 
 /* The values a record's rows are made of, as SQL text (strings decoded,
@@ -76,8 +80,11 @@ void store_decided(const struct item *it, const struct bb_alert_decision *d, str
 
 /* SQLite: the whole batch of n records, each written in turn; out[i] gets
  * each outcome. now is the batch's time. */
-int store_batch_lite(struct bb_db *db, const struct store_conf *c, const struct item *items, int n,
+int store_batch_lite(struct bb_db *db, struct store_conf *c, const struct item *items, int n,
 		     int64_t now, struct outcome *out);
+/* SQLite: the batch was not committed; the alerts its decisions assumed
+ * stored are not. */
+void store_forget_alerts(struct store_conf *c);
 
 /* PostgreSQL: the whole batch of n records in two pipelined round trips
  * (pg.c); out[i] gets each outcome. */
@@ -89,5 +96,83 @@ int store_failure(struct bb_db *db, const struct item *it, const char *now);
 
 /* Take the per-ASIN locks of a batch, in sorted order (PostgreSQL only). */
 int store_lock(struct bb_db *db, const struct item *items, int n);
+
+/* ---- the threads (stages.c) ----
+ *
+ * The main thread reads records and makes each one's values ready; the
+ * writer thread commits a batch while the next one is read; the emitter
+ * thread writes a committed batch out while the next one is committed. A
+ * stage hands a batch over only once the next stage has finished the one
+ * before, so at most three batches are held: one read, one committed, one
+ * written out. */
+
+/* A batch of records, in input order, and once committed their outcomes. */
+struct batch {
+	struct item *items;
+	int n, cap;
+	struct outcome *out;
+	char now[40];       /* the commit's time */
+	struct batch *next; /* in the list of spare batches */
+};
+
+/* The ingest-to-commit lags (the commit's time less sqs.sent_at, in ms) of
+ * the records committed in the current heartbeat period, for its row. */
+struct lags {
+	int64_t *v;
+	size_t n, cap;
+	int64_t since; /* when the period began (clock ms) */
+};
+
+struct stage {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int started;
+	struct batch *b; /* handed over, not taken yet */
+	int busy;        /* working on the batch (or task) it took */
+	int stop;        /* nothing more will be handed over */
+	int rc;          /* writer: the exit status it failed with (nothing more is taken) */
+	int failed;      /* emitter: the errno of a write that failed */
+	/* writer: the tasks of an idle stream, and when the last heartbeat was written */
+	int beat, prune;
+	int64_t last_heartbeat;
+	FILE *out;       /* emitter: its own stream on standard output */
+};
+
+struct ctx {
+	struct bb_db *db;
+	struct store_conf conf;
+	struct batch *cur; /* main thread: the batch being read */
+	int64_t batch_max, max_delay, retry_for, keep;
+	int64_t batch_started, last_prune, started; /* main thread's */
+	char host[256];
+	/* the writer's */
+	size_t processed, failed, duplicates;
+	struct bb_outage outage; /* the database's, warned about as outage.h says */
+	struct lags lags;
+	struct stage writer, emitter;
+	pthread_mutex_t spare_mu;
+	struct batch *spare;
+};
+
+/* Start the checkpointer (SQLite), the emitter and the writer, none of
+ * which takes SIGTERM or SIGINT from the main thread. 0, or an exit status. */
+int stages_start(struct ctx *c);
+/* Hand the batch read to the writer once it has committed the one before;
+ * c->cur gets an empty one. 0, or the exit status the writer failed with. */
+int stages_submit(struct ctx *c);
+/* Whether the writer has nothing to do. */
+int stages_writer_idle(struct ctx *c);
+/* The main thread, idle with c->cur read so far: hand the writer an idle
+ * stream's heartbeat and pruning when due. *wait_ms gets how long to wait
+ * for input before asking again. 0, or the exit status the writer failed with. */
+int stages_idle(struct ctx *c, int64_t now, int *wait_ms);
+/* Everything handed over committed and written out, the threads gone. 0,
+ * or the exit status of the first failure, reported. */
+int stages_stop(struct ctx *c);
+/* An empty batch, from the spares when there is one. NULL out of memory. */
+struct batch *batch_get(struct ctx *c);
+/* The threads stopped if they still run (without a word), everything freed. */
+void stages_free(struct ctx *c);
 
 #endif

@@ -328,6 +328,7 @@ void store_item_free(struct item *it)
 
 void store_conf_free(struct store_conf *c)
 {
+	store_forget_alerts(c);
 	for (int i = 0; i < COUNT(c->scratch); i++)
 		bb_jw_free(&c->scratch[i]);
 }
@@ -458,10 +459,36 @@ static int stored_ok(struct bb_db *db, const struct store_conf *c, const struct 
 	return rc;
 }
 
-int store_batch_lite(struct bb_db *db, const struct store_conf *c, const struct item *items, int n, int64_t now_ms,
+/* The places whose alerts are kept from one batch to the next: a product's
+ * alerts are read once, not in each batch it comes up in. */
+#define ALERT_PLACES 16384
+
+/* The view of the stored alerts the batch's decisions are made against,
+ * inside its transaction. It holds the truth while this connection is the
+ * only one to commit, so it lasts from batch to batch until PRAGMA
+ * data_version says another connection committed (bb-alert delivering,
+ * another bb-store), or a batch fails (store_forget_alerts): then it
+ * starts empty, and each place is read again when it comes up. NULL out of
+ * memory. */
+static struct bb_alert_view *alerts(struct bb_db *db, struct store_conf *c, int n)
+{
+	if (bb_db_wait_change(db, NULL, 0) != 0 || !c->alerts) {
+		bb_alert_view_free(c->alerts);
+		c->alerts = bb_alert_view_new(n > ALERT_PLACES ? (size_t)n : ALERT_PLACES);
+	}
+	return c->alerts;
+}
+
+void store_forget_alerts(struct store_conf *c)
+{
+	bb_alert_view_free(c->alerts);
+	c->alerts = NULL;
+}
+
+int store_batch_lite(struct bb_db *db, struct store_conf *c, const struct item *items, int n, int64_t now_ms,
 		     struct outcome *out)
 {
-	struct bb_alert_view *view = bb_alert_view_new((size_t)n);
+	struct bb_alert_view *view = alerts(db, c, n);
 	char now[40];
 	int rc = view ? BB_DB_OK : BB_DB_ERR;
 
@@ -474,7 +501,6 @@ int store_batch_lite(struct bb_db *db, const struct store_conf *c, const struct 
 		else if (strcmp(it->status, "rejected") == 0 || strcmp(it->status, "failed") == 0)
 			rc = store_failure(db, it, now);
 	}
-	bb_alert_view_free(view);
 	return rc;
 }
 

@@ -267,6 +267,40 @@ static void db_batch(struct bb_db *db)
 	bb_alert_view_free(v);
 }
 
+/* A recovery costs a statement only when the place has an open alert the
+ * view knows of, or one it cannot name. */
+static void db_recovery(struct bb_db *db)
+{
+	struct bb_alert_place p = place("B4", 2);
+	struct bb_alert_view *v = bb_alert_view_new(4);
+	struct bb_alert_decision d[2];
+	struct bb_str nid = BB_LIT("n-5");
+	int64_t ev = -7;
+
+	int rc = bb_alert_load(db, v, &p, 1);
+	bb_alert_decide(v, p, BB_SEV_STABLE, T0, &d[0]);
+	check(rc == BB_DB_OK && d[0].action == BB_ACT_NONE && d[0].resolves == 0 &&
+		      bb_alert_write(db, 1, d, &nid, T0 + 999 * MIN, &ev) == BB_DB_OK && ev == -7,
+	      "alert db: a recovery of a place with no open alert writes nothing");
+	bb_alert_decision_free(&d[0]);
+	bb_alert_view_free(v);
+	/* a row whose fingerprint names no severity: the rules never decide on it, a recovery resolves it */
+	struct bb_str row[2] = { BB_LIT("a-odd"), BB_LIT("B4|ATVPDKIKX0DER|custom") };
+	rc = bb_db_query(db, "INSERT INTO alert_queues (id, fingerprint, queue_type, asin, marketplace, severity, "
+			 "status, occurrences, first_seen, last_seen, updated_at) VALUES ($1, $2, 'standard', 'B4', "
+			 "'ATVPDKIKX0DER', 'WARNING', 'queued', 1, '2025-06-01T11:00:00.000Z', "
+			 "'2025-06-01T11:00:00.000Z', '2025-06-01T11:00:00.000Z')", 2, row, NULL);
+	v = bb_alert_view_new(4);
+	if (rc == BB_DB_OK)
+		rc = bb_alert_load(db, v, &p, 1);
+	bb_alert_decide(v, p, BB_SEV_SUCCESS, T0, &d[1]);
+	check(rc == BB_DB_OK && d[1].resolves == 1 && bb_alert_write(db, 1, &d[1], &nid, T0 + 999 * MIN, &ev) == BB_DB_OK &&
+		      ev > 0 && is(db, "SELECT status FROM alert_queues WHERE id = $1", row[0], "resolved"),
+	      "alert db: a recovery resolves an open alert no severity names");
+	bb_alert_decision_free(&d[1]);
+	bb_alert_view_free(v);
+}
+
 static int apply(struct bb_db *db, enum bb_alert_op op, struct bb_str id, int64_t until, enum bb_alert_status *from)
 {
 	struct bb_alert_change c = { op, id, T0 + 999 * MIN, until, BB_LIT("ops@example.com"), { NULL, 0 }, { NULL, 0 }, { NULL, 0 } };
@@ -347,6 +381,7 @@ void test_alert_db(const char *url)
 	if (bb_db_is_pg(db))
 		db_pipelined(db);
 	db_batch(db);
+	db_recovery(db);
 	db_lifecycle(db);
 	db_nul(db);
 	bb_db_rollback(db);
