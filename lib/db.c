@@ -312,7 +312,7 @@ static int lite_open(struct bb_db *db, const char *path)
 	 * not wait for, so two programs starting at once retry it. */
 	int rc = SQLITE_BUSY;
 	for (int i = 0; i < 100 && (rc == SQLITE_BUSY || rc == SQLITE_LOCKED); i++) {
-		rc = sqlite3_exec(db->lite, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+		rc = sqlite3_exec(db->lite, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
 				  "PRAGMA foreign_keys=ON;", NULL, NULL, NULL);
 		if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
 			sqlite3_sleep(50);
