@@ -120,6 +120,12 @@ kill_midstream() {
 	wait_for 30 stored_at_least 20 || fail "20 notifications not stored within 30 s: $(cat "$T/run1.err"; stage_logs)"
 	victim=$(cat "$T/shims/$stage.pid")
 	expect "the process killed" "$(cat "/proc/$victim/comm" 2>/dev/null)" "$stage"
+	if [ "$stage" = bb-ack ]; then
+		# stopped first, so that bb-store commits records it never settles
+		# (bb-pipeline stops the other stages as soon as one dies)
+		kill -STOP "$victim"
+		sleep 1
+	fi
 	at_kill=$(sql 'SELECT count(*) FROM worker_notifications')
 	kill -9 "$victim"
 	wait_pipeline
@@ -224,6 +230,30 @@ exactly_once() {
 
 @test "kill -9 of bb-store mid-stream, then a restart: every notification stored exactly once, the queue empty" {
 	kill_restart bb-store
+}
+
+@test "a stage that dies while the others wait for input stops the whole pipeline at once, naming it" {
+	fresh_queues idle-death 30
+	notifications 10 >"$T/in.ndjson"
+	sdk_send "$Q" --batch <"$T/in.ndjson" >"$T/ids"
+	# not --drain: bb-sqs-recv would poll an empty queue for ever
+	start_pipeline --wait-seconds 1 --visibility-timeout 30
+	wait_for 30 stored_at_least 10 || fail "10 notifications not stored within 30 s: $(cat "$T/run1.err"; stage_logs)"
+	sleep 1 # every stage idle, waiting for input
+	local pids=() stage
+	for stage in "${STAGES[@]}"; do pids+=("$(cat "$T/shims/$stage.pid")"); done
+	kill -9 "$(cat "$T/shims/bb-store.pid")"
+	# the others are told to stop, not left waiting for a line that never comes
+	wait_for 5 eval '! kill -0 "$RUN_PID" 2>/dev/null' ||
+		fail "the pipeline still runs 5 s after bb-store died: $(cat "$T/run1.err"; stage_logs)"
+	wait_pipeline
+	expect "status of the pipeline" "$run1" 137
+	grep -qx "bb-pipeline: fatal: bb-store exited with status 137" "$T/run1.err" ||
+		fail "bb-pipeline did not name bb-store: $(cat "$T/run1.err")"
+	for pid in "${pids[@]}"; do
+		! kill -0 "$pid" 2>/dev/null || fail "a stage (pid $pid) outlived its pipeline"
+	done
+	exactly_once "$T/ids" 10
 }
 
 # stored_not_deleted: some message whose notification is stored is still on
