@@ -3,6 +3,7 @@
  * literal). */
 #include "db.h"
 #include "exitcode.h"
+#include "log.h"
 #include "record.h"
 #include "db-internal.h"
 #include "sql.h"
@@ -1025,6 +1026,16 @@ int bb_db_wait_change(struct bb_db *db, const char *channel, int ms)
 int bb_db_exit_status(int rc)
 {
 	return rc == BB_DB_BADURL ? BB_EX_CONFIG : rc == BB_DB_RETRY ? BB_EX_TEMPFAIL : BB_EX_UNAVAILABLE;
+}
+
+int bb_db_open_or_report(const char *url, struct bb_db **db)
+{
+	char err[600];
+	int rc = bb_db_open(url, db, err, sizeof err);
+
+	if (rc >= 0)
+		return 0;
+	return bb_fatal(bb_db_exit_status(rc), "unable to open database '%s': %s", bb_db_name(*db), err);
 }
 
 /* ---- migrations ---- */

@@ -114,6 +114,10 @@ int bb_db_wait_change(struct bb_db *db, const char *channel, int ms);
  * URL that names none, 75 for one that may answer later, 69 otherwise. */
 int bb_db_exit_status(int rc);
 
+/* bb_db_open for a program's main: 0, or the failure reported as
+ * "PROG: fatal: unable to open database 'NAME': REASON" and its exit status. */
+int bb_db_open_or_report(const char *url, struct bb_db **db);
+
 /* Apply pending migrations; called by bb_db_open. Returns how many ran, or an error. */
 int bb_db_migrate(struct bb_db *db, char *err, size_t errlen);
 

@@ -218,17 +218,6 @@ static int configure(struct app *a)
 	return rc;
 }
 
-static int open_db(struct app *a, const char *url)
-{
-	char err[600];
-	int rc = bb_db_open(url, &a->db, err, sizeof err);
-
-	if (rc >= 0)
-		return 0;
-	return bb_fatal(bb_db_exit_status(rc),
-			"unable to open database '%s': %s", bb_db_name(a->db), err);
-}
-
 static int run(struct app *a)
 {
 	static const char *const ops[] = { "ack", "snooze", "unsnooze", "resolve", "retry" };
@@ -281,7 +270,7 @@ int main(int argc, char **argv)
 	if (rc == 0)
 		rc = configure(&a);
 	if (rc == 0)
-		rc = open_db(&a, url ? url : "sqlite:bb.db");
+		rc = bb_db_open_or_report(url ? url : "sqlite:bb.db", &a.db);
 	if (rc == 0)
 		rc = run(&a);
 	if (rc == 0 && (fflush(stdout) != 0 || ferror(stdout)))

@@ -314,17 +314,6 @@ static int options(int argc, char **argv, const char **url, int64_t *memory)
 	return 0;
 }
 
-static int open_db(struct ctx *c, const char *url)
-{
-	char err[600];
-	int rc = bb_db_open(url, &c->db, err, sizeof err);
-
-	if (rc >= 0)
-		return 0;
-	return bb_fatal(bb_db_exit_status(rc),
-			"unable to open database '%s': %s", bb_db_name(c->db), err);
-}
-
 /* The stream's memory: ids and hashes of n records, the alerts of n places
  * (at least a batch's, which are decided on after they are read). */
 static int remember(struct ctx *c, int64_t memory)
@@ -367,7 +356,7 @@ int main(int argc, char **argv)
 	url = bb_conf_get(conf, "db", "url");
 	rc = options(argc, argv, &url, &memory);
 	if (rc == 0)
-		rc = open_db(&c, url ? url : "sqlite:bb.db");
+		rc = bb_db_open_or_report(url ? url : "sqlite:bb.db", &c.db);
 	if (rc == 0)
 		rc = remember(&c, memory);
 	if (rc == 0)

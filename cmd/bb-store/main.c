@@ -168,12 +168,8 @@ int main(int argc, char **argv)
 	c.conf.worker_id = o.worker_id ? o.worker_id : wid;
 	c.started = bb_now_ms();
 	bb_signals_install(); /* before the database, whose lock may be waited for */
-	rc = bb_db_open(o.url, &c.db, err, sizeof err);
-	if (rc < 0) {
-		rc = bb_fatal(bb_db_exit_status(rc),
-			      "unable to open database '%s': %s", bb_db_name(c.db), err);
+	if ((rc = bb_db_open_or_report(o.url, &c.db)) != 0)
 		goto out;
-	}
 	bb_outage_init(&c.outage, "database", "db", bb_db_name(c.db));
 	c.conf.pg = bb_db_is_pg(c.db);
 	if (!(c.conf.doc = bb_json_new())) {

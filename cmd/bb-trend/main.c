@@ -212,17 +212,6 @@ int series_load(struct app *a, struct bb_history_place p, int64_t from, int64_t 
 	return bb_history_load(s, a->db, p, from, to, carry_ms, offers);
 }
 
-static int open_db(struct app *a, const char *url)
-{
-	char err[600];
-	int rc = bb_db_open(url, &a->db, err, sizeof err);
-
-	if (rc >= 0)
-		return 0;
-	return bb_fatal(bb_db_exit_status(rc),
-			"unable to open database '%s': %s", bb_db_name(a->db), err);
-}
-
 static int run(struct app *a)
 {
 	if (strcmp(a->cmd, "history") == 0)
@@ -253,7 +242,7 @@ int main(int argc, char **argv)
 	if (rc == 0)
 		rc = configure(&a, cli_sellers);
 	if (rc == 0)
-		rc = open_db(&a, url ? url : "sqlite:bb.db");
+		rc = bb_db_open_or_report(url ? url : "sqlite:bb.db", &a.db);
 	if (rc == 0)
 		rc = run(&a);
 	bb_db_close(a.db);
