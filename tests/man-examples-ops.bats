@@ -141,7 +141,8 @@ set -m # job control, as in an interactive shell
 export BB_DB=sqlite:bb.db BB_COSTS=examples/costs.csv
 bb-sqs-send < examples/notifications.ndjson > /dev/null 2>&1
 bb-pipeline 2> pipeline.log &
-sleep 2; kill -TERM %1; wait %1; echo $?
+until [ "$(node tools/sqs/count.mjs "$BB_SQS_QUEUE_URL")" = 0 ]; do sleep 1; done
+kill -TERM %1; wait %1; echo $?
 sqlite3 bb.db 'SELECT count(*) FROM worker_notifications'
 node tools/sqs/count.mjs "$BB_SQS_QUEUE_URL"
 EOF
