@@ -46,6 +46,18 @@ static const char places_pg[] = "SELECT h.asin, h.marketplace, c.currency FROM (
 	"AND ($3::text IS NULL OR asin = $3)) AS h LEFT JOIN current_state AS c ON c.asin = h.asin "
 	"AND c.marketplace = h.marketplace ORDER BY h.asin COLLATE \"C\", h.marketplace COLLATE \"C\"";
 
+int bb_history_prune(struct bb_db *db, int64_t before, int64_t *deleted)
+{
+	char t[40];
+	struct bb_str p = bb_history_time_param(before, t, sizeof t);
+	int rc = bb_db_query(db, bb_db_is_pg(db) ? "DELETE FROM competitive_history WHERE created_at < $1::timestamptz" :
+			     "DELETE FROM competitive_history WHERE created_at < $1", 1, &p, NULL);
+
+	if (rc == BB_DB_OK && deleted)
+		*deleted = bb_db_changes(db);
+	return rc;
+}
+
 struct bb_str bb_history_time_param(int64_t ms, char *buf, size_t size)
 {
 	bb_time_format(ms, buf, size);

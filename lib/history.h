@@ -98,6 +98,14 @@ struct bb_str bb_history_seller_id(const struct bb_history *h, int k);
  * position, total_offers, severity. */
 void bb_history_note_json(struct bb_jw *w, const struct bb_history *h, size_t i);
 
+/* Retention, for bb-store --keep and bb-trend prune alike: delete the
+ * history (each row with its offers) stored before `before` (created_at,
+ * ms): a notification is kept so long after it arrived, whatever its event
+ * time, so a replay of old events is not deleted as soon as it is stored,
+ * and the delete goes through the created_at index. *deleted (when not
+ * NULL) gets the rows deleted. 0, or a BB_DB_* error. */
+int bb_history_prune(struct bb_db *db, int64_t before, int64_t *deleted);
+
 /* The time of a database's time column as the statements here give it. */
 int64_t bb_history_time(const struct bb_rows *r, int row, int col);
 /* Bind a time for a statement: RFC 3339 into buf. */

@@ -326,12 +326,22 @@ R3|1"
 	done
 }
 
-@test "prune deletes history older than --keep, in event time" {
+@test "prune deletes the history stored more than --keep ago, as bb-store --keep does" {
 	for db in sqlite pg; do
-		url=$(filled $db "$TREND/rollup.txt")
+		url=$(filled $db "$TREND/rollup.txt") # each row stored at its event time
 		run -0 --separate-stderr bb-trend prune --db "$url" --keep 30d
 		expect "output" "$output" "pruned 1 notifications older than 2025-05-10T00:00:00.000Z"
 		expect "left" "$(q "$url" "SELECT asin FROM competitive_history ORDER BY event_time" | paste -sd' ')" "R1 R2 R1 R2 R3"
+		# stored time, not event time: an old event stored lately stays, a recent one stored long ago goes
+		url=$(filled $db "$TREND/rollup.txt")
+		q "$url" "UPDATE competitive_history SET created_at = '2025-06-08T00:00:00.000Z'
+		          WHERE asin = 'R3' AND event_time < '2025-06-01T00:00:00Z'" >/dev/null
+		q "$url" "UPDATE competitive_history SET created_at = '2025-05-01T00:00:00.000Z'
+		          WHERE asin = 'R2' AND event_time > '2025-06-04T00:00:00Z'" >/dev/null
+		run -0 --separate-stderr bb-trend prune --db "$url" --keep 30d
+		expect "output, by created_at" "$output" "pruned 1 notifications older than 2025-05-10T00:00:00.000Z"
+		expect "left, by created_at" "$(q "$url" "SELECT asin FROM competitive_history ORDER BY event_time" | paste -sd' ')" \
+			"R3 R1 R2 R1 R3"
 	done
 }
 

@@ -6,6 +6,7 @@
  * batch before, so a batch is written out only after its commit, in input
  * order, and a failed commit or write stops everything after it. */
 #include "exitcode.h"
+#include "history.h"
 #include "ids.h"
 #include "log.h"
 #include "metrics.h"
@@ -362,25 +363,12 @@ static int commit(struct ctx *c, struct batch *b)
 	return 0;
 }
 
-/* History, offers included, is kept for --keep after it was stored. */
+/* History, offers included, is kept for --keep after it was stored
+ * (lib/history.c, as bb-trend prune keeps it). */
 static void prune(struct ctx *c)
 {
-	char cutoff[40];
-	const char *p[1] = { cutoff };
-	int rc;
-
-	if (c->keep <= 0)
-		return;
-	bb_time_format(bb_now_ms() - c->keep, cutoff, sizeof cutoff);
-	rc = bb_db_begin(c->db);
-	if (rc == BB_DB_OK)
-		rc = bb_db_exec(c->db, "DELETE FROM competitive_history WHERE created_at < $1", 1, p, NULL);
-	if (rc == BB_DB_OK)
-		rc = bb_db_commit(c->db);
-	if (rc != BB_DB_OK) {
-		bb_db_rollback(c->db);
+	if (c->keep > 0 && bb_history_prune(c->db, bb_now_ms() - c->keep, NULL) != BB_DB_OK)
 		bb_log(BB_WARN, NULL, "pruning history failed", "error", bb_db_errmsg(c->db), NULL);
-	}
 }
 
 /* A heartbeat while no batch is in hand: its failure is logged, not fatal. */

@@ -199,12 +199,12 @@ int run_history(struct app *a)
 int run_prune(struct app *a)
 {
 	char cutoff[40];
-	struct bb_str p = bb_history_time_param(a->now - a->keep, cutoff, sizeof cutoff);
-	int rc = bb_db_query(a->db, bb_db_is_pg(a->db) ? "DELETE FROM competitive_history WHERE event_time < $1::timestamptz" :
-			     "DELETE FROM competitive_history WHERE event_time < $1", 1, &p, NULL);
+	int64_t n = 0;
+	int rc = bb_history_prune(a->db, a->now - a->keep, &n);
 
 	if (rc != BB_DB_OK)
 		return db_fatal(a, rc, "prune history in");
-	printf("pruned %lld notifications older than %s\n", (long long)bb_db_changes(a->db), cutoff);
+	bb_time_format(a->now - a->keep, cutoff, sizeof cutoff);
+	printf("pruned %lld notifications older than %s\n", (long long)n, cutoff);
 	return fflush(stdout) == 0 ? 0 : bb_fatal(BB_EX_IOERR, "unable to write standard output: write error");
 }
