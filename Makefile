@@ -143,7 +143,7 @@ fuzz: deps
 
 # ---- installing and packaging ----
 # The units name /usr/bin/PROG; installed for another BINDIR, they name it.
-SCRIPTS  := scripts/bb-pipeline scripts/bb-autoscale
+SCRIPTS  := scripts/bb-pipeline scripts/bb-autoscale scripts/bb-mail
 UNITS    := $(wildcard systemd/*.service systemd/*.timer)
 EXAMPLES := $(wildcard examples/*)
 

@@ -1,9 +1,12 @@
 load helper
 load man-sqs-helper
-# man-examples-ops.bats: every EXAMPLES entry of bb-pipeline(1) and
-# bb-autoscale(1), run as the pages write them, from a scratch directory that
-# sees the repository's examples/ and tools/, with bb-pipeline and
-# bb-autoscale on PATH as make install puts them there.
+load store-helper
+load smtp-helper
+# man-examples-ops.bats: every EXAMPLES entry of bb-pipeline(1),
+# bb-autoscale(1) and bb-mail(1), run as the pages write them, from a scratch
+# directory that sees the repository's examples/ and tools/, with
+# bb-pipeline, bb-autoscale and bb-mail on PATH as make install puts them
+# there. bb-mail(1) mails an SMTP sink (tests/smtp-sink, on port 2525).
 #
 # bb-pipeline(1) runs against a real SQS emulator (scripts/sqs-local, on port
 # 4593) and SQLite; each example starts with both queues empty and no bb.db,
@@ -24,12 +27,16 @@ teardown_file() {
 	man_sqs_stop
 }
 
+teardown() {
+	smtp_stop
+}
+
 setup() {
 	for d in examples tools; do
 		ln -s "$BATS_TEST_DIRNAME/../$d" "$BATS_TEST_TMPDIR/$d"
 	done
 	mkdir "$BATS_TEST_TMPDIR/bin" "$BATS_TEST_TMPDIR/tmp"
-	ln -s "$(cd "$BATS_TEST_DIRNAME/../scripts" && pwd)"/bb-{pipeline,autoscale} "$BATS_TEST_TMPDIR/bin/"
+	ln -s "$(cd "$BATS_TEST_DIRNAME/../scripts" && pwd)"/bb-{pipeline,autoscale,mail} "$BATS_TEST_TMPDIR/bin/"
 	PATH=$BATS_TEST_TMPDIR/bin:$PATH
 	# the pages pin no clock but where they say so; bb-pipeline's FIFO
 	# directory where the test can see that it is removed
@@ -266,4 +273,92 @@ EOF
 	assert_output 'action=up from=2 to=3 queue_depth=2400 oldest_age_s=12.500 reason="below min_instances 3"'
 	run -0 active
 	assert_output "$(printf 'bb-ingest@1.service\nbb-ingest@2.service\nbb-ingest@3.service')"
+}
+
+# ---- bb-mail(1) ----
+
+# mail_setup: the relay of the page's examples, its messages in mail/.
+mail_setup() {
+	smtp_start "$BATS_TEST_TMPDIR/mail" 2525
+	export BB_MAIL_URL=smtp://127.0.0.1:$SMTP_PORT
+}
+
+@test "bb-mail(1): a note to two people, from bb" {
+	mail_setup
+	run -0 --separate-stderr bash <<'EOF'
+echo 'The nightly export is late.' | bb-mail --to ops@example.com \
+    --to oncall@example.com --from bb@example.com 'bb: export late'
+EOF
+	assert_output ''
+	assert_equal "$stderr" ''
+	run -0 ls mail
+	assert_output 1.eml
+	run -0 sed '/^$/Q' mail/1.eml
+	assert_output "MAIL FROM:<bb@example.com>
+RCPT TO:<ops@example.com>
+RCPT TO:<oncall@example.com>"
+	run -0 mail_headers mail/1.eml From To Subject Content-Type
+	assert_output "From: bb@example.com
+To: ops@example.com, oncall@example.com
+Subject: bb: export late
+Content-Type: text/plain; charset=utf-8"
+	run -0 mail_body mail/1.eml
+	assert_output 'The nightly export is late.'
+}
+
+@test "bb-mail(1): the daily digest, to the recipients of BB_MAIL_TO, as bb-alert wrote it" {
+	mail_setup
+	export BB_NOW=2025-06-01T12:00:00Z BB_DB=sqlite:$BATS_TEST_TMPDIR/bb.db
+	rec CRITICAL 2025-06-01T11:59:00Z n-c1 B000000001 | dedupe_store "$BB_DB" >/dev/null
+	run -0 --separate-stderr bash <<'EOF'
+export BB_MAIL_TO='ops@example.com oncall@example.com'
+bb-alert digest --since 24h --format text | bb-mail 'bb: daily alert digest'
+EOF
+	assert_output ''
+	run -0 grep -E '^(RCPT TO|Subject):' mail/1.eml
+	assert_output "RCPT TO:<ops@example.com>
+RCPT TO:<oncall@example.com>
+Subject: bb: daily alert digest"
+	digest=$(bb-alert digest --since 24h --format text)
+	[[ $digest == *B000000001* ]] || fail "no alert in the digest: $digest"
+	run -0 mail_body mail/1.eml
+	assert_output "$digest"
+}
+
+@test "bb-mail: a body's lines arrive as read, a lone dot and a leading one too" {
+	mail_setup
+	printf 'first\n.\n.leading\n..two\nütf-8 €\nlast\n' >body.txt
+	run -0 bb-mail subject <body.txt
+	run -0 mail_body mail/1.eml
+	assert_output "$(cat body.txt)"
+}
+
+@test "bb-mail(1): a relay that does not answer is 75, and says so" {
+	run -0 bash <<'EOF'
+echo test | bb-mail --url smtp://localhost:1 test 2>/dev/null; echo $?
+EOF
+	assert_output 75
+	run -75 --separate-stderr bb-mail --url smtp://127.0.0.1:1 test </dev/null
+	assert_regex "$stderr" "^bb-mail: fatal: unable to send mail through 'smtp://127.0.0.1:1': Failed to connect to 127.0.0.1 port 1 after [0-9]+ ms: Couldn't connect to server$"
+}
+
+@test "bb-mail(1): usage and configuration errors, as DIAGNOSTICS words them" {
+	run -64 --separate-stderr bb-mail
+	assert_equal "$stderr" "bb-mail: expected one SUBJECT
+usage: bb-mail [--to ADDRESS]... [--from ADDRESS] [--url URL] SUBJECT"
+	run -64 --separate-stderr bb-mail --cc x s
+	assert_equal "${stderr%%$'\n'*}" "bb-mail: unrecognized option '--cc'"
+	run -64 --separate-stderr bb-mail --to
+	assert_equal "${stderr%%$'\n'*}" "bb-mail: option '--to' requires an argument"
+	run -64 --separate-stderr bb-mail --from $'bb@x\nBcc: all@example.com' s
+	assert_equal "$(head -n 2 <<<"$stderr")" "bb-mail: a line break in 'bb@x
+Bcc: all@example.com'"
+	BB_MAIL_TO=' ' run -64 --separate-stderr bb-mail s
+	assert_equal "${stderr%%$'\n'*}" "bb-mail: no recipient"
+	run -78 --separate-stderr bb-mail --url http://mail.internal s </dev/null
+	assert_equal "$stderr" "bb-mail: fatal: unable to use mail relay 'http://mail.internal': expected smtp://HOST[:PORT] or smtps://HOST[:PORT]"
+	run -0 bb-mail --help
+	assert_equal "${lines[-1]}" "See bb-mail(1)."
+	run -0 bb-mail --version
+	assert_output "bb-mail 0.1.0"
 }

@@ -2,11 +2,13 @@
 # Running bb as a service: the Prometheus files of --metrics-file (each
 # counter equal to what the run did, promtool clean), the systemd units
 # (verify, security, and each ExecStart= line run as the unit writes it,
-# against the emulator and SQLite), and scripts/bb-autoscale's decisions.
+# against the emulator, SQLite and an SMTP sink), and scripts/bb-autoscale's
+# decisions.
 
 load helper
 load store-helper
 load sqs-helper
+load smtp-helper
 
 BATS_NO_PARALLELIZE_WITHIN_FILE=true
 ROOT="$BATS_TEST_DIRNAME/.."
@@ -31,6 +33,7 @@ teardown() {
 	for p in "${UNIT_PIDS[@]}"; do
 		kill -KILL -- -"$p" 2>/dev/null || true
 	done
+	smtp_stop
 }
 
 # sample FILE METRIC-AND-LABELS: the value of one sample, e.g.
@@ -164,7 +167,7 @@ usr_bin() {
 	BIN=$T/usr/bin
 	mkdir -p "$BIN"
 	ln -sf "$(cd "$BB_BIN" && pwd)"/bb-* "$BIN"/
-	ln -sf "$(cd "$ROOT/scripts" && pwd)"/bb-pipeline "$(cd "$ROOT/scripts" && pwd)"/bb-autoscale "$BIN"/
+	ln -sf "$(cd "$ROOT/scripts" && pwd)"/bb-{pipeline,autoscale,mail} "$BIN"/
 }
 
 # units_at DIR: the units with /usr/bin/ as DIR/, as make install writes them for a PREFIX; into $T/units.
@@ -190,7 +193,7 @@ unit_run() {
 	sed -n 's/^Environment=//p' "$run.unit" | sed "$subst" >"$run.env"
 	sed -n 's/^EnvironmentFile=//p' "$run.unit" | sed "$subst" >"$run.files"
 	sed -n 's/^ExecStart=//p' "$run.unit" | sed "$subst; s/\\$\\$/\\$/g; s/%%/%/g" >"$run.exec"
-	setsid bash -c 'for kv in $(cat "$1"); do export "$kv"; done
+	setsid bash -c 'while read -r kv; do eval "export $kv"; done <"$1"
 		while read -r file; do
 			[[ $file != -* ]] || [ -e "${file#-}" ] || continue
 			set -a; . "${file#-}"; set +a
@@ -228,7 +231,8 @@ env_file() {
 		echo "BB_DB=$3"
 		echo "BB_ANALYSIS_SELLER_IDS=OURS"
 		echo "BB_ALERT_EXEC='cat >>$T/delivered'"
-		echo "BB_DIGEST_COMMAND='tee $T/digest'"
+		echo "BB_MAIL_URL=smtp://127.0.0.1:$((4693 + ${BB_TEST_PORT_OFFSET:-0}))"
+		echo "BB_MAIL_FROM=bb@example.com"
 	} >"$T/etc/bb/bb.env"
 }
 
@@ -314,10 +318,12 @@ env_file() {
 		"$(q "$db" "SELECT asin FROM competitive_history ORDER BY asin")" B000000001
 }
 
-@test "bb-alert-sweep.service and bb-digest.service run bb-alert sweep and digest as bb-alert(1) defines them" {
+@test "bb-alert-sweep.service and bb-digest.service run bb-alert sweep and digest; the digest is mailed over SMTP" {
 	usr_bin
 	db=sqlite:$T/var/lib/bb/bb.db
 	env_file "" "" "$db"
+	echo "BB_MAIL_TO='ops@example.com root@example.com'" >>"$T/etc/bb/bb.env"
+	smtp_start "$T/mail" 4693
 	mkdir -p "$T/var/lib/bb"
 	rec CRITICAL 2025-06-01T11:59:00Z n-c1 B000000001 | dedupe_store "$db" >/dev/null
 	bb-alert --help | grep -q 'bb-alert sweep' || fail "bb-alert has no sweep command yet (ALERTS.md)"
@@ -327,7 +333,32 @@ env_file() {
 	unit_run bb-digest.service
 	unit_wait bb-digest.service
 	assert_equal "$status" 0
-	grep -q B000000001 "$T/digest" || fail "the digest was not handed to BB_DIGEST_COMMAND"
+	expect "mails" "$(ls "$T/mail")" 1.eml
+	expect "envelope" "$(sed '/^$/q' "$T/mail/1.eml")" "MAIL FROM:<bb@example.com>
+RCPT TO:<ops@example.com>
+RCPT TO:<root@example.com>"
+	expect "headers" "$(mail_headers "$T/mail/1.eml" From To Subject Content-Type)" \
+		"From: bb@example.com
+To: ops@example.com, root@example.com
+Subject: bb: daily alert digest
+Content-Type: text/plain; charset=utf-8"
+	digest=$(BB_DB=$db bb-alert digest --since 24h --format text)
+	[[ $digest == *B000000001* ]] || fail "the digest names no alert: $digest"
+	expect "the digest, as bb-alert digest writes it" "$(mail_body "$T/mail/1.eml")" "$digest"
+}
+
+@test "bb-digest.service: a relay that does not answer fails the unit, and says so" {
+	usr_bin
+	db=sqlite:$T/var/lib/bb/bb.db
+	env_file "" "" "$db"
+	mkdir -p "$T/var/lib/bb"
+	bb-store --migrate --db "$db" 2>/dev/null
+	unit_run bb-digest.service
+	unit_wait bb-digest.service
+	expect "status (bb-mail's 75: the relay may answer later)" "$status" 75
+	port=$((4693 + ${BB_TEST_PORT_OFFSET:-0}))
+	expect_match "message" "$(tail -n 1 "$T/unit.err")" \
+		"^bb-mail: fatal: unable to send mail through 'smtp://127.0.0.1:$port': Failed to connect to 127.0.0.1 port $port after [0-9]+ ms: Couldn't connect to server$"
 }
 
 @test "bb-serve.service and bb-trend-weekly.service run as written, on the database of bb.env" {
@@ -351,13 +382,16 @@ env_file() {
 
 	unset BB_NOW
 	week=$(date -u -d "7 days ago" +%G-W%V)
-	echo "BB_REPORT_MAIL='cat >$T/mailed'" >"$T/etc/bb/trend.env"
+	echo "BB_MAIL_TO=analysts@example.com" >"$T/etc/bb/trend.env"
+	smtp_start "$T/mail" 4693
 	unit_run bb-trend-weekly.service
 	unit_wait bb-trend-weekly.service
 	assert_equal "$status" 0
 	expect "the week's reports" "$(ls "$T/var/lib/bb/reports" | paste -sd' ')" "$week.html $week.md $week.txt"
-	expect "the text mailed through trend.env's BB_REPORT_MAIL" "$(cat "$T/mailed")" \
-		"$(cat "$T/var/lib/bb/reports/$week.txt")"
+	expect "mailed to trend.env's BB_MAIL_TO" "$(grep -E '^(RCPT TO|Subject):' "$T/mail/1.eml")" \
+		"RCPT TO:<analysts@example.com>
+Subject: bb: weekly report"
+	expect "the text report mailed over SMTP" "$(mail_body "$T/mail/1.eml")" "$(cat "$T/var/lib/bb/reports/$week.txt")"
 	[ ! -e "$T/var/lib/bb/bb.db" ] || fail "a unit used the default database, not bb.env's"
 }
 
@@ -460,6 +494,7 @@ stop bb-ingest@2.service"
 		done
 		echo usr/bin/bb-pipeline
 		echo usr/bin/bb-autoscale
+		echo usr/bin/bb-mail
 		for m in man/*.[157]; do echo "usr/share/man/man${m##*.}/${m#man/}"; done
 		for u in systemd/*; do echo "usr/lib/systemd/system/${u#systemd/}"; done
 		for e in examples/*; do echo "usr/share/doc/bb/examples/${e#examples/}"; done

@@ -46,7 +46,7 @@ teardown_file() {
 	for f in "${lines[@]}"; do
 		man -w "${f##*/}" >/dev/null 2>&1 || fail "no man page for $f"
 	done
-	for p in bb-pipeline bb-autoscale; do
+	for p in bb-pipeline bb-autoscale bb-mail; do
 		run man -w "$p"
 		assert_output --regexp "^/usr/share/man/man1/$p\.1(\.gz)?$"
 	done
@@ -54,7 +54,7 @@ teardown_file() {
 
 @test "it holds the programs, the units and the examples, and the conffiles" {
 	for p in bb-validate bb-severity bb-dedupe bb-store bb-sqs-send bb-sqs-recv bb-ack bb-alert bb-serve bb-trend bb-status \
-		bb-pipeline bb-autoscale; do
+		bb-pipeline bb-autoscale bb-mail; do
 		[ -x "/usr/bin/$p" ] || fail "no /usr/bin/$p"
 	done
 	for u in bb-ingest.service bb-ingest@.service bb-alert-deliver.service bb-alert-sweep.timer bb-digest.timer \
