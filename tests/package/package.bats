@@ -1,24 +1,36 @@
 #!/usr/bin/env bats
-# The Debian package (make check-package: as root, after make deb): it
-# installs with dpkg -i, its programs and pages work from where it put them
-# (a page for every command), it creates the bb user and /var/lib/bb, ships
-# /etc/bb/bb.conf and bb.env as conffiles, enables no unit, and purges
-# cleanly.
+# The Debian package (make check, or make check-package; as root): built
+# with make deb, it installs with dpkg -i, its programs and pages work from
+# where it put them (a page for every command), it creates the bb user and
+# /var/lib/bb, ships /etc/bb/bb.conf and bb.env as conffiles, enables no
+# unit, and purges cleanly. The machine is left as it was: the bb user, which
+# a purge keeps as Debian keeps system users, goes too if this suite made it.
 
 bats_require_minimum_version 1.5.0
 load /usr/lib/bats/bats-support/load.bash
 load /usr/lib/bats/bats-assert/load.bash
 
-DEB=$(ls "$BATS_TEST_DIRNAME"/../../build/deb/bb_*.deb 2>/dev/null | head -n 1)
+ROOT=$BATS_TEST_DIRNAME/../..
 
 setup_file() {
-	[ -n "$DEB" ] || { echo "# no package: run make deb first" >&3; return 1; }
 	[ "$(id -u)" -eq 0 ] || { echo "# dpkg -i needs root" >&3; return 1; }
-	! dpkg-query -W bb >/dev/null 2>&1 || dpkg --purge bb >/dev/null
+	! dpkg-query -W bb >/dev/null 2>&1 ||
+		{ echo "# bb is installed on this machine: purge it first (dpkg --purge bb), or test elsewhere" >&3; return 1; }
+	export BB_PACKAGE_OURS=1 # from here on, whatever bb package is installed is this suite's
+	make -C "$ROOT" --no-print-directory deb >"$BATS_FILE_TMPDIR/deb.log" 2>&1 ||
+		{ echo "# make deb failed:" >&3; tail -n 30 "$BATS_FILE_TMPDIR/deb.log" | sed 's/^/# /' >&3; return 1; }
+	DEB=$(ls "$ROOT"/build/deb/bb_*.deb | head -n 1)
+	BB_USER_BEFORE=$(id -u bb 2>/dev/null || echo none)
+	export DEB BB_USER_BEFORE
 }
 
 teardown_file() {
+	[ -n "${BB_PACKAGE_OURS:-}" ] || return 0
 	dpkg --purge bb >/dev/null 2>&1 || true
+	if [ "${BB_USER_BEFORE:-}" = none ] && id bb >/dev/null 2>&1; then
+		deluser --system --quiet bb 2>/dev/null # its group too, when no one else is in it
+		! getent group bb >/dev/null || delgroup --system --quiet bb
+	fi
 }
 
 @test "the package installs; --version and man -w of bb-validate, bb-alert, bb-serve and bb-trend work from it" {
@@ -89,4 +101,7 @@ root:bb 640"
 	[ ! -e /lib/systemd/system/bb-ingest.service ] || fail "a unit is left"
 	[ ! -e /etc/bb/bb.conf ] || fail "a conffile is left"
 	[ ! -e /var/lib/bb ] || fail "/var/lib/bb is left"
+	[ ! -e /etc/bb ] || fail "/etc/bb is left"
+	run id -u bb
+	assert_success # a system user is kept, as Debian keeps them; teardown_file removes the one this suite made
 }
