@@ -50,7 +50,8 @@ static int duration(const char *opt, const char *s, int64_t *ms, int zero_ok)
 {
 	if (bb_duration_parse(s, ms) == 0 && (*ms > 0 || (zero_ok && *ms == 0)))
 		return 0;
-	return usage("%s: expected a duration such as 30s, 5m, 24h or 7d", opt);
+	bb_say("%s '%s': expected a duration such as 30s, 5m, 24h or 7d", opt, s);
+	return usage(NULL, NULL);
 }
 
 static int add_seller(struct app *a, const char *id)
