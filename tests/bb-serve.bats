@@ -111,9 +111,12 @@ wait_id() {
 	assert_line "See bb-serve(1)."
 }
 
-@test "usage and configuration errors: 64 for a bad option, 78 for an unreadable token file or a bad address" {
+@test "usage and configuration errors: 64 for a bad option, 78 for a bad key, an unreadable token file or a bad address" {
 	run -64 bb-serve --bogus
 	run -64 bb-serve --timeout 0s
+	assert_line --index 0 "bb-serve: --timeout '0s': expected a duration such as 30s, 5m or 24h"
+	BB_SERVE_MAX_CONNECTIONS=0 run -78 bb-serve --db "sqlite:$BATS_TEST_TMPDIR/a.db"
+	assert_output "bb-serve: fatal: unable to use [serve] max_connections '0': expected a whole number from 1 to 65536"
 	run -78 bb-serve --db "sqlite:$BATS_TEST_TMPDIR/a.db" --token-file /nonexistent/token
 	assert_output --partial "bb-serve: fatal: unable to read token file '/nonexistent/token': No such file or directory"
 	run -78 bb-serve --db "sqlite:$BATS_TEST_TMPDIR/a.db" --listen nowhere

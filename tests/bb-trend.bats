@@ -357,7 +357,9 @@ R3|1"
 	run -64 --separate-stderr bb-trend detect --format csv
 	expect_match "format" "$stderr" "--format 'csv': not a format of this command"
 	run -64 --separate-stderr bb-trend detect --since soon
-	expect_match "since" "$stderr" "--since: expected a duration"
+	expect_match "since" "$stderr" "--since 'soon': expected a duration such as 30s, 5m, 24h or 7d"
+	run -64 --separate-stderr bb-trend rollup 2025-W23
+	expect_match "operand" "$stderr" "rollup: unexpected argument '2025-W23'"
 	BB_TREND_WAR_DROP_PCT=abc run -78 --separate-stderr bb-trend detect --db "sqlite:$BATS_TEST_TMPDIR/x.db"
 	expect "config" "$stderr" "bb-trend: fatal: unable to use [trend] war_drop_pct 'abc': expected a percentage with at most two decimals"
 	run -0 bb-trend --help

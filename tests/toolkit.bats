@@ -350,3 +350,38 @@ bb-sqs-send: fatal: unable to load config: $conf:5: line longer than 198 bytes"
 	done
 	[ "$(sqlite3 "$BATS_TEST_TMPDIR/bb.db" "SELECT error_type || ' ' || stage FROM worker_failures")" = "schema store" ]
 }
+
+@test "every message a program can print on stderr is listed in the DIAGNOSTICS of its page" {
+	cd "$BATS_TEST_DIRNAME/.."
+	run --separate-stderr scripts/check-diagnostics
+	[ "$status" -eq 0 ] || fail "$stderr"
+	# the extraction finds what it should: a fatal error, a usage error, a
+	# log line, a message made in a local buffer, a lib/ message
+	run -0 scripts/check-diagnostics --list
+	assert_line "bb-store	unable to write batch to '%s': %s (%s)	cmd/bb-store/stages.c:$(grep -n '(%s)", bb_db_name' cmd/bb-store/stages.c | cut -d: -f1)"
+	assert_line --regexp "^bb-trend	--week '%s': expected an ISO week such as 2025-W23	"
+	assert_line --regexp "^bb-sqs-send	body over SQS's 256 KiB limit: not sent	"
+	assert_line --regexp "^bb-validate	line %zu: %s: %s	"
+	assert_line --regexp "^bb-autoscale	unable to start %s@%s.service	"
+	assert_line --regexp "^bb \(shared\)	unable to load config: %s:%d: %s	lib/conf.c:"
+}
+
+@test "a new message that no page lists fails the DIAGNOSTICS check, naming it and its page" {
+	tree=$BATS_TEST_TMPDIR/tree
+	mkdir "$tree"
+	cp -r "$BATS_TEST_DIRNAME"/../{cmd,lib,man,scripts} "$tree"
+	cat >>"$tree/cmd/bb-dedupe/main.c" <<-'C'
+	static int undocumented(const char *what)
+	{
+		bb_log(BB_WARN, NULL, "widget wobbling", NULL);
+		return bb_fatal(BB_EX_SOFTWARE, "unable to frobnicate '%s': %s", what, "no reason");
+	}
+	C
+	printf 'log warn "no widget here"\n' >>"$tree/scripts/bb-pipeline"
+	cd "$tree"
+	run --separate-stderr scripts/check-diagnostics
+	[ "$status" -eq 1 ]
+	assert_equal "$stderr" "man/bb-dedupe.1: DIAGNOSTICS does not list \"widget wobbling\" (cmd/bb-dedupe/main.c:$(($(wc -l <cmd/bb-dedupe/main.c) - 2)))
+man/bb-dedupe.1: DIAGNOSTICS does not list \"unable to frobnicate '%s': %s\" (cmd/bb-dedupe/main.c:$(($(wc -l <cmd/bb-dedupe/main.c) - 1)))
+man/bb-pipeline.1: DIAGNOSTICS does not list \"no widget here\" (scripts/bb-pipeline:$(wc -l <scripts/bb-pipeline))"
+}

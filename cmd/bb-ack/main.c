@@ -404,7 +404,8 @@ int main(int argc, char **argv)
 	c.dlq_url = bb_conf_get(conf, "sqs", "dlq_url");
 	const char *mrc = bb_conf_get(conf, "validate", "max_receive_count");
 	if (mrc && bb_parse_i64(mrc, 1, 1000000, &c.max_receive_count) != 0)
-		rc = bb_fatal(BB_EX_CONFIG, "unable to use [validate] max_receive_count '%s'", mrc);
+		rc = bb_fatal(BB_EX_CONFIG, "unable to use [validate] max_receive_count '%s': expected a whole number from 1",
+			      mrc);
 	while (rc == 0 && (opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (opt == 'd')
 			c.dlq_url = optarg;

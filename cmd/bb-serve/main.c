@@ -85,12 +85,23 @@ static int read_token(struct serve *s, const char *path)
 	return 0;
 }
 
+/* A bad value is a usage error when it came from the flag, and a
+ * configuration error when it came from the [serve] key. */
+static int bad_value(const char *flag, const char *key, int from_flag, const char *v, const char *want)
+{
+	if (from_flag) {
+		bb_say("--%s '%s': expected %s", flag, v, want);
+		return usage(NULL, NULL);
+	}
+	return bb_fatal(BB_EX_CONFIG, "unable to use [serve] %s '%s': expected %s", key, v, want);
+}
+
 /* A flag, else the [serve] key, else the default: a duration > 0. */
-static int duration(const char *opt, const char *v, int64_t *ms)
+static int duration(const char *name, const char *flag_value, const char *v, int64_t *ms)
 {
 	if (bb_duration_parse(v, ms) == 0 && *ms > 0)
 		return 0;
-	return usage("%s: expected a duration such as 30s, 5m or 24h", opt);
+	return bad_value(name, name, v == flag_value, v, "a duration such as 30s, 5m or 24h");
 }
 
 static int configure(struct serve *s, struct opts *o, const struct bb_conf *conf)
@@ -104,14 +115,15 @@ static int configure(struct serve *s, struct opts *o, const struct bb_conf *conf
 	o->token_file = o->token_file ? o->token_file : bb_conf_get(conf, "serve", "token_file");
 	if ((v = o->max_conn ? o->max_conn : bb_conf_get(conf, "serve", "max_connections")) &&
 	    bb_parse_i64(v, 1, 65536, &n) != 0)
-		rc = usage("max-connections '%s': expected 1 to 65536", v);
+		rc = bad_value("max-connections", "max_connections", v == o->max_conn, v,
+			       "a whole number from 1 to 65536");
 	s->max_connections = (unsigned)n;
 	if (rc == 0 && (v = o->timeout ? o->timeout : bb_conf_get(conf, "serve", "timeout")))
-		rc = duration("timeout", v, &timeout);
+		rc = duration("timeout", o->timeout, v, &timeout);
 	s->timeout_s = (unsigned)((timeout + 999) / 1000);
 	s->heartbeat_ms = 15000;
 	if (rc == 0 && (v = o->heartbeat ? o->heartbeat : bb_conf_get(conf, "serve", "heartbeat")))
-		rc = duration("heartbeat", v, &s->heartbeat_ms);
+		rc = duration("heartbeat", o->heartbeat, v, &s->heartbeat_ms);
 	s->snooze_ms = 30 * 60 * 1000;
 	if (rc == 0 && (v = bb_conf_get(conf, "alert", "snooze")) && (bb_duration_parse(v, &s->snooze_ms) != 0 || s->snooze_ms <= 0))
 		rc = bb_fatal(BB_EX_CONFIG, "unable to read [alert] snooze '%s': expected a duration such as 30m", v);

@@ -535,9 +535,9 @@ static int parse_options(int argc, char **argv, struct shared *sh)
 		{ "metrics-file", required_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int opt;
+	int opt, idx = 0;
 
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "", opts, &idx)) != -1) {
 		int64_t *dst = opt == 'c' ? &sh->concurrency : opt == 'm' ? &sh->max_messages :
 			       opt == 'w' ? &sh->wait_s : opt == 'v' ? &sh->visibility_s :
 			       opt == 'i' ? &sh->max_inflight : NULL;
@@ -555,12 +555,16 @@ static int parse_options(int argc, char **argv, struct shared *sh)
 			fputs(USAGE, stderr);
 			return BB_EX_USAGE;
 		} else if (bb_parse_i64(optarg, lo, hi, dst) != 0) {
-			bb_say("'%s': expected a whole number from %lld to %lld", optarg, (long long)lo, (long long)hi);
+			bb_say("--%s '%s': expected a whole number from %lld to %lld", opts[idx].name, optarg, (long long)lo,
+			       (long long)hi);
 			return BB_EX_USAGE;
 		}
 	}
 	if (optind < argc || !sh->queue_url) {
-		bb_say(optind < argc ? "unexpected argument" : "a queue URL is needed: --queue-url, BB_SQS_QUEUE_URL or [sqs] queue_url");
+		if (optind < argc)
+			bb_say("unexpected argument '%s'", argv[optind]);
+		else
+			bb_say("a queue URL is needed: --queue-url, BB_SQS_QUEUE_URL or [sqs] queue_url");
 		fputs(USAGE, stderr);
 		return BB_EX_USAGE;
 	}

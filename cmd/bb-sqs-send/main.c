@@ -217,7 +217,10 @@ int main(int argc, char **argv)
 		}
 	}
 	if (rc == 0 && (optind < argc || !c.queue_url)) {
-		bb_say(optind < argc ? "unexpected argument" : "a queue URL is needed: --queue-url, BB_SQS_QUEUE_URL or [sqs] queue_url");
+		if (optind < argc)
+			bb_say("unexpected argument '%s'", argv[optind]);
+		else
+			bb_say("a queue URL is needed: --queue-url, BB_SQS_QUEUE_URL or [sqs] queue_url");
 		fputs(USAGE, stderr);
 		rc = BB_EX_USAGE;
 	}

@@ -425,14 +425,15 @@ static int stage_start(struct stage *s, void *(*fn)(void *), struct ctx *c)
 {
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
-	s->started = pthread_create(&s->thread, NULL, fn, c) == 0;
-	return s->started ? 0 : -1;
+	int err = pthread_create(&s->thread, NULL, fn, c);
+	s->started = err == 0;
+	return err;
 }
 
 int stages_start(struct ctx *c)
 {
 	sigset_t stop, old;
-	int fd, rc = 0;
+	int fd, err, rc = 0;
 
 	pthread_mutex_init(&c->spare_mu, NULL);
 	if (!(c->cur = batch_get(c)))
@@ -448,11 +449,11 @@ int stages_start(struct ctx *c)
 	if ((fd = dup(STDOUT_FILENO)) < 0 || !(c->emitter.out = fdopen(fd, "w"))) {
 		if (fd >= 0)
 			close(fd);
-		rc = bb_fatal(BB_EX_IOERR, "unable to start writing standard output");
+		rc = bb_fatal(BB_EX_IOERR, "unable to start writing standard output: %s", strerror(errno));
 	} else {
 		__fsetlocking(c->emitter.out, FSETLOCKING_BYCALLER); /* only the emitter writes it */
-		if (stage_start(&c->emitter, emitting, c) != 0 || stage_start(&c->writer, writing, c) != 0)
-			rc = bb_fatal(BB_EX_SOFTWARE, "unable to start a thread");
+		if ((err = stage_start(&c->emitter, emitting, c)) != 0 || (err = stage_start(&c->writer, writing, c)) != 0)
+			rc = bb_fatal(BB_EX_SOFTWARE, "unable to start a thread: %s", strerror(err));
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return rc;

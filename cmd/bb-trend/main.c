@@ -50,7 +50,8 @@ static int duration(const char *opt, const char *s, int64_t *ms, int zero_ok)
 {
 	if (bb_duration_parse(s, ms) == 0 && (*ms > 0 || (zero_ok && *ms == 0)))
 		return 0;
-	return usage("%s: expected a duration such as 30s, 5m, 24h or 7d", opt);
+	bb_say("%s '%s': expected a duration such as 30s, 5m, 24h or 7d", opt, s);
+	return usage(NULL, NULL);
 }
 
 static int add_seller(struct app *a, const char *id)
@@ -128,8 +129,13 @@ static int options(int argc, char **argv, struct app *a, const char **url, int *
 		known |= strcmp(a->cmd, cmds[i]) == 0;
 	if (!known)
 		return usage("unknown command '%s'", a->cmd);
-	if (a->nargs != (strcmp(a->cmd, "history") == 0))
-		return usage(a->nargs ? "%s: unexpected argument" : "%s: expected an ASIN", a->cmd);
+	int want = strcmp(a->cmd, "history") == 0; /* its ASIN */
+	if (a->nargs > want) {
+		bb_say("%s: unexpected argument '%s'", a->cmd, a->args[want]);
+		return usage(NULL, NULL);
+	}
+	if (a->nargs < want)
+		return usage("%s: expected an ASIN", a->cmd);
 	if (!a->format)
 		a->format = strcmp(a->cmd, "detect") == 0 ? "ndjson" : "text";
 	if ((strcmp(a->cmd, "history") == 0 || strcmp(a->cmd, "detect") == 0 || strcmp(a->cmd, "report") == 0) &&
