@@ -862,3 +862,50 @@ OUT
 		[ "$term_ms" -lt 1000 ] || fail "[$b] SIGTERM took ${term_ms} ms"
 	done
 }
+
+# iso_ms MS: RFC 3339 UTC text with milliseconds, as bb writes times.
+iso_ms() {
+	date -u -d "@$(($1 / 1000)).$(printf %03d $(($1 % 1000)))" +%Y-%m-%dT%H:%M:%S.%3NZ
+}
+
+# ms_of TIME: the RFC 3339 TIME in milliseconds since the epoch.
+ms_of() {
+	date -u -d "$1" +%s%3N
+}
+
+@test "a running deliver wakes when a backoff ends or a batch's boundary passes, not at the end of its interval" {
+	printf '[alert]\nretry_base = 1s\n' >"$BATS_TEST_TMPDIR/bb.conf"
+	for b in $(backends); do
+		db=$(fresh_db $b)
+		DOCS="$BATS_TEST_TMPDIR/docs-$b"
+		rm -f "$BATS_TEST_TMPDIR/runs"
+		# on the wall clock: a CRITICAL due now, and two WARNINGs whose
+		# 5-minute boundary is moved to 1.5 s from now (a real one is minutes off)
+		t=$(iso_ms "$(ms_now)")
+		{
+			rec CRITICAL "$t" n-c B000TEST01
+			rec WARNING "$t" n-w2 B000TEST02
+			rec WARNING "$t" n-w3 B000TEST03
+		} | dedupe_store "$db" >/dev/null
+		boundary=$(iso_ms $(($(ms_now) + 1500)))
+		q "$db" "UPDATE alert_queues SET scheduled_delivery = '$boundary' WHERE severity = 'WARNING'"
+		# the command fails its first run: the CRITICAL waits retry_base (jittered: 0.5 to 1 s)
+		env -u BB_NOW BB_CONFIG="$BATS_TEST_TMPDIR/bb.conf" bb-alert deliver --db "$db" --interval 1h \
+			--exec "$(flaky 1)" 2>>"$(LOG)" &
+		pid=$!
+		track $pid
+		wait_lines "$DOCS" 3 10 || fail "[$b] $(wc -l <"$DOCS") documents sent in 10 s, not 3"
+		assert_equal "$(jq -c '[.kind, [.alerts[].asin]]' "$DOCS" | sort)" '["alert",["B000TEST01"]]
+["alert",["B000TEST01"]]
+["batch",["B000TEST02","B000TEST03"]]'
+		id=$(alert_id "$db" CRITICAL)
+		assert_equal "$(attempts_of "$db" "$id" | cut -d' ' -f1,2 | paste -sd' ')" "1 retry 2 ok"
+		mapfile -t started < <(q "$db" "SELECT $(ts "$db" started_at) FROM alert_deliveries WHERE alert_id = '$id' ORDER BY id")
+		gap=$(($(ms_of "${started[1]}") - $(ms_of "${started[0]}")))
+		[ "$gap" -ge 500 ] && [ "$gap" -lt 2500 ] || fail "[$b] retried ${gap} ms after the first attempt"
+		late=$(($(ms_of "$(jq -r 'select(.kind == "batch") | .created_at' "$DOCS")") - $(ms_of "$boundary")))
+		[ "$late" -ge 0 ] && [ "$late" -lt 1000 ] || fail "[$b] the batch went out ${late} ms after its boundary"
+		term_and_time $pid
+		assert_equal "$term_status" 0
+	done
+}
