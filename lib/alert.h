@@ -268,6 +268,13 @@ int bb_alert_claim(struct bb_db *db, const char *queue, int64_t now, int64_t lea
 		   const char *kind, size_t limit, struct bb_alert_claim **out, size_t *n);
 void bb_alert_claims_free(struct bb_alert_claim *c, size_t n);
 
+/* When the first queued alert of the delivered queues falls due, so that a
+ * deliverer waits for nothing longer: the earliest over them of the latest
+ * of scheduled_delivery (a standard alert's 5-minute boundary), the end of
+ * its backoff and the lease of a claim on it. *due gets -1 when none is
+ * queued. 0, or a BB_DB_* error. */
+int bb_alert_next_due(struct bb_db *db, int64_t *due);
+
 /* How an attempt went: delivered, failed for good, or to be tried again at retry_at. */
 enum bb_alert_outcome { BB_OUT_DELIVERED, BB_OUT_FAILED, BB_OUT_RETRY };
 

@@ -51,6 +51,14 @@
 #define DUE "SELECT id, delivery_id, scheduled_delivery, attempts FROM alert_queues WHERE status = 'queued' " \
 	"AND queue_type = $1 AND scheduled_delivery <= $2 AND (next_attempt_at IS NULL OR next_attempt_at <= $2) " \
 	"AND (claim_until IS NULL OR claim_until <= $2) ORDER BY scheduled_delivery, id LIMIT $3"
+/* when the first queued alert falls due: each is due at the latest of its
+ * schedule (a standard one's is its 5-minute boundary), its backoff and a
+ * claim's lease, so that DUE selects it from then on; -1 for none */
+#define NEXT_DUE_WHERE " FROM alert_queues WHERE status = 'queued' " \
+	"AND queue_type IN ('high_priority', 'standard') AND scheduled_delivery IS NOT NULL"
+#define NEXT_DUE_LITE "SELECT min(max(scheduled_delivery, COALESCE(next_attempt_at, ''), " \
+	"COALESCE(claim_until, '')))" NEXT_DUE_WHERE
+#define NEXT_DUE_PG "SELECT min(GREATEST(scheduled_delivery, next_attempt_at, claim_until))" NEXT_DUE_WHERE
 #define CLAIM "UPDATE alert_queues SET claimed_by = $2, claim_until = $3, attempts = attempts + 1, " \
 	"delivery_id = $4, next_attempt_at = NULL WHERE id = $1"
 #define ATTEMPT "INSERT INTO alert_deliveries (delivery_id, alert_id, kind, attempt, started_at) " \
@@ -294,6 +302,19 @@ int bb_alert_claim(struct bb_db *db, const char *queue, int64_t now, int64_t lea
 		bb_alert_claims_free(*out, *n);
 		*out = NULL, *n = 0;
 	}
+	bb_db_rows_free(rows);
+	return rc;
+}
+
+int bb_alert_next_due(struct bb_db *db, int64_t *due)
+{
+	struct bb_rows *rows = NULL;
+	int rc = bb_db_query(db, bb_db_is_pg(db) ? NEXT_DUE_PG : NEXT_DUE_LITE, 0, NULL, &rows);
+	struct bb_str t = bb_db_text(rows, 0, 0);
+
+	*due = -1;
+	if (rc == BB_DB_OK && t.p && bb_time_parse_loose(t.p, t.n, due) != 0)
+		*due = -1;
 	bb_db_rows_free(rows);
 	return rc;
 }

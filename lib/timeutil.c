@@ -126,14 +126,23 @@ int64_t bb_mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* BB_NOW's time, when it names one: 0, else -1. */
+static int pin(int64_t *ms)
+{
+	const char *p = getenv("BB_NOW");
+	return p && bb_time_parse(p, strlen(p), ms) == 0 ? 0 : -1;
+}
+
 int64_t bb_now_ms(void)
 {
-	const char *pin = getenv("BB_NOW");
 	int64_t ms;
+	return pin(&ms) == 0 ? ms : bb_clock_ms();
+}
 
-	if (pin && bb_time_parse(pin, strlen(pin), &ms) == 0)
-		return ms;
-	return bb_clock_ms();
+int bb_now_pinned(void)
+{
+	int64_t ms;
+	return pin(&ms) == 0;
 }
 
 int bb_duration_parse(const char *s, int64_t *ms)

@@ -26,6 +26,8 @@ int64_t bb_mono_ms(void);
 /* "Now" for values that end up in records: BB_NOW (RFC 3339) pins it, so a
  * replay or a test can reproduce its output byte for byte. */
 int64_t bb_now_ms(void);
+/* Whether BB_NOW pins it: then it stands still. */
+int bb_now_pinned(void);
 
 /* Parse "250ms", "30s", "5m", "24h", "7d" or a bare number of seconds. */
 int bb_duration_parse(const char *s, int64_t *ms);

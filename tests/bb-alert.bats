@@ -121,16 +121,18 @@ backends() {
 }
 
 @test "list rejects an unknown status, severity or format with exit 64" {
-	db=$(fresh_db sqlite)
-	run --separate-stderr bb-alert list --db "$db" --status open
-	assert_failure 64
-	assert_equal "${stderr_lines[0]}" "bb-alert: --status 'open': unknown value 'open'"
-	run --separate-stderr bb-alert list --db "$db" --severity CRITICAL,bad
-	assert_failure 64
-	assert_equal "${stderr_lines[0]}" "bb-alert: --severity 'CRITICAL,bad': unknown value 'bad'"
-	run --separate-stderr bb-alert list --db "$db" --format csv
-	assert_failure 64
-	assert_equal "$stderr" "bb-alert: --format 'csv': expected text or ndjson"
+	for b in $(backends); do
+		db=$(fresh_db $b)
+		run --separate-stderr bb-alert list --db "$db" --status open
+		assert_failure 64
+		assert_equal "${stderr_lines[0]}" "bb-alert: --status 'open': unknown value 'open'"
+		run --separate-stderr bb-alert list --db "$db" --severity CRITICAL,bad
+		assert_failure 64
+		assert_equal "${stderr_lines[0]}" "bb-alert: --severity 'CRITICAL,bad': unknown value 'bad'"
+		run --separate-stderr bb-alert list --db "$db" --format csv
+		assert_failure 64
+		assert_equal "$stderr" "bb-alert: --format 'csv': expected text or ndjson"
+	done
 }
 
 @test "show prints the alert, its state and its timeline, by id, prefix or fingerprint" {
@@ -217,35 +219,69 @@ resolve queued resolved carol fixed"
 	done
 }
 
-@test "an id must be whole, a unique prefix of 8 characters, or a fingerprint" {
-	db=$(fresh_db sqlite)
-	raise "$db" CRITICAL
-	raise "$db" HIGH "$T0" B000TEST02
-	id=$(alert_id "$db" CRITICAL)
-	q "$db" "UPDATE alert_queues SET id = '${id:0:8}' || substr(id, 9) || '' WHERE severity = 'HIGH'"
-	q "$db" "UPDATE alert_queues SET id = substr(id, 1, 35) || 'x' WHERE severity = 'HIGH'"
-	run --separate-stderr bb-alert ack --db "$db" "${id:0:8}"
+# refused OP REF REASON: bb-alert OP of REF on $db is refused with exit 65
+# and REASON, writing nothing on standard output.
+refused() {
+	run --separate-stderr bb-alert "$1" --db "$db" "$2"
 	assert_failure 65
-	assert_equal "$stderr" "bb-alert: fatal: unable to ack alert '${id:0:8}': ambiguous id: more than one alert starts so"
-	run --separate-stderr bb-alert ack --db "$db" "${id:0:7}"
-	assert_failure 65
-	assert_equal "$stderr" "bb-alert: fatal: unable to ack alert '${id:0:7}': no such alert"
-	run --separate-stderr bb-alert ack --db "$db" "B000TEST09|ATVPDKIKX0DER|critical"
-	assert_failure 65
-	assert_equal "$stderr" "bb-alert: fatal: unable to ack alert 'B000TEST09|ATVPDKIKX0DER|critical': no such alert"
-	run --separate-stderr bb-alert ack --db "$db" "B000TEST01|ATVPDKIKX0DER|critical"
-	assert_success
-	assert_output "ack $id: queued -> acknowledged"
+	assert_output ""
+	assert_equal "$stderr" "bb-alert: fatal: unable to $1 alert '$2': $3"
 }
 
-@test "a bad duration, a missing id or an unknown command is a usage error (64)" {
-	db=$(fresh_db sqlite)
-	run --separate-stderr bb-alert snooze --db "$db" --for 30x abc
+@test "an id must be whole, a unique prefix of 8 characters, or a fingerprint" {
+	for b in $(backends); do
+		db=$(fresh_db $b)
+		raise "$db" CRITICAL
+		raise "$db" HIGH "$T0" B000TEST02
+		id=$(alert_id "$db" CRITICAL)
+		q "$db" "UPDATE alert_queues SET id = '${id:0:8}' || substr(id, 9) || '' WHERE severity = 'HIGH'"
+		q "$db" "UPDATE alert_queues SET id = substr(id, 1, 35) || 'x' WHERE severity = 'HIGH'"
+		none="B000TEST09|ATVPDKIKX0DER|critical"
+		for op in ack show; do
+			refused $op "${id:0:8}" "ambiguous id: more than one alert starts so"
+			refused $op "${id:0:7}" "no such alert"
+			refused $op "$none" "no such alert"
+		done
+		assert_equal "$(q "$db" "SELECT DISTINCT status FROM alert_queues")" queued
+		run --separate-stderr bb-alert ack --db "$db" "B000TEST01|ATVPDKIKX0DER|critical"
+		assert_success
+		assert_output "ack $id: queued -> acknowledged"
+	done
+}
+
+# usage_error MESSAGE ARGS...: bb-alert ARGS is a usage error (64) whose
+# first line says MESSAGE.
+usage_error() {
+	local msg=$1
+	shift
+	run --separate-stderr bb-alert "$@"
 	assert_failure 64
-	assert_equal "${stderr_lines[0]}" "bb-alert: --for '30x': expected a duration such as 30s, 5m, 24h or 7d"
-	run --separate-stderr bb-alert ack --db "$db"
-	assert_failure 64
-	assert_equal "$stderr" "bb-alert: ack: no alert id given"
+	assert_equal "${stderr_lines[0]}" "$msg"
+}
+
+@test "a bad duration, a missing id, a stray argument, two channels or an unknown command is a usage error (64)" {
+	for b in $(backends); do
+		db=$(fresh_db $b)
+		raise "$db" CRITICAL
+		id=$(alert_id "$db" CRITICAL)
+		before=$(counts "$db")
+		usage_error "bb-alert: --for '30x': expected a duration such as 30s, 5m, 24h or 7d" \
+			snooze --db "$db" --for 30x "$id"
+		usage_error "bb-alert: ack: no alert id given" ack --db "$db"
+		usage_error "bb-alert: show: expected one alert id or fingerprint" show --db "$db"
+		usage_error "bb-alert: show: expected one alert id or fingerprint" show --db "$db" "$id" "$id"
+		usage_error "bb-alert: list: unexpected argument 'open'" list --db "$db" open
+		usage_error "bb-alert: deliver: unexpected argument 'now'" deliver --db "$db" now
+		usage_error "bb-alert: --exec and --webhook: give one channel" \
+			deliver --db "$db" --exec true --webhook http://127.0.0.1:9/hook
+		usage_error "bb-alert: --once and --interval: give one" deliver --db "$db" --once --interval 30s
+		usage_error "bb-alert: --interval '0': expected a duration such as 30s, 5m, 24h or 7d" \
+			deliver --db "$db" --interval 0
+		usage_error "bb-alert: no command given" --db "$db"
+		# nothing changed, nothing delivered
+		assert_equal "$(counts "$db")" "$before"
+		assert_equal "$(q "$db" "SELECT status, attempts FROM alert_queues")" "queued|0"
+	done
 	run --separate-stderr bb-alert frobnicate
 	assert_failure 64
 	assert_equal "${stderr_lines[0]}" "bb-alert: unknown command 'frobnicate'"
@@ -348,26 +384,28 @@ attempts_of() {
 }
 
 @test "--jq that fails at delivery fails the attempt, with its reason; one that does not compile is a usage error" {
-	db=$(fresh_db sqlite)
-	raise "$db" CRITICAL
-	id=$(alert_id "$db" CRITICAL)
-	run --separate-stderr deliver_at "$db" 2025-06-01T12:00:01Z --jq '.alerts[], .alerts[]'
-	assert_success
-	assert_output ""
-	assert_equal "$(status_of "$db" "$id")" queued
-	assert_equal "$(q "$db" "SELECT outcome, detail FROM alert_deliveries")" "retry|jq: the expression gave 2 outputs, not one"
-	run --separate-stderr deliver_at "$db" 2025-06-01T12:10:01Z --jq '.alerts | error("no channel for \(length)")'
-	assert_success
-	assert_equal "$(q "$db" "SELECT outcome FROM alert_deliveries ORDER BY id" | paste -sd' ')" "retry retry"
-	[[ "$(q "$db" "SELECT detail FROM alert_deliveries ORDER BY id DESC LIMIT 1")" == "jq: no channel for 1" ]]
-	run --separate-stderr bb-alert deliver --db "$db" --once --jq '.alerts['
-	assert_failure 64
-	[[ "$stderr" == "bb-alert: unable to compile --jq: jq: error: syntax error"* ]]
-	printf '[alert]\njq = {\n' >"$BATS_TEST_TMPDIR/bb.conf"
-	run --separate-stderr env BB_CONFIG="$BATS_TEST_TMPDIR/bb.conf" bb-alert deliver --db "$db" --once
-	assert_failure 78
-	assert_equal "$stderr" "bb-alert: fatal: unable to compile [alert] jq '{': jq: error: syntax error, unexpected \$end (Unix shell quoting issues?) at <top-level>, line 1:"
-	assert_equal "$(q "$db" "SELECT count(*) FROM alert_deliveries")" 2
+	for b in $(backends); do
+		db=$(fresh_db $b)
+		raise "$db" CRITICAL
+		id=$(alert_id "$db" CRITICAL)
+		run --separate-stderr deliver_at "$db" 2025-06-01T12:00:01Z --jq '.alerts[], .alerts[]'
+		assert_success
+		assert_output ""
+		assert_equal "$(status_of "$db" "$id")" queued
+		assert_equal "$(q "$db" "SELECT outcome, detail FROM alert_deliveries")" "retry|jq: the expression gave 2 outputs, not one"
+		run --separate-stderr deliver_at "$db" 2025-06-01T12:10:01Z --jq '.alerts | error("no channel for \(length)")'
+		assert_success
+		assert_equal "$(q "$db" "SELECT outcome FROM alert_deliveries ORDER BY id" | paste -sd' ')" "retry retry"
+		[[ "$(q "$db" "SELECT detail FROM alert_deliveries ORDER BY id DESC LIMIT 1")" == "jq: no channel for 1" ]]
+		run --separate-stderr bb-alert deliver --db "$db" --once --jq '.alerts['
+		assert_failure 64
+		[[ "$stderr" == "bb-alert: unable to compile --jq: jq: error: syntax error"* ]]
+		printf '[alert]\njq = {\n' >"$BATS_TEST_TMPDIR/bb.conf"
+		run --separate-stderr env BB_CONFIG="$BATS_TEST_TMPDIR/bb.conf" bb-alert deliver --db "$db" --once
+		assert_failure 78
+		assert_equal "$stderr" "bb-alert: fatal: unable to compile [alert] jq '{': jq: error: syntax error, unexpected \$end (Unix shell quoting issues?) at <top-level>, line 1:"
+		assert_equal "$(q "$db" "SELECT count(*) FROM alert_deliveries")" 2
+	done
 }
 
 @test "nothing is delivered before it is due, snoozed or failed" {
@@ -407,14 +445,17 @@ attempts_of() {
 }
 
 @test "a failed attempt waits its backoff: no retry before retry_base" {
-	db=$(fresh_db sqlite)
-	DOCS="$BATS_TEST_TMPDIR/docs"
-	raise "$db" CRITICAL
-	deliver_at "$db" 2025-06-01T12:01:00Z --exec "$(flaky 9)"
-	deliver_at "$db" 2025-06-01T12:01:04Z --exec "$(flaky 9)"
-	assert_equal "$(wc -l <"$DOCS")" 1
-	deliver_at "$db" 2025-06-01T12:01:10Z --exec "$(flaky 9)"
-	assert_equal "$(wc -l <"$DOCS")" 2
+	for b in $(backends); do
+		db=$(fresh_db $b)
+		DOCS="$BATS_TEST_TMPDIR/docs-$b"
+		rm -f "$BATS_TEST_TMPDIR/runs"
+		raise "$db" CRITICAL
+		deliver_at "$db" 2025-06-01T12:01:00Z --exec "$(flaky 9)"
+		deliver_at "$db" 2025-06-01T12:01:04Z --exec "$(flaky 9)"
+		assert_equal "$(wc -l <"$DOCS")" 1
+		deliver_at "$db" 2025-06-01T12:01:10Z --exec "$(flaky 9)"
+		assert_equal "$(wc -l <"$DOCS")" 2
+	done
 }
 
 @test "a command that never succeeds: failed after 5 attempts, shown by list, retry queues it again" {
@@ -523,20 +564,23 @@ attempts_of() {
 }
 
 @test "[alert] in bb.conf sets the thresholds; an unknown key there stops bb-alert with 78" {
-	db=$(fresh_db sqlite)
-	DOCS="$BATS_TEST_TMPDIR/docs"
-	printf '[alert]\nmax_attempts = 2\nretry_base = 1m\n' >"$BATS_TEST_TMPDIR/bb.conf"
-	raise "$db" CRITICAL
-	for t in 12:01:00 12:01:59 12:03:00 12:10:00; do
-		BB_CONFIG="$BATS_TEST_TMPDIR/bb.conf" deliver_at "$db" 2025-06-01T$t.000Z --exec "$(flaky 9)"
+	for b in $(backends); do
+		db=$(fresh_db $b)
+		DOCS="$BATS_TEST_TMPDIR/docs-$b"
+		rm -f "$BATS_TEST_TMPDIR/runs"
+		printf '[alert]\nmax_attempts = 2\nretry_base = 1m\n' >"$BATS_TEST_TMPDIR/bb.conf"
+		raise "$db" CRITICAL
+		for t in 12:01:00 12:01:59 12:03:00 12:10:00; do
+			BB_CONFIG="$BATS_TEST_TMPDIR/bb.conf" deliver_at "$db" 2025-06-01T$t.000Z --exec "$(flaky 9)"
+		done
+		# the second attempt waits at least half of retry_base; the alert fails after two
+		assert_equal "$(wc -l <"$DOCS")" 2
+		assert_equal "$(q "$db" "SELECT status, attempts FROM alert_queues")" "failed|2"
+		printf '[alert]\nescalate_afterr = 1h\n' >"$BATS_TEST_TMPDIR/typo.conf"
+		run --separate-stderr env BB_CONFIG="$BATS_TEST_TMPDIR/typo.conf" bb-alert list --db "$db"
+		assert_failure 78
+		assert_equal "$stderr" "bb-alert: fatal: unable to load config: $BATS_TEST_TMPDIR/typo.conf:2: no such key [alert] escalate_afterr (see bb.conf(5))"
 	done
-	# the second attempt waits at least half of retry_base; the alert fails after two
-	assert_equal "$(wc -l <"$DOCS")" 2
-	assert_equal "$(q "$db" "SELECT status, attempts FROM alert_queues")" "failed|2"
-	printf '[alert]\nescalate_afterr = 1h\n' >"$BATS_TEST_TMPDIR/typo.conf"
-	run --separate-stderr env BB_CONFIG="$BATS_TEST_TMPDIR/typo.conf" bb-alert list --db "$db"
-	assert_failure 78
-	assert_equal "$stderr" "bb-alert: fatal: unable to load config: $BATS_TEST_TMPDIR/typo.conf:2: no such key [alert] escalate_afterr (see bb.conf(5))"
 }
 
 # ---------------------------------------------------------------------------
@@ -636,22 +680,26 @@ resolve snoozed resolved recovered"
 }
 
 @test "an escalation is sent on the escalation channel, again under its id until it is taken" {
-	db=$(fresh_db sqlite)
-	DOCS="$BATS_TEST_TMPDIR/docs"
-	raise "$db" CRITICAL
-	deliver_at "$db" 2025-06-01T12:00:00Z >/dev/null
-	flaky 1 >"$BATS_TEST_TMPDIR/esc.sh"
-	printf '[alert]\nexec = false\nescalate_exec = sh %s\n' "$BATS_TEST_TMPDIR/esc.sh" >"$BATS_TEST_TMPDIR/bb.conf"
-	export BB_CONFIG="$BATS_TEST_TMPDIR/bb.conf"
-	sweep_at "$db" 2025-06-01T13:00:00Z
-	sweep_at "$db" 2025-06-01T13:00:05Z
-	assert_equal "$(wc -l <"$DOCS")" 1
-	sweep_at "$db" 2025-06-01T13:00:30Z
-	assert_equal "$(jq -c '[.kind, .alerts[0].escalation_level]' "$DOCS" | sort -u)" '["escalation",1]'
-	assert_equal "$(jq -r .delivery_id "$DOCS" | sort -u | wc -l)" 1
-	assert_equal "$(q "$db" "SELECT attempt, outcome FROM alert_deliveries WHERE kind = 'escalation' ORDER BY id" |
-		paste -sd' ')" "1|retry 2|ok"
-	assert_equal "$(q "$db" "SELECT escalation_level, escalation_delivery_id IS NULL FROM alert_queues")" "1|1"
+	for b in $(backends); do
+		db=$(fresh_db $b)
+		DOCS="$BATS_TEST_TMPDIR/docs-$b"
+		rm -f "$BATS_TEST_TMPDIR/runs"
+		unset BB_CONFIG
+		raise "$db" CRITICAL
+		deliver_at "$db" 2025-06-01T12:00:00Z >/dev/null
+		flaky 1 >"$BATS_TEST_TMPDIR/esc.sh"
+		printf '[alert]\nexec = false\nescalate_exec = sh %s\n' "$BATS_TEST_TMPDIR/esc.sh" >"$BATS_TEST_TMPDIR/bb.conf"
+		export BB_CONFIG="$BATS_TEST_TMPDIR/bb.conf"
+		sweep_at "$db" 2025-06-01T13:00:00Z
+		sweep_at "$db" 2025-06-01T13:00:05Z
+		assert_equal "$(wc -l <"$DOCS")" 1
+		sweep_at "$db" 2025-06-01T13:00:30Z
+		assert_equal "$(jq -c '[.kind, .alerts[0].escalation_level]' "$DOCS" | sort -u)" '["escalation",1]'
+		assert_equal "$(jq -r .delivery_id "$DOCS" | sort -u | wc -l)" 1
+		assert_equal "$(q "$db" "SELECT attempt, outcome FROM alert_deliveries WHERE kind = 'escalation' ORDER BY id" |
+			paste -sd' ')" "1|retry 2|ok"
+		assert_equal "$(q "$db" "SELECT escalation_level, $(b "escalation_delivery_id IS NULL") FROM alert_queues")" "1|1"
+	done
 }
 
 @test "auto-resolve: delivered or acknowledged and last seen exactly 24 hours ago, not 23:59:59.999" {
@@ -695,38 +743,43 @@ resolve acknowledged resolved stale"
 }
 
 @test "sweep and digest refuse what they cannot use: a stray argument, a bad duration, a bad [alert] value" {
-	db=$(fresh_db sqlite)
-	run --separate-stderr bb-alert sweep --db "$db" now
-	assert_failure 64
-	assert_equal "$stderr" "bb-alert: sweep: unexpected argument 'now'"
-	run --separate-stderr bb-alert digest --db "$db" --since yesterday
-	assert_failure 64
-	assert_equal "${stderr_lines[0]}" "bb-alert: --since 'yesterday': expected a duration such as 30s, 5m, 24h or 7d"
-	printf '[alert]\nmax_escalations = many\n' >"$BATS_TEST_TMPDIR/bb.conf"
-	run --separate-stderr env BB_CONFIG="$BATS_TEST_TMPDIR/bb.conf" bb-alert sweep --db "$db"
-	assert_failure 78
-	assert_equal "$stderr" "bb-alert: fatal: unable to read [alert] max_escalations 'many': expected 0 to 1000"
-	printf '[alert]\nauto_resolve_after = 0\n' >"$BATS_TEST_TMPDIR/bb.conf"
-	run --separate-stderr env BB_CONFIG="$BATS_TEST_TMPDIR/bb.conf" bb-alert sweep --db "$db"
-	assert_failure 78
-	assert_equal "$stderr" "bb-alert: fatal: unable to read [alert] auto_resolve_after '0': expected a duration such as 30s"
+	for b in $(backends); do
+		db=$(fresh_db $b)
+		run --separate-stderr bb-alert sweep --db "$db" now
+		assert_failure 64
+		assert_equal "$stderr" "bb-alert: sweep: unexpected argument 'now'"
+		run --separate-stderr bb-alert digest --db "$db" --since yesterday
+		assert_failure 64
+		assert_equal "${stderr_lines[0]}" "bb-alert: --since 'yesterday': expected a duration such as 30s, 5m, 24h or 7d"
+		printf '[alert]\nmax_escalations = many\n' >"$BATS_TEST_TMPDIR/bb.conf"
+		run --separate-stderr env BB_CONFIG="$BATS_TEST_TMPDIR/bb.conf" bb-alert sweep --db "$db"
+		assert_failure 78
+		assert_equal "$stderr" "bb-alert: fatal: unable to read [alert] max_escalations 'many': expected 0 to 1000"
+		printf '[alert]\nauto_resolve_after = 0\n' >"$BATS_TEST_TMPDIR/bb.conf"
+		run --separate-stderr env BB_CONFIG="$BATS_TEST_TMPDIR/bb.conf" bb-alert sweep --db "$db"
+		assert_failure 78
+		assert_equal "$stderr" "bb-alert: fatal: unable to read [alert] auto_resolve_after '0': expected a duration such as 30s"
+	done
 }
 
 @test "[alert] escalate_after, max_escalations and auto_resolve_after set the clock" {
-	db=$(fresh_db sqlite)
-	raise "$db" CRITICAL
-	deliver_at "$db" 2025-06-01T12:00:00Z >/dev/null
-	printf '[alert]\nescalate_after = 10m\nmax_escalations = 1\nauto_resolve_after = 1h\n' >"$BATS_TEST_TMPDIR/bb.conf"
-	export BB_CONFIG="$BATS_TEST_TMPDIR/bb.conf"
-	for t in 12:09:59 12:10:00 12:20:00 12:30:00; do
-		sweep_at "$db" 2025-06-01T$t.000Z
-	done >"$BATS_TEST_TMPDIR/esc"
-	assert_equal "$(jq -c '[.created_at, .alerts[0].escalation_level]' "$BATS_TEST_TMPDIR/esc")" \
-		'["2025-06-01T12:10:00.000Z",1]'
-	sweep_at "$db" 2025-06-01T12:59:59.999Z
-	assert_equal "$(status_of "$db" "$(alert_id "$db" CRITICAL)")" delivered
-	sweep_at "$db" 2025-06-01T13:00:00Z
-	assert_equal "$(status_of "$db" "$(alert_id "$db" CRITICAL)")" resolved
+	for b in $(backends); do
+		db=$(fresh_db $b)
+		unset BB_CONFIG
+		raise "$db" CRITICAL
+		deliver_at "$db" 2025-06-01T12:00:00Z >/dev/null
+		printf '[alert]\nescalate_after = 10m\nmax_escalations = 1\nauto_resolve_after = 1h\n' >"$BATS_TEST_TMPDIR/bb.conf"
+		export BB_CONFIG="$BATS_TEST_TMPDIR/bb.conf"
+		for t in 12:09:59 12:10:00 12:20:00 12:30:00; do
+			sweep_at "$db" 2025-06-01T$t.000Z
+		done >"$BATS_TEST_TMPDIR/esc"
+		assert_equal "$(jq -c '[.created_at, .alerts[0].escalation_level]' "$BATS_TEST_TMPDIR/esc")" \
+			'["2025-06-01T12:10:00.000Z",1]'
+		sweep_at "$db" 2025-06-01T12:59:59.999Z
+		assert_equal "$(status_of "$db" "$(alert_id "$db" CRITICAL)")" delivered
+		sweep_at "$db" 2025-06-01T13:00:00Z
+		assert_equal "$(status_of "$db" "$(alert_id "$db" CRITICAL)")" resolved
+	done
 }
 
 # ---------------------------------------------------------------------------
@@ -813,29 +866,31 @@ OUT
 }
 
 @test "digest: html fit for mail (inline styles, nothing fetched, escaped) and ndjson with each alert's events" {
-	db=$(fresh_db sqlite)
-	digest_day "$db"
-	run --separate-stderr bb-alert digest --db "$db" --now 2025-06-01T13:00:00Z --format html
-	assert_success
-	assert_line --index 0 '<!DOCTYPE html>'
-	assert_line '<li>2025-06-01T12:12:00.000Z acknowledged by alice: on &lt;it&gt; &amp; *more*</li>'
-	assert_line --regexp '^<p style="[^"]*"><span style="background:#c0392b;[^"]*">CRITICAL</span> acknowledged, '
-	refute_output --regexp '<(link|script|img|style)|src=|href=|class='
-	[ "$(grep -o '<li>' <<<"$output" | wc -l)" -eq "$(grep -o '</li>' <<<"$output" | wc -l)" ]
-	run --separate-stderr bb-alert digest --db "$db" --now 2025-06-01T13:00:00Z --format ndjson --since 2h
-	assert_success
-	assert_equal "$(jq -c '[.alert.asin, .alert.severity, .alert.status, [.events[].payload.action]]' <<<"$output")" \
-		'["B000TEST01","CRITICAL","acknowledged",["new","deliver","ack"]]
+	for b in $(backends); do
+		db=$(fresh_db $b)
+		digest_day "$db"
+		run --separate-stderr bb-alert digest --db "$db" --now 2025-06-01T13:00:00Z --format html
+		assert_success
+		assert_line --index 0 '<!DOCTYPE html>'
+		assert_line '<li>2025-06-01T12:12:00.000Z acknowledged by alice: on &lt;it&gt; &amp; *more*</li>'
+		assert_line --regexp '^<p style="[^"]*"><span style="background:#c0392b;[^"]*">CRITICAL</span> acknowledged, '
+		refute_output --regexp '<(link|script|img|style)|src=|href=|class='
+		[ "$(grep -o '<li>' <<<"$output" | wc -l)" -eq "$(grep -o '</li>' <<<"$output" | wc -l)" ]
+		run --separate-stderr bb-alert digest --db "$db" --now 2025-06-01T13:00:00Z --format ndjson --since 2h
+		assert_success
+		assert_equal "$(jq -c '[.alert.asin, .alert.severity, .alert.status, [.events[].payload.action]]' <<<"$output")" \
+			'["B000TEST01","CRITICAL","acknowledged",["new","deliver","ack"]]
 ["B000TEST02","HIGH","snoozed",["new","deliver","snooze"]]
 ["B000TEST02","WARNING","delivered",["new","deliver"]]
 ["B000TEST03","WARNING","resolved",["new","deliver","resolve"]]'
-	# a window that the day's events left: the open alerts, with nothing done
-	run --separate-stderr bb-alert digest --db "$db" --now 2025-06-01T13:00:00Z --since 30m
-	assert_line '2025-06-01T12:30:00.000Z to 2025-06-01T13:00:00.000Z: 3 alerts on 2 ASINs, 3 open'
-	assert_equal "$(grep -c 'done: nothing in the window' <<<"$output")" 3
-	run --separate-stderr bb-alert digest --db "$db" --format pdf
-	assert_failure 64
-	assert_equal "$stderr" "bb-alert: --format 'pdf': expected text, markdown, html or ndjson"
+		# a window that the day's events left: the open alerts, with nothing done
+		run --separate-stderr bb-alert digest --db "$db" --now 2025-06-01T13:00:00Z --since 30m
+		assert_line '2025-06-01T12:30:00.000Z to 2025-06-01T13:00:00.000Z: 3 alerts on 2 ASINs, 3 open'
+		assert_equal "$(grep -c 'done: nothing in the window' <<<"$output")" 3
+		run --separate-stderr bb-alert digest --db "$db" --format pdf
+		assert_failure 64
+		assert_equal "$stderr" "bb-alert: --format 'pdf': expected text, markdown, html or ndjson"
+	done
 }
 
 # ---------------------------------------------------------------------------
@@ -860,5 +915,52 @@ OUT
 		term_and_time $pid
 		assert_equal "$term_status" 0
 		[ "$term_ms" -lt 1000 ] || fail "[$b] SIGTERM took ${term_ms} ms"
+	done
+}
+
+# iso_ms MS: RFC 3339 UTC text with milliseconds, as bb writes times.
+iso_ms() {
+	date -u -d "@$(($1 / 1000)).$(printf %03d $(($1 % 1000)))" +%Y-%m-%dT%H:%M:%S.%3NZ
+}
+
+# ms_of TIME: the RFC 3339 TIME in milliseconds since the epoch.
+ms_of() {
+	date -u -d "$1" +%s%3N
+}
+
+@test "a running deliver wakes when a backoff ends or a batch's boundary passes, not at the end of its interval" {
+	printf '[alert]\nretry_base = 1s\n' >"$BATS_TEST_TMPDIR/bb.conf"
+	for b in $(backends); do
+		db=$(fresh_db $b)
+		DOCS="$BATS_TEST_TMPDIR/docs-$b"
+		rm -f "$BATS_TEST_TMPDIR/runs"
+		# on the wall clock: a CRITICAL due now, and two WARNINGs whose
+		# 5-minute boundary is moved to 1.5 s from now (a real one is minutes off)
+		t=$(iso_ms "$(ms_now)")
+		{
+			rec CRITICAL "$t" n-c B000TEST01
+			rec WARNING "$t" n-w2 B000TEST02
+			rec WARNING "$t" n-w3 B000TEST03
+		} | dedupe_store "$db" >/dev/null
+		boundary=$(iso_ms $(($(ms_now) + 1500)))
+		q "$db" "UPDATE alert_queues SET scheduled_delivery = '$boundary' WHERE severity = 'WARNING'"
+		# the command fails its first run: the CRITICAL waits retry_base (jittered: 0.5 to 1 s)
+		env -u BB_NOW BB_CONFIG="$BATS_TEST_TMPDIR/bb.conf" bb-alert deliver --db "$db" --interval 1h \
+			--exec "$(flaky 1)" 2>>"$(LOG)" &
+		pid=$!
+		track $pid
+		wait_lines "$DOCS" 3 10 || fail "[$b] $(wc -l <"$DOCS") documents sent in 10 s, not 3"
+		assert_equal "$(jq -c '[.kind, [.alerts[].asin]]' "$DOCS" | sort)" '["alert",["B000TEST01"]]
+["alert",["B000TEST01"]]
+["batch",["B000TEST02","B000TEST03"]]'
+		id=$(alert_id "$db" CRITICAL)
+		assert_equal "$(attempts_of "$db" "$id" | cut -d' ' -f1,2 | paste -sd' ')" "1 retry 2 ok"
+		mapfile -t started < <(q "$db" "SELECT $(ts "$db" started_at) FROM alert_deliveries WHERE alert_id = '$id' ORDER BY id")
+		gap=$(($(ms_of "${started[1]}") - $(ms_of "${started[0]}")))
+		[ "$gap" -ge 500 ] && [ "$gap" -lt 2500 ] || fail "[$b] retried ${gap} ms after the first attempt"
+		late=$(($(ms_of "$(jq -r 'select(.kind == "batch") | .created_at' "$DOCS")") - $(ms_of "$boundary")))
+		[ "$late" -ge 0 ] && [ "$late" -lt 1000 ] || fail "[$b] the batch went out ${late} ms after its boundary"
+		term_and_time $pid
+		assert_equal "$term_status" 0
 	done
 }

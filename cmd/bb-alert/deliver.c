@@ -166,12 +166,26 @@ static int pass(struct app *a, const char *owner)
 	return rc;
 }
 
+/* How long the pause may last: no longer than until the first queued alert
+ * falls due (a backoff that ends, a batch's boundary), read once the pass
+ * is over. A clock that stands still (--now, BB_NOW) brings nothing due. */
+static int until_due(struct app *a, int64_t *ms)
+{
+	int64_t due = -1;
+	int rc = a->now < 0 && !bb_now_pinned() ? bb_alert_next_due(a->db, &due) : BB_DB_OK;
+
+	if (rc == BB_DB_OK && due >= 0 && due - app_now(a) < *ms)
+		*ms = due > app_now(a) ? due - app_now(a) : 0;
+	return rc;
+}
+
 /* The pause between passes, ended early by another writer's commit
  * (ALERTS.md "Promptness"): a CRITICAL stored meanwhile goes out now, not
- * at the end of the interval. */
+ * at the end of the interval; and by the clock, when an alert falls due
+ * before the interval ends. */
 static int wake_on_commit(struct app *a, int64_t ms)
 {
-	int rc = 0;
+	int rc = until_due(a, &ms);
 	for (int64_t end = bb_mono_ms() + ms; rc == 0 && !bb_stopping() && bb_mono_ms() < end;) {
 		int64_t left = end - bb_mono_ms();
 		rc = bb_db_wait_change(a->db, WAKE_CHANNEL, (int)(left < WAKE_STEP_MS ? left : WAKE_STEP_MS));

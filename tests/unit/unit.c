@@ -144,6 +144,12 @@ static void test_time(void)
 	check(bb_duration_parse("30", &ms) == 0 && ms == 30000, "a bare number is seconds");
 	check(bb_duration_parse("5x", &ms) != 0 && bb_duration_parse("m", &ms) != 0,
 	      "unknown unit and missing number are refused");
+	setenv("BB_NOW", "2024-01-15T10:30:00Z", 1);
+	check(bb_now_pinned() && bb_now_ms() == 1705314600000LL, "BB_NOW pins now");
+	setenv("BB_NOW", "yesterday", 1);
+	check(!bb_now_pinned() && bb_now_ms() > 1705314600000LL, "a BB_NOW that is not a time leaves the clock running");
+	unsetenv("BB_NOW");
+	check(!bb_now_pinned(), "without BB_NOW the clock runs");
 }
 
 static void test_ids(void)
