@@ -2,7 +2,8 @@
  *
  * Four chunks of 256 KiB: the one the program fills, the one being written,
  * and two waiting. The program waits only when all are taken, so a slow
- * reader downstream still slows the program down, as a pipe would. */
+ * reader downstream still slows the program down, as a pipe would. A flush
+ * with nothing waiting is written at once by the program's own thread. */
 #include "wbehind.h"
 
 #include <errno.h>
@@ -145,11 +146,23 @@ fail:
 int bb_wb_flush(FILE *f)
 {
 	(void)f;
-	if (wb.len > 0)
-		return hand_over();
 	pthread_mutex_lock(&wb.mu);
-	int err = wb.err;
+	int idle = wb.nqueued == 0, err = wb.err;
 	pthread_mutex_unlock(&wb.mu);
+	if (wb.len > 0 && !idle)
+		return hand_over();
+	if (wb.len > 0 && !err) {
+		/* Records trickling in: nothing is waiting, so this thread writes
+		 * them itself (only it queues chunks), sparing the hand-over. */
+		err = write_all(wb.fd, wb.cur, wb.len);
+		wb.len = 0;
+		if (err) {
+			pthread_mutex_lock(&wb.mu);
+			wb.err = err;
+			pthread_mutex_unlock(&wb.mu);
+		}
+	}
+	wb.len = 0;
 	if (err) {
 		errno = err;
 		return -1;
