@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 void bb_jw_init(struct bb_jw *w)
 {
@@ -140,14 +143,35 @@ static inline int plain(unsigned char c)
 	return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
 }
 
+/* How many bytes from p on are plain, at most n. */
+static size_t plain_run(const unsigned char *p, size_t n)
+{
+	size_t i = 0;
+#ifdef __SSE2__
+	/* sixteen at a time: a quote, a backslash, or (signed) below 0x20,
+	 * which takes in the controls and every byte from 0x80 */
+	const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'), space = _mm_set1_epi8(0x20);
+	for (; i + 16 <= n; i += 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(p + i));
+		__m128i odd = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
+					   _mm_cmpgt_epi8(space, v));
+		int m = _mm_movemask_epi8(odd);
+		if (m)
+			return i + (size_t)__builtin_ctz((unsigned)m);
+	}
+#endif
+	while (i < n && plain(p[i]))
+		i++;
+	return i;
+}
+
 static void escaped(struct bb_jw *w, const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0, run = 0;
 
 	/* mostly nothing to escape: the quotes and the bytes in one copy */
-	while (i < n && plain(p[i]))
-		i++;
+	i = plain_run(p, n);
 	if (i == n) {
 		if (grow(w, n + 2) == 0) {
 			char *o = w->buf + w->len;
@@ -163,8 +187,9 @@ static void escaped(struct bb_jw *w, const char *s, size_t n)
 	while (i < n) {
 		unsigned char c = p[i];
 		if (plain(c)) {
-			i++;
-			run++;
+			size_t k = plain_run(p + i, n - i);
+			i += k;
+			run += k;
 			continue;
 		}
 		put(w, s + i - run, run);

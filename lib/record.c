@@ -1,6 +1,7 @@
 /* record.c: line reading with a bounded buffer, the member index, and the
  * writer that appends members to the original bytes. */
 #include "record.h"
+#include "wbehind.h"
 #include "exitcode.h"
 #include "log.h"
 #include "timeutil.h"
@@ -677,15 +678,23 @@ static void widen_pipe(int fd)
 
 static int run_loop(int fd, FILE *out, const struct bb_loop *loop, int lazy_body);
 
+/* What is written so far goes out now: 0, or -1 (errno) when writing failed. */
+static int flush_out(FILE *out, FILE *behind)
+{
+	if (fflush(out) != 0 || ferror(out))
+		return -1;
+	return behind ? bb_wb_flush(behind) : 0;
+}
+
 int bb_records_each(int fd, FILE *out, bb_record_fn fn, void *ctx)
 {
-	struct bb_loop loop = { fn, NULL, ctx };
+	struct bb_loop loop = { .on_record = fn, .ctx = ctx };
 	return run_loop(fd, out, &loop, 0);
 }
 
 int bb_records_each_lazy(int fd, FILE *out, bb_record_fn fn, void *ctx)
 {
-	struct bb_loop loop = { fn, NULL, ctx };
+	struct bb_loop loop = { .on_record = fn, .ctx = ctx, .lazy_body = 1 };
 	return run_loop(fd, out, &loop, 1);
 }
 
@@ -701,7 +710,7 @@ static int wait_input(int fd, int wait_ms)
 
 int bb_records_run(int fd, FILE *out, const struct bb_loop *loop)
 {
-	return run_loop(fd, out, loop, 0);
+	return run_loop(fd, out, loop, loop->lazy_body);
 }
 
 static int run_loop(int fd, FILE *out, const struct bb_loop *loop, int lazy_body)
@@ -728,6 +737,9 @@ static int run_loop(int fd, FILE *out, const struct bb_loop *loop, int lazy_body
 	static int buffered;
 	if (out == stdout && !buffered++)
 		setvbuf(out, outbuf, _IOFBF, sizeof outbuf);
+	FILE *behind = loop->write_behind && out == stdout && fflush(stdout) == 0 ? bb_wb_open(STDOUT_FILENO) : NULL;
+	if (behind)
+		out = behind;
 	/* one thread: stdio's per-call locking is pure cost */
 	__fsetlocking(out, FSETLOCKING_BYCALLER);
 	while (rc == 0) {
@@ -747,7 +759,7 @@ static int run_loop(int fd, FILE *out, const struct bb_loop *loop, int lazy_body
 			continue;
 		}
 		/* no complete line waiting: whatever is finished goes out now */
-		if (fflush(out) != 0 || ferror(out))
+		if (flush_out(out, behind) != 0)
 			break;
 		if (rd.eof || stop_requested)
 			break;
@@ -755,7 +767,7 @@ static int run_loop(int fd, FILE *out, const struct bb_loop *loop, int lazy_body
 			int wait_ms = -1;
 			if ((rc = loop->on_idle(ctx, &wait_ms)) != 0)
 				break;
-			if (fflush(out) != 0 || ferror(out))
+			if (flush_out(out, behind) != 0)
 				break;
 			if (stop_requested) /* it came while on_idle worked: a read now would wait for input */
 				break;
@@ -772,7 +784,7 @@ static int run_loop(int fd, FILE *out, const struct bb_loop *loop, int lazy_body
 		if (f > 0)
 			rc = overflow(&rd, &r, out, fn, ctx, fd);
 	}
-	if (fflush(out) != 0 || ferror(out)) {
+	if ((behind ? bb_wb_close(behind) : flush_out(out, NULL)) != 0) {
 		if (rc == 0)
 			rc = bb_fatal(BB_EX_IOERR, "unable to write standard output: %s",
 				      strerror(errno));

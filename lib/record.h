@@ -71,6 +71,9 @@ struct bb_loop {
 	bb_record_fn on_record;
 	int (*on_idle)(void *ctx, int *wait_ms);
 	void *ctx;
+	int lazy_body; /* the body is decoded only if bb_envelope_body asks for it */
+	int write_behind; /* out is stdout, written by a thread of its own (wbehind.h):
+			   * for a program that writes nothing to stdout but through out */
 };
 int bb_records_run(int fd, FILE *out, const struct bb_loop *loop);
 

@@ -36,8 +36,7 @@
 enum what { LEAVE, DELETE, TO_DLQ, RETRY_LATER };
 
 struct item {
-	char *line;
-	size_t len;
+	struct bb_record rec; /* a copy of the line and its member index */
 	enum what what;
 	/* copies of the envelope's members (NUL-terminated too), null when absent */
 	struct bb_str queue, handle, body, error_type, trace;
@@ -102,7 +101,7 @@ static void classify(struct ctx *c, const struct bb_record *rec, struct item *it
 	else if (bb_str_eq(status, "failed"))
 		/* a poison pill on its last allowed attempt goes to the DLQ, never vanishes */
 		it->what = c->dlq_url && it->receive_count >= c->max_receive_count ? TO_DLQ : RETRY_LATER;
-	if (it->what == TO_DLQ && !(it->body = str_dup(env->body_text)).p) {
+	if (it->what == TO_DLQ && !(it->body = str_dup(bb_envelope_body(env))).p) {
 		it->what = LEAVE;
 		snprintf(it->error, sizeof it->error, "no body to dead-letter: left for the redrive policy");
 	}
@@ -206,7 +205,7 @@ static int wants_visibility(const struct item *it) { return it->what == RETRY_LA
 
 static void item_free(struct item *it)
 {
-	free(it->line);
+	bb_record_free(&it->rec);
 	free((char *)it->queue.p), free((char *)it->handle.p), free((char *)it->body.p);
 	free((char *)it->error_type.p), free((char *)it->trace.p);
 }
@@ -290,12 +289,10 @@ static int flush(struct ctx *c)
 	report_settled(c);
 	for (int i = 0; i < c->n; i++) {
 		struct item *it = &c->items[i];
-		struct bb_record rec = { .line = it->line, .len = it->len, .total_len = it->len };
 		struct bb_emit em;
 		struct bb_jw w;
 		memset(&em, 0, sizeof em);
 		bb_jw_init(&w);
-		bb_record_index(&rec);
 		c->deleted += it->deleted;
 		c->dead_lettered += it->dlq_done;
 		c->retried += it->visibility_set;
@@ -314,9 +311,8 @@ static int flush(struct ctx *c)
 			bb_jw_end(&w, '}');
 			bb_emit_jw(&em, "ack", &w);
 		}
-		bb_record_write(&rec, &em, stdout);
+		bb_record_write(&it->rec, &em, stdout);
 		bb_emit_free(&em);
-		free(rec.m);
 		item_free(it);
 	}
 	c->n = 0;
@@ -338,10 +334,8 @@ static int on_record(struct bb_record *rec, struct bb_emit *em, void *arg)
 	}
 	struct item *it = &c->items[c->n++];
 	memset(it, 0, sizeof *it);
-	if (!(it->line = malloc(rec->len + 1)))
+	if (bb_record_copy(&it->rec, rec) != 0)
 		return bb_fatal(BB_EX_SOFTWARE, "out of memory");
-	memcpy(it->line, rec->line, rec->len);
-	it->len = rec->len;
 	if (rec->too_large && rec->is_object) /* it settles all the same */
 		bb_record_read_whole(rec, c->doc);
 	if (rec->is_object)
@@ -440,7 +434,7 @@ int main(int argc, char **argv)
 		report_settled(&c); /* the empty line: bb-ack is there */
 	}
 	if (rc == 0) {
-		struct bb_loop loop = { on_record, on_idle, &c };
+		struct bb_loop loop = { .on_record = on_record, .on_idle = on_idle, .ctx = &c, .lazy_body = 1 }; /* the body: only to dead-letter */
 		rc = bb_records_run(STDIN_FILENO, stdout, &loop);
 		int f = flush(&c);
 		if (rc == 0)

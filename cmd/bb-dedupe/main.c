@@ -326,7 +326,7 @@ static int remember(struct ctx *c, int64_t memory)
 
 static int run(struct ctx *c)
 {
-	struct bb_loop loop = { on_record, on_idle, c };
+	struct bb_loop loop = { .on_record = on_record, .on_idle = on_idle, .ctx = c, .lazy_body = 1 }; /* the body is never read */
 	char u[24], d[24], p[24];
 
 	bb_signals_install();

@@ -375,7 +375,9 @@ static int run(struct ctx *c)
 		return bb_fatal(BB_EX_SOFTWARE, "out of memory");
 	bb_jw_init(&c->w);
 	bb_signals_install();
-	rc = bb_records_each_lazy(STDIN_FILENO, stdout, on_record, c); /* the body is not read */
+	/* the body is not read; records (not text) are written by a thread of their own */
+	struct bb_loop loop = { .on_record = on_record, .ctx = c, .lazy_body = 1, .write_behind = !c->text };
+	rc = bb_records_run(STDIN_FILENO, stdout, &loop);
 	snprintf(an, sizeof an, "%zu", c->analysed);
 	snprintf(pa, sizeof pa, "%zu", c->passed);
 	snprintf(fa, sizeof fa, "%zu", c->failed);

@@ -234,7 +234,7 @@ int main(int argc, char **argv)
 	if (rc == 0 && bb_sqs_check_queue(c.sqs, c.queue_url, &e) != 0) /* before any input is read */
 		rc = bb_fatal(BB_EX_CONFIG, "unable to use queue '%s': %s: %s", c.queue_url, e.type, e.message);
 	if (rc == 0) {
-		struct bb_loop loop = { on_record, on_idle, &c };
+		struct bb_loop loop = { .on_record = on_record, .on_idle = on_idle, .ctx = &c };
 		rc = bb_records_run(STDIN_FILENO, stdout, &loop);
 		if (rc == 0)
 			rc = flush_batch(&c);

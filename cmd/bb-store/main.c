@@ -188,7 +188,7 @@ int main(int argc, char **argv)
 	if ((rc = stages_start(&c)) != 0)
 		goto out;
 	/* records come out through the emitter only: the loop's stdout stays empty */
-	struct bb_loop loop = { on_record, on_idle, &c };
+	struct bb_loop loop = { .on_record = on_record, .on_idle = on_idle, .ctx = &c };
 	rc = bb_records_run(STDIN_FILENO, stdout, &loop);
 	if (rc == 0)
 		rc = stages_submit(&c); /* what is in hand at the end of input or on SIGTERM */

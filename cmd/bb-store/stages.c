@@ -14,6 +14,7 @@
 #include "timeutil.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio_ext.h>
 #include <stdlib.h>
@@ -435,6 +436,11 @@ int stages_start(struct ctx *c)
 	sigset_t stop, old;
 	int fd, err, rc = 0;
 
+	/* Batches are megabytes, allocated in the reading thread and freed in
+	 * the writer's: glibc would hand each freed batch back to the kernel
+	 * and fault it in again for the next. Keep up to 256 MiB instead. */
+	mallopt(M_TRIM_THRESHOLD, 256 << 20);
+	mallopt(M_MMAP_THRESHOLD, 32 << 20);
 	pthread_mutex_init(&c->spare_mu, NULL);
 	if (!(c->cur = batch_get(c)))
 		return bb_fatal(BB_EX_SOFTWARE, "out of memory");
@@ -451,6 +457,9 @@ int stages_start(struct ctx *c)
 			close(fd);
 		rc = bb_fatal(BB_EX_IOERR, "unable to start writing standard output: %s", strerror(errno));
 	} else {
+		/* records are kilobytes: 64 KiB at a time, not stdio's 4 KiB */
+		static char outbuf[1 << 16];
+		setvbuf(c->emitter.out, outbuf, _IOFBF, sizeof outbuf);
 		__fsetlocking(c->emitter.out, FSETLOCKING_BYCALLER); /* only the emitter writes it */
 		if ((err = stage_start(&c->emitter, emitting, c)) != 0 || (err = stage_start(&c->writer, writing, c)) != 0)
 			rc = bb_fatal(BB_EX_SOFTWARE, "unable to start a thread: %s", strerror(err));

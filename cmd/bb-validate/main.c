@@ -330,7 +330,9 @@ static int run(struct ctx *c)
 	if (c->rejects_path && !(c->rejects = fopen(c->rejects_path, "a")))
 		return bb_fatal(BB_EX_IOERR, "unable to open rejects file '%s': %s", c->rejects_path, strerror(errno));
 	bb_signals_install();
-	rc = bb_records_each(STDIN_FILENO, stdout, on_record, c);
+	/* standard output written by a thread of its own: a sixth of the work */
+	struct bb_loop loop = { .on_record = on_record, .ctx = c, .write_behind = 1 };
+	rc = bb_records_run(STDIN_FILENO, stdout, &loop);
 	if (c->rejects && fclose(c->rejects) != 0 && rc == 0)
 		rc = bb_fatal(BB_EX_IOERR, "unable to write rejects file '%s': %s", c->rejects_path, strerror(errno));
 	snprintf(ok, sizeof ok, "%zu", c->ok);

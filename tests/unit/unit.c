@@ -599,6 +599,47 @@ static void test_jwrite(void)
 	free(text);
 }
 
+/* Strings of every length up to 80 with a special byte at every place,
+ * written and read back by the strict parser: the same bytes, or for a byte
+ * that is not UTF-8 the same string with U+FFFD in its place. */
+static void test_jwrite_blocks(void)
+{
+	static const char *specials[] = { "\"", "\\", "\n", "\x01", "\x1f", "\x7f", "\xc3\xa9",
+					  "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xff", "\xc3" };
+	struct bb_jdoc *d = bb_json_new();
+	char in[96], want[96];
+	int ok = 1;
+
+	for (size_t len = 0; len <= 80 && ok; len++)
+		for (size_t at = 0; at + 1 <= len && ok; at++)
+			for (size_t k = 0; k < sizeof specials / sizeof *specials && ok; k++) {
+				size_t sl = strlen(specials[k]), wl;
+				memset(in, 'a' + (int)(len % 26), len);
+				if (at + sl > len)
+					continue;
+				memcpy(in + at, specials[k], sl);
+				memcpy(want, in, len);
+				wl = len;
+				if (strcmp(specials[k], "\xff") == 0 || strcmp(specials[k], "\xc3") == 0) {
+					memcpy(want + at, "\xef\xbf\xbd", 3); /* U+FFFD */
+					memcpy(want + at + 3, in + at + 1, len - at - 1);
+					wl = len + 2;
+				}
+				struct bb_jw w = { 0 };
+				struct bb_jval v;
+				struct bb_jerr e;
+				const char *s;
+				size_t n, tn;
+				bb_jw_str(&w, in, len);
+				char *text = bb_jw_take(&w, &tn);
+				ok = text && bb_json_parse(d, text, tn, &v, &e) == 0 && bb_json_string(v, &s, &n) == 0 &&
+				     n == wl && memcmp(s, want, n) == 0;
+				free(text);
+			}
+	check(ok, "jwrite: strings of every length to 80 with a quote, control, UTF-8 or bad byte anywhere read back the same");
+	bb_json_free(d);
+}
+
 static void test_outage(void)
 {
 	struct bb_outage o;
@@ -657,6 +698,7 @@ int main(int argc, char **argv)
 	}
 	test_json();
 	test_jwrite();
+	test_jwrite_blocks();
 	test_money();
 	test_parse();
 	test_time();
