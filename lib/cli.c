@@ -1,5 +1,7 @@
-/* cli.c: the options every program answers the same way. */
+/* cli.c: what every program answers the same way: --help, --version and
+ * a usage error. */
 #include "cli.h"
+#include "exitcode.h"
 #include "log.h"
 
 #include <stdio.h>
@@ -18,4 +20,12 @@ int bb_cli_early(int argc, char **argv, const char *help, const char *version_li
 		}
 	}
 	return 0;
+}
+
+int bb_cli_usage(const char *usage, const char *fmt, const char *arg)
+{
+	if (fmt)
+		bb_say(fmt, arg);
+	fputs(usage, stderr);
+	return BB_EX_USAGE;
 }

@@ -8,4 +8,8 @@
  * program. Returns 1 when one was answered. */
 int bb_cli_early(int argc, char **argv, const char *help, const char *version_line);
 
+/* A usage error: what is wrong (fmt with arg, as bb_say says it; fmt NULL:
+ * nothing), then the usage, on standard error. Returns BB_EX_USAGE. */
+int bb_cli_usage(const char *usage, const char *fmt, const char *arg);
+
 #endif

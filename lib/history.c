@@ -4,6 +4,7 @@
  * read here in one parse: unnesting them in SQL (json_each, unnest) cost
  * ten times as much. */
 #include "history.h"
+#include "notification.h"
 #include "timeutil.h"
 
 #include <stdlib.h>
@@ -102,25 +103,11 @@ struct bb_history_place bb_history_place(const struct bb_rows *rows, int i)
 	return (struct bb_history_place){ bb_db_text(rows, i, 0), bb_db_text(rows, i, 1), bb_db_text(rows, i, 2) };
 }
 
-static int grow(void **p, size_t *cap, size_t need, size_t size)
-{
-	if (need <= *cap)
-		return 0;
-	size_t c = *cap ? *cap : 64;
-	while (c < need)
-		c *= 2;
-	void *q = realloc(*p, c * size);
-	if (!q)
-		return -1;
-	*p = q, *cap = c;
-	return 0;
-}
-
 static int add_notes(struct bb_history *s, const struct bb_rows *r)
 {
 	int n = bb_db_nrows(r);
 
-	if (grow((void **)&s->notes, &s->ncap, s->n + (size_t)n, sizeof *s->notes) != 0)
+	if (bb_reserve((void **)&s->notes, &s->ncap, s->n + (size_t)n, sizeof *s->notes) != 0)
 		return -1;
 	for (int i = 0; i < n; i++)
 		s->notes[s->n++] = (struct bb_history_note){
@@ -150,7 +137,7 @@ static int seller_of(struct bb_history *s, struct bb_str id, int stored_ours)
 			return (int)i;
 		}
 	char *copy = malloc(id.n + 1); /* the parser's bytes last until its next document */
-	if (!copy || grow((void **)&s->sellers, &s->scap, s->nsellers + 1, sizeof *s->sellers) != 0) {
+	if (!copy || bb_reserve((void **)&s->sellers, &s->scap, s->nsellers + 1, sizeof *s->sellers) != 0) {
 		free(copy);
 		return -1;
 	}
@@ -187,7 +174,7 @@ static int add_offer(struct bb_history *s, struct bb_history_note *nt, struct bb
 				s->prices[j].landed = landed;
 			return 0;
 		}
-	if (grow((void **)&s->prices, &s->pcap, s->nprices + 1, sizeof *s->prices) != 0)
+	if (bb_reserve((void **)&s->prices, &s->pcap, s->nprices + 1, sizeof *s->prices) != 0)
 		return -1;
 	s->prices[s->nprices++] = (struct bb_history_price){ k, landed };
 	nt->n++;
@@ -235,7 +222,7 @@ static int find_changes(struct bb_history *s)
 		for (size_t j = nt->first; j < nt->first + nt->n; j++) {
 			const struct bb_history_price *p = &s->prices[j];
 			if (last[p->seller] != BB_HISTORY_NONE && last[p->seller] != p->landed) {
-				if (grow((void **)&s->changes, &s->ccap, s->nchanges + 1, sizeof *s->changes) != 0) {
+				if (bb_reserve((void **)&s->changes, &s->ccap, s->nchanges + 1, sizeof *s->changes) != 0) {
 					free(last);
 					return -1;
 				}

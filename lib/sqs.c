@@ -534,10 +534,11 @@ static int call_jw(struct bb_sqs *s, const char *action, const struct bb_jw *w, 
 	return bb_sqs_call(s, action, w->buf, w->len, wait_s, doc, root, err);
 }
 
-int bb_sqs_check_queue(struct bb_sqs *s, const char *queue, struct bb_sqs_error *err)
+/* GetQueueAttributes of queue for the n attributes named: 0 with *root the
+ * answer, or -1 with err set. */
+static int get_attributes(struct bb_sqs *s, const char *queue, const char *const *names, int n,
+			  struct bb_jval *root, struct bb_sqs_error *err)
 {
-	long patience = s->patience_ms;
-	struct bb_jval root;
 	struct bb_jw w;
 	int rc;
 
@@ -546,13 +547,25 @@ int bb_sqs_check_queue(struct bb_sqs *s, const char *queue, struct bb_sqs_error 
 	bb_jw_kstrz(&w, "QueueUrl", queue);
 	bb_jw_key(&w, "AttributeNames");
 	bb_jw_arr(&w);
-	bb_jw_strz(&w, "QueueArn");
+	for (int i = 0; i < n; i++)
+		bb_jw_strz(&w, names[i]);
 	bb_jw_end(&w, ']');
 	bb_jw_end(&w, '}');
-	s->patience_ms = 0; /* one attempt: an endpoint that fails now is the program's to wait for */
-	rc = call_jw(s, "GetQueueAttributes", &w, 0, NULL, &root, err);
-	s->patience_ms = patience;
+	rc = call_jw(s, "GetQueueAttributes", &w, 0, NULL, root, err);
 	bb_jw_free(&w);
+	return rc;
+}
+
+int bb_sqs_check_queue(struct bb_sqs *s, const char *queue, struct bb_sqs_error *err)
+{
+	static const char *const arn[] = { "QueueArn" };
+	long patience = s->patience_ms;
+	struct bb_jval root;
+	int rc;
+
+	s->patience_ms = 0; /* one attempt: an endpoint that fails now is the program's to wait for */
+	rc = get_attributes(s, queue, arn, 1, &root, err);
+	s->patience_ms = patience;
 	if (rc != 0)
 		return bb_sqs_no_such_queue(err) ? -1 : 0;
 	return 0;
@@ -579,21 +592,8 @@ int bb_sqs_queue_counts(struct bb_sqs *s, const char *queue, int64_t counts[3], 
 	static const char *const names[3] = { "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
 					       "ApproximateNumberOfMessagesDelayed" };
 	struct bb_jval root;
-	struct bb_jw w;
-	int rc;
 
-	bb_jw_init(&w);
-	bb_jw_obj(&w);
-	bb_jw_kstrz(&w, "QueueUrl", queue);
-	bb_jw_key(&w, "AttributeNames");
-	bb_jw_arr(&w);
-	for (int i = 0; i < 3; i++)
-		bb_jw_strz(&w, names[i]);
-	bb_jw_end(&w, ']');
-	bb_jw_end(&w, '}');
-	rc = call_jw(s, "GetQueueAttributes", &w, 0, NULL, &root, err);
-	bb_jw_free(&w);
-	if (rc != 0)
+	if (get_attributes(s, queue, names, 3, &root, err) != 0)
 		return -1;
 	for (int i = 0; i < 3; i++)
 		counts[i] = count_of(bb_json_getz(root, "Attributes"), names[i]);

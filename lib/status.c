@@ -578,28 +578,40 @@ void bb_status_health_json(struct bb_jw *w, const struct bb_status *s)
 
 /* ---- Prometheus ---- */
 
-static void gauge(FILE *out, const char *name, const char *help, int64_t v)
+/* How a value is written: as it is, or milliseconds as seconds. */
+enum unit { PLAIN, MS };
+
+/* One sample, with one label or none (label NULL), left out while the
+ * value is unknown (< 0). */
+static void sample(FILE *out, const char *name, int64_t v, enum unit u, const char *label, const char *value)
+{
+	if (v < 0)
+		return;
+	if (u == MS)
+		bb_prom_sample_milli(out, name, v, label, value, NULL);
+	else
+		bb_prom_sample(out, name, v, label, value, NULL);
+}
+
+/* A family of one sample without labels, left out whole while the value
+ * is unknown. */
+static void gauge(FILE *out, const char *name, const char *help, int64_t v, enum unit u)
 {
 	if (v < 0)
 		return;
 	bb_prom_family(out, name, "gauge", help);
-	bb_prom_sample(out, name, v, NULL);
+	sample(out, name, v, u, NULL, NULL);
 }
 
 static void queue_gauges(FILE *out, const struct bb_status *s)
 {
-	int64_t age = oldest_age_ms(s);
-
 	bb_prom_family(out, "worker_queue_depth_current", "gauge", "Messages waiting in the queue (visible).");
-	if (s->queue_depth >= 0)
-		bb_prom_sample(out, "worker_queue_depth_current", s->queue_depth, "queue_type", "main", NULL);
-	if (s->dlq_count >= 0)
-		bb_prom_sample(out, "worker_queue_depth_current", s->dlq_count, "queue_type", "dlq", NULL);
+	sample(out, "worker_queue_depth_current", s->queue_depth, PLAIN, "queue_type", "main");
+	sample(out, "worker_queue_depth_current", s->dlq_count, PLAIN, "queue_type", "dlq");
 	bb_prom_family(out, "worker_oldest_message_age_seconds", "gauge",
 		       "The newest ingest to commit lag, 0 when the queue is empty.");
-	if (age >= 0)
-		bb_prom_sample_milli(out, "worker_oldest_message_age_seconds", age, "queue_type", "main", NULL);
-	gauge(out, "bb_queue_in_flight", "Messages received and not yet settled.", s->in_flight);
+	sample(out, "worker_oldest_message_age_seconds", oldest_age_ms(s), MS, "queue_type", "main");
+	gauge(out, "bb_queue_in_flight", "Messages received and not yet settled.", s->in_flight, PLAIN);
 }
 
 static void count_gauges(FILE *out, const char *name, const char *help, const char *label,
@@ -607,16 +619,15 @@ static void count_gauges(FILE *out, const char *name, const char *help, const ch
 {
 	bb_prom_family(out, name, "gauge", help);
 	for (size_t i = 0; i < n; i++)
-		bb_prom_sample(out, name, c[i].n, label, c[i].key, NULL);
+		sample(out, name, c[i].n, PLAIN, label, c[i].key);
 }
 
 void bb_status_prom(FILE *out, const struct bb_status *s)
 {
-	bb_prom_family(out, "bb_overall_health", "gauge", "0 healthy, 1 degraded, 2 critical.");
-	bb_prom_sample(out, "bb_overall_health", s->health, NULL);
+	gauge(out, "bb_overall_health", "0 healthy, 1 degraded, 2 critical.", s->health, PLAIN);
 	bb_prom_family(out, "bb_status_check_failed", "gauge", "A check that failed: 1 degraded, 2 critical.");
 	for (int i = 0; i < s->nchecks; i++)
-		bb_prom_sample(out, "bb_status_check_failed", s->checks[i].level, "check", s->checks[i].name, NULL);
+		sample(out, "bb_status_check_failed", s->checks[i].level, PLAIN, "check", s->checks[i].name);
 	queue_gauges(out, s);
 	bb_prom_family(out, "bb_worker_last_heartbeat_timestamp_seconds", "gauge",
 		       "Each worker's last heartbeat in the database (Unix time).");
@@ -624,16 +635,14 @@ void bb_status_prom(FILE *out, const struct bb_status *s)
 		if (s->workers[i].last_heartbeat >= 0)
 			bb_prom_sample_milli(out, "bb_worker_last_heartbeat_timestamp_seconds", s->workers[i].last_heartbeat,
 					     "worker_id", s->workers[i].worker_id, "stage", s->workers[i].stage, NULL);
-	gauge(out, "bb_processed_window", "Notifications stored over the rate window (5 min).", s->processed_window);
-	gauge(out, "bb_analysis_backlog", "Messages received and not yet settled.", s->backlog);
-	if (s->avg_processing_ms >= 0) {
-		bb_prom_family(out, "bb_avg_processing_time_seconds", "gauge", "Mean receive to commit time over the rate window.");
-		bb_prom_sample_milli(out, "bb_avg_processing_time_seconds", s->avg_processing_ms, NULL);
-	}
+	gauge(out, "bb_processed_window", "Notifications stored over the rate window (5 min).", s->processed_window, PLAIN);
+	gauge(out, "bb_analysis_backlog", "Messages received and not yet settled.", s->backlog, PLAIN);
+	gauge(out, "bb_avg_processing_time_seconds", "Mean receive to commit time over the rate window.",
+	      s->avg_processing_ms, MS);
 	count_gauges(out, "bb_alerts", "Alerts by status.", "status", s->alerts, s->nalerts);
 	count_gauges(out, "bb_failures_24h", "Failed and rejected messages over 24 h, by error type.", "error_type",
 		     s->failures, s->nfailures);
-	gauge(out, "bb_dlq_growth_24h", "Messages dead-lettered over 24 h.", s->dlq_growth_24h);
-	gauge(out, "bb_processed_24h", "Messages stored or failed over 24 h.", s->processed_24h);
-	gauge(out, "bb_last_event_id", "The newest row of the events feed.", s->last_event_id);
+	gauge(out, "bb_dlq_growth_24h", "Messages dead-lettered over 24 h.", s->dlq_growth_24h, PLAIN);
+	gauge(out, "bb_processed_24h", "Messages stored or failed over 24 h.", s->processed_24h, PLAIN);
+	gauge(out, "bb_last_event_id", "The newest row of the events feed.", s->last_event_id, PLAIN);
 }

@@ -3,21 +3,16 @@
 # headless chromium, on SQLite and PostgreSQL. Data is stored the way
 # production stores it: the pipeline (bb-dedupe | bb-store).
 
-load helper
-load store-helper
-load sqs-helper
+load services-helper
 
-BATS_NO_PARALLELIZE_WITHIN_FILE=true
 T0=2025-06-01T12:00:00.000Z
 
 setup_file() {
-	pg_start 55448
-	sqs_start 4593
+	services_start 55448 4593
 }
 
 teardown_file() {
-	sqs_stop
-	pg_stop
+	services_stop
 }
 
 setup() {

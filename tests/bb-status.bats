@@ -4,21 +4,16 @@
 # written by hand, so that each health state is reached by its own
 # condition at a time given with --now.
 
-load helper
-load store-helper
-load sqs-helper
+load services-helper
 
-BATS_NO_PARALLELIZE_WITHIN_FILE=true
 NOW=2025-06-01T12:00:00.000Z
 
 setup_file() {
-	pg_start 55446
-	sqs_start 4589
+	services_start 55446 4589
 }
 
 teardown_file() {
-	sqs_stop
-	pg_stop
+	services_stop
 }
 
 setup() {

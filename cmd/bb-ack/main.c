@@ -7,6 +7,7 @@
 #include "exitcode.h"
 #include "log.h"
 #include "metrics.h"
+#include "notification.h"
 #include "parse.h"
 #include "record.h"
 #include "sqs.h"
@@ -54,7 +55,8 @@ struct ctx {
 	int settled_fd;      /* -1: not open yet */
 	int greet;           /* just opened: the empty line is owed */
 	struct item *items;
-	int n, cap;
+	int n;
+	size_t cap;
 	struct bb_jdoc *doc; /* a line over the record limit, parsed here */
 	size_t deleted, dead_lettered, retried, failed;
 };
@@ -324,14 +326,8 @@ static int on_record(struct bb_record *rec, struct bb_emit *em, void *arg)
 	struct ctx *c = arg;
 
 	em->suppress = 1; /* written once settled */
-	if (c->n == c->cap) {
-		int cap = c->cap ? 2 * c->cap : 64;
-		struct item *items = realloc(c->items, (size_t)cap * sizeof *items);
-		if (!items)
-			return bb_fatal(BB_EX_SOFTWARE, "out of memory");
-		c->items = items;
-		c->cap = cap;
-	}
+	if (bb_reserve((void **)&c->items, &c->cap, (size_t)c->n + 1, sizeof *c->items) != 0)
+		return bb_fatal(BB_EX_SOFTWARE, "out of memory");
 	struct item *it = &c->items[c->n++];
 	memset(it, 0, sizeof *it);
 	if (bb_record_copy(&it->rec, rec) != 0)

@@ -49,10 +49,7 @@ int64_t app_now(const struct app *a)
 
 static int usage(const char *fmt, const char *arg)
 {
-	if (fmt)
-		bb_say(fmt, arg);
-	fputs(USAGE, stderr);
-	return BB_EX_USAGE;
+	return bb_cli_usage(USAGE, fmt, arg);
 }
 
 static int duration(const char *opt, const char *s, int64_t *ms)

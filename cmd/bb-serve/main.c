@@ -33,10 +33,7 @@ struct opts {
 
 static int usage(const char *fmt, const char *arg)
 {
-	if (fmt)
-		bb_say(fmt, arg);
-	fputs(USAGE, stderr);
-	return BB_EX_USAGE;
+	return bb_cli_usage(USAGE, fmt, arg);
 }
 
 static int options(int argc, char **argv, struct opts *o)

@@ -42,10 +42,7 @@ struct opts {
 
 static int usage(const char *fmt, const char *arg)
 {
-	if (fmt)
-		bb_say(fmt, arg);
-	fputs(USAGE, stderr);
-	return BB_EX_USAGE;
+	return bb_cli_usage(USAGE, fmt, arg);
 }
 
 /* [db], and the rest as bb_status_configure reads it. */

@@ -6,6 +6,7 @@
 #include "exitcode.h"
 #include "log.h"
 #include "metrics.h"
+#include "notification.h"
 #include "parse.h"
 #include "record.h"
 #include "store.h"
@@ -39,14 +40,8 @@ static int on_record(struct bb_record *rec, struct bb_emit *em, void *arg)
 	struct batch *b = c->cur;
 
 	em->suppress = 1; /* written after the commit */
-	if (b->n == b->cap) {
-		int cap = b->cap ? 2 * b->cap : 64;
-		struct item *items = realloc(b->items, (size_t)cap * sizeof *items);
-		if (!items)
-			return bb_fatal(BB_EX_SOFTWARE, "out of memory");
-		b->items = items;
-		b->cap = cap;
-	}
+	if (bb_reserve((void **)&b->items, &b->cap, (size_t)b->n + 1, sizeof *b->items) != 0)
+		return bb_fatal(BB_EX_SOFTWARE, "out of memory");
 	if (b->n == 0)
 		c->batch_started = bb_clock_ms();
 	if (store_read(&b->items[b->n], rec, &c->conf) != 0) {

@@ -109,7 +109,8 @@ int store_lock(struct bb_db *db, const struct item *items, int n);
 /* A batch of records, in input order, and once committed their outcomes. */
 struct batch {
 	struct item *items;
-	int n, cap;
+	int n;
+	size_t cap;
 	struct outcome *out;
 	char now[40];       /* the commit's time */
 	struct batch *next; /* in the list of spare batches */
