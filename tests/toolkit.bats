@@ -61,6 +61,7 @@ long_options() {
 			grep -q -e "$o\\b" <<<"$output" || fail "$p --help does not mention $o"
 		done
 		[ "${lines[-1]}" = "See $p(1)." ] || fail "$p --help ends with: ${lines[-1]}"
+		[ "$(grep -c '^See ' <<<"$output")" -eq 1 ] || fail "$p --help names its page more than once"
 	done
 }
 

@@ -39,8 +39,7 @@
 	"  --jq EXPR         deliver, sweep: send what jq EXPR makes of the document\n" \
 	"  --once            deliver, sweep: one pass, then exit (the default)\n" \
 	"  --interval DUR    deliver, sweep: a pass every DUR until SIGTERM\n" \
-	"  --metrics-file P  deliver: write Prometheus metrics to P every 15 s\n" \
-	"See bb-alert(1).\n"
+	"  --metrics-file P  deliver: write Prometheus metrics to P every 15 s\n"
 
 int64_t app_now(const struct app *a)
 {

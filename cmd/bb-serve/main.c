@@ -24,8 +24,7 @@
 	"  --token-file FILE     the acknowledge token (default: [serve] token_file; none: refused)\n" \
 	"  --max-connections N   connections at once, streams included (default 512)\n" \
 	"  --timeout DURATION    an idle or slow connection is closed after this (default 30s)\n" \
-	"  --heartbeat DURATION  a comment on an idle stream this often (default 15s)\n" \
-	"See bb-serve(1).\n"
+	"  --heartbeat DURATION  a comment on an idle stream this often (default 15s)\n"
 
 struct opts {
 	const char *url, *listen, *token_file, *max_conn, *timeout, *heartbeat;
