@@ -4,6 +4,7 @@
 #include "db.h"
 #include "exitcode.h"
 #include "log.h"
+#include "parse.h"
 #include "record.h"
 #include "db-internal.h"
 #include "sql.h"
@@ -66,10 +67,20 @@ struct bb_db {
 	char err[512];
 };
 
+/* The text of SQLite's values, copied into blocks that never move: a few
+ * allocations for a page of rows, not one per value. */
+struct text_block {
+	struct text_block *next;
+	size_t used, cap;
+	char data[];
+};
+
 struct bb_rows {
-	int nrows, ncols;
+	int nrows, ncols, cap; /* cap: rows v and len have room for */
 	char **v;    /* nrows × ncols, NUL-terminated, NULL for SQL NULL */
 	size_t *len; /* their lengths */
+	struct text_block *text; /* SQLite: where v points */
+	PGresult *res;           /* PostgreSQL: where v points (the result is kept) */
 };
 
 /* A statement's parameters, in either of db.h's forms. */
@@ -96,6 +107,24 @@ static struct params query_params(const struct bb_query *q)
 	return (struct params){ q->n, NULL, q->params };
 }
 
+/* n bytes in r's text blocks. */
+static char *text_alloc(struct bb_rows *r, size_t n)
+{
+	struct text_block *b = r->text;
+
+	if (!b || b->cap - b->used < n) {
+		size_t cap = b && b->cap < (1u << 20) ? 2 * b->cap : 4096 - sizeof *b;
+		if (cap < n)
+			cap = n;
+		if (!(b = malloc(sizeof *b + cap)))
+			return NULL;
+		*b = (struct text_block){ r->text, 0, cap };
+		r->text = b;
+	}
+	b->used += n;
+	return b->data + b->used - n;
+}
+
 /* One value of a row, copied with a terminator so bb_db_value can hand it out too. */
 static int row_value(struct bb_rows *r, int k, const char *t, size_t n)
 {
@@ -103,7 +132,7 @@ static int row_value(struct bb_rows *r, int k, const char *t, size_t n)
 	r->len[k] = 0;
 	if (!t)
 		return 0;
-	if (!(r->v[k] = malloc(n + 1)))
+	if (!(r->v[k] = text_alloc(r, n + 1)))
 		return -1;
 	memcpy(r->v[k], t, n);
 	r->v[k][n] = '\0';
@@ -213,24 +242,32 @@ static void lite_release(struct bb_db *db, sqlite3_stmt *st)
 static int rows_add(struct bb_rows *r, sqlite3_stmt *st)
 {
 	int nc = sqlite3_column_count(st);
-	size_t cells = (size_t)(r->nrows + 1) * (size_t)nc;
-	char **v = realloc(r->v, cells * sizeof *v + 1);
 
-	if (!v)
-		return -1;
-	r->v = v;
-	size_t *len = realloc(r->len, cells * sizeof *len + 1);
-	if (!len)
-		return -1;
-	r->len = len;
+	if (r->nrows == r->cap) {
+		int cap = r->cap ? 2 * r->cap : 8;
+		size_t cells = (size_t)cap * (size_t)nc;
+		char **v = realloc(r->v, cells * sizeof *v + 1);
+		if (!v)
+			return -1;
+		r->v = v;
+		size_t *len = realloc(r->len, cells * sizeof *len + 1);
+		if (!len)
+			return -1;
+		r->len = len;
+		r->cap = cap;
+	}
 	r->ncols = nc;
 	for (int c = 0; c < nc; c++) {
-		const char *t = (const char *)sqlite3_column_text(st, c);
-		if (row_value(r, r->nrows * nc + c, t, t ? (size_t)sqlite3_column_bytes(st, c) : 0) != 0) {
-			while (c-- > 0) /* the row is not counted: nor are its values */
-				free(r->v[r->nrows * nc + c]);
-			return -1;
+		int k = r->nrows * nc + c, rc;
+		if (sqlite3_column_type(st, c) == SQLITE_INTEGER) { /* most columns: no conversion inside SQLite */
+			char buf[24];
+			rc = row_value(r, k, buf, bb_i64_text(sqlite3_column_int64(st, c), buf));
+		} else {
+			const char *t = (const char *)sqlite3_column_text(st, c);
+			rc = row_value(r, k, t, t ? (size_t)sqlite3_column_bytes(st, c) : 0);
 		}
+		if (rc != 0) /* the row is not counted; its values go with the blocks */
+			return -1;
 	}
 	r->nrows++;
 	return 0;
@@ -419,7 +456,8 @@ static int pg_gone(struct bb_db *db)
 	return PQstatus(db->pg) != CONNECTION_OK;
 }
 
-static struct bb_rows *pg_rows(const PGresult *res)
+/* The rows of res, which they keep: the values are libpq's own, NUL-terminated. */
+static struct bb_rows *pg_rows(PGresult *res)
 {
 	struct bb_rows *r = calloc(1, sizeof *r);
 	size_t cells = r ? (size_t)PQntuples(res) * (size_t)PQnfields(res) : 0;
@@ -428,14 +466,14 @@ static struct bb_rows *pg_rows(const PGresult *res)
 		bb_db_rows_free(r);
 		return NULL;
 	}
-	r->nrows = PQntuples(res);
+	r->res = res;
+	r->nrows = r->cap = PQntuples(res);
 	r->ncols = PQnfields(res);
 	for (int i = 0; i < r->nrows; i++)
 		for (int c = 0; c < r->ncols; c++)
-			if (row_value(r, i * r->ncols + c, PQgetisnull(res, i, c) ? NULL : PQgetvalue(res, i, c),
-				      (size_t)PQgetlength(res, i, c)) != 0) {
-				bb_db_rows_free(r);
-				return NULL;
+			if (!PQgetisnull(res, i, c)) {
+				r->v[i * r->ncols + c] = PQgetvalue(res, i, c);
+				r->len[i * r->ncols + c] = (size_t)PQgetlength(res, i, c);
 			}
 	return r;
 }
@@ -458,7 +496,8 @@ static int pg_result(struct bb_db *db, PGresult *res, struct bb_rows **rows)
 		PQclear(res);
 		return fail(db, BB_DB_ERR, "execute", "out of memory");
 	}
-	PQclear(res);
+	if (!rows)
+		PQclear(res);
 	return BB_DB_OK;
 }
 
@@ -718,7 +757,7 @@ static int pg_pipe_end(struct bb_db *db, struct bb_rows **res, int rc)
 			rc = fail(db, BB_DB_RETRY, "pipeline", PQerrorMessage(db->pg));
 			break;
 		}
-		int one = pg_result(db, r, res ? &res[i] : NULL); /* frees r */
+		int one = pg_result(db, r, res ? &res[i] : NULL); /* r freed, or kept by res[i] */
 		PGresult *end = PQgetResult(db->pg);                 /* NULL after each query */
 		if (end)
 			PQclear(end);
@@ -842,8 +881,11 @@ void bb_db_rows_free(struct bb_rows *r)
 {
 	if (!r)
 		return;
-	for (int i = 0; r->v && i < r->nrows * r->ncols; i++)
-		free(r->v[i]);
+	for (struct text_block *b = r->text, *next; b; b = next) {
+		next = b->next;
+		free(b);
+	}
+	PQclear(r->res);
 	free(r->v);
 	free(r->len);
 	free(r);

@@ -1,5 +1,6 @@
 /* money.c: the only place a floating-point amount becomes an integer. */
 #include "money.h"
+#include "parse.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -61,27 +62,54 @@ int bb_money_from_double(double v, int exponent, int64_t *out)
 	return bb_decimal_round(buf, exponent, out);
 }
 
+/* v's digits into out (room for 21 bytes), with a point before the last
+ * two unless exponent is 0; their length. No printf: a page of the
+ * dashboard writes hundreds of amounts. */
+static size_t money_digits(int64_t v, int exponent, char *out)
+{
+	uint64_t a = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+	size_t k = 0;
+
+	if (exponent == 0)
+		return bb_i64_text(v, out);
+	if (v < 0)
+		out[k++] = '-';
+	k += bb_i64_text((int64_t)(a / 100), out + k);
+	out[k++] = '.';
+	out[k++] = (char)('0' + a % 100 / 10);
+	out[k++] = (char)('0' + a % 10);
+	return k;
+}
+
+/* text[0..n) into buf, cut short as snprintf would. */
+static void copy_out(const char *text, size_t n, char *buf, size_t size)
+{
+	if (size == 0)
+		return;
+	if (n > size - 1)
+		n = size - 1;
+	memcpy(buf, text, n);
+	buf[n] = '\0';
+}
+
 void bb_money_format(int64_t v, int exponent, char *buf, size_t size)
 {
-	int64_t a = v < 0 ? -v : v;
-	if (exponent == 0)
-		snprintf(buf, size, "%lld", (long long)v);
-	else
-		snprintf(buf, size, "%s%lld.%02lld", v < 0 ? "-" : "", (long long)(a / 100),
-			 (long long)(a % 100));
+	char text[24];
+	copy_out(text, money_digits(v, exponent, text), buf, size);
 }
 
 void bb_money_text(int64_t v, const char *code, size_t n, char *buf, size_t size)
 {
-	char c[4] = "";
-	int k = 0;
+	char c[4] = "", text[28];
+	size_t k = 0;
 
 	if (code && n == 3 && code[0] >= 'A' && code[0] <= 'Z' && code[1] >= 'A' && code[1] <= 'Z' &&
 	    code[2] >= 'A' && code[2] <= 'Z') {
 		memcpy(c, code, 3);
-		k = snprintf(buf, size, "%s ", c);
+		memcpy(text, code, 3);
+		text[3] = ' ';
+		k = 4;
 	}
-	if (k < 0 || (size_t)k >= size)
-		return;
-	bb_money_format(v, bb_currency_exponent(c), buf + k, size - (size_t)k);
+	k += money_digits(v, bb_currency_exponent(c), text + k);
+	copy_out(text, k, buf, size);
 }

@@ -114,3 +114,19 @@ int64_t bb_div_round(int64_t num, int64_t den)
 		q += num < 0 ? -1 : 1;
 	return q;
 }
+
+size_t bb_i64_text(int64_t v, char *out)
+{
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+	char rev[20];
+	size_t n = 0, k = 0;
+
+	do
+		rev[n++] = (char)('0' + u % 10);
+	while (u /= 10);
+	if (v < 0)
+		out[k++] = '-';
+	while (n)
+		out[k++] = rev[--n];
+	return k;
+}

@@ -20,6 +20,10 @@ int bb_split_list(char *list, const char ***items, int *n);
 /* Write v / 10^places as a JSON number without trailing zeros: 6250 -> "62.5". */
 void bb_format_fixed(int64_t v, int places, char *buf, size_t size);
 
+/* v in decimal, as "%lld" writes it, into out (room for 20 bytes; no
+ * terminator): its length. For hot paths, where printf's cost shows. */
+size_t bb_i64_text(int64_t v, char *out);
+
 /* Integer division rounded half away from zero. */
 int64_t bb_div_round(int64_t num, int64_t den);
 

@@ -199,6 +199,29 @@ EOF
 	done
 }
 
+# counts_seen N: the distinct counts of N first pages, each on a connection
+# of its own (so on every thread of the server, each with its own counts).
+counts_seen() {
+	for _ in $(seq "$1"); do curl -sf "$SRV/api/notifications/prioritized?limit=1" | jq -c .counts; done | sort -u
+}
+
+@test "prioritized: the counts are kept only until another writer commits, on both databases" {
+	for kind in sqlite pg; do
+		db=$(migrated_db $kind)
+		seed "$db"
+		serve "$db"
+		run -0 counts_seen 6
+		assert_output '{"CRITICAL":1,"HIGH":1,"WARNING":1,"SUCCESS":1,"STABLE":1}'
+		rec CRITICAL "$T0" n-6 B00SEV0006 | dedupe_store "$db" >/dev/null
+		run -0 counts_seen 6
+		assert_output '{"CRITICAL":2,"HIGH":1,"WARNING":1,"SUCCESS":1,"STABLE":1}'
+		q "$db" "DELETE FROM current_state WHERE asin = 'B00SEV0005'" >/dev/null
+		run -0 counts_seen 6
+		assert_output '{"CRITICAL":2,"HIGH":1,"WARNING":1,"SUCCESS":1,"STABLE":0}'
+		unserve
+	done
+}
+
 @test "prioritized: a bad cursor, limit or severity is 400" {
 	serve "sqlite:$BATS_TEST_TMPDIR/a.db"
 	run -0 http GET '/api/notifications/prioritized?since=bm90LWEtY3Vyc29y'

@@ -518,6 +518,43 @@ indexes_by_asin() {
 	done
 }
 
+# priority_index DBURL: the columns of current_state's index by priority, in order.
+priority_index() {
+	case $1 in
+	sqlite:*) q "$1" "SELECT i.name || ' (' || (SELECT group_concat(name, ', ') FROM
+	                  (SELECT name FROM pragma_index_info(i.name) ORDER BY seqno)) || ')'
+	                  FROM sqlite_master AS i WHERE i.type = 'index' AND i.tbl_name = 'current_state'
+	                  AND i.name LIKE '%priority%'" ;;
+	*) q "$1" "SELECT indexname || ' ' || regexp_replace(indexdef, '.*USING btree ', '') FROM pg_indexes
+	           WHERE tablename = 'current_state' AND indexname LIKE '%priority%'" ;;
+	esac
+}
+
+@test "a database at versions 1 to 8 and 10 gets version 9 (the index of the dashboard's key), its rows unchanged" {
+	gen 12 3 >"$IN"
+	for db in sqlite pg; do
+		on $db
+		url=$(migrated_db $db)
+		store "$url" <"$IN" >/dev/null
+		expect "version 9's index" "$(priority_index "$url")" "current_state_priority_key (priority, asin, marketplace)"
+		# as version 10 left it, when 9 was not yet written
+		q "$url" "DROP INDEX current_state_priority_key;
+			CREATE INDEX current_state_priority ON current_state (priority, asin);
+			DELETE FROM schema_migrations WHERE version = 9" >/dev/null
+		expect "versions before" "$(q "$url" "SELECT version FROM schema_migrations ORDER BY version" | paste -sd' ')" \
+			"1 2 3 4 5 6 7 8 10"
+		before=$(q "$url" "SELECT * FROM current_state ORDER BY asin, marketplace")
+		run bb-store --migrate --db "$url"
+		expect "--migrate exit status" "$status" 0
+		expect "schema_migrations" "$(q "$url" "SELECT version FROM schema_migrations ORDER BY version" | paste -sd' ')" "$SHIPPED"
+		expect "the index" "$(priority_index "$url")" "current_state_priority_key (priority, asin, marketplace)"
+		expect "the rows" "$(q "$url" "SELECT * FROM current_state ORDER BY asin, marketplace")" "$before"
+		[ $db = pg ] || expect "a page in the keyset's order, without sorting" "$(q "$url" "EXPLAIN QUERY PLAN SELECT rowid
+			FROM current_state WHERE (priority, asin, marketplace) > (1, '', '') ORDER BY priority, asin, marketplace LIMIT 5" |
+			grep -c 'TEMP B-TREE')" 0
+	done
+}
+
 # pg_back_to_3 DBURL: undo migration 4 on a PostgreSQL database: the offers
 # back into offer_snapshots, a row per offer, as version 3 kept them.
 pg_back_to_3() {

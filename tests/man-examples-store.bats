@@ -169,13 +169,13 @@ EOF
 	run -0 bash <<'EOF'
 sqlite3 bb.db 'SELECT version FROM schema_migrations'
 EOF
-	assert_output $'1\n2\n3\n4\n5\n6\n7\n8\n10'
+	assert_output $'1\n2\n3\n4\n5\n6\n7\n8\n9\n10'
 	# a second run finds nothing to do, and still logs that all is well
 	run -0 --separate-stderr bb-store --db sqlite:bb.db --migrate
 	assert_output ''
 	[[ "$stderr" == *'level=info prog=bb-store msg="schema up to date" db=sqlite:bb.db'* ]]
 	run -0 sqlite3 bb.db 'SELECT count(*) FROM schema_migrations'
-	assert_output 9
+	assert_output 10
 }
 
 @test "bb-store(1): the stored samples, the most urgent first" {

@@ -21,27 +21,33 @@
 #include <string.h>
 #include <strings.h>
 
-/* The page's keys are chosen from current_state alone, in the keyset's
- * order (priority, then ASIN and marketplace): a first page from the start
- * of the priority index, a later one from the cursor's key on. Only those
- * rows are then read whole and joined with their alerts. SQLite returns
- * them in no set order and page() puts them in the keyset's (sorting them
- * in SQL would copy every column through a sorter); PostgreSQL sorts the
- * joined rows itself, in its collation. */
+/* A page is current_state's rows in the keyset's order (priority, then
+ * ASIN and marketplace), read along the index of that order: a first page
+ * from its start, a later one from the cursor's key on. Only then are they
+ * joined with their alerts, so that the limit counts states. SQLite picks
+ * the rowids first and reads each row by its rowid (a subquery of whole
+ * rows would copy each column through it); PostgreSQL reads the rows as it
+ * walks the index. Either way the joined rows come in no set order, and
+ * page() puts them back in the keyset's (sorting them in SQL would copy
+ * every column through a sorter): ASIN and marketplace compare as bytes in
+ * both databases (COLLATE "C" in PostgreSQL). The analysis comes last:
+ * SQLite's text whole, to be parsed here; from PostgreSQL's jsonb only the
+ * members shown, so that the server writes out a fraction of it. */
 #define COLS "SELECT s.asin, s.marketplace, s.severity, s.priority, s.rule, s.currency, s.our_price, " \
 	"s.market_low, s.market_low_seller, s.buy_box_price, s.buy_box_winner, s.position, s.total_offers, " \
-	"s.gap_pct, s.event_time, s.updated_at, s.analysis, a.id, a.status, a.fingerprint, a.occurrences, " \
-	"a.snooze_until, a.acked_by FROM "
+	"s.gap_pct, s.event_time, s.updated_at, a.id, a.status, a.fingerprint, a.occurrences, " \
+	"a.snooze_until, a.acked_by, "
+#define MEMBERS "s.analysis -> 'reasons', s.analysis -> 'risk_flags', s.analysis -> 'recommended_prices', " \
+	"s.analysis -> 'position_percentile'"
 #define ALERTS " LEFT JOIN alert_queues AS a ON a.asin = s.asin AND a.marketplace = s.marketplace " \
 	"AND a.severity = s.severity"
 #define ORDER " ORDER BY s.priority, s.asin, s.marketplace"
-#define LITE(from) COLS "(SELECT s.rowid AS k FROM current_state AS s WHERE " from \
+#define LITE(from) COLS "s.analysis FROM (SELECT s.rowid AS k FROM current_state AS s WHERE " from \
 	"($4 IS NULL OR s.severity IN ($4, $5, $6, $7, $8)) AND ($9 IS NULL OR s.asin = $9)" ORDER \
 	" LIMIT CAST($10 AS INTEGER)) AS p CROSS JOIN current_state AS s ON s.rowid = p.k" ALERTS
-#define PG(from) COLS "(SELECT s.asin AS ka, s.marketplace AS km FROM current_state AS s WHERE " from \
+#define PG(from) COLS MEMBERS " FROM (SELECT * FROM current_state AS s WHERE " from \
 	"($4::text IS NULL OR s.severity IN ($4::text, $5::text, $6::text, $7::text, $8::text)) " \
-	"AND ($9::text IS NULL OR s.asin = $9::text)" ORDER " LIMIT $10::int) AS p " \
-	"JOIN current_state AS s ON s.asin = p.ka AND s.marketplace = p.km" ALERTS ORDER
+	"AND ($9::text IS NULL OR s.asin = $9::text)" ORDER " LIMIT $10::int) AS s" ALERTS
 
 static const char first_lite[] = LITE("$1 IS NULL AND $2 IS NULL AND $3 IS NULL AND ");
 static const char next_lite[] = LITE("(s.priority, s.asin, s.marketplace) > (CAST($1 AS INTEGER), $2, $3) AND ");
@@ -49,12 +55,18 @@ static const char first_pg[] = PG("$1::int IS NULL AND $2::text IS NULL AND $3::
 static const char next_pg[] = PG("(s.priority, s.asin, s.marketplace) > ($1::int, $2::text, $3::text) AND ");
 /* by priority, which names the severity (SEVERITY.md): its index answers */
 static const char counts_sql[] = "SELECT priority, count(*) FROM current_state GROUP BY priority";
-static const char version_sql[] = "PRAGMA data_version";
+/* What the database holds, as far as this connection can see, in a word
+ * that changes whenever it may have: on SQLite the count of other
+ * connections' commits, on PostgreSQL the snapshot (the transactions
+ * finished and in flight; the same snapshot sees the same rows). */
+static const char version_lite[] = "PRAGMA data_version";
+static const char version_pg[] = "SELECT pg_current_snapshot()::text";
 
 enum {
 	C_ASIN, C_MKT, C_SEVERITY, C_PRIORITY, C_RULE, C_CURRENCY, C_OUR, C_LOW, C_LOW_SELLER, C_BUY_BOX, C_WINNER,
-	C_POSITION, C_OFFERS, C_GAP, C_EVENT_TIME, C_UPDATED, C_ANALYSIS, C_ALERT_ID, C_ALERT_STATUS,
-	C_FINGERPRINT, C_OCCURRENCES, C_SNOOZE_UNTIL, C_ACKED_BY
+	C_POSITION, C_OFFERS, C_GAP, C_EVENT_TIME, C_UPDATED, C_ALERT_ID, C_ALERT_STATUS, C_FINGERPRINT,
+	C_OCCURRENCES, C_SNOOZE_UNTIL, C_ACKED_BY,
+	C_ANALYSIS /* SQLite: the text; PostgreSQL: the first of the members analysis() names */
 };
 
 /* ---- the cursor ---- */
@@ -177,22 +189,26 @@ static void boolean(struct bb_jw *w, const char *key, struct bb_rows *rows, int 
 		bb_jw_bool(w, strcmp(v, "1") == 0 || strcmp(v, "t") == 0 || strcmp(v, "true") == 0);
 }
 
-/* The analysis's members a person reads: why, and what to do. */
-static void analysis(struct bb_jw *w, struct bb_jdoc *jd, struct bb_rows *rows, int i)
+/* The analysis's members a person reads: why, and what to do (in
+ * MEMBERS' order). SQLite's rows hold the analysis whole, PostgreSQL's
+ * each member in a column of its own. */
+static void analysis(struct bb_jw *w, struct bb_jdoc *jd, struct bb_rows *rows, int i, int pg)
 {
 	static const char *const keys[] = { "reasons", "risk_flags", "recommended_prices", "position_percentile" };
 	struct bb_str a = bb_db_text(rows, i, C_ANALYSIS);
 	struct bb_jval root;
 	struct bb_jerr err;
-	int ok = a.p && bb_json_parse(jd, a.p, a.n, &root, &err) == 0;
+	int ok = !pg && a.p && bb_json_parse(jd, a.p, a.n, &root, &err) == 0;
 
 	for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) {
-		struct bb_jval v = ok ? bb_json_getz(root, keys[k]) : (struct bb_jval){ 0 };
-		const char *s;
-		size_t n;
+		struct bb_str m = { 0 };
+		if (pg)
+			m = bb_db_text(rows, i, C_ANALYSIS + (int)k);
+		else if (ok && bb_json_raw(bb_json_getz(root, keys[k]), &m.p, &m.n) != 0)
+			m.p = NULL;
 		bb_jw_key(w, keys[k]);
-		if (bb_json_raw(v, &s, &n) == 0)
-			bb_jw_raw(w, s, n);
+		if (m.p)
+			bb_jw_raw(w, m.p, m.n);
 		else
 			bb_jw_null(w);
 	}
@@ -215,7 +231,7 @@ static void alert(struct bb_jw *w, struct bb_rows *rows, int i)
 	bb_jw_end(w, '}');
 }
 
-static void item(struct bb_jw *w, struct bb_jdoc *jd, struct bb_rows *rows, int i)
+static void item(struct bb_jw *w, struct bb_jdoc *jd, struct bb_rows *rows, int i, int pg)
 {
 	bb_jw_obj(w);
 	bb_jw_kview(w, "asin", bb_db_text(rows, i, C_ASIN));
@@ -234,7 +250,7 @@ static void item(struct bb_jw *w, struct bb_jdoc *jd, struct bb_rows *rows, int 
 	number(w, "gap_pct", rows, i, C_GAP);
 	time_col(w, "event_time", rows, i, C_EVENT_TIME);
 	time_col(w, "updated_at", rows, i, C_UPDATED);
-	analysis(w, jd, rows, i);
+	analysis(w, jd, rows, i, pg);
 	alert(w, rows, i);
 	bb_jw_end(w, '}');
 }
@@ -242,29 +258,20 @@ static void item(struct bb_jw *w, struct bb_jdoc *jd, struct bb_rows *rows, int 
 /* ---- the route ---- */
 
 /* The rows of each severity into d->counts. They change only with
- * current_state, so on SQLite they are kept with the connection and read
- * again once PRAGMA data_version says another connection committed (this
- * one writes only alerts); PostgreSQL has no question as cheap, and counts
- * every time. The version is read before the counts: a commit between the
- * two only makes the next page count again. */
-static int severity_counts(struct serve_db *d)
+ * current_state, so they are kept with the connection and counted again
+ * only once the database's version (read before the page) is another: a
+ * commit between that and the count only makes the next page count again.
+ * This connection's own commits (alerts only) may go unseen by SQLite's. */
+static int severity_counts(struct serve_db *d, struct bb_rows *version)
 {
+	struct bb_str v = bb_db_text(version, 0, 0);
 	struct bb_rows *rows = NULL;
-	int64_t version = -1;
-	int rc = BB_DB_OK;
+	int rc;
 
-	if (!bb_db_is_pg(d->db)) {
-		rc = bb_db_exec(d->db, version_sql, 0, NULL, &rows);
-		if (rc == BB_DB_OK && bb_db_nrows(rows) == 1 && bb_db_value(rows, 0, 0))
-			version = atoll(bb_db_value(rows, 0, 0));
-		bb_db_rows_free(rows);
-		rows = NULL;
-		if (rc == BB_DB_OK && d->has_counts && version == d->counts_version)
-			return BB_DB_OK;
-	}
+	if (d->has_counts && v.p && v.n == d->counts_version_n && !memcmp(v.p, d->counts_version, v.n))
+		return BB_DB_OK;
 	d->has_counts = 0;
-	if (rc == BB_DB_OK)
-		rc = bb_db_exec(d->db, counts_sql, 0, NULL, &rows);
+	rc = bb_db_exec(d->db, counts_sql, 0, NULL, &rows);
 	if (rc == BB_DB_OK) {
 		memset(d->counts, 0, sizeof d->counts);
 		for (int i = 0; i < bb_db_nrows(rows); i++) {
@@ -272,8 +279,13 @@ static int severity_counts(struct serve_db *d)
 			if (p >= 1 && p <= BB_SEVERITIES) /* CRITICAL 1 … STABLE 5 */
 				d->counts[p - 1] = atoll(bb_db_value(rows, i, 1));
 		}
-		d->has_counts = version >= 0;
-		d->counts_version = version;
+		char *keep = v.p ? realloc(d->counts_version, v.n + 1) : NULL;
+		if (keep) {
+			memcpy(keep, v.p, v.n);
+			d->counts_version = keep;
+			d->counts_version_n = v.n;
+			d->has_counts = 1;
+		}
 	}
 	bb_db_rows_free(rows);
 	return rc;
@@ -309,7 +321,7 @@ static int severities(const char *arg, struct bb_str *p)
 	return 0;
 }
 
-/* ---- the keyset's order, for SQLite's rows ---- */
+/* ---- the keyset's order ---- */
 
 static int bytes_cmp(struct bb_str a, struct bb_str b)
 {
@@ -317,7 +329,8 @@ static int bytes_cmp(struct bb_str a, struct bb_str b)
 	return c ? c : (a.n > b.n) - (a.n < b.n);
 }
 
-/* priority as SQLite compares an INTEGER, then ASIN and marketplace as BINARY */
+/* priority as an integer, then ASIN and marketplace as bytes (SQLite's
+ * BINARY, PostgreSQL's "C") */
 static int key_cmp(const void *x, const void *y, void *arg)
 {
 	struct bb_rows *rows = arg;
@@ -329,19 +342,23 @@ static int key_cmp(const void *x, const void *y, void *arg)
 	return c ? c : bytes_cmp(bb_db_text(rows, i, C_MKT), bb_db_text(rows, j, C_MKT));
 }
 
-static enum MHD_Result page(struct req *r, struct bb_jdoc *jd, const struct bb_str *p, int64_t limit, int first)
+/* A page of rows, with the counts on a first page, through the calling
+ * thread's connection held (its status into *rc). */
+static enum MHD_Result page(struct req *r, struct serve_db *held, const struct bb_str *p, int64_t limit, int first,
+			    int *rc)
 {
-	struct serve_db *held;
-	struct bb_db *db = serve_db_get(r->s, &held);
-	struct bb_rows *rows = NULL;
-	int64_t cnt[BB_SEVERITIES];
-	int pg = bb_db_is_pg(db);
-	int rc = bb_db_query(db, pg ? (first ? first_pg : next_pg) : first ? first_lite : next_lite, 10, p, &rows);
+	int pg = bb_db_is_pg(held->db);
+	/* the version first, in the same round trip: a first page only carries counts */
+	struct bb_query q[2] = { { pg ? version_pg : version_lite, 0, NULL },
+				 { pg ? (first ? first_pg : next_pg) : first ? first_lite : next_lite, 10, p } };
+	struct bb_rows *res[2] = { NULL, NULL }, *rows;
 
-	if (rc == BB_DB_OK && first && (rc = severity_counts(held)) == BB_DB_OK)
-		memcpy(cnt, held->counts, sizeof cnt);
-	serve_db_put(held, rc);
-	if (rc != BB_DB_OK) {
+	*rc = bb_db_pipeline_q(held->db, first ? 2 : 1, q + !first, res + !first);
+	if (*rc == BB_DB_OK && first)
+		*rc = severity_counts(held, res[0]);
+	bb_db_rows_free(res[0]);
+	rows = res[1];
+	if (*rc != BB_DB_OK) {
 		bb_db_rows_free(rows);
 		return serve_error(r, 503, "database unavailable");
 	}
@@ -353,20 +370,19 @@ static enum MHD_Result page(struct req *r, struct bb_jdoc *jd, const struct bb_s
 	}
 	for (int i = 0; i < n; i++)
 		order[i] = i;
-	if (!pg)
-		qsort_r(order, (size_t)n, sizeof *order, key_cmp, rows);
+	qsort_r(order, (size_t)n, sizeof *order, key_cmp, rows);
 	bb_jw_obj(&w);
 	bb_jw_key(&w, "items");
 	bb_jw_arr(&w);
 	for (int i = 0; i < n; i++)
-		item(&w, jd, rows, order[i]);
+		item(&w, held->jd, rows, order[i], pg);
 	bb_jw_end(&w, ']');
 	/* a state with two alerts of its severity is two rows: a full page may have more */
 	char *next = n >= limit ? cursor_encode(rows, order[n - 1]) : NULL;
 	free(order);
 	bb_jw_kstrz(&w, "next", next);
 	if (first)
-		counts(&w, cnt);
+		counts(&w, held->counts);
 	bb_jw_end(&w, '}');
 	free(next);
 	bb_db_rows_free(rows);
@@ -379,14 +395,17 @@ enum MHD_Result route_prioritized(struct req *r)
 	struct bb_str p[10] = { { 0 } };
 	char prio[24], limit_s[24];
 	int64_t limit = 50;
-	struct bb_jdoc *jd = bb_json_new();
+	struct serve_db *held;
 	enum MHD_Result ok;
+	int rc = BB_DB_OK;
 
-	if (!jd)
-		return serve_error(r, 500, "out of memory");
 	if (lim && bb_parse_i64(lim, 1, 1000, &limit) != 0)
-		ok = serve_error(r, 400, "limit: expected 1 to 1000");
-	else if (since && *since && cursor_decode(since, jd, prio, sizeof prio, p) != 0)
+		return serve_error(r, 400, "limit: expected 1 to 1000");
+	serve_db_get(r->s, &held);
+	/* the thread's own document, kept from request to request */
+	if (!held->jd && !(held->jd = bb_json_new()))
+		ok = serve_error(r, 500, "out of memory");
+	else if (since && *since && cursor_decode(since, held->jd, prio, sizeof prio, p) != 0)
 		ok = serve_error(r, 400, "since: not a cursor this server gave");
 	else if (severities(serve_arg(r, "severity"), p + 3) != 0)
 		ok = serve_error(r, 400, "severity: expected CRITICAL, HIGH, WARNING, SUCCESS or STABLE");
@@ -394,9 +413,9 @@ enum MHD_Result route_prioritized(struct req *r)
 		if (asin)
 			p[8] = (struct bb_str){ asin, strlen(asin) };
 		p[9] = (struct bb_str){ limit_s, (size_t)snprintf(limit_s, sizeof limit_s, "%lld", (long long)limit) };
-		ok = page(r, jd, p, limit, !(since && *since));
+		ok = page(r, held, p, limit, !(since && *since), &rc);
 	}
-	bb_json_free(jd);
+	serve_db_put(held, rc);
 	return ok;
 }
 

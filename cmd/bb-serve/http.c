@@ -7,6 +7,7 @@
  * request when it ends — method, path, status, bytes, time, never a header
  * (the token is one). */
 #include "serve.h"
+#include "json.h"
 #include "log.h"
 #include "timeutil.h"
 
@@ -366,6 +367,9 @@ void serve_stop(struct serve *s)
 	if (s->daemon)
 		MHD_stop_daemon(s->daemon);
 	s->daemon = NULL;
-	for (unsigned i = 0; i < s->threads; i++)
+	for (unsigned i = 0; i < s->threads; i++) {
 		bb_db_close(s->pool[i].db);
+		free(s->pool[i].counts_version);
+		bb_json_free(s->pool[i].jd);
+	}
 }

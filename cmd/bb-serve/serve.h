@@ -92,9 +92,13 @@ struct serve_trends {
 struct serve_db {
 	pthread_mutex_t mu;
 	struct bb_db *db;
-	/* api.c: the rows of each severity, as of data_version (SQLite) */
+	/* api.c: the rows of each severity, as of the database's version
+	 * (its text, counts_version_n bytes), and the thread's JSON document */
 	int has_counts;
-	int64_t counts_version, counts[BB_SEVERITIES];
+	char *counts_version;
+	size_t counts_version_n;
+	int64_t counts[BB_SEVERITIES];
+	struct bb_jdoc *jd;
 };
 
 struct serve {

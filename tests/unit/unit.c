@@ -69,6 +69,14 @@ static void test_money(void)
 	check(strcmp(buf, "JPY 3010") == 0, "yen for people have no decimals");
 	bb_money_text(-5, "us\n", 3, buf, sizeof buf);
 	check(strcmp(buf, "-0.05") == 0, "a code that is not three capitals is left out");
+	bb_money_format(INT64_MIN, 2, buf, sizeof buf);
+	check(strcmp(buf, "-92233720368547758.08") == 0, "the most negative amount formats whole");
+	bb_money_text(INT64_MAX, "JPY", 3, buf, sizeof buf);
+	check(strcmp(buf, "JPY 9223372036854775807") == 0, "the largest amount formats whole");
+	bb_money_text(100, "EUR", 3, buf, 7);
+	check(strcmp(buf, "EUR 1.") == 0, "a short buffer gets the text cut, terminated");
+	check(bb_i64_text(INT64_MIN, buf) == 20 && memcmp(buf, "-9223372036854775808", 20) == 0 &&
+	      bb_i64_text(0, buf) == 1 && buf[0] == '0', "an integer's text is printf's");
 }
 
 static void test_parse(void)
