@@ -1189,10 +1189,6 @@ struct bb_jval bb_json_get(struct bb_jval obj, const char *key, size_t kn)
 	return found;
 }
 
-struct bb_jval bb_json_getz(struct bb_jval obj, const char *key)
-{
-	return bb_json_get(obj, key, strlen(key));
-}
 
 size_t bb_json_count(struct bb_jval v)
 {

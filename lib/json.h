@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -62,7 +63,11 @@ const char *bb_json_type_name(enum bb_jtype t); /* "a string", "an object", … 
 
 /* obj's member named key[0..n) (the last one when a key repeats), or absent. */
 struct bb_jval bb_json_get(struct bb_jval obj, const char *key, size_t n);
-struct bb_jval bb_json_getz(struct bb_jval obj, const char *key); /* key NUL-terminated */
+/* key NUL-terminated: inline, so that a constant key's length is known when compiled */
+static inline struct bb_jval bb_json_getz(struct bb_jval obj, const char *key)
+{
+	return bb_json_get(obj, key, strlen(key));
+}
 
 /* Number of elements of an array or members of an object; 0 otherwise. */
 size_t bb_json_count(struct bb_jval v);

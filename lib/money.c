@@ -7,11 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-int bb_currency_exponent(const char *code)
-{
-	return strcmp(code, "JPY") == 0 ? 0 : 2;
-}
-
 int bb_decimal_round(const char *s, int places, int64_t *out)
 {
 	char dig[64];

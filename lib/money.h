@@ -6,7 +6,10 @@
 #include <stdint.h>
 
 /* Decimal places of a currency's minor unit: JPY 0, every other code 2. */
-int bb_currency_exponent(const char *code);
+static inline int bb_currency_exponent(const char *code)
+{
+	return code[0] == 'J' && code[1] == 'P' && code[2] == 'Y' && code[3] == '\0' ? 0 : 2;
+}
 
 /* A JSON number (as the double a parser made of it) to minor units, rounding
  * its shortest decimal text (at most 15 significant digits) half away from
