@@ -9,14 +9,15 @@ struct entry {
 	char *key;
 	size_t n;
 	void *value;
-	size_t next; /* next entry in the bucket, or SIZE_MAX */
+	size_t next; /* next entry in the bucket, plus one; 0: none */
 	size_t bucket;
 };
 
 struct bb_seen {
 	struct entry *ring;
 	size_t cap, used, oldest;
-	size_t *buckets, nbuckets;
+	size_t *buckets, nbuckets; /* each its first entry, plus one; 0: none, so
+				    * that a bucket never used is a page never touched */
 };
 
 static size_t hash(const char *s, size_t n)
@@ -35,12 +36,11 @@ struct bb_seen *bb_seen_new(size_t capacity)
 	s->cap = capacity;
 	s->nbuckets = capacity * 2;
 	s->ring = calloc(capacity, sizeof *s->ring);
-	s->buckets = malloc(s->nbuckets * sizeof *s->buckets);
+	s->buckets = calloc(s->nbuckets, sizeof *s->buckets);
 	if (!s->ring || !s->buckets) {
 		bb_seen_free(s);
 		return NULL;
 	}
-	memset(s->buckets, 0xff, s->nbuckets * sizeof *s->buckets);
 	return s;
 }
 
@@ -66,9 +66,11 @@ void **bb_seen_get(struct bb_seen *s, const char *key, size_t n)
 {
 	if (!s || !s->cap)
 		return NULL;
-	for (size_t i = s->buckets[hash(key, n) % s->nbuckets]; i != SIZE_MAX; i = s->ring[i].next)
-		if (s->ring[i].key && s->ring[i].n == n && memcmp(s->ring[i].key, key, n) == 0)
-			return &s->ring[i].value;
+	for (size_t j = s->buckets[hash(key, n) % s->nbuckets]; j != 0; j = s->ring[j - 1].next) {
+		struct entry *e = &s->ring[j - 1];
+		if (e->key && e->n == n && memcmp(e->key, key, n) == 0)
+			return &e->value;
+	}
 	return NULL;
 }
 
@@ -83,8 +85,8 @@ static void evict(struct bb_seen *s, size_t i)
 	size_t *p = &s->buckets[s->ring[i].bucket];
 	if (!s->ring[i].key)
 		return; /* already forgotten by bb_seen_make_room */
-	while (*p != i)
-		p = &s->ring[*p].next;
+	while (*p != i + 1)
+		p = &s->ring[*p - 1].next;
 	*p = s->ring[i].next;
 	free(s->ring[i].key);
 	free(s->ring[i].value);
@@ -123,6 +125,6 @@ void **bb_seen_add(struct bb_seen *s, const char *key, size_t n)
 	memcpy(copy, key, n);
 	size_t b = hash(key, n) % s->nbuckets;
 	s->ring[i] = (struct entry){ copy, n, NULL, s->buckets[b], b };
-	s->buckets[b] = i;
+	s->buckets[b] = i + 1;
 	return &s->ring[i].value;
 }

@@ -27,7 +27,7 @@
 /* --help: the usage and a line for each option, as in the man page */
 #define HELP USAGE "\n" \
 	     "  --db URL       sqlite:PATH or a PostgreSQL URL (default sqlite:bb.db)\n" \
-	     "  --memory N     records and alerts remembered in memory (default 100000)\n" \
+	     "  --memory N     records and alerts remembered in memory (default 10000)\n" \
 	     "  -h, --help     print this help and exit\n" \
 	     "  -V, --version  print the version and exit\n"
 #define BATCH 128
@@ -345,7 +345,7 @@ int main(int argc, char **argv)
 	struct bb_conf *conf = NULL;
 	const char *url;
 	char err[600];
-	int64_t memory = 100000;
+	int64_t memory = 10000;
 	int rc;
 
 	bb_log_init("bb-dedupe");
