@@ -666,13 +666,21 @@ static int pg_refused(const char *msg)
 	       (strstr(msg, "does not exist") || strstr(msg, "authentication failed") || strstr(msg, "pg_hba.conf"));
 }
 
+/* The server's notices (and the FATAL of a connection it ends) would go to
+ * stderr in libpq's words; what matters comes back as the error of the call,
+ * which bb reports in its own. */
+static void pg_quiet(void *arg, const char *message)
+{
+	(void)arg, (void)message;
+}
+
 static int pg_open(struct bb_db *db)
 {
 	db->pg = PQconnectdb(db->url);
 	if (pg_gone(db))
 		return fail(db, pg_refused(PQerrorMessage(db->pg)) ? BB_DB_BADURL : BB_DB_RETRY, "unable to connect",
 			    PQerrorMessage(db->pg));
-	PQsetNoticeProcessor(db->pg, NULL, NULL);
+	PQsetNoticeProcessor(db->pg, pg_quiet, NULL);
 	struct params none = { 0, NULL, NULL };
 	return pg_exec(db, "SET client_min_messages = warning", &none, NULL);
 }
@@ -1041,6 +1049,8 @@ static int pg_notified(struct bb_db *db)
 static int pg_wait(struct bb_db *db, const char *channel, int ms)
 {
 	if (!db->listening) {
+		if (pg_gone(db)) /* PQescapeIdentifier needs the connection */
+			return fail(db, BB_DB_RETRY, "listen", PQerrorMessage(db->pg));
 		char *id = PQescapeIdentifier(db->pg, channel, strlen(channel)), *sql = NULL;
 		if (!id || asprintf(&sql, "LISTEN %s", id) < 0)
 			sql = NULL;

@@ -964,3 +964,36 @@ ms_of() {
 		assert_equal "$term_status" 0
 	done
 }
+
+@test "a running deliver waits out PostgreSQL stopping: warned at once and not again within 30 s, told when it is back, then delivers; SIGTERM meanwhile within 1 s" {
+	db=$(fresh_db pg)
+	DOCS="$BATS_TEST_TMPDIR/docs"
+	ERR="$BATS_TEST_TMPDIR/err"
+	raise "$db" WARNING "$T0" B000TEST09
+	bb-alert deliver --db "$db" --interval 1s --exec "cat >>'$DOCS'" 2>"$ERR" &
+	pid=$!
+	track $pid
+	wait_lines "$DOCS" 1 10
+	"$PG_LOCAL" stop "$PG_DIR"
+	for _ in $(seq 50); do grep -q 'database unavailable: retrying' "$ERR" && break; sleep 0.1; done
+	grep -q 'database unavailable: retrying' "$ERR" || { cat "$ERR"; fail "no warning within 5 s of the database stopping"; }
+	kill -0 $pid || fail "deliver exited while the database was down"
+	sleep 5 # passes tried every 2 s meanwhile: still one warning
+	assert_equal "$(grep -c 'database unavailable: retrying' "$ERR")" 1
+	grep 'database unavailable' "$ERR" | grep -q "db=" || fail "the warning does not name the database"
+	"$PG_LOCAL" start "$PG_DIR" "$PG_PORT" >/dev/null
+	for _ in $(seq 100); do grep -q 'database available again' "$ERR" && break; sleep 0.1; done
+	grep -q 'database available again' "$ERR" || { cat "$ERR"; fail "not told the database is back within 10 s"; }
+	raise "$db" CRITICAL
+	wait_lines "$DOCS" 2 10
+	assert_equal "$(tail -n 1 "$DOCS" | jq -r '.alerts[0].severity')" CRITICAL
+	"$PG_LOCAL" stop "$PG_DIR"
+	sleep 1
+	term_and_time $pid
+	"$PG_LOCAL" start "$PG_DIR" "$PG_PORT" >/dev/null
+	assert_equal "$term_status" 0
+	[ "$term_ms" -lt 1000 ] || fail "SIGTERM during the outage took ${term_ms} ms"
+	# every line is bb-alert's own, none in libpq's words
+	run grep -v '^ts=.* prog=bb-alert ' "$ERR"
+	assert_output ''
+}

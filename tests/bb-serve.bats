@@ -434,6 +434,30 @@ stream_resume() {
 	stream_resume "$(migrated_db pg)"
 }
 
+@test "stream on PostgreSQL: the feed waits out the database stopping, warned once, and a client's stream goes on after with nothing missed" {
+	db=$(migrated_db pg)
+	out=$BATS_TEST_TMPDIR/s.out
+	serve "$db"
+	start=$(q "$db" "SELECT COALESCE(max(id), 0) FROM events")
+	curl -sN "$SRV/api/notifications/stream?since=$start" >"$out" &
+	BG_PIDS+=($!)
+	gen 3 2 0 | dedupe_store "$db" >/dev/null
+	wait_id "$out" "$(q "$db" "SELECT max(id) FROM events")"
+	"$PG_LOCAL" stop "$PG_DIR"
+	for _ in $(seq 50); do grep -q 'database unavailable: retrying' "$SRV_LOG" && break; sleep 0.1; done
+	sleep 3 # reconnecting every second meanwhile: still one warning
+	"$PG_LOCAL" start "$PG_DIR" "$PG_PORT" >/dev/null
+	assert_equal "$(grep -c 'database unavailable: retrying' "$SRV_LOG")" 1
+	for _ in $(seq 100); do grep -q 'database available again' "$SRV_LOG" && break; sleep 0.1; done
+	grep -q 'database available again' "$SRV_LOG" || { cat "$SRV_LOG"; fail "not told the database is back within 10 s"; }
+	gen 3 2 10 | dedupe_store "$db" >/dev/null
+	wait_id "$out" "$(q "$db" "SELECT max(id) FROM events")"
+	q "$db" "SELECT id FROM events WHERE id > $start ORDER BY id" >"$BATS_TEST_TMPDIR/want"
+	stream_ids "$out" >"$BATS_TEST_TMPDIR/got"
+	run -0 diff "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
+	unserve
+}
+
 @test "stream on PostgreSQL: an id that commits after a later one is still sent first" {
 	db=$(migrated_db pg)
 	serve "$db"

@@ -5,12 +5,15 @@
 #include "exitcode.h"
 #include "log.h"
 #include "metrics.h"
+#include "outage.h"
 #include "record.h"
 #include "timeutil.h"
 
 #include <stdio.h>
 #include <time.h>
 #include <unistd.h>
+
+#define RETRY_MS 2000 /* between passes while the database cannot be reached */
 
 int nap(struct app *a, int64_t ms)
 {
@@ -37,11 +40,29 @@ int run_passes(struct app *a, const char *cmd, const char *what, int (*pass)(str
 	if (a->metrics && bb_metrics_start(a->metrics, "alert", NULL, 0, err, sizeof err) != 0)
 		return bb_fatal(BB_EX_CONFIG, "%s", err);
 	bb_signals_install();
+	/* With --interval, a database that is gone or busy (BB_DB_RETRY) is
+	 * waited for: said at once, then at most every 30 s, a pass tried every
+	 * few seconds. Any other failure, or any with --once, ends the run (75). */
+	struct bb_outage outage;
+	int failing = 0;
+	bb_outage_init(&outage, "database", "db", bb_db_name(a->db));
 	do {
 		rc = pass(a, owner);
+		if (rc == BB_DB_OK && failing) {
+			bb_outage_over(&outage, bb_mono_ms());
+			failing = 0;
+		}
 		if (rc == BB_DB_OK && a->interval_ms > 0 && !bb_stopping())
 			rc = pause(a, a->interval_ms);
+		if (rc == BB_DB_RETRY && a->interval_ms > 0 && !bb_stopping()) {
+			bb_outage_failed(&outage, bb_mono_ms(), bb_db_errmsg(a->db), NULL);
+			failing = 1;
+			rc = nap(a, a->interval_ms < RETRY_MS ? a->interval_ms : RETRY_MS);
+			if (!bb_stopping())
+				bb_db_reconnect(a->db); /* fails while it is gone: the next pass says so */
+		}
 	} while (rc == BB_DB_OK && a->interval_ms > 0 && !bb_stopping());
+	bb_outage_destroy(&outage);
 	if (bb_metrics_stop(err, sizeof err) != 0)
 		bb_log(BB_WARN, NULL, err, NULL);
 	if (rc != BB_DB_OK)

@@ -296,10 +296,12 @@ static int feed_stopping(struct feed *f)
 	return stop;
 }
 
-/* After an error: wait a second (or until told to stop), then reconnect. */
+/* After an error: say so (at once, then at most every 30 s while it goes
+ * on), wait a second (or until told to stop), then reconnect. */
 static void feed_recover(struct feed *f)
 {
-	bb_log(BB_WARN, NULL, "unable to read events, reconnecting", "reason", bb_db_errmsg(f->db), NULL);
+	bb_outage_failed(&f->outage, bb_mono_ms(), bb_db_errmsg(f->db), "the live stream waits");
+	f->failing = 1;
 	for (int i = 0; i < 10 && !feed_stopping(f); i++)
 		nanosleep(&(struct timespec){ 0, 100000000L }, NULL);
 	bb_db_reconnect(f->db); /* LISTEN again at the next wait */
@@ -317,6 +319,10 @@ static void *feed_run(void *arg)
 			feed_recover(f);
 			continue;
 		}
+		if (f->failing) {
+			bb_outage_over(&f->outage, bb_mono_ms());
+			f->failing = 0;
+		}
 		feed_beat(f);
 		/* PostgreSQL wakes us; the timeout bounds how long a stop or a gap waits */
 		if (bb_db_wait_change(f->db, "bb_events", pg ? (gap_since >= 0 ? 20 : 250) : (int)f->poll_ms) < 0)
@@ -333,6 +339,7 @@ int feed_start(struct serve *s, char *err, size_t errlen)
 
 	pthread_mutex_init(&f->mu, NULL);
 	int rc = bb_db_open(s->url, &f->db, err, errlen);
+	bb_outage_init(&f->outage, "database", "db", rc == BB_DB_OK ? bb_db_name(f->db) : "");
 	if (rc == BB_DB_OK && (rc = bb_db_wait_change(f->db, "bb_events", 0)) > 0)
 		rc = BB_DB_OK; /* LISTEN sent, where things stand noted */
 	if (rc == BB_DB_OK)
@@ -384,6 +391,7 @@ void feed_join(struct feed *f)
 	for (int i = 0; i < FEED_RING; i++)
 		event_free(&f->ring[i]);
 	bb_db_close(f->db);
+	bb_outage_destroy(&f->outage);
 }
 
 /* ---- a client ---- */

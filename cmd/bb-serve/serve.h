@@ -8,6 +8,7 @@
 #include "alert.h"
 #include "conf.h"
 #include "db.h"
+#include "outage.h"
 #include "jwrite.h"
 #include "status.h"
 #include "str.h"
@@ -55,6 +56,8 @@ struct feed {
 	pthread_t thread;
 	struct bb_db *db; /* the feed's own connection (LISTEN on PostgreSQL) */
 	int64_t poll_ms, gap_wait_ms;
+	struct bb_outage outage; /* the database, while the feed cannot read it */
+	int failing;
 };
 
 /* ---- metrics (metrics.c) ---- */
