@@ -8,6 +8,7 @@
 #include "money.h"
 #include "timeutil.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,7 +155,7 @@ static int list_ndjson(const struct bb_rows *r)
 		rc = w.oom ? -1 : (fwrite(w.buf, 1, w.len, stdout) == w.len && putchar('\n') != EOF) ? 0 : -1;
 	}
 	bb_jw_free(&w);
-	return rc == 0 ? 0 : bb_fatal(BB_EX_IOERR, "unable to write standard output: write error");
+	return rc == 0 ? 0 : bb_fatal(BB_EX_IOERR, "unable to write standard output: %s", strerror(errno));
 }
 
 int run_list(struct app *a)

@@ -8,6 +8,7 @@
 #include "parse.h"
 #include "timeutil.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -270,7 +271,7 @@ int main(int argc, char **argv)
 	if (rc == 0)
 		rc = run(&a);
 	if (rc == 0 && (fflush(stdout) != 0 || ferror(stdout)))
-		rc = bb_fatal(BB_EX_IOERR, "unable to write standard output: write error");
+		rc = bb_fatal(BB_EX_IOERR, "unable to write standard output: %s", strerror(errno));
 	bb_db_close(a.db);
 	bb_jq_free(a.jq);
 	bb_conf_free(conf);

@@ -6,6 +6,7 @@
 #include "money.h"
 #include "timeutil.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -206,5 +207,5 @@ int run_prune(struct app *a)
 		return db_fatal(a, rc, "prune history in");
 	bb_time_format(a->now - a->keep, cutoff, sizeof cutoff);
 	printf("pruned %lld notifications older than %s\n", (long long)n, cutoff);
-	return fflush(stdout) == 0 ? 0 : bb_fatal(BB_EX_IOERR, "unable to write standard output: write error");
+	return fflush(stdout) == 0 ? 0 : bb_fatal(BB_EX_IOERR, "unable to write standard output: %s", strerror(errno));
 }

@@ -9,6 +9,7 @@
 #include "log.h"
 #include "timeutil.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -311,6 +312,6 @@ int run_rollup(struct app *a)
 		return db_fatal(a, rc, "write weekly rollups to");
 	printf("%s: %zu rollups%s\n", r.name, r.rows, r.partial ? " (partial: the week is not over)" : "");
 	if (fflush(stdout) != 0)
-		return bb_fatal(BB_EX_IOERR, "unable to write standard output: write error");
+		return bb_fatal(BB_EX_IOERR, "unable to write standard output: %s", strerror(errno));
 	return 0;
 }
