@@ -754,11 +754,11 @@ resolve acknowledged resolved stale"
 		printf '[alert]\nmax_escalations = many\n' >"$BATS_TEST_TMPDIR/bb.conf"
 		run --separate-stderr env BB_CONFIG="$BATS_TEST_TMPDIR/bb.conf" bb-alert sweep --db "$db"
 		assert_failure 78
-		assert_equal "$stderr" "bb-alert: fatal: unable to read [alert] max_escalations 'many': expected 0 to 1000"
+		assert_equal "$stderr" "bb-alert: fatal: unable to use [alert] max_escalations 'many': expected 0 to 1000"
 		printf '[alert]\nauto_resolve_after = 0\n' >"$BATS_TEST_TMPDIR/bb.conf"
 		run --separate-stderr env BB_CONFIG="$BATS_TEST_TMPDIR/bb.conf" bb-alert sweep --db "$db"
 		assert_failure 78
-		assert_equal "$stderr" "bb-alert: fatal: unable to read [alert] auto_resolve_after '0': expected a duration such as 30s"
+		assert_equal "$stderr" "bb-alert: fatal: unable to use [alert] auto_resolve_after '0': expected a duration such as 30s"
 	done
 }
 

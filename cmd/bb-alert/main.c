@@ -146,7 +146,7 @@ static int conf_duration(struct app *a, const char *name, int64_t *ms)
 	const char *v = bb_conf_get(a->conf, "alert", name);
 	if (!v || (bb_duration_parse(v, ms) == 0 && *ms > 0))
 		return 0;
-	return bb_fatal(BB_EX_CONFIG, "unable to read [alert] %s '%s': expected a duration such as 30s", name, v);
+	return bb_fatal(BB_EX_CONFIG, "unable to use [alert] %s '%s': expected a duration such as 30s", name, v);
 }
 
 /* A count of [alert], when given: from 0 to 1000. */
@@ -158,7 +158,7 @@ static int conf_count(struct app *a, const char *name, int *n)
 		return 0;
 	if (bb_parse_i64(v, 0, 1000, &k) == 0 && (k > 0 || strcmp(name, "max_escalations") == 0))
 		return *n = (int)k, 0;
-	return bb_fatal(BB_EX_CONFIG, "unable to read [alert] %s '%s': expected %s to 1000", name, v,
+	return bb_fatal(BB_EX_CONFIG, "unable to use [alert] %s '%s': expected %s to 1000", name, v,
 			strcmp(name, "max_escalations") == 0 ? "0" : "1");
 }
 

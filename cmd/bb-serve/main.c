@@ -122,7 +122,7 @@ static int configure(struct serve *s, struct opts *o, const struct bb_conf *conf
 		rc = duration("heartbeat", o->heartbeat, v, &s->heartbeat_ms);
 	s->snooze_ms = 30 * 60 * 1000;
 	if (rc == 0 && (v = bb_conf_get(conf, "alert", "snooze")) && (bb_duration_parse(v, &s->snooze_ms) != 0 || s->snooze_ms <= 0))
-		rc = bb_fatal(BB_EX_CONFIG, "unable to read [alert] snooze '%s': expected a duration such as 30m", v);
+		rc = bb_fatal(BB_EX_CONFIG, "unable to use [alert] snooze '%s': expected a duration such as 30m", v);
 	s->feed.poll_ms = 50;
 	s->feed.gap_wait_ms = 5000;
 	if (rc == 0 && o->token_file)
