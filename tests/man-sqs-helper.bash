@@ -44,8 +44,13 @@ depth() {
 		jq -c '.Attributes | [.ApproximateNumberOfMessages, .ApproximateNumberOfMessagesNotVisible] | map(tonumber)'
 }
 
-# empty_queues: both queues purged, and found empty.
+# empty_queues: both queues purged, and found empty. First, a second and a
+# half for the long poll an earlier example's bb-sqs-recv left open when it
+# stopped (they poll with --wait-seconds 1): the emulator, as SQS may, would
+# hand a message sent meanwhile to that abandoned poll, where it would stay
+# in flight for the visibility timeout, 120 s.
 empty_queues() {
+	sleep 1.5
 	purge "$BB_SQS_QUEUE_URL"
 	purge "$BB_SQS_DLQ_URL"
 	[ "$(depth "$BB_SQS_QUEUE_URL")" = '[0,0]' ]
