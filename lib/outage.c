@@ -54,13 +54,14 @@ void bb_outage_over(struct bb_outage *o, int64_t now)
 
 	pthread_mutex_lock(&o->mu);
 	int was = o->since >= 0 && o->told;
-	snprintf(secs, sizeof secs, "%lld", (long long)(o->since >= 0 ? (now - o->since) / 1000 : 0));
+	int64_t since = o->since;
 	o->since = -1; /* warned stays: the next outage waits for its 30 s too */
 	o->attempts = 0;
 	o->told = 0;
 	pthread_mutex_unlock(&o->mu);
 	if (!was)
 		return;
+	snprintf(secs, sizeof secs, "%lld", (long long)((now - since) / 1000));
 	snprintf(msg, sizeof msg, "%s available again", o->service);
 	bb_log(BB_INFO, NULL, msg, o->key, o->name, "failed_for_s", secs, NULL);
 }

@@ -44,19 +44,15 @@ int run_passes(struct app *a, const char *cmd, const char *what, int (*pass)(str
 	 * waited for: said at once, then at most every 30 s, a pass tried every
 	 * few seconds. Any other failure, or any with --once, ends the run (75). */
 	struct bb_outage outage;
-	int failing = 0;
 	bb_outage_init(&outage, "database", "db", bb_db_name(a->db));
 	do {
 		rc = pass(a, owner);
-		if (rc == BB_DB_OK && failing) {
-			bb_outage_over(&outage, bb_mono_ms());
-			failing = 0;
-		}
+		if (rc == BB_DB_OK)
+			bb_outage_over(&outage, bb_mono_ms()); /* says so only after an outage */
 		if (rc == BB_DB_OK && a->interval_ms > 0 && !bb_stopping())
 			rc = pause(a, a->interval_ms);
 		if (rc == BB_DB_RETRY && a->interval_ms > 0 && !bb_stopping()) {
 			bb_outage_failed(&outage, bb_mono_ms(), bb_db_errmsg(a->db), NULL);
-			failing = 1;
 			rc = nap(a, a->interval_ms < RETRY_MS ? a->interval_ms : RETRY_MS);
 			if (!bb_stopping())
 				bb_db_reconnect(a->db); /* fails while it is gone: the next pass says so */

@@ -301,7 +301,6 @@ static int feed_stopping(struct feed *f)
 static void feed_recover(struct feed *f)
 {
 	bb_outage_failed(&f->outage, bb_mono_ms(), bb_db_errmsg(f->db), "the live stream waits");
-	f->failing = 1;
 	for (int i = 0; i < 10 && !feed_stopping(f); i++)
 		nanosleep(&(struct timespec){ 0, 100000000L }, NULL);
 	bb_db_reconnect(f->db); /* LISTEN again at the next wait */
@@ -319,10 +318,7 @@ static void *feed_run(void *arg)
 			feed_recover(f);
 			continue;
 		}
-		if (f->failing) {
-			bb_outage_over(&f->outage, bb_mono_ms());
-			f->failing = 0;
-		}
+		bb_outage_over(&f->outage, bb_mono_ms()); /* says so only after an outage */
 		feed_beat(f);
 		/* PostgreSQL wakes us; the timeout bounds how long a stop or a gap waits */
 		if (bb_db_wait_change(f->db, "bb_events", pg ? (gap_since >= 0 ? 20 : 250) : (int)f->poll_ms) < 0)

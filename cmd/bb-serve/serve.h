@@ -57,7 +57,6 @@ struct feed {
 	struct bb_db *db; /* the feed's own connection (LISTEN on PostgreSQL) */
 	int64_t poll_ms, gap_wait_ms;
 	struct bb_outage outage; /* the database, while the feed cannot read it */
-	int failing;
 };
 
 /* ---- metrics (metrics.c) ---- */
