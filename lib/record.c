@@ -676,7 +676,7 @@ static void widen_pipe(int fd)
 		(void)fcntl(fd, F_SETPIPE_SZ, 1 << 20);
 }
 
-static int run_loop(int fd, FILE *out, const struct bb_loop *loop, int lazy_body);
+static int run_loop(int fd, FILE *out, const struct bb_loop *loop);
 
 /* What is written so far goes out now: 0, or -1 (errno) when writing failed. */
 static int flush_out(FILE *out, FILE *behind)
@@ -689,13 +689,13 @@ static int flush_out(FILE *out, FILE *behind)
 int bb_records_each(int fd, FILE *out, bb_record_fn fn, void *ctx)
 {
 	struct bb_loop loop = { .on_record = fn, .ctx = ctx };
-	return run_loop(fd, out, &loop, 0);
+	return run_loop(fd, out, &loop);
 }
 
 int bb_records_each_lazy(int fd, FILE *out, bb_record_fn fn, void *ctx)
 {
 	struct bb_loop loop = { .on_record = fn, .ctx = ctx, .lazy_body = 1 };
-	return run_loop(fd, out, &loop, 1);
+	return run_loop(fd, out, &loop);
 }
 
 /* Wait for input or the idle deadline: 1 input (or EOF/error) is ready, 0 timed out. */
@@ -710,15 +710,15 @@ static int wait_input(int fd, int wait_ms)
 
 int bb_records_run(int fd, FILE *out, const struct bb_loop *loop)
 {
-	return run_loop(fd, out, loop, loop->lazy_body);
+	return run_loop(fd, out, loop);
 }
 
-static int run_loop(int fd, FILE *out, const struct bb_loop *loop, int lazy_body)
+static int run_loop(int fd, FILE *out, const struct bb_loop *loop)
 {
 	bb_record_fn fn = loop->on_record;
 	void *ctx = loop->ctx;
 	/* the padding lets the JSON layer read a line where it stands */
-	struct reader rd = { malloc(65536 + BB_JSON_PADDING), 65536, 0, 0, 0, 0, bb_json_new(), lazy_body };
+	struct reader rd = { malloc(65536 + BB_JSON_PADDING), 65536, 0, 0, 0, 0, bb_json_new(), loop->lazy_body };
 	struct bb_record r;
 	int rc = 0;
 

@@ -155,7 +155,6 @@ int bb_wb_flush(FILE *f)
 		/* Records trickling in: nothing is waiting, so this thread writes
 		 * them itself (only it queues chunks), sparing the hand-over. */
 		err = write_all(wb.fd, wb.cur, wb.len);
-		wb.len = 0;
 		if (err) {
 			pthread_mutex_lock(&wb.mu);
 			wb.err = err;
