@@ -122,41 +122,28 @@ void bb_analysis_write(struct bb_jw *w, const struct bb_analysis *a)
 
 /* ---- reading ---- */
 
-struct rd {
-	char *why;
-	size_t whylen;
-	int bad;
-};
-
-static void lack(struct rd *r, const char *path, const char *what)
-{
-	if (!r->bad)
-		snprintf(r->why, r->whylen, "analysis.%s: expected %s", path, what);
-	r->bad = 1;
-}
-
-static struct bb_str str(struct rd *r, struct bb_jval o, const char *key, const char *path, int nullable)
+static struct bb_str str(struct bb_why *r, struct bb_jval o, const char *key, const char *path, int nullable)
 {
 	struct bb_jval v = bb_json_getz(o, key);
 	struct bb_str s = bb_str_of(v);
 	if (!s.p && !(nullable && bb_json_type(v) == BB_JNULL))
-		lack(r, path, nullable ? "a string or null" : "a string");
+		bb_why_expected(r, path, nullable ? "a string or null" : "a string");
 	return s;
 }
 
-static int64_t integer(struct rd *r, struct bb_jval o, const char *key, const char *path, int nullable)
+static int64_t integer(struct bb_why *r, struct bb_jval o, const char *key, const char *path, int nullable)
 {
 	struct bb_jval v = bb_json_getz(o, key);
 	int64_t i;
 	if (bb_json_int64(v, &i) == 0 && i != BB_NONE)
 		return i;
 	if (!(nullable && bb_json_type(v) == BB_JNULL))
-		lack(r, path, nullable ? "an integer or null" : "an integer");
+		bb_why_expected(r, path, nullable ? "an integer or null" : "an integer");
 	return BB_NONE;
 }
 
 /* A number with at most two decimals, as hundredths; what the writer wrote. */
-static int64_t hundredths(struct rd *r, struct bb_jval o, const char *key, const char *path)
+static int64_t hundredths(struct bb_why *r, struct bb_jval o, const char *key, const char *path)
 {
 	struct bb_jval v = bb_json_getz(o, key);
 	const char *s;
@@ -171,49 +158,49 @@ static int64_t hundredths(struct rd *r, struct bb_jval o, const char *key, const
 		if (n - (size_t)neg <= 16 && bb_parse_fixed(s + neg, n - (size_t)neg, 2, &h) == 0)
 			return neg ? -h : h;
 	}
-	lack(r, path, "a number with at most two decimals, or null");
+	bb_why_expected(r, path, "a number with at most two decimals, or null");
 	return BB_NONE;
 }
 
 /* An array of strings into views grown to fit. */
-static size_t strs(struct rd *r, struct bb_jval o, const char *key, struct bb_str **arr, size_t *cap)
+static size_t strs(struct bb_why *r, struct bb_jval o, const char *key, struct bb_str **arr, size_t *cap)
 {
 	struct bb_jval v = bb_json_getz(o, key);
 	size_t i = 0;
 
 	if (bb_json_type(v) != BB_JARRAY) {
-		lack(r, key, "an array of strings");
+		bb_why_expected(r, key, "an array of strings");
 		return 0;
 	}
 	if (bb_reserve((void **)arr, cap, bb_json_count(v), sizeof **arr)) {
-		lack(r, key, "fewer elements (out of memory)");
+		bb_why_expected(r, key, "fewer elements (out of memory)");
 		return 0;
 	}
 	for (struct bb_jval e = bb_json_first(v); bb_json_type(e) != BB_JNONE; e = bb_json_next(e)) {
 		(*arr)[i] = bb_str_of(e);
 		if (!(*arr)[i++].p)
-			lack(r, key, "an array of strings");
+			bb_why_expected(r, key, "an array of strings");
 	}
 	return i;
 }
 
-static void read_recommended(struct rd *r, struct bb_jval o, struct bb_analysis *a)
+static void read_recommended(struct bb_why *r, struct bb_jval o, struct bb_analysis *a)
 {
 	struct bb_jval v = bb_json_getz(o, "recommended_prices");
 	size_t i = 0;
 
 	if (bb_json_type(v) != BB_JARRAY) {
-		lack(r, "recommended_prices", "an array");
+		bb_why_expected(r, "recommended_prices", "an array");
 		return;
 	}
 	if (bb_reserve((void **)&a->recommended, &a->recommended_cap, bb_json_count(v), sizeof *a->recommended)) {
-		lack(r, "recommended_prices", "fewer elements (out of memory)");
+		bb_why_expected(r, "recommended_prices", "fewer elements (out of memory)");
 		return;
 	}
 	for (struct bb_jval e = bb_json_first(v); bb_json_type(e) != BB_JNONE; e = bb_json_next(e)) {
 		struct bb_recommendation *x = &a->recommended[i++];
 		if (bb_json_type(e) != BB_JOBJECT)
-			lack(r, "recommended_prices[]", "an object");
+			bb_why_expected(r, "recommended_prices[]", "an object");
 		x->strategy = str(r, e, "strategy", "recommended_prices[].strategy", 0);
 		x->price = integer(r, e, "price", "recommended_prices[].price", 0);
 		x->margin_pct = hundredths(r, e, "margin_pct", "recommended_prices[].margin_pct");
@@ -221,7 +208,7 @@ static void read_recommended(struct rd *r, struct bb_jval o, struct bb_analysis 
 	a->nrecommended = i;
 }
 
-static void read_market(struct rd *r, struct bb_jval v, struct bb_analysis *a)
+static void read_market(struct bb_why *r, struct bb_jval v, struct bb_analysis *a)
 {
 	a->our_price = integer(r, v, "our_price", "our_price", 1);
 	a->market_low = integer(r, v, "market_low", "market_low", 1);
@@ -234,10 +221,10 @@ static void read_market(struct rd *r, struct bb_jval v, struct bb_analysis *a)
 	a->position_percentile = hundredths(r, v, "position_percentile", "position_percentile");
 	a->gap_pct = hundredths(r, v, "gap_pct", "gap_pct");
 	if (bb_json_bool(bb_json_getz(v, "buy_box_winner"), &a->buy_box_winner) != 0)
-		lack(r, "buy_box_winner", "true or false");
+		bb_why_expected(r, "buy_box_winner", "true or false");
 }
 
-static void read_costs(struct rd *r, struct bb_jval v, struct bb_analysis *a)
+static void read_costs(struct bb_why *r, struct bb_jval v, struct bb_analysis *a)
 {
 	a->min_viable_price = integer(r, v, "min_viable_price", "min_viable_price", 1);
 	a->margin_at_current = hundredths(r, v, "margin_at_current", "margin_at_current");
@@ -248,7 +235,7 @@ static void read_costs(struct rd *r, struct bb_jval v, struct bb_analysis *a)
 
 int bb_analysis_read(struct bb_jval v, struct bb_analysis *a, char *why, size_t whylen)
 {
-	struct rd r = { why, whylen, 0 };
+	struct bb_why r = { why, whylen, "analysis", 0 };
 
 	bb_analysis_clear(a);
 	if (bb_json_type(v) != BB_JOBJECT) {
@@ -257,7 +244,7 @@ int bb_analysis_read(struct bb_jval v, struct bb_analysis *a, char *why, size_t 
 	}
 	a->severity = str(&r, v, "severity", "severity", 0);
 	if (a->severity.p && !bb_severity_priority(a->severity))
-		lack(&r, "severity", "CRITICAL, HIGH, WARNING, SUCCESS or STABLE");
+		bb_why_expected(&r, "severity", "CRITICAL, HIGH, WARNING, SUCCESS or STABLE");
 	a->priority = integer(&r, v, "priority", "priority", 0);
 	a->rule = str(&r, v, "rule", "rule", 0);
 	a->nreasons = strs(&r, v, "reasons", &a->reasons, &a->reasons_cap);

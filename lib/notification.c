@@ -67,46 +67,40 @@ void bb_notification_free(struct bb_notification *n)
 
 /* ---- reading ---- */
 
-struct rd {
-	char *why;
-	size_t whylen;
-	int bad;
-};
-
-static void lack(struct rd *r, const char *path, const char *what)
+void bb_why_expected(struct bb_why *r, const char *path, const char *what)
 {
 	if (!r->bad)
-		snprintf(r->why, r->whylen, "notification.%s: expected %s", path, what);
+		snprintf(r->why, r->whylen, "%s.%s: expected %s", r->member, path, what);
 	r->bad = 1;
 }
 
 /* The readers take the member's value (absent: BB_JNONE). */
-static struct bb_str str_v(struct rd *r, struct bb_jval v, const char *path, int required)
+static struct bb_str str_v(struct bb_why *r, struct bb_jval v, const char *path, int required)
 {
 	struct bb_str s = bb_str_of(v);
 	enum bb_jtype t = bb_json_type(v);
 	if ((!s.p && required) || (!s.p && t != BB_JNULL && t != BB_JNONE))
-		lack(r, path, required ? "a string" : "a string or null");
+		bb_why_expected(r, path, required ? "a string" : "a string or null");
 	return s;
 }
 
-static int64_t integer_v(struct rd *r, struct bb_jval v, const char *path, int required)
+static int64_t integer_v(struct bb_why *r, struct bb_jval v, const char *path, int required)
 {
 	int64_t i;
 	if (bb_json_int64(v, &i) == 0)
 		return i;
 	if (required || bb_json_type(v) != BB_JNULL)
-		lack(r, path, required ? "an integer" : "an integer or null");
+		bb_why_expected(r, path, required ? "an integer" : "an integer or null");
 	return BB_NONE;
 }
 
-static struct bb_str number_v(struct rd *r, struct bb_jval v, const char *path)
+static struct bb_str number_v(struct bb_why *r, struct bb_jval v, const char *path)
 {
 	struct bb_str s = { NULL, 0 };
 	if (bb_json_number_text(v, &s.p, &s.n) != 0) {
 		s.p = NULL;
 		if (bb_json_type(v) != BB_JNULL && bb_json_type(v) != BB_JNONE)
-			lack(r, path, "a number or null");
+			bb_why_expected(r, path, "a number or null");
 	}
 	return s;
 }
@@ -117,22 +111,22 @@ static int boolean_v(struct bb_jval v)
 	return bb_json_bool(v, &b) == 0 ? b : -1;
 }
 
-static struct bb_str str(struct rd *r, struct bb_jval o, const char *key, const char *path, int required)
+static struct bb_str str(struct bb_why *r, struct bb_jval o, const char *key, const char *path, int required)
 {
 	return str_v(r, bb_json_getz(o, key), path, required);
 }
 
-static int64_t integer(struct rd *r, struct bb_jval o, const char *key, const char *path, int required)
+static int64_t integer(struct bb_why *r, struct bb_jval o, const char *key, const char *path, int required)
 {
 	return integer_v(r, bb_json_getz(o, key), path, required);
 }
 
-static struct bb_str number(struct rd *r, struct bb_jval o, const char *key, const char *path)
+static struct bb_str number(struct bb_why *r, struct bb_jval o, const char *key, const char *path)
 {
 	return number_v(r, bb_json_getz(o, key), path);
 }
 
-static int64_t when(struct rd *r, struct bb_jval o, const char *key, int required)
+static int64_t when(struct bb_why *r, struct bb_jval o, const char *key, int required)
 {
 	struct bb_jval v = bb_json_getz(o, key);
 	const char *s;
@@ -141,7 +135,7 @@ static int64_t when(struct rd *r, struct bb_jval o, const char *key, int require
 	if (bb_json_string(v, &s, &n) == 0 && bb_time_parse(s, n, &ms) == 0)
 		return ms;
 	if (required || bb_json_type(v) != BB_JNULL)
-		lack(r, key, "an RFC 3339 time");
+		bb_why_expected(r, key, "an RFC 3339 time");
 	return -1;
 }
 
@@ -178,12 +172,12 @@ static void offer_members(struct bb_jval o, struct bb_jval *val)
 		val[i] = bb_json_get(o, offer_keys[i].key, offer_keys[i].n);
 }
 
-static void read_offer(struct rd *r, struct bb_jval v, struct bb_offer *o)
+static void read_offer(struct bb_why *r, struct bb_jval v, struct bb_offer *o)
 {
 	struct bb_jval m[O_COUNT];
 
 	if (bb_json_type(v) != BB_JOBJECT) {
-		lack(r, "offers[]", "an object");
+		bb_why_expected(r, "offers[]", "an object");
 		return;
 	}
 	offer_members(v, m);
@@ -202,7 +196,7 @@ static void read_offer(struct rd *r, struct bb_jval v, struct bb_offer *o)
 	o->max_hours = number_v(r, m[O_MAX_HOURS], "offers[].max_hours");
 }
 
-static void read_summary(struct rd *r, struct bb_jval s, struct bb_notification *n)
+static void read_summary(struct bb_why *r, struct bb_jval s, struct bb_notification *n)
 {
 	struct bb_jval ranks = bb_json_getz(s, "sales_rankings");
 	size_t i = 0;
@@ -215,7 +209,7 @@ static void read_summary(struct rd *r, struct bb_jval s, struct bb_notification 
 	if (bb_json_type(ranks) != BB_JARRAY)
 		return;
 	if (bb_notification_reserve(n, 0, bb_json_count(ranks))) {
-		lack(r, "summary.sales_rankings", "fewer rankings (out of memory)");
+		bb_why_expected(r, "summary.sales_rankings", "fewer rankings (out of memory)");
 		return;
 	}
 	for (struct bb_jval e = bb_json_first(ranks); bb_json_type(e) != BB_JNONE; e = bb_json_next(e)) {
@@ -228,7 +222,7 @@ static void read_summary(struct rd *r, struct bb_jval s, struct bb_notification 
 
 int bb_notification_read(struct bb_jval v, struct bb_notification *n, char *why, size_t whylen)
 {
-	struct rd r = { why, whylen, 0 };
+	struct bb_why r = { why, whylen, "notification", 0 };
 	struct bb_jval offers = bb_json_getz(v, "offers");
 	size_t i = 0;
 
@@ -249,9 +243,9 @@ int bb_notification_read(struct bb_jval v, struct bb_notification *n, char *why,
 	n->change_type = str(&r, v, "change_type", "change_type", 0);
 	n->currency = str(&r, v, "currency", "currency", 0);
 	if (bb_json_type(offers) != BB_JARRAY)
-		lack(&r, "offers", "an array");
+		bb_why_expected(&r, "offers", "an array");
 	else if (bb_notification_reserve(n, bb_json_count(offers), 0))
-		lack(&r, "offers", "fewer offers (out of memory)");
+		bb_why_expected(&r, "offers", "fewer offers (out of memory)");
 	else
 		for (struct bb_jval e = bb_json_first(offers); bb_json_type(e) != BB_JNONE; e = bb_json_next(e))
 			read_offer(&r, e, &n->offers[i++]);

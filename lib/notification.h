@@ -57,6 +57,16 @@ void bb_notification_write(struct bb_jw *w, const struct bb_notification *n);
  * as needed, kept between records). 0 or -1. */
 int bb_reserve(void **arr, size_t *cap, size_t want, size_t size);
 
+/* Why a member read back from a record is not what its writer writes: the
+ * first fault only, as "MEMBER.PATH: expected WHAT", into why[0..whylen). */
+struct bb_why {
+	char *why;
+	size_t whylen;
+	const char *member; /* "notification", "analysis" */
+	int bad;
+};
+void bb_why_expected(struct bb_why *r, const char *path, const char *what);
+
 /* Helpers for views. */
 int bb_str_eq(struct bb_str s, const char *z);
 struct bb_str bb_str_of(struct bb_jval v); /* a string value, else null */
