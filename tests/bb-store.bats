@@ -326,6 +326,26 @@ B000000DDD"
 	expect "integrity" "$(q "$url" "PRAGMA integrity_check")" ok
 }
 
+@test "a batch of records near the 1 MiB limit is committed once it holds 64 MiB, however few records that is" {
+	on sqlite
+	head -c 880000 /dev/zero | tr '\0' x >"$BATS_TEST_TMPDIR/pad"
+	notify "OURS:12.00 A:10.00" "$(with_id n-huge)" |
+		jq -c --rawfile pad "$BATS_TEST_TMPDIR/pad" '.Padding = $pad' >"$BATS_TEST_TMPDIR/one"
+	# 80 notifications of their own: about 1.7 MiB held apiece (line and body)
+	for i in $(seq 1 80); do
+		sed "s/\"n-huge\"/\"n-huge-$i\"/" "$BATS_TEST_TMPDIR/one"
+	done | analysed >"$IN"
+	expect "distinct inputs" "$(jq -r '.message_id + " " + .dedupe_hash' "$IN" | sort -u | wc -l)" 80
+	url=$(migrated_db sqlite)
+	# only the count, the end of input or the bytes held could end a batch
+	# here; the clock runs, so that each batch has a time of its own
+	BB_NOW= store "$url" --batch 100000 --max-delay 3600000 <"$IN" >"$OUT"
+	expect "statuses" "$(statuses <"$OUT")" "$(n_times 80 ok)"
+	expect "stored" "$(count "$url" worker_notifications)" 80
+	# a batch's records share its time: three batches, none over 64 MiB
+	expect "records per batch" "$(jq -r .stored.at "$OUT" | uniq -c | awk '{ print $1 }' | paste -sd' ')" "38 38 4"
+}
+
 # ---------------------------------------------------------------------------
 # events
 

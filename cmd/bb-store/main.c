@@ -48,8 +48,9 @@ static int on_record(struct bb_record *rec, struct bb_emit *em, void *arg)
 		store_item_free(&b->items[b->n]);
 		return bb_fatal(BB_EX_SOFTWARE, "out of memory");
 	}
+	b->held += b->items[b->n].held;
 	b->n++;
-	return b->n >= c->batch_max ? stages_submit(c) : 0;
+	return b->n >= c->batch_max || b->held >= BATCH_BYTES_MAX ? stages_submit(c) : 0;
 }
 
 static int on_idle(void *arg, int *wait_ms)

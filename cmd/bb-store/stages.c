@@ -48,6 +48,7 @@ static void batch_put(struct ctx *c, struct batch *b)
 	free(b->out);
 	b->out = NULL;
 	b->n = 0;
+	b->held = 0;
 	pthread_mutex_lock(&c->spare_mu);
 	b->next = c->spare;
 	c->spare = b;

@@ -53,8 +53,13 @@ struct item {
 	enum bb_severity sev;
 	char nid[37], hid[37]; /* the ids its rows get */
 	struct bb_str v[V_COUNT];
-	char *bytes;        /* what v points into */
+	char *bytes;        /* what v points into; freed once the batch commits */
+	size_t held;        /* bytes held for it: line, values and this */
 };
+
+/* A batch is committed once its records hold this much, however few they
+ * are: records may be up to 1 MiB each. */
+#define BATCH_BYTES_MAX ((size_t)64 << 20)
 
 /* Read a record's values into it (taking over rec's line and index). 0, or
  * -1 out of memory. A record bb-store cannot store comes out status
@@ -110,6 +115,7 @@ int store_lock(struct bb_db *db, const struct item *items, int n);
 struct batch {
 	struct item *items;
 	int n;
+	size_t held;        /* bytes held by its items */
 	size_t cap;
 	struct outcome *out;
 	char now[40];       /* the commit's time */

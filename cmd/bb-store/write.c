@@ -273,6 +273,7 @@ static int keep(struct item *it)
 	char *o = it->bytes = malloc(size);
 	if (!o)
 		return -1;
+	it->held = sizeof *it + size;
 	for (int i = 0; i < V_COUNT; i++) {
 		if (!it->v[i].p)
 			continue;
@@ -314,9 +315,10 @@ int store_read(struct item *it, struct bb_record *rec, struct store_conf *c)
 		return -1;
 	if (it->error && strcmp(it->status, "ok") == 0)
 		it->status = "rejected"; /* ok, but not storable: recorded as a failure */
-	if (keep(it) != 0)
+	if (keep(it) != 0 || bb_record_copy(&it->rec, rec) != 0)
 		return -1;
-	return bb_record_copy(&it->rec, rec);
+	it->held += it->rec.len + it->rec.nm * sizeof *it->rec.m;
+	return 0;
 }
 
 void store_item_free(struct item *it)
