@@ -3,6 +3,7 @@
  * whichever thread does the work, the file from a thread of its own. */
 #include "metrics.h"
 
+#include "exitcode.h"
 #include "log.h"
 #include "timeutil.h"
 
@@ -302,11 +303,11 @@ int bb_metrics_start(const char *path, const char *stage, const char *worker_id,
 	if (!reg.path || !reg.stage || !reg.worker_id) {
 		release();
 		snprintf(err, errlen, "out of memory");
-		return -1;
+		return BB_EX_SOFTWARE;
 	}
 	if (write_now(err, errlen) != 0) {
 		release();
-		return -1;
+		return BB_EX_CONFIG;
 	}
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -317,7 +318,7 @@ int bb_metrics_start(const char *path, const char *stage, const char *worker_id,
 		pthread_cond_destroy(&reg.cv);
 		release();
 		snprintf(err, errlen, "unable to start the metrics writer");
-		return -1;
+		return BB_EX_SOFTWARE;
 	}
 	atomic_store(&reg.on, 1);
 	return 0;

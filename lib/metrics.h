@@ -23,7 +23,8 @@
 
 /* Start counting for stage (recv, store, ack, alert) under worker_id (NULL:
  * "HOST:PID"), and write path now and every period_ms (0: BB_METRICS_PERIOD,
- * a duration, else 15 s). 0, or -1 with err set when path cannot be written. */
+ * a duration, else 15 s). 0, or the exit status with err set: BB_EX_CONFIG
+ * when path cannot be written, BB_EX_SOFTWARE out of memory or threads. */
 int bb_metrics_start(const char *path, const char *stage, const char *worker_id, int64_t period_ms,
 		     char *err, size_t errlen);
 /* The last write, and the thread gone. 0, or -1 with err set. */

@@ -154,6 +154,18 @@ sent_before() {
 	expect message "$stderr" "bb-ack: fatal: unable to write metrics file '$T/no/a.prom': No such file or directory"
 }
 
+@test "a metrics writer the host refuses a thread for is an internal error (70), not a configuration one" {
+	# a user allowed no process more than the shell it runs in: no thread
+	# either (the test's own directory is not open to that user)
+	d=$(mktemp -d) && chmod 777 "$d"
+	run --separate-stderr setpriv --reuid=65534 --regid=65534 --clear-groups bash -c \
+		'ulimit -u 1; exec "$0" --db "sqlite:$1/s.db" --metrics-file "$1/s.prom" </dev/null' \
+		"$(command -v bb-store)" "$d"
+	rm -rf "$d"
+	assert_failure 70
+	expect message "$stderr" "bb-store: fatal: unable to start the metrics writer"
+}
+
 # ---------------------------------------------------------------------------
 # systemd/: every unit verified, hardened, and its ExecStart= lines run
 

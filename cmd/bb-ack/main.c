@@ -420,8 +420,8 @@ int main(int argc, char **argv)
 	}
 	if (rc == 0)
 		rc = configure(&c);
-	if (rc == 0 && metrics && bb_metrics_start(metrics, "ack", NULL, 0, err, sizeof err) != 0)
-		rc = bb_fatal(BB_EX_CONFIG, "%s", err);
+	if (rc == 0 && metrics && (rc = bb_metrics_start(metrics, "ack", NULL, 0, err, sizeof err)) != 0)
+		bb_fatal(rc, "%s", err);
 	if (rc == 0 && c.settled) {
 		/* bb-sqs-recv opens its end as it starts: give it a moment, so that
 		 * it hears from us before it could think nobody will report */

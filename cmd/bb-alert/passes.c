@@ -37,8 +37,8 @@ int run_passes(struct app *a, const char *cmd, const char *what, int (*pass)(str
 	}
 	gethostname(host, sizeof host - 1);
 	snprintf(owner, sizeof owner, "bb-alert %s %s:%ld", cmd, host, (long)getpid());
-	if (a->metrics && bb_metrics_start(a->metrics, "alert", NULL, 0, err, sizeof err) != 0)
-		return bb_fatal(BB_EX_CONFIG, "%s", err);
+	if (a->metrics && (rc = bb_metrics_start(a->metrics, "alert", NULL, 0, err, sizeof err)) != 0)
+		return bb_fatal(rc, "%s", err);
 	bb_signals_install();
 	/* With --interval, a database that is gone or busy (BB_DB_RETRY) is
 	 * waited for: said at once, then at most every 30 s, a pass tried every

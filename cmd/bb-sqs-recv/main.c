@@ -634,8 +634,9 @@ int main(int argc, char **argv)
 		return rc;
 	}
 	bb_signals_install();
-	if ((rc = connect_queue(&sh, &sqs)) == 0 && sh.metrics && bb_metrics_start(sh.metrics, "recv", NULL, 0, err, sizeof err) != 0)
-		rc = bb_fatal(BB_EX_CONFIG, "%s", err);
+	if ((rc = connect_queue(&sh, &sqs)) == 0 && sh.metrics &&
+	    (rc = bb_metrics_start(sh.metrics, "recv", NULL, 0, err, sizeof err)) != 0)
+		bb_fatal(rc, "%s", err);
 	if (rc != 0 || bb_stopping()) {
 		if (k.fd >= 0)
 			close(k.fd), close(writer);

@@ -177,8 +177,8 @@ int main(int argc, char **argv)
 		rc = 0;
 		goto out;
 	}
-	if (o.metrics && bb_metrics_start(o.metrics, "store", c.conf.worker_id, 0, err, sizeof err) != 0) {
-		rc = bb_fatal(BB_EX_CONFIG, "%s", err);
+	if (o.metrics && (rc = bb_metrics_start(o.metrics, "store", c.conf.worker_id, 0, err, sizeof err)) != 0) {
+		bb_fatal(rc, "%s", err);
 		goto out;
 	}
 	if ((rc = stages_start(&c)) != 0)
