@@ -11,6 +11,7 @@
 #include "timeutil.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <libpq-fe.h>
 #include <poll.h>
 #include <pthread.h>
@@ -18,7 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #define CACHE 64
 #define CKPT_FRAMES 8192       /* WAL frames appended since it last ran that wake the checkpointer */
@@ -331,6 +334,30 @@ static int busy_wait(void *arg, int tries)
 
 /* Before SQLite starts: no count of the memory it uses, which would take a
  * mutex at each of its allocations (bb never asks for the count). */
+/* Why the file at path could not be opened, as the system says it rather
+ * than SQLite's "unable to open database file". err is the last error
+ * SQLite saw, which for a file it could not create is that of the read-only
+ * open it tried after: a missing file in a directory that exists is one the
+ * user may not create. */
+static int open_errno(const char *path, int err)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+
+	if (err != ENOENT)
+		return err;
+	if (!slash)
+		snprintf(dir, sizeof dir, ".");
+	else if ((size_t)(slash - path) < sizeof dir)
+		snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+	else
+		return err;
+	struct stat st;
+	if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode) && access(dir, W_OK | X_OK) != 0)
+		return errno;
+	return err;
+}
+
 static void lite_configure(void)
 {
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
@@ -342,8 +369,10 @@ static int lite_open(struct bb_db *db, const char *path)
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
 
 	pthread_once(&once, lite_configure);
-	if (sqlite3_open_v2(path, &db->lite, flags, bb_db_wal_vfs()) != SQLITE_OK)
-		return fail(db, BB_DB_ERR, "unable to open database", sqlite3_errmsg(db->lite));
+	if (sqlite3_open_v2(path, &db->lite, flags, bb_db_wal_vfs()) != SQLITE_OK) {
+		int err = open_errno(path, sqlite3_system_errno(db->lite));
+		return fail(db, BB_DB_ERR, path, err ? strerror(err) : sqlite3_errmsg(db->lite));
+	}
 	sqlite3_busy_handler(db->lite, busy_wait, NULL);
 	/* WAL lets readers (bb-serve, bb-status) and several writers share the
 	 * file. Switching a new file to WAL takes a lock the busy timeout does

@@ -881,6 +881,20 @@ check_concurrent() {
 	run --separate-stderr bb-store --db '' </dev/null
 	expect "the reason for an empty --db" "$stderr" \
 		"bb-store: fatal: unable to open database '': empty: expected sqlite:PATH, or a PostgreSQL URL or conninfo string"
+	# the system's reason, naming the file
+	run --separate-stderr bb-store --db sqlite:/nonexistent/dir/x.db </dev/null
+	expect "the reason for a missing directory" "$stderr" \
+		"bb-store: fatal: unable to open database 'sqlite:/nonexistent/dir/x.db': /nonexistent/dir/x.db: No such file or directory"
+	run --separate-stderr bb-store --db "sqlite:$BATS_TEST_TMPDIR" </dev/null
+	expect "the reason for a directory" "$stderr" \
+		"bb-store: fatal: unable to open database 'sqlite:$BATS_TEST_TMPDIR': $BATS_TEST_TMPDIR: Is a directory"
+	# a directory the user may not write: the file cannot be created
+	d=$(mktemp -d) && chmod 555 "$d"
+	run --separate-stderr setpriv --reuid=65534 --regid=65534 --clear-groups "$(command -v bb-store)" --db "sqlite:$d/x.db" </dev/null
+	rmdir "$d"
+	expect "exit status for a directory not open to the user" "$status" 78
+	expect "the reason for a directory not open to the user" "$stderr" \
+		"bb-store: fatal: unable to open database 'sqlite:$d/x.db': $d/x.db: Permission denied"
 	echo "not a database" >"$BATS_TEST_TMPDIR/text.db"
 	run --separate-stderr bb-store --db "sqlite:$BATS_TEST_TMPDIR/text.db" </dev/null
 	expect "exit status for a file that is no database" "$status" 78
