@@ -303,6 +303,11 @@ struct bb_alert_clock {
  * operation moved. 0, or a BB_DB_* error. */
 int bb_alert_sweep(struct bb_db *db, const struct bb_alert_clock *k, int moved[BB_ALERT_OPS]);
 
+/* When the clock's rules next find something to do, as far as the stored
+ * alerts say (a recovery comes with a commit, not by the clock): *due the
+ * earliest time, -1 none. 0, or a BB_DB_* error. */
+int bb_alert_sweep_next_due(struct bb_db *db, const struct bb_alert_clock *k, int64_t *due);
+
 /* Claim the escalations due at k->now, as bb_alert_claim claims alerts: a
  * CRITICAL delivered (not acknowledged) at least escalate_ms since its
  * delivery or its last escalation, below max_escalations, is escalated

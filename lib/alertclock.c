@@ -99,6 +99,40 @@ static int sweep_rule(struct bb_db *db, const struct bb_alert_clock *k, const st
 	return rc;
 }
 
+/* When each timed rule next finds something: the first snooze to end, the
+ * first last_seen to go stale, the first escalation to fall due, and an
+ * escalation decided but not sent, once its backoff and claim are over. */
+#define NEXT_SWEEP(greatest) "SELECT " \
+	"(SELECT min(snooze_until) FROM alert_queues WHERE status = 'snoozed'), " \
+	"(SELECT min(last_seen) FROM alert_queues WHERE status IN ('delivered', 'acknowledged')), " \
+	"(SELECT min(CASE WHEN escalated_at > delivered_at THEN escalated_at ELSE delivered_at END) " \
+	"FROM alert_queues WHERE severity = 'CRITICAL' AND status = 'delivered' " \
+	"AND escalation_delivery_id IS NULL AND escalation_level < CAST($1 AS INTEGER)), " \
+	"(SELECT min(" greatest "(delivered_at, COALESCE(next_attempt_at, delivered_at), " \
+	"COALESCE(claim_until, delivered_at))) FROM alert_queues WHERE severity = 'CRITICAL' " \
+	"AND status = 'delivered' AND escalation_delivery_id IS NOT NULL)"
+
+int bb_alert_sweep_next_due(struct bb_db *db, const struct bb_alert_clock *k, int64_t *due)
+{
+	char max[16];
+	struct bb_rows *rows = NULL;
+
+	snprintf(max, sizeof max, "%d", k->max_escalations);
+	int rc = bb_db_query(db, bb_db_is_pg(db) ? NEXT_SWEEP("GREATEST") : NEXT_SWEEP("max"), 1,
+			     (struct bb_str[]){ str(max) }, &rows);
+	int64_t after[] = { 0, k->auto_resolve_ms, k->escalate_ms, 0 };
+
+	*due = -1;
+	for (int i = 0; rc == BB_DB_OK && i < 4; i++) {
+		struct bb_str t = bb_db_text(rows, 0, i);
+		int64_t at;
+		if (t.p && bb_time_parse_loose(t.p, t.n, &at) == 0 && (*due < 0 || at + after[i] < *due))
+			*due = at + after[i];
+	}
+	bb_db_rows_free(rows);
+	return rc;
+}
+
 int bb_alert_sweep(struct bb_db *db, const struct bb_alert_clock *k, int moved[BB_ALERT_OPS])
 {
 	int64_t at[] = { k->now, k->now - k->auto_resolve_ms, k->now };

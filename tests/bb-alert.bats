@@ -965,6 +965,43 @@ ms_of() {
 	done
 }
 
+@test "a running sweep wakes when a snooze ends or an escalation falls due, not at the end of its interval" {
+	printf '[alert]\nescalate_after = 3s\n' >"$BATS_TEST_TMPDIR/bb.conf"
+	for b in $(backends); do
+		db=$(fresh_db $b)
+		DOCS="$BATS_TEST_TMPDIR/esc-$b"
+		# on the wall clock: two CRITICALs delivered now; one of them snoozed
+		# for 1.5 s, the other escalated 3 s after its delivery
+		t=$(iso_ms "$(ms_now)")
+		{
+			rec CRITICAL "$t" n-e1 B000TEST01
+			rec CRITICAL "$t" n-e2 B000TEST02
+		} | dedupe_store "$db" >/dev/null
+		env -u BB_NOW bb-alert deliver --db "$db" --once --exec 'cat >/dev/null' 2>>"$(LOG)"
+		snoozed=$(alert_id "$db" CRITICAL B000TEST02)
+		env -u BB_NOW bb-alert snooze --db "$db" --for 2s "$snoozed" >/dev/null
+		until_ms=$(ms_of "$(q "$db" "SELECT $(ts "$db" snooze_until) FROM alert_queues WHERE id = '$snoozed'")")
+		env -u BB_NOW BB_CONFIG="$BATS_TEST_TMPDIR/bb.conf" bb-alert sweep --db "$db" --interval 1h \
+			--exec "cat >>'$DOCS'" 2>>"$(LOG)" &
+		pid=$!
+		track $pid
+		wait_lines "$DOCS" 1 10 || fail "[$b] no escalation within 10 s"
+		escalated=$(alert_id "$db" CRITICAL B000TEST01)
+		due=$(($(ms_of "$(q "$db" "SELECT $(ts "$db" delivered_at) FROM alert_queues WHERE id = '$escalated'")") + 3000))
+		late=$(($(ms_of "$(jq -r .created_at "$DOCS")") - due))
+		[ "$late" -ge 0 ] && [ "$late" -lt 1000 ] || fail "[$b] escalated ${late} ms after it fell due"
+		assert_equal "$(status_of "$db" "$snoozed")" queued
+		case $b in
+		sqlite) at=$(q "$db" "SELECT json_extract(payload, '\$.at') FROM events WHERE kind = 'alert' AND json_extract(payload, '\$.action') = 'expire'") ;;
+		pg) at=$(q "$db" "SELECT payload->>'at' FROM events WHERE kind = 'alert' AND payload->>'action' = 'expire'") ;;
+		esac
+		late=$(($(ms_of "$at") - until_ms))
+		[ "$late" -ge 0 ] && [ "$late" -lt 1000 ] || fail "[$b] the snooze ended ${late} ms after its time"
+		term_and_time $pid
+		assert_equal "$term_status" 0
+	done
+}
+
 @test "a running deliver waits out PostgreSQL stopping: warned at once and not again within 30 s, told when it is back, then delivers; SIGTERM meanwhile within 1 s" {
 	db=$(fresh_db pg)
 	DOCS="$BATS_TEST_TMPDIR/docs"

@@ -7,6 +7,7 @@
 #include "exitcode.h"
 #include "log.h"
 #include "record.h"
+#include "timeutil.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -49,7 +50,25 @@ static int pass(struct app *a, const char *owner)
 	return rc;
 }
 
+/* The pause between passes, cut short when something falls due by the
+ * clock before the interval ends: woken then, or a second after the pass
+ * if it is due already (one the pass could not move is not tried in a
+ * loop). A clock that stands still (--now, BB_NOW) brings nothing due. */
+static int until_due(struct app *a, int64_t ms)
+{
+	struct bb_alert_clock k = { .auto_resolve_ms = a->auto_resolve_ms, .escalate_ms = a->escalate_ms,
+				    .max_escalations = a->max_escalations };
+	int64_t due = -1, now = app_now(a);
+	int rc = a->now < 0 && !bb_now_pinned() ? bb_alert_sweep_next_due(a->db, &k, &due) : BB_DB_OK;
+
+	if (rc != BB_DB_OK)
+		return rc;
+	if (due >= 0 && due - now < ms)
+		ms = due - now > 1000 ? due - now : 1000;
+	return nap(a, ms);
+}
+
 int run_sweep(struct app *a)
 {
-	return run_passes(a, "sweep", "sweep alerts in", pass, nap);
+	return run_passes(a, "sweep", "sweep alerts in", pass, until_due);
 }
