@@ -981,8 +981,8 @@ ms_of() {
 		snoozed=$(alert_id "$db" CRITICAL B000TEST02)
 		env -u BB_NOW bb-alert snooze --db "$db" --for 2s "$snoozed" >/dev/null
 		until_ms=$(ms_of "$(q "$db" "SELECT $(ts "$db" snooze_until) FROM alert_queues WHERE id = '$snoozed'")")
-		env -u BB_NOW BB_CONFIG="$BATS_TEST_TMPDIR/bb.conf" bb-alert sweep --db "$db" --interval 1h \
-			--exec "cat >>'$DOCS'" 2>>"$(LOG)" &
+		env -u BB_NOW BB_CONFIG="$BATS_TEST_TMPDIR/bb.conf" BB_LOG_LEVEL=debug bb-alert sweep --db "$db" \
+			--interval 1h --exec "cat >>'$DOCS'" 2>"$BATS_TEST_TMPDIR/sweep-$b.log" &
 		pid=$!
 		track $pid
 		wait_lines "$DOCS" 1 10 || fail "[$b] no escalation within 10 s"
@@ -997,6 +997,11 @@ ms_of() {
 		esac
 		late=$(($(ms_of "$at") - until_ms))
 		[ "$late" -ge 0 ] && [ "$late" -lt 1000 ] || fail "[$b] the snooze ended ${late} ms after its time"
+		# with nothing left to fall due, the next pass waits for the interval
+		# (three so far: at the start, at the snooze's end, at the escalation)
+		sleep 3
+		passes=$(grep -c 'msg=swept' "$BATS_TEST_TMPDIR/sweep-$b.log")
+		[ "$passes" -le 4 ] || fail "[$b] $passes passes: it did not wait once nothing was due"
 		term_and_time $pid
 		assert_equal "$term_status" 0
 	done
