@@ -332,8 +332,6 @@ static int busy_wait(void *arg, int tries)
 	return 1;
 }
 
-/* Before SQLite starts: no count of the memory it uses, which would take a
- * mutex at each of its allocations (bb never asks for the count). */
 /* Why the file at path could not be opened, as the system says it rather
  * than SQLite's "unable to open database file". err is the last error
  * SQLite saw, which for a file it could not create is that of the read-only
@@ -358,6 +356,8 @@ static int open_errno(const char *path, int err)
 	return err;
 }
 
+/* Before SQLite starts: no count of the memory it uses, which would take a
+ * mutex at each of its allocations (bb never asks for the count). */
 static void lite_configure(void)
 {
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);

@@ -53,7 +53,7 @@ struct item {
 	enum bb_severity sev;
 	char nid[37], hid[37]; /* the ids its rows get */
 	struct bb_str v[V_COUNT];
-	char *bytes;        /* what v points into; freed once the batch commits */
+	char *bytes;        /* what v points into */
 	size_t held;        /* bytes held for it: line, values and this */
 };
 
