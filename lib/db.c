@@ -67,6 +67,7 @@ struct bb_db {
 	struct checkpointer *ckpt; /* SQLite: background checkpoints, or NULL */
 	int listening;   /* PostgreSQL: LISTEN sent on this connection */
 	int64_t version; /* SQLite: PRAGMA data_version when last looked at; 0 never */
+	int cache_mib;   /* SQLite: the page cache, 0 for the default */
 	char err[512];
 };
 
@@ -356,6 +357,22 @@ static int open_errno(const char *path, int err)
 	return err;
 }
 
+/* The page cache: 64 MiB unless told otherwise, so that bb-store's indexes
+ * stay in memory (bb-store(1), "Memory"). */
+static void lite_cache(struct bb_db *db)
+{
+	char sql[64];
+	snprintf(sql, sizeof sql, "PRAGMA cache_size=-%d;", (db->cache_mib > 0 ? db->cache_mib : 64) * 1024);
+	sqlite3_exec(db->lite, sql, NULL, NULL, NULL);
+}
+
+void bb_db_page_cache(struct bb_db *db, int mib)
+{
+	db->cache_mib = mib;
+	if (db->lite)
+		lite_cache(db);
+}
+
 /* Before SQLite starts: no count of the memory it uses, which would take a
  * mutex at each of its allocations (bb never asks for the count). */
 static void lite_configure(void)
@@ -386,9 +403,9 @@ static int lite_open(struct bb_db *db, const char *path)
 	}
 	if (rc != SQLITE_OK)
 		return lite_rc(db, sqlite3_errcode(db->lite), "unable to set WAL mode");
-	/* a 64 MiB page cache, so bb-store's indexes stay in memory; a WAL
-	 * that grew in a burst is cut back to 64 MiB once it starts over */
-	sqlite3_exec(db->lite, "PRAGMA cache_size=-65536; PRAGMA journal_size_limit=67108864;", NULL, NULL, NULL);
+	/* a WAL that grew in a burst is cut back to 64 MiB once it starts over */
+	sqlite3_exec(db->lite, "PRAGMA journal_size_limit=67108864;", NULL, NULL, NULL);
+	lite_cache(db);
 	hook_checkpointer(db); /* again, after a reconnect */
 	return BB_DB_OK;
 }

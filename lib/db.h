@@ -91,6 +91,10 @@ int bb_db_pipe_end(struct bb_db *db, struct bb_rows **results, int rc);
  * of its own, so a writer's commits never wait for it (no-op otherwise). */
 int bb_db_checkpoint_in_background(struct bb_db *db);
 
+/* SQLite: keep up to mib MiB of database pages in memory (64 without this),
+ * on this connection and on any it reconnects with. PostgreSQL: nothing. */
+void bb_db_page_cache(struct bb_db *db, int mib);
+
 /* Rows the last bb_db_exec inserted, updated or deleted. */
 int64_t bb_db_changes(const struct bb_db *db);
 /* SQLite: the rowid of the last row inserted (-1 on PostgreSQL: use RETURNING). */

@@ -346,6 +346,42 @@ B000000DDD"
 	expect "records per batch" "$(jq -r .stored.at "$OUT" | uniq -c | awk '{ print $1 }' | paste -sd' ')" "38 38 4"
 }
 
+# peak_kib FILE COMMAND...: run it, its standard output to FILE, and print
+# its peak resident set in KiB, as the kernel counted it
+peak_kib() {
+	python3 -c 'import resource, subprocess, sys
+with open(sys.argv[1], "wb") as out:
+    subprocess.run(sys.argv[2:], stdout=out, check=True)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' "$@"
+}
+
+@test "--page-cache bounds SQLite's pages in memory: 1 MiB holds far less than the default 64; a bad value is a usage error" {
+	on sqlite
+	head -c 12000 /dev/zero | tr '\0' x >"$BATS_TEST_TMPDIR/pad"
+	notify "OURS:12.00 A:10.00" "$(with_id n-pc)" |
+		jq -c --rawfile pad "$BATS_TEST_TMPDIR/pad" '.Padding = $pad' >"$BATS_TEST_TMPDIR/one"
+	for i in $(seq 1 1500); do
+		sed "s/\"n-pc\"/\"n-pc-$i\"/" "$BATS_TEST_TMPDIR/one"
+	done | analysed >"$IN"
+	# 1,500 bodies of 12 KB: about 20 MB of pages written, each batch's kept
+	# in memory up to the page cache's size
+	big=$(migrated_db sqlite)
+	small=$(migrated_db sqlite)
+	kib_default=$(peak_kib "$OUT" bb-store --db "$big" --batch 100 <"$IN" 2>>"$(LOG)")
+	expect "stored with the default" "$(count "$big" worker_notifications)" 1500
+	kib_small=$(peak_kib "$OUT" bb-store --db "$small" --batch 100 --page-cache 1 <"$IN" 2>>"$(LOG)")
+	expect "stored with --page-cache 1" "$(count "$small" worker_notifications)" 1500
+	[ $((kib_default - kib_small)) -ge 10240 ] ||
+		fail "peak memory: ${kib_default} KiB by default, ${kib_small} KiB with --page-cache 1"
+	for v in 0 4097 x 1.5 ''; do
+		run --separate-stderr bb-store --db "$small" --page-cache "$v" <"$IN"
+		expect "exit status for --page-cache '$v'" "$status" 64
+		expect "stdout for --page-cache '$v'" "$output" ""
+		expect "stderr for --page-cache '$v'" "$stderr" \
+			"bb-store: --page-cache '$v': expected a whole number of MiB from 1 to 4096"
+	done
+}
+
 # ---------------------------------------------------------------------------
 # events
 

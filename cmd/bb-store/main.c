@@ -20,7 +20,8 @@
 #include <unistd.h>
 
 #define USAGE "usage: bb-store [--db URL] [--batch N] [--max-delay MS] [--retry-for DURATION]\n" \
-	      "                [--keep DURATION] [--worker-id ID] [--migrate] [--metrics-file PATH]\n"
+	      "                [--keep DURATION] [--page-cache MIB] [--worker-id ID] [--migrate]\n" \
+	      "                [--metrics-file PATH]\n"
 /* --help: the usage and a line for each option, as in the man page */
 #define HELP USAGE "\n" \
 	     "  --db URL              sqlite:PATH or a PostgreSQL URL (default sqlite:bb.db)\n" \
@@ -28,6 +29,7 @@
 	     "  --max-delay MS        commit a partial batch after MS ms (default 100)\n" \
 	     "  --retry-for DURATION  retry an unavailable database so long (default 5m)\n" \
 	     "  --keep DURATION       keep history rows so long, 0 for ever (default 30d)\n" \
+	     "  --page-cache MIB      SQLite: database pages kept in memory (default 64)\n" \
 	     "  --worker-id ID        this process in worker_heartbeats (default host:pid)\n" \
 	     "  --migrate             migrate the schema and exit\n" \
 	     "  --metrics-file PATH   write Prometheus metrics to PATH every 15 s\n" \
@@ -78,6 +80,7 @@ static int on_idle(void *arg, int *wait_ms)
 struct options {
 	const char *url, *worker_id, *metrics;
 	int migrate;
+	int64_t page_cache; /* MiB, 0 for the default */
 };
 
 static int parse_options(int argc, char **argv, struct ctx *c, struct options *o)
@@ -90,6 +93,7 @@ static int parse_options(int argc, char **argv, struct ctx *c, struct options *o
 		{ "worker-id", required_argument, NULL, 'w' },
 		{ "keep", required_argument, NULL, 'k' },
 		{ "migrate", no_argument, NULL, 'M' },
+		{ "page-cache", required_argument, NULL, 'C' },
 		{ "metrics-file", required_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -115,6 +119,11 @@ static int parse_options(int argc, char **argv, struct ctx *c, struct options *o
 			if (bb_duration_parse(optarg, &c->keep) == 0)
 				break;
 			bb_say("--keep '%s': expected a duration such as 30d, or 0 to keep everything", optarg);
+			return BB_EX_USAGE;
+		case 'C':
+			if (bb_parse_i64(optarg, 1, 4096, &o->page_cache) == 0)
+				break;
+			bb_say("--page-cache '%s': expected a whole number of MiB from 1 to 4096", optarg);
 			return BB_EX_USAGE;
 		case 'r':
 			if (bb_duration_parse(optarg, &c->retry_for) == 0)
@@ -166,6 +175,8 @@ int main(int argc, char **argv)
 	bb_signals_install(); /* before the database, whose lock may be waited for */
 	if ((rc = bb_db_open_or_report(o.url, &c.db)) != 0)
 		goto out;
+	if (o.page_cache)
+		bb_db_page_cache(c.db, (int)o.page_cache);
 	bb_outage_init(&c.outage, "database", "db", bb_db_name(c.db));
 	c.conf.pg = bb_db_is_pg(c.db);
 	if (!(c.conf.doc = bb_json_new())) {
