@@ -34,6 +34,17 @@ n_times() {
 	yes "$2" | head -n "$1" | paste -sd' ' -
 }
 
+# padded N BYTES ID: N analysed notifications, ids ID-1 to ID-N, each with
+# a Padding member of BYTES bytes in its body.
+padded() {
+	head -c "$2" /dev/zero | tr '\0' x >"$BATS_TEST_TMPDIR/pad"
+	notify "OURS:12.00 A:10.00" "$(with_id "$3")" |
+		jq -c --rawfile pad "$BATS_TEST_TMPDIR/pad" '.Padding = $pad' >"$BATS_TEST_TMPDIR/one"
+	for i in $(seq 1 "$1"); do
+		sed "s/\"$3\"/\"$3-$i\"/" "$BATS_TEST_TMPDIR/one"
+	done | analysed
+}
+
 # nid_of MESSAGE-ID < RECORDS: stored.notification_id of that record.
 nid_of() {
 	jq -r --arg m "$1" 'select(.message_id == $m) | .stored.notification_id'
@@ -328,13 +339,8 @@ B000000DDD"
 
 @test "a batch of records near the 1 MiB limit is committed once it holds 64 MiB, however few records that is" {
 	on sqlite
-	head -c 880000 /dev/zero | tr '\0' x >"$BATS_TEST_TMPDIR/pad"
-	notify "OURS:12.00 A:10.00" "$(with_id n-huge)" |
-		jq -c --rawfile pad "$BATS_TEST_TMPDIR/pad" '.Padding = $pad' >"$BATS_TEST_TMPDIR/one"
 	# 80 notifications of their own: about 1.7 MiB held apiece (line and body)
-	for i in $(seq 1 80); do
-		sed "s/\"n-huge\"/\"n-huge-$i\"/" "$BATS_TEST_TMPDIR/one"
-	done | analysed >"$IN"
+	padded 80 880000 n-huge >"$IN"
 	expect "distinct inputs" "$(jq -r '.message_id + " " + .dedupe_hash' "$IN" | sort -u | wc -l)" 80
 	url=$(migrated_db sqlite)
 	# only the count, the end of input or the bytes held could end a batch
@@ -357,12 +363,7 @@ print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' "$@"
 
 @test "--page-cache bounds SQLite's pages in memory: 1 MiB holds far less than the default 64; a bad value is a usage error" {
 	on sqlite
-	head -c 12000 /dev/zero | tr '\0' x >"$BATS_TEST_TMPDIR/pad"
-	notify "OURS:12.00 A:10.00" "$(with_id n-pc)" |
-		jq -c --rawfile pad "$BATS_TEST_TMPDIR/pad" '.Padding = $pad' >"$BATS_TEST_TMPDIR/one"
-	for i in $(seq 1 1500); do
-		sed "s/\"n-pc\"/\"n-pc-$i\"/" "$BATS_TEST_TMPDIR/one"
-	done | analysed >"$IN"
+	padded 1500 12000 n-pc >"$IN"
 	# 1,500 bodies of 12 KB: about 20 MB of pages written, each batch's kept
 	# in memory up to the page cache's size
 	big=$(migrated_db sqlite)
