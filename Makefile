@@ -21,7 +21,9 @@ PKGS    := libcrypto inih sqlite3 libpq libcurl libmicrohttpd
 CC      ?= cc
 override CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -g \
 	-DBB_VERSION='"$(VERSION)"' -Ilib $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(CFLAGS)
-override LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lsimdjson -ljq -lstdc++ -lm -pthread $(LDLIBS)
+# libpq is loaded when a PostgreSQL URL is first used (lib/pqload.h), not linked
+override LDLIBS := $(shell pkg-config --libs $(filter-out libpq,$(PKGS)) 2>/dev/null) -lsimdjson -ljq -lstdc++ -lm \
+	-pthread $(LDLIBS)
 # lib/json.cc, the only C++: simdjson's On-Demand code is compiled for the
 # processor named here (SSE4.2 and CLMUL: every x86-64 server since 2010).
 CXX     ?= c++

@@ -5,6 +5,7 @@
 #include "exitcode.h"
 #include "log.h"
 #include "parse.h"
+#include "pqload.h"
 #include "record.h"
 #include "db-internal.h"
 #include "sql.h"
@@ -12,7 +13,6 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <libpq-fe.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sqlite3.h>
@@ -939,7 +939,8 @@ void bb_db_rows_free(struct bb_rows *r)
 		next = b->next;
 		free(b);
 	}
-	PQclear(r->res);
+	if (r->res) /* PostgreSQL's: libpq is not loaded for SQLite */
+		PQclear(r->res);
 	free(r->v);
 	free(r->len);
 	free(r);
@@ -1000,6 +1001,8 @@ int bb_db_url_check(const char *url, char *err, size_t errlen)
 		return snprintf(err, errlen, "empty: expected sqlite:PATH, or a PostgreSQL URL or conninfo string"), -1;
 	if (strncmp(url, "sqlite:", 7) == 0)
 		return url[7] ? 0 : (snprintf(err, errlen, "sqlite: needs a path"), -1);
+	if (bb_pq_load(err, errlen) != 0)
+		return -1;
 	if (!(o = PQconninfoParse(url, &msg))) {
 		snprintf(err, errlen, "neither sqlite:PATH nor a PostgreSQL URL or conninfo: %s",
 			 msg ? msg : "out of memory");

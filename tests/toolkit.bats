@@ -21,6 +21,29 @@ PATH="$(cd "$BATS_TEST_DIRNAME/../scripts" && pwd):$PATH"
 	done
 }
 
+@test "no program links libpq: bb-store loads it for a PostgreSQL URL only" {
+	n=0
+	for f in "$BB_BIN"/bb-*; do
+		readelf -d "$f" >/dev/null 2>&1 || continue # a script
+		n=$((n + 1))
+		! readelf -d "$f" | grep -q 'NEEDED.*libpq' || fail "${f##*/} links libpq"
+	done
+	[ "$n" -ge 10 ] || fail "only $n programs in $BB_BIN"
+	mkfifo "$BATS_TEST_TMPDIR/in"
+	bb-store --db "sqlite:$BATS_TEST_TMPDIR/s.db" <"$BATS_TEST_TMPDIR/in" >/dev/null 2>&1 &
+	pid=$!
+	exec 4>"$BATS_TEST_TMPDIR/in"
+	for _ in $(seq 100); do grep -q libsqlite3 "/proc/$pid/maps" 2>/dev/null && break; sleep 0.05; done
+	grep -q libsqlite3 "/proc/$pid/maps" || fail "bb-store did not start"
+	! grep -q libpq "/proc/$pid/maps" || fail "bb-store on SQLite has libpq mapped"
+	exec 4>&-
+	wait $pid
+	# a PostgreSQL URL loads it: a server that is not there is then a 75, not a 78
+	run --separate-stderr bb-store --db "postgresql://bb@127.0.0.1:1/bb" </dev/null
+	assert_equal "$status" 75
+	assert_equal "$stderr" "bb-store: fatal: unable to open database 'postgresql://bb@127.0.0.1:1/bb': unable to connect: connection to server at \"127.0.0.1\", port 1 failed: Connection refused"
+}
+
 @test "every program exits 64 on an unknown option and says so on stderr" {
 	for p in $PROGS $SCRIPTS; do
 		run --separate-stderr "$p" --no-such-option

@@ -52,6 +52,12 @@ teardown_file() {
 	done
 }
 
+@test "the package depends on libpq5, which its programs load only for a PostgreSQL URL" {
+	run dpkg-deb -f "$DEB" Depends
+	assert_success
+	assert_output --regexp '(^|, )libpq5(,|$| )'
+}
+
 @test "every command it puts in /usr/bin has its man page, as lintian asks" {
 	run bash -c "dpkg -L bb | grep '^/usr/bin/.'"
 	assert_success
