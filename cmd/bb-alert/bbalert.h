@@ -71,6 +71,11 @@ int run_passes(struct app *a, const char *cmd, const char *what, int (*pass)(str
 	       int (*pause)(struct app *a, int64_t ms));
 /* A pause: sleep ms, or until the program is stopping. */
 int nap(struct app *a, int64_t ms);
+/* Whether the clock runs: not with --now or BB_NOW, where nothing falls due. */
+int clock_runs(const struct app *a);
+/* A pause of ms cut short to end when something falls due at due (-1:
+ * nothing), but never shorter than floor_ms. */
+int64_t pause_until_due(const struct app *a, int64_t due, int64_t ms, int64_t floor_ms);
 
 /* sweep.c */
 int run_sweep(struct app *a);

@@ -172,10 +172,10 @@ static int pass(struct app *a, const char *owner)
 static int until_due(struct app *a, int64_t *ms)
 {
 	int64_t due = -1;
-	int rc = a->now < 0 && !bb_now_pinned() ? bb_alert_next_due(a->db, &due) : BB_DB_OK;
+	int rc = clock_runs(a) ? bb_alert_next_due(a->db, &due) : BB_DB_OK;
 
-	if (rc == BB_DB_OK && due >= 0 && due - app_now(a) < *ms)
-		*ms = due > app_now(a) ? due - app_now(a) : 0;
+	if (rc == BB_DB_OK)
+		*ms = pause_until_due(a, due, *ms, 0);
 	return rc;
 }
 

@@ -25,6 +25,19 @@ int nap(struct app *a, int64_t ms)
 	return BB_DB_OK;
 }
 
+int clock_runs(const struct app *a)
+{
+	return a->now < 0 && !bb_now_pinned();
+}
+
+int64_t pause_until_due(const struct app *a, int64_t due, int64_t ms, int64_t floor_ms)
+{
+	int64_t left = due - app_now(a);
+	if (due >= 0 && left < ms)
+		ms = left > floor_ms ? left : floor_ms;
+	return ms;
+}
+
 int run_passes(struct app *a, const char *cmd, const char *what, int (*pass)(struct app *a, const char *owner),
 	       int (*pause)(struct app *a, int64_t ms))
 {

@@ -7,7 +7,6 @@
 #include "exitcode.h"
 #include "log.h"
 #include "record.h"
-#include "timeutil.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -58,14 +57,10 @@ static int until_due(struct app *a, int64_t ms)
 {
 	struct bb_alert_clock k = { .auto_resolve_ms = a->auto_resolve_ms, .escalate_ms = a->escalate_ms,
 				    .max_escalations = a->max_escalations };
-	int64_t due = -1, now = app_now(a);
-	int rc = a->now < 0 && !bb_now_pinned() ? bb_alert_sweep_next_due(a->db, &k, &due) : BB_DB_OK;
+	int64_t due = -1;
+	int rc = clock_runs(a) ? bb_alert_sweep_next_due(a->db, &k, &due) : BB_DB_OK;
 
-	if (rc != BB_DB_OK)
-		return rc;
-	if (due >= 0 && due - now < ms)
-		ms = due - now > 1000 ? due - now : 1000;
-	return nap(a, ms);
+	return rc != BB_DB_OK ? rc : nap(a, pause_until_due(a, due, ms, 1000));
 }
 
 int run_sweep(struct app *a)
