@@ -358,7 +358,7 @@ static int open_errno(const char *path, int err)
 }
 
 /* The page cache: 64 MiB unless told otherwise, so that bb-store's indexes
- * stay in memory (bb-store(1), "Memory"). */
+ * stay in memory (bb-store(1), "Storage"). */
 static void lite_cache(struct bb_db *db)
 {
 	char sql[64];
